@@ -1,0 +1,59 @@
+//! Domain settings: quotas and timings. One struct, filled by the CLI from flags/env vars.
+
+/// Quotas and timings that shape the organization's behaviour. Defaults follow AWS (mid-2026
+/// figures) except where a test-friendly value serves users better; those are marked.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Accounts per organization (members + management, pending creations and closed accounts
+    /// included). AWS starts at 10; Canopy defaults to 10,000 so test suites never hit it.
+    pub max_accounts: u64,
+    /// OUs per organization (AWS: 2,000).
+    pub max_ous: u64,
+    /// Levels of OUs below the root (AWS: 5).
+    pub max_ou_depth: usize,
+    /// Tags per resource (AWS: 50).
+    pub max_tags_per_resource: usize,
+    /// How long CreateAccount stays IN_PROGRESS. AWS takes minutes; Canopy defaults to 0.
+    pub account_creation_delay_ms: i64,
+    /// CreateAccount requests in progress at once (AWS: 5). Only reachable with a delay.
+    pub max_concurrent_account_creations: u64,
+    /// How long CloseAccount stays PENDING_CLOSURE. AWS takes minutes; Canopy defaults to 0.
+    pub account_closure_delay_ms: i64,
+    /// Closed accounts stay in the organization (SUSPENDED/CLOSED) this long (AWS: 90 days).
+    pub closed_account_retention_ms: i64,
+    /// Closures per rolling 30 days: max(floor, percent of members), capped (AWS: 250, 20%, 1,000).
+    pub close_quota_floor: u64,
+    pub close_quota_percent: u64,
+    pub close_quota_cap: u64,
+    /// Closures in progress at once (AWS: 3). Only reachable with a closure delay.
+    pub max_concurrent_closures: u64,
+    /// Minimum age of a created account before it can be removed (AWS: 4 days). Canopy
+    /// defaults to 0 so that tests can create and remove at once.
+    pub min_account_age_for_removal_ms: i64,
+    /// Whether CreateOrganization with ALL features enables SERVICE_CONTROL_POLICY on the root,
+    /// as the current API reference says it does.
+    pub enable_scp_on_create: bool,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            max_accounts: 10_000,
+            max_ous: 2_000,
+            max_ou_depth: 5,
+            max_tags_per_resource: 50,
+            account_creation_delay_ms: 0,
+            max_concurrent_account_creations: 5,
+            account_closure_delay_ms: 0,
+            closed_account_retention_ms: 90 * DAY_MS,
+            close_quota_floor: 250,
+            close_quota_percent: 20,
+            close_quota_cap: 1_000,
+            max_concurrent_closures: 3,
+            min_account_age_for_removal_ms: 0,
+            enable_scp_on_create: true,
+        }
+    }
+}
+
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;

@@ -1,0 +1,185 @@
+//! The AWS Organizations domain. [`Canopy`] implements the generated `Organizations` trait of
+//! `canopy-api`: each operation is a closure over a [`Tx`] run by the [`Store`] as one
+//! transaction. Rules live in `ops`, record → wire conversions in `views`, and nothing here knows
+//! which database is in use.
+
+mod access;
+pub mod arn;
+pub mod clock;
+pub mod config;
+pub mod ids;
+mod ops;
+pub mod paging;
+pub mod records;
+pub mod store;
+mod tree;
+pub mod views;
+
+use std::sync::Arc;
+
+use canopy_api as api;
+use canopy_api::{ApiError, Organizations, RequestContext};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::CoreConfig;
+pub use ids::{IdSource, RandomIds};
+pub use records::*;
+pub use store::{BoxFuture, OpError, Store, StoreError, StoreResult, Tx, TxFn};
+
+/// What every operation needs besides its store: settings, the clock and the id source.
+pub struct Env {
+    pub config: CoreConfig,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+}
+
+/// The Organizations service over a store.
+#[derive(Clone)]
+pub struct Canopy {
+    store: Arc<dyn Store>,
+    env: Arc<Env>,
+}
+
+impl Canopy {
+    pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Self {
+        Self::with_env(store, Env { config, clock: Arc::new(SystemClock), ids: Arc::new(RandomIds) })
+    }
+
+    pub fn with_env(store: Arc<dyn Store>, env: Env) -> Self {
+        Canopy { store, env: Arc::new(env) }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// Runs `op` in a read transaction.
+    async fn read<T, F>(&self, op: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Tx, &Env) -> Result<T, OpError> + Send + 'static,
+    {
+        let env = self.env.clone();
+        let result = self.store.read(Box::new(move |tx| op(tx, &env).map(|v| Box::new(v) as _))).await;
+        unbox(result)
+    }
+
+    /// Runs `op` as one durable write transaction.
+    async fn write<T, F>(&self, op: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Tx, &Env) -> Result<T, OpError> + Send + 'static,
+    {
+        let env = self.env.clone();
+        let result = self.store.write(Box::new(move |tx| op(tx, &env).map(|v| Box::new(v) as _))).await;
+        unbox(result)
+    }
+}
+
+fn unbox<T: 'static>(result: Result<Box<dyn std::any::Any + Send>, OpError>) -> Result<T, ApiError> {
+    match result {
+        Ok(value) => value.downcast::<T>().map(|b| *b).map_err(|_| {
+            tracing::error!("store returned a value of the wrong type");
+            ApiError::internal()
+        }),
+        Err(OpError::Api(e)) => Err(e),
+        Err(OpError::Store(e)) => {
+            // Details go to the log only; the client sees an opaque ServiceException.
+            tracing::error!(error = %e, "storage failure");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+/// Wires an operation to a read or write closure. The input and caller move into the closure,
+/// which must be `'static` because the store may run it on another thread.
+macro_rules! run {
+    ($self:ident, $mode:ident, $ctx:ident, |$tx:ident, $env:ident, $caller:ident| $body:expr) => {{
+        let $caller = $ctx.caller.clone();
+        $self.$mode(move |$tx, $env| { let _ = &$env; $body }).await
+    }};
+    ($self:ident, $mode:ident, $ctx:ident, $input:ident, |$tx:ident, $env:ident, $caller:ident, $inp:ident| $body:expr) => {{
+        let $caller = $ctx.caller.clone();
+        let $inp = $input;
+        $self.$mode(move |$tx, $env| { let _ = &$env; $body }).await
+    }};
+}
+
+impl Organizations for Canopy {
+    async fn create_organization(&self, ctx: &RequestContext, input: api::CreateOrganizationRequest) -> Result<api::CreateOrganizationResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::organization::create(tx, env, &caller, &input))
+    }
+    async fn describe_organization(&self, ctx: &RequestContext) -> Result<api::DescribeOrganizationResponse, ApiError> {
+        run!(self, read, ctx, |tx, env, caller| ops::organization::describe(tx, &caller))
+    }
+    async fn delete_organization(&self, ctx: &RequestContext) -> Result<(), ApiError> {
+        run!(self, write, ctx, |tx, env, caller| ops::organization::delete(tx, env, &caller))
+    }
+    async fn list_roots(&self, ctx: &RequestContext, input: api::ListRootsRequest) -> Result<api::ListRootsResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::organization::list_roots(tx, &caller, &input))
+    }
+
+    async fn create_organizational_unit(&self, ctx: &RequestContext, input: api::CreateOrganizationalUnitRequest) -> Result<api::CreateOrganizationalUnitResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::ou::create(tx, env, &caller, &input))
+    }
+    async fn describe_organizational_unit(&self, ctx: &RequestContext, input: api::DescribeOrganizationalUnitRequest) -> Result<api::DescribeOrganizationalUnitResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::describe(tx, &caller, &input))
+    }
+    async fn update_organizational_unit(&self, ctx: &RequestContext, input: api::UpdateOrganizationalUnitRequest) -> Result<api::UpdateOrganizationalUnitResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::ou::update(tx, &caller, &input))
+    }
+    async fn delete_organizational_unit(&self, ctx: &RequestContext, input: api::DeleteOrganizationalUnitRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::ou::delete(tx, &caller, &input))
+    }
+    async fn list_organizational_units_for_parent(&self, ctx: &RequestContext, input: api::ListOrganizationalUnitsForParentRequest) -> Result<api::ListOrganizationalUnitsForParentResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::list_for_parent(tx, &caller, &input))
+    }
+    async fn list_children(&self, ctx: &RequestContext, input: api::ListChildrenRequest) -> Result<api::ListChildrenResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::list_children(tx, env, &caller, &input))
+    }
+    async fn list_parents(&self, ctx: &RequestContext, input: api::ListParentsRequest) -> Result<api::ListParentsResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::list_parents(tx, env, &caller, &input))
+    }
+
+    async fn create_account(&self, ctx: &RequestContext, input: api::CreateAccountRequest) -> Result<api::CreateAccountResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::create(tx, env, &caller, &input))
+    }
+    async fn describe_create_account_status(&self, ctx: &RequestContext, input: api::DescribeCreateAccountStatusRequest) -> Result<api::DescribeCreateAccountStatusResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::describe_create_status(tx, env, &caller, &input))
+    }
+    async fn list_create_account_status(&self, ctx: &RequestContext, input: api::ListCreateAccountStatusRequest) -> Result<api::ListCreateAccountStatusResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::list_create_status(tx, env, &caller, &input))
+    }
+    async fn describe_account(&self, ctx: &RequestContext, input: api::DescribeAccountRequest) -> Result<api::DescribeAccountResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::describe(tx, env, &caller, &input))
+    }
+    async fn list_accounts(&self, ctx: &RequestContext, input: api::ListAccountsRequest) -> Result<api::ListAccountsResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::list(tx, env, &caller, &input))
+    }
+    async fn list_accounts_for_parent(&self, ctx: &RequestContext, input: api::ListAccountsForParentRequest) -> Result<api::ListAccountsForParentResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::list_for_parent(tx, env, &caller, &input))
+    }
+    async fn move_account(&self, ctx: &RequestContext, input: api::MoveAccountRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::move_account(tx, env, &caller, &input))
+    }
+    async fn close_account(&self, ctx: &RequestContext, input: api::CloseAccountRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::close(tx, env, &caller, &input))
+    }
+    async fn remove_account_from_organization(&self, ctx: &RequestContext, input: api::RemoveAccountFromOrganizationRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::remove(tx, env, &caller, &input))
+    }
+
+    async fn tag_resource(&self, ctx: &RequestContext, input: api::TagResourceRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::tags::tag_resource(tx, env, &caller, &input))
+    }
+    async fn untag_resource(&self, ctx: &RequestContext, input: api::UntagResourceRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::tags::untag_resource(tx, env, &caller, &input))
+    }
+    async fn list_tags_for_resource(&self, ctx: &RequestContext, input: api::ListTagsForResourceRequest) -> Result<api::ListTagsForResourceResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::tags::list_tags_for_resource(tx, env, &caller, &input))
+    }
+}

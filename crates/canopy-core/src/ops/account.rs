@@ -1,0 +1,370 @@
+//! Accounts: CreateAccount and its status, Describe/List, MoveAccount, CloseAccount,
+//! RemoveAccountFromOrganization.
+
+use canopy_api::{
+    AccountJoinedMethod, ApiError, Caller, CloseAccountRequest, ConstraintViolationExceptionReason,
+    CreateAccountFailureReason, CreateAccountRequest, CreateAccountResponse, CreateAccountState,
+    DescribeAccountRequest, DescribeAccountResponse, DescribeCreateAccountStatusRequest,
+    DescribeCreateAccountStatusResponse, ErrorCode, InvalidInputExceptionReason,
+    ListAccountsForParentRequest, ListAccountsForParentResponse, ListAccountsRequest,
+    ListAccountsResponse, ListCreateAccountStatusRequest, ListCreateAccountStatusResponse,
+    MoveAccountRequest, OrganizationFeatureSet, RemoveAccountFromOrganizationRequest,
+};
+
+use crate::access::{self, Member};
+use crate::config::DAY_MS;
+use crate::records::{AccountRecord, CreateAccountRecord, OrganizationRecord};
+use crate::store::{OpError, Tx};
+use crate::views::{self, Lifecycle};
+use crate::{paging, tree, Env};
+
+fn account_not_found() -> ApiError {
+    ApiError::new(ErrorCode::AccountNotFoundException, "You specified an account that doesn't exist.")
+}
+
+/// A visible account of the caller's organization.
+fn find_member_account(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &str) -> Result<AccountRecord, OpError> {
+    let now = env.clock.now_ms();
+    tx.account_get(&org.partition, id)?
+        .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
+        .ok_or_else(|| account_not_found().into())
+}
+
+fn paths_of(tx: &mut dyn Tx, org: &OrganizationRecord, account: &AccountRecord) -> Result<Option<Vec<String>>, OpError> {
+    match &account.parent_id {
+        Some(parent) => Ok(Some(vec![format!("{}{}/", tree::path_of(tx, org, parent)?, account.id)])),
+        None => Ok(None),
+    }
+}
+
+pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccountRequest) -> Result<CreateAccountResponse, OpError> {
+    let member = access::management(tx, caller)?;
+    let org = &member.org;
+    let tags = super::tags::check_new_tags(input.tags.as_deref().unwrap_or_default())?;
+    if let Some(role) = &input.role_name {
+        if role.starts_with("AWSServiceRoleFor") {
+            return Err(ApiError::invalid_input(
+                InvalidInputExceptionReason::InvalidRoleName,
+                "The role name can't start with 'AWSServiceRoleFor': that prefix is reserved for service-linked roles.",
+            )
+            .into());
+        }
+    }
+    let now = env.clock.now_ms();
+    if tx.account_count(&org.id)? >= env.config.max_accounts {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::AccountNumberLimitExceeded,
+            format!("You have exceeded the allowed number of AWS accounts ({}).", env.config.max_accounts),
+        )
+        .into());
+    }
+    if env.config.account_creation_delay_ms > 0 {
+        let in_progress = count_creations_in_progress(tx, &org.id, now)?;
+        if in_progress >= env.config.max_concurrent_account_creations {
+            return Err(ApiError::constraint(
+                ConstraintViolationExceptionReason::AccountCreationRateLimitExceeded,
+                "You have too many CreateAccount requests in progress. Wait for one to finish and try again.",
+            )
+            .into());
+        }
+    }
+    let completes_ms = now + env.config.account_creation_delay_ms;
+    let mut car = CreateAccountRecord {
+        id: env.ids.create_account_request_id(),
+        org_id: org.id.clone(),
+        account_name: input.account_name.clone(),
+        email: input.email.clone(),
+        requested_ms: now,
+        completes_ms,
+        account_id: None,
+        failure_reason: None,
+        seq: 0,
+    };
+    // Business failures are reported in the request's status, not as an error (api-facts §7.1).
+    if tx.account_find_by_email(&org.id, &input.email)?.is_some() {
+        car.failure_reason = Some(CreateAccountFailureReason::EmailAlreadyExists);
+    } else {
+        let account_id = loop {
+            let id = env.ids.account_id();
+            if tx.account_get(&org.partition, &id)?.is_none() {
+                break id;
+            }
+        };
+        let root = tree::root_of(tx, &org.id)?;
+        tx.account_insert(&AccountRecord {
+            partition: org.partition.clone(),
+            id: account_id.clone(),
+            name: input.account_name.clone(),
+            email: input.email.clone(),
+            org_id: Some(org.id.clone()),
+            parent_id: Some(root.id),
+            joined_method: Some(AccountJoinedMethod::Created),
+            joined_ms: Some(completes_ms),
+            created_ms: completes_ms,
+            close_requested_ms: None,
+            seq: 0,
+        })?;
+        super::tags::apply(tx, env, &org.id, &account_id, &tags)?;
+        car.account_id = Some(account_id);
+    }
+    let car = tx.car_insert(&car)?;
+    // The call itself always answers IN_PROGRESS, as AWS does; reads derive the outcome.
+    let mut status = views::create_account_status(&car, now);
+    status.state = Some(CreateAccountState::InProgress);
+    status.account_id = None;
+    status.completed_timestamp = None;
+    status.failure_reason = None;
+    Ok(CreateAccountResponse { create_account_status: Some(status) })
+}
+
+fn count_creations_in_progress(tx: &mut dyn Tx, org_id: &str, now: i64) -> Result<u64, OpError> {
+    let mut count = 0;
+    let mut after = None;
+    loop {
+        let page = tx.car_list(org_id, after, 500)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        count += page.iter().filter(|c| c.completes_ms > now).count() as u64;
+    }
+    Ok(count)
+}
+
+pub fn describe_create_status(
+    tx: &mut dyn Tx,
+    env: &Env,
+    caller: &Caller,
+    input: &DescribeCreateAccountStatusRequest,
+) -> Result<DescribeCreateAccountStatusResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let car = tx.car_get(&member.org.id, &input.create_account_request_id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::CreateAccountStatusNotFoundException,
+            "We can't find a create account request with the CreateAccountRequestId that you specified.",
+        )
+    })?;
+    Ok(DescribeCreateAccountStatusResponse { create_account_status: Some(views::create_account_status(&car, env.clock.now_ms())) })
+}
+
+pub fn list_create_status(
+    tx: &mut dyn Tx,
+    env: &Env,
+    caller: &Caller,
+    input: &ListCreateAccountStatusRequest,
+) -> Result<ListCreateAccountStatusResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let now = env.clock.now_ms();
+    let states: Vec<&str> = input.states.iter().flatten().map(|s| s.as_str()).collect();
+    let scope = format!("ListCreateAccountStatus/{}/{}", member.org.id, states.join(","));
+    let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    // States derive from the clock, so the filter runs here; a page may come back short (AWS
+    // allows that) but never with a token when nothing follows.
+    let rows = tx.car_list(&member.org.id, page.after_seq, page.limit + 1)?;
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |c| c.seq);
+    let statuses = rows
+        .iter()
+        .map(|c| views::create_account_status(c, now))
+        .filter(|s| states.is_empty() || s.state.is_some_and(|st| states.contains(&st.as_str())))
+        .collect();
+    Ok(ListCreateAccountStatusResponse { create_account_statuses: Some(statuses), next_token })
+}
+
+pub fn describe(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DescribeAccountRequest) -> Result<DescribeAccountResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let account = find_member_account(tx, env, &member.org, &input.account_id)?;
+    let paths = paths_of(tx, &member.org, &account)?;
+    Ok(DescribeAccountResponse { account: Some(views::account(&member.org, &account, paths, &env.config, env.clock.now_ms())) })
+}
+
+pub fn list(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListAccountsRequest) -> Result<ListAccountsResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let org = &member.org;
+    let scope = format!("ListAccounts/{}", org.id);
+    let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let rows = tx.account_list(&org.id, page.after_seq, page.limit + 1)?;
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
+    let accounts = render_accounts(tx, env, org, rows)?;
+    Ok(ListAccountsResponse { accounts: Some(accounts), next_token })
+}
+
+pub fn list_for_parent(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListAccountsForParentRequest) -> Result<ListAccountsForParentResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let org = &member.org;
+    let parent = super::ou::require_parent(tx, org, &input.parent_id)?;
+    let scope = format!("ListAccountsForParent/{}", parent.id());
+    let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let rows = tx.account_list_by_parent(&org.id, parent.id(), page.after_seq, page.limit + 1)?;
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
+    let accounts = render_accounts(tx, env, org, rows)?;
+    Ok(ListAccountsForParentResponse { accounts: Some(accounts), next_token })
+}
+
+/// Visible accounts as wire shapes, with their paths; parent paths are computed once per parent.
+fn render_accounts(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, rows: Vec<AccountRecord>) -> Result<Vec<canopy_api::Account>, OpError> {
+    let now = env.clock.now_ms();
+    let mut parent_paths: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for account in rows.iter().filter(|a| views::is_visible(a, &env.config, now)) {
+        let paths = match &account.parent_id {
+            None => None,
+            Some(parent) => {
+                let base = match parent_paths.iter().find(|(id, _)| id == parent) {
+                    Some((_, p)) => p.clone(),
+                    None => {
+                        let p = tree::path_of(tx, org, parent)?;
+                        parent_paths.push((parent.clone(), p.clone()));
+                        p
+                    }
+                };
+                Some(vec![format!("{base}{}/", account.id)])
+            }
+        };
+        out.push(views::account(org, account, paths, &env.config, now));
+    }
+    Ok(out)
+}
+
+pub fn move_account(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &MoveAccountRequest) -> Result<(), OpError> {
+    let member = access::management(tx, caller)?;
+    let org = &member.org;
+    let mut account = find_member_account(tx, env, org, &input.account_id)?;
+    let source = tree::find_parent(tx, &org.id, &input.source_parent_id)?.ok_or_else(|| {
+        ApiError::new(ErrorCode::SourceParentNotFoundException, "We can't find a source root or OU with the ParentId that you specified.")
+    })?;
+    let destination = tree::find_parent(tx, &org.id, &input.destination_parent_id)?.ok_or_else(|| {
+        ApiError::new(ErrorCode::DestinationParentNotFoundException, "We can't find a destination root or OU with the ParentId that you specified.")
+    })?;
+    if account.parent_id.as_deref() == Some(destination.id()) {
+        return Err(ApiError::new(ErrorCode::DuplicateAccountException, "That account is already present in the specified destination.").into());
+    }
+    if account.parent_id.as_deref() != Some(source.id()) {
+        return Err(ApiError::new(
+            ErrorCode::AccountNotFoundException,
+            "You specified an account that doesn't exist in the source parent.",
+        )
+        .into());
+    }
+    account.parent_id = Some(destination.id().to_string());
+    tx.account_update(&account)?;
+    Ok(())
+}
+
+pub fn close(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CloseAccountRequest) -> Result<(), OpError> {
+    let member = access::management(tx, caller)?;
+    let org = &member.org;
+    if org.feature_set != OrganizationFeatureSet::All {
+        return Err(not_all_features().into());
+    }
+    let mut account = find_member_account(tx, env, org, &input.account_id)?;
+    if account.id == org.management_account_id {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::CannotCloseManagementAccount,
+            "You can't close the management account with CloseAccount.",
+        )
+        .into());
+    }
+    let now = env.clock.now_ms();
+    match views::lifecycle(&account, &env.config, now) {
+        Lifecycle::Closed | Lifecycle::Purged => {
+            return Err(ApiError::new(ErrorCode::AccountAlreadyClosedException, "You have already closed this account.").into())
+        }
+        Lifecycle::PendingClosure => {
+            return Err(ApiError::new(ErrorCode::ConflictException, "This account is already being closed.").into())
+        }
+        Lifecycle::Active | Lifecycle::Creating => {}
+    }
+    check_closure_quotas(tx, env, org, now)?;
+    account.close_requested_ms = Some(now);
+    tx.account_update(&account)?;
+    Ok(())
+}
+
+/// Closures per rolling 30 days and closures in progress at once (api-facts §5).
+fn check_closure_quotas(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, now: i64) -> Result<(), OpError> {
+    let window_start = now - 30 * DAY_MS;
+    let (mut members, mut recent, mut in_progress) = (0u64, 0u64, 0u64);
+    let mut after = None;
+    loop {
+        let page = tx.account_list(&org.id, after, 500)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        for a in &page {
+            if a.id != org.management_account_id {
+                members += 1;
+            }
+            if let Some(requested) = a.close_requested_ms {
+                if requested >= window_start {
+                    recent += 1;
+                }
+                if views::lifecycle(a, &env.config, now) == Lifecycle::PendingClosure {
+                    in_progress += 1;
+                }
+            }
+        }
+    }
+    let cfg = &env.config;
+    let quota = (members * cfg.close_quota_percent / 100).max(cfg.close_quota_floor).min(cfg.close_quota_cap);
+    if recent >= quota {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::CloseAccountQuotaExceeded,
+            format!("You have reached the limit of {quota} account closures in a rolling 30-day period."),
+        )
+        .into());
+    }
+    if in_progress >= cfg.max_concurrent_closures {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::CloseAccountRequestsLimitExceeded,
+            format!("You can have at most {} account closures in progress at once.", cfg.max_concurrent_closures),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn not_all_features() -> ApiError {
+    ApiError::constraint(
+        ConstraintViolationExceptionReason::OrganizationNotInAllFeaturesMode,
+        "This operation requires an organization with all features enabled.",
+    )
+}
+
+pub fn remove(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &RemoveAccountFromOrganizationRequest) -> Result<(), OpError> {
+    let member = access::management(tx, caller)?;
+    let org = &member.org;
+    let mut account = find_member_account(tx, env, org, &input.account_id)?;
+    if account.id == org.management_account_id {
+        return Err(ApiError::new(
+            ErrorCode::MasterCannotLeaveOrganizationException,
+            "You can't remove a management account from an organization. To leave, delete the organization.",
+        )
+        .into());
+    }
+    detach_from_org(tx, env, &member, &mut account)
+}
+
+/// Preconditions and effects shared by RemoveAccountFromOrganization and LeaveOrganization.
+pub fn detach_from_org(tx: &mut dyn Tx, env: &Env, member: &Member, account: &mut AccountRecord) -> Result<(), OpError> {
+    let now = env.clock.now_ms();
+    if views::lifecycle(account, &env.config, now) != Lifecycle::Active {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::AccountCannotLeaveOrganization,
+            "A closed or closing account can't leave the organization; it leaves on its own when the post-closure period ends.",
+        )
+        .into());
+    }
+    if account.joined_method == Some(AccountJoinedMethod::Created)
+        && now - account.created_ms < env.config.min_account_age_for_removal_ms
+    {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::WaitPeriodActive,
+            "You can't remove a newly created account from the organization until its waiting period has ended.",
+        )
+        .into());
+    }
+    tx.tags_delete_all(&member.org.id, &account.id)?;
+    account.org_id = None;
+    account.parent_id = None;
+    account.joined_method = None;
+    account.joined_ms = None;
+    tx.account_update(account)?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! One module per family of operations. Each function is one operation's rules, written as a
+//! synchronous transaction over a [`crate::Tx`]; `lib.rs` wires them to the API trait.
+
+pub mod account;
+pub mod organization;
+pub mod ou;
+pub mod tags;

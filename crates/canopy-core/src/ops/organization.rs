@@ -1,0 +1,133 @@
+//! CreateOrganization, DescribeOrganization, DeleteOrganization, ListRoots.
+
+use canopy_api::{
+    ApiError, Caller, CreateOrganizationRequest, CreateOrganizationResponse,
+    DescribeOrganizationResponse, ErrorCode, ListRootsRequest, ListRootsResponse,
+    OrganizationFeatureSet, PolicyType,
+};
+
+use crate::records::{AccountRecord, OrganizationRecord, RootRecord};
+use crate::store::{OpError, Tx};
+use crate::views::{self, Lifecycle};
+use crate::{access, paging, tree, Env};
+
+/// The caller's own account row; standalone callers get one on first use, with a name and
+/// email derived from the account id (Canopy has no sign-up to take them from).
+pub fn own_account(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<AccountRecord, OpError> {
+    if let Some(account) = tx.account_get(&caller.partition, &caller.account_id)? {
+        return Ok(account);
+    }
+    let account = AccountRecord {
+        partition: caller.partition.clone(),
+        id: caller.account_id.clone(),
+        name: format!("account-{}", caller.account_id),
+        email: format!("account-{}@example.com", caller.account_id),
+        org_id: None,
+        parent_id: None,
+        joined_method: None,
+        joined_ms: None,
+        created_ms: env.clock.now_ms(),
+        close_requested_ms: None,
+        seq: 0,
+    };
+    Ok(tx.account_insert(&account)?)
+}
+
+pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganizationRequest) -> Result<CreateOrganizationResponse, OpError> {
+    let mut account = own_account(tx, env, caller)?;
+    if account.org_id.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::AlreadyInOrganizationException,
+            "The AWS account is already a member of an organization.",
+        )
+        .into());
+    }
+    let now = env.clock.now_ms();
+    let feature_set = input.feature_set.unwrap_or(OrganizationFeatureSet::All);
+    let org = OrganizationRecord {
+        id: unique_org_id(tx, env)?,
+        partition: caller.partition.clone(),
+        management_account_id: account.id.clone(),
+        feature_set,
+        created_ms: now,
+    };
+    tx.org_insert(&org)?;
+    let mut enabled = Vec::new();
+    if feature_set == OrganizationFeatureSet::All && env.config.enable_scp_on_create {
+        enabled.push(PolicyType::ServiceControlPolicy);
+    }
+    let root = RootRecord { id: env.ids.root_id(), org_id: org.id.clone(), name: "Root".to_string(), enabled_policy_types: enabled };
+    tx.root_insert(&root)?;
+    account.org_id = Some(org.id.clone());
+    account.parent_id = Some(root.id.clone());
+    account.joined_method = Some(canopy_api::AccountJoinedMethod::Created);
+    account.joined_ms = Some(now);
+    tx.account_update(&account)?;
+    Ok(CreateOrganizationResponse { organization: Some(views::organization(&org, &account, &root)) })
+}
+
+fn unique_org_id(tx: &mut dyn Tx, env: &Env) -> Result<String, OpError> {
+    loop {
+        let id = env.ids.organization_id();
+        if tx.org_get(&id)?.is_none() {
+            return Ok(id);
+        }
+    }
+}
+
+pub fn describe(tx: &mut dyn Tx, caller: &Caller) -> Result<DescribeOrganizationResponse, OpError> {
+    let member = access::any_member(tx, caller)?;
+    let mgmt = if member.is_management() {
+        member.account.clone()
+    } else {
+        tx.account_get(&member.org.partition, &member.org.management_account_id)?
+            .ok_or_else(|| crate::store::StoreError::Corrupt("management account row is missing".into()))?
+    };
+    let root = tree::root_of(tx, &member.org.id)?;
+    Ok(DescribeOrganizationResponse { organization: Some(views::organization(&member.org, &mgmt, &root)) })
+}
+
+pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<(), OpError> {
+    let member = access::management(tx, caller)?;
+    let org = &member.org;
+    let now = env.clock.now_ms();
+    // Collect every account of the organization; closed (or purged) accounts do not block the
+    // deletion and leave with it, anything active or closing does.
+    let mut accounts = Vec::new();
+    let mut after = None;
+    loop {
+        let page = tx.account_list(&org.id, after, 500)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        accounts.extend(page);
+    }
+    let blocking = accounts.iter().any(|a| {
+        a.id != org.management_account_id
+            && matches!(views::lifecycle(a, &env.config, now), Lifecycle::Active | Lifecycle::PendingClosure | Lifecycle::Creating)
+    });
+    if blocking {
+        return Err(ApiError::new(
+            ErrorCode::OrganizationNotEmptyException,
+            "The organization isn't empty. To delete an organization, you must first remove all member accounts except the management account.",
+        )
+        .into());
+    }
+    for mut account in accounts {
+        account.org_id = None;
+        account.parent_id = None;
+        account.joined_method = None;
+        account.joined_ms = None;
+        tx.account_update(&account)?;
+    }
+    tx.org_delete(&org.id)?;
+    Ok(())
+}
+
+pub fn list_roots(tx: &mut dyn Tx, caller: &Caller, input: &ListRootsRequest) -> Result<ListRootsResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let scope = format!("ListRoots/{}", member.org.id);
+    // One root per organization: a single page; the token check still refuses forged tokens.
+    paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let roots = tx.root_list(&member.org.id)?;
+    Ok(ListRootsResponse { roots: Some(roots.iter().map(|r| views::root(&member.org, r)).collect()), next_token: None })
+}

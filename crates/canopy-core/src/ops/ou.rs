@@ -1,0 +1,179 @@
+//! Organizational units and the tree reads: Create/Describe/Update/DeleteOrganizationalUnit,
+//! ListOrganizationalUnitsForParent, ListChildren, ListParents.
+
+use canopy_api::{
+    ApiError, Caller, Child, ChildType, ConstraintViolationExceptionReason,
+    CreateOrganizationalUnitRequest, CreateOrganizationalUnitResponse,
+    DeleteOrganizationalUnitRequest, DescribeOrganizationalUnitRequest,
+    DescribeOrganizationalUnitResponse, ErrorCode, ListChildrenRequest, ListChildrenResponse,
+    ListOrganizationalUnitsForParentRequest, ListOrganizationalUnitsForParentResponse,
+    ListParentsRequest, ListParentsResponse, Parent, ParentType, UpdateOrganizationalUnitRequest,
+    UpdateOrganizationalUnitResponse,
+};
+
+use crate::records::{OrganizationRecord, OuRecord};
+use crate::store::{OpError, Tx};
+use crate::tree::{self, Node};
+use crate::{access, paging, views, Env};
+
+fn ou_not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::OrganizationalUnitNotFoundException,
+        "We can't find an OU with the OrganizationalUnitId that you specified.",
+    )
+}
+
+fn duplicate_ou() -> ApiError {
+    ApiError::new(
+        ErrorCode::DuplicateOrganizationalUnitException,
+        "An OU with the same name already exists.",
+    )
+}
+
+fn find_ou(tx: &mut dyn Tx, org: &OrganizationRecord, id: &str) -> Result<OuRecord, OpError> {
+    tx.ou_get(id)?.filter(|o| o.org_id == org.id).ok_or_else(|| ou_not_found().into())
+}
+
+pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganizationalUnitRequest) -> Result<CreateOrganizationalUnitResponse, OpError> {
+    let member = access::management(tx, caller)?;
+    let org = &member.org;
+    let tags = super::tags::check_new_tags(input.tags.as_deref().unwrap_or_default())?;
+    let parent = tree::find_parent(tx, &org.id, &input.parent_id)?.ok_or_else(tree::parent_not_found)?;
+    if tree::depth_of(tx, parent.id())? >= env.config.max_ou_depth {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::OuDepthLimitExceeded,
+            format!("You attempted to create an OU tree that is too many levels deep (the limit is {}).", env.config.max_ou_depth),
+        )
+        .into());
+    }
+    if tx.ou_count(&org.id)? >= env.config.max_ous {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::OuNumberLimitExceeded,
+            format!("You have reached the maximum number of OUs in the organization ({}).", env.config.max_ous),
+        )
+        .into());
+    }
+    if tx.ou_find_by_name(parent.id(), &input.name)?.is_some() {
+        return Err(duplicate_ou().into());
+    }
+    let root_id = tree::root_of(tx, &org.id)?.id;
+    let id = loop {
+        let id = env.ids.ou_id(&root_id);
+        if tx.ou_get(&id)?.is_none() {
+            break id;
+        }
+    };
+    let ou = tx.ou_insert(&OuRecord {
+        id,
+        org_id: org.id.clone(),
+        parent_id: parent.id().to_string(),
+        name: input.name.clone(),
+        created_ms: env.clock.now_ms(),
+        seq: 0,
+    })?;
+    super::tags::apply(tx, env, &org.id, &ou.id, &tags)?;
+    let path = tree::path_of(tx, org, &ou.id)?;
+    Ok(CreateOrganizationalUnitResponse { organizational_unit: Some(views::ou(org, &ou, Some(path))) })
+}
+
+pub fn describe(tx: &mut dyn Tx, caller: &Caller, input: &DescribeOrganizationalUnitRequest) -> Result<DescribeOrganizationalUnitResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let ou = find_ou(tx, &member.org, &input.organizational_unit_id)?;
+    let path = tree::path_of(tx, &member.org, &ou.id)?;
+    Ok(DescribeOrganizationalUnitResponse { organizational_unit: Some(views::ou(&member.org, &ou, Some(path))) })
+}
+
+pub fn update(tx: &mut dyn Tx, caller: &Caller, input: &UpdateOrganizationalUnitRequest) -> Result<UpdateOrganizationalUnitResponse, OpError> {
+    let member = access::management(tx, caller)?;
+    let mut ou = find_ou(tx, &member.org, &input.organizational_unit_id)?;
+    if let Some(name) = &input.name {
+        if *name != ou.name {
+            if tx.ou_find_by_name(&ou.parent_id, name)?.is_some_and(|other| other.id != ou.id) {
+                return Err(duplicate_ou().into());
+            }
+            ou.name = name.clone();
+            tx.ou_update(&ou)?;
+        }
+    }
+    let path = tree::path_of(tx, &member.org, &ou.id)?;
+    Ok(UpdateOrganizationalUnitResponse { organizational_unit: Some(views::ou(&member.org, &ou, Some(path))) })
+}
+
+pub fn delete(tx: &mut dyn Tx, caller: &Caller, input: &DeleteOrganizationalUnitRequest) -> Result<(), OpError> {
+    let member = access::management(tx, caller)?;
+    let ou = find_ou(tx, &member.org, &input.organizational_unit_id)?;
+    if tx.ou_count_by_parent(&ou.id)? > 0 || tx.account_count_by_parent(&member.org.id, &ou.id)? > 0 {
+        return Err(ApiError::new(
+            ErrorCode::OrganizationalUnitNotEmptyException,
+            "The specified OU is not empty. Move all accounts to another root or to other OUs, remove all child OUs, and try again.",
+        )
+        .into());
+    }
+    tx.tags_delete_all(&member.org.id, &ou.id)?;
+    tx.ou_delete(&ou.id)?;
+    Ok(())
+}
+
+pub fn list_for_parent(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    input: &ListOrganizationalUnitsForParentRequest,
+) -> Result<ListOrganizationalUnitsForParentResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let parent = tree::find_parent(tx, &member.org.id, &input.parent_id)?.ok_or_else(tree::parent_not_found)?;
+    let scope = format!("ListOrganizationalUnitsForParent/{}", parent.id());
+    let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let rows = tx.ou_list_by_parent(parent.id(), page.after_seq, page.limit + 1)?;
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |o| o.seq);
+    let parent_path = tree::path_of(tx, &member.org, parent.id())?;
+    let ous = rows.iter().map(|o| views::ou(&member.org, o, Some(format!("{parent_path}{}/", o.id)))).collect();
+    Ok(ListOrganizationalUnitsForParentResponse { organizational_units: Some(ous), next_token })
+}
+
+pub fn list_children(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListChildrenRequest) -> Result<ListChildrenResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let org = &member.org;
+    let parent = tree::find_parent(tx, &org.id, &input.parent_id)?.ok_or_else(tree::parent_not_found)?;
+    let scope = format!("ListChildren/{}/{}", parent.id(), input.child_type.as_str());
+    let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let (children, next_token) = match input.child_type {
+        ChildType::OrganizationalUnit => {
+            let rows = tx.ou_list_by_parent(parent.id(), page.after_seq, page.limit + 1)?;
+            let (rows, token) = paging::finish(&scope, rows, page.limit, |o| o.seq);
+            (rows.into_iter().map(|o| Child { id: Some(o.id), type_: Some(ChildType::OrganizationalUnit) }).collect(), token)
+        }
+        ChildType::Account => {
+            let now = env.clock.now_ms();
+            let rows = tx.account_list_by_parent(&org.id, parent.id(), page.after_seq, page.limit + 1)?;
+            let (rows, token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
+            let visible = rows.into_iter().filter(|a| views::is_visible(a, &env.config, now));
+            (visible.map(|a| Child { id: Some(a.id), type_: Some(ChildType::Account) }).collect(), token)
+        }
+    };
+    Ok(ListChildrenResponse { children: Some(children), next_token })
+}
+
+pub fn list_parents(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListParentsRequest) -> Result<ListParentsResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let org = &member.org;
+    let scope = format!("ListParents/{}", input.child_id);
+    paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let parent_id = if input.child_id.starts_with("ou-") {
+        tx.ou_get(&input.child_id)?.filter(|o| o.org_id == org.id).map(|o| o.parent_id)
+    } else {
+        let now = env.clock.now_ms();
+        tx.account_get(&org.partition, &input.child_id)?
+            .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
+            .and_then(|a| a.parent_id)
+    };
+    let parent_id = parent_id.ok_or_else(|| {
+        ApiError::new(ErrorCode::ChildNotFoundException, "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.")
+    })?;
+    let parent_type = if parent_id.starts_with("r-") { ParentType::Root } else { ParentType::OrganizationalUnit };
+    Ok(ListParentsResponse { parents: Some(vec![Parent { id: Some(parent_id), type_: Some(parent_type) }]), next_token: None })
+}
+
+/// Used by MoveAccount and the account lists: a parent of the caller's organization.
+pub fn require_parent(tx: &mut dyn Tx, org: &OrganizationRecord, id: &str) -> Result<Node, OpError> {
+    tree::find_parent(tx, &org.id, id)?.ok_or_else(|| tree::parent_not_found().into())
+}

@@ -1,0 +1,75 @@
+//! Stored records. Plain data: rules live in the operation modules, SQL in `canopy-store`.
+//! Times are epoch milliseconds. Enums are the wire enums of `canopy-api`.
+
+use canopy_api::{
+    AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationRecord {
+    pub id: String,
+    pub partition: String,
+    pub management_account_id: String,
+    pub feature_set: OrganizationFeatureSet,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootRecord {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    /// Policy types enabled on this root, in the order they were enabled.
+    pub enabled_policy_types: Vec<PolicyType>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OuRecord {
+    pub id: String,
+    pub org_id: String,
+    pub parent_id: String,
+    pub name: String,
+    pub created_ms: i64,
+    /// Insertion order, assigned by the store; 0 before insertion.
+    pub seq: i64,
+}
+
+/// An account known to Canopy: a member of an organization (`org_id` set) or standalone.
+/// Status and State are not stored: they derive from the closure timestamps and the clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRecord {
+    pub partition: String,
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub org_id: Option<String>,
+    /// Root or OU id; `None` when standalone.
+    pub parent_id: Option<String>,
+    pub joined_method: Option<AccountJoinedMethod>,
+    pub joined_ms: Option<i64>,
+    pub created_ms: i64,
+    /// When CloseAccount was accepted (PENDING_CLOSURE until `closure_delay` has passed).
+    pub close_requested_ms: Option<i64>,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAccountRecord {
+    pub id: String,
+    pub org_id: String,
+    pub account_name: String,
+    pub email: String,
+    pub requested_ms: i64,
+    /// When the request finishes (requested + configured creation delay). Before it: IN_PROGRESS.
+    pub completes_ms: i64,
+    /// Set when the request succeeds (the account row is written at request time with this id).
+    pub account_id: Option<String>,
+    pub failure_reason: Option<CreateAccountFailureReason>,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TagRecord {
+    pub key: String,
+    pub value: String,
+}
