@@ -1,0 +1,48 @@
+//! Canopy's storage: the only crate with SQL. Implements canopy-core's [`Store`] over SQLite
+//! (a file in WAL mode with `synchronous=FULL`, or an ephemeral in-memory database); a
+//! PostgreSQL backend with the same schema follows. The conformance suite in
+//! `tests/conformance.rs` runs against every backend.
+//!
+//! Start with [`open`].
+
+mod schema;
+mod sqlite;
+mod tx;
+
+use std::sync::Arc;
+
+use canopy_core::{Store, StoreError};
+
+pub use schema::MIGRATIONS;
+pub use sqlite::{SqliteStore, MAX_BATCH};
+
+/// The database file inside a data directory.
+pub const DB_FILE_NAME: &str = "canopy.db";
+
+/// Opens the store a `--database` spec names:
+/// - `memory`: an ephemeral in-memory database;
+/// - `postgres://…` / `postgresql://…`: not supported yet (an error);
+/// - anything else is a filesystem path: a directory (it ends with `/` or exists as a
+///   directory; created if missing) holding `canopy.db`, or else the database file itself
+///   (its parent directories are created).
+///
+/// The schema is created or migrated before this returns.
+pub fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Err(StoreError::Backend("empty database spec: give a path, `memory` or a postgres:// URL".into()));
+    }
+    if spec == "memory" || spec == ":memory:" {
+        return Ok(Arc::new(SqliteStore::open_memory()?));
+    }
+    let lower = spec.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        // The URL is not echoed: it may hold a password.
+        return Err(StoreError::Backend(
+            "PostgreSQL is not supported yet: use a file path or `memory` for --database".into(),
+        ));
+    }
+    let path = sqlite::resolve_path(spec)?;
+    tracing::info!(path = %path.display(), "opening SQLite database");
+    Ok(Arc::new(SqliteStore::open_file(&path)?))
+}

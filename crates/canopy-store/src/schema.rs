@@ -1,0 +1,124 @@
+//! The schema and its migrations. Table definitions use plain portable types (TEXT, BIGINT) so
+//! that the PostgreSQL backend can apply the same list.
+//!
+//! Each entry of [`MIGRATIONS`] is applied once, in order, at open, inside one transaction;
+//! `schema_version` holds the number of migrations applied. Never edit an entry that has
+//! shipped: append a new one.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use canopy_core::StoreError;
+
+use crate::tx::be;
+
+/// Ordered migrations; index `i` moves the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: organizations, roots, OUs, accounts, create-account requests, tags, the seq counter.
+    r#"
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('seq', 0);
+
+CREATE TABLE organizations (
+    id                    TEXT PRIMARY KEY,
+    partition             TEXT NOT NULL,
+    management_account_id TEXT NOT NULL,
+    feature_set           TEXT NOT NULL,
+    created_ms            BIGINT NOT NULL
+);
+
+CREATE TABLE roots (
+    id                   TEXT PRIMARY KEY,
+    org_id               TEXT NOT NULL,
+    name                 TEXT NOT NULL,
+    enabled_policy_types TEXT NOT NULL,
+    seq                  BIGINT NOT NULL
+);
+CREATE INDEX roots_org_seq ON roots (org_id, seq);
+
+CREATE TABLE ous (
+    id         TEXT PRIMARY KEY,
+    org_id     TEXT NOT NULL,
+    parent_id  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    seq        BIGINT NOT NULL
+);
+CREATE INDEX ous_parent_seq ON ous (parent_id, seq);
+CREATE INDEX ous_parent_name ON ous (parent_id, name);
+CREATE INDEX ous_org ON ous (org_id);
+
+CREATE TABLE accounts (
+    partition          TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    email              TEXT NOT NULL,
+    email_lower        TEXT NOT NULL,
+    org_id             TEXT,
+    parent_id          TEXT,
+    joined_method      TEXT,
+    joined_ms          BIGINT,
+    created_ms         BIGINT NOT NULL,
+    close_requested_ms BIGINT,
+    seq                BIGINT NOT NULL,
+    PRIMARY KEY (partition, id)
+);
+CREATE INDEX accounts_org_seq ON accounts (org_id, seq);
+CREATE INDEX accounts_org_parent_seq ON accounts (org_id, parent_id, seq);
+CREATE INDEX accounts_org_email ON accounts (org_id, email_lower);
+
+CREATE TABLE create_account_requests (
+    id             TEXT PRIMARY KEY,
+    org_id         TEXT NOT NULL,
+    account_name   TEXT NOT NULL,
+    email          TEXT NOT NULL,
+    requested_ms   BIGINT NOT NULL,
+    completes_ms   BIGINT NOT NULL,
+    account_id     TEXT,
+    failure_reason TEXT,
+    seq            BIGINT NOT NULL
+);
+CREATE INDEX create_account_requests_org_seq ON create_account_requests (org_id, seq);
+
+CREATE TABLE tags (
+    org_id      TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (org_id, resource_id, key)
+);
+"#,
+];
+
+/// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
+pub const DATA_TABLES: &[&str] = &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags"];
+
+/// Brings the schema up to date in one transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(be)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").map_err(be)?;
+    let current: Option<i64> =
+        tx.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).optional().map_err(be)?;
+    let current = match current {
+        Some(v) => v,
+        None => {
+            tx.execute("INSERT INTO schema_version (version) VALUES (0)", []).map_err(be)?;
+            0
+        }
+    };
+    let known = MIGRATIONS.len() as i64;
+    if current > known || current < 0 {
+        return Err(StoreError::Corrupt(format!(
+            "database schema version {current} is not supported by this build (it knows versions up to {known})"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {}: {e}", i + 1)))?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    tx.execute("UPDATE schema_version SET version = ?1", [known]).map_err(be)?;
+    tx.commit().map_err(be)?;
+    Ok(())
+}

@@ -1,0 +1,422 @@
+//! The SQLite store: one writer thread with group commit, a pool of reader threads (file mode).
+//!
+//! Writes: `write(f)` queues the job for the writer thread, which owns the only write
+//! connection. The thread drains every queued job (up to [`MAX_BATCH`]), opens one
+//! `BEGIN IMMEDIATE` transaction, runs each job inside its own `SAVEPOINT` (released when the
+//! job succeeds, rolled back when it fails or panics, so a refused request leaves no trace),
+//! `COMMIT`s once (one fsync for the whole batch, `synchronous=FULL`), and only then answers
+//! the jobs. If the commit fails every job of the batch is answered with a storage error.
+//!
+//! Reads (file mode): reader threads, each with its own connection (`query_only`), pull jobs
+//! from one shared queue and run each in its own read transaction. A read issued after a
+//! write's future resolved starts its snapshot after that commit, so it sees the write.
+//!
+//! Memory mode has one connection: the writer thread also serves reads, after the writes that
+//! were queued with them have been committed.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use canopy_core::{BoxFuture, OpError, Store, StoreError, StoreResult, TxFn};
+
+use crate::schema;
+use crate::tx::{be, SqlTx};
+
+/// At most this many jobs share one commit.
+pub const MAX_BATCH: usize = 256;
+/// How long a connection waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prepared statements kept per connection (the Tx uses about 40 distinct statements).
+const STATEMENT_CACHE: usize = 128;
+
+type OpResult = Result<Box<dyn Any + Send>, OpError>;
+type OpReply = oneshot::Sender<OpResult>;
+
+enum WriteJob {
+    Op { f: TxFn, reply: OpReply },
+    Reset { reply: oneshot::Sender<StoreResult<()>> },
+    /// Memory mode only: a read served by the writer's connection.
+    Read { f: TxFn, reply: OpReply },
+}
+
+struct ReadJob {
+    f: TxFn,
+    reply: OpReply,
+}
+
+/// A SQLite-backed [`Store`]. Build it with [`crate::open`], [`SqliteStore::open_memory`] or
+/// [`SqliteStore::open_file`].
+pub struct SqliteStore {
+    kind: &'static str,
+    writer: Option<mpsc::Sender<WriteJob>>,
+    /// `None` in memory mode (reads go to the writer).
+    readers: Option<mpsc::Sender<ReadJob>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl SqliteStore {
+    /// An ephemeral in-memory database, private to this store.
+    pub fn open_memory() -> StoreResult<SqliteStore> {
+        let mut conn = Connection::open_in_memory().map_err(be)?;
+        configure_common(&conn)?;
+        schema::migrate(&mut conn)?;
+        let writer = spawn_writer(conn)?;
+        Ok(SqliteStore { kind: "sqlite-memory", writer: Some(writer.0), readers: None, threads: vec![writer.1] })
+    }
+
+    /// A database file (created with its parent directories if missing), in WAL mode with
+    /// `synchronous=FULL`.
+    pub fn open_file(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Backend(format!("cannot create directory {}: {e}", parent.display())))?;
+            }
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::Backend(format!("cannot open database {}: {e}", path.display())))?;
+        configure_common(&conn)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(be)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!("cannot switch {} to WAL mode (got {mode})", path.display())));
+        }
+        conn.pragma_update(None, "synchronous", "FULL").map_err(be)?;
+        schema::migrate(&mut conn)?;
+
+        let n_readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 4);
+        let mut reader_conns = Vec::with_capacity(n_readers);
+        for _ in 0..n_readers {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let rc = Connection::open_with_flags(path, flags).map_err(be)?;
+            configure_common(&rc)?;
+            rc.pragma_update(None, "query_only", "ON").map_err(be)?;
+            reader_conns.push(rc);
+        }
+
+        let (writer_tx, writer_thread) = spawn_writer(conn)?;
+        let mut threads = vec![writer_thread];
+        let (read_tx, read_rx) = mpsc::channel::<ReadJob>();
+        let read_rx = Arc::new(Mutex::new(read_rx));
+        for (i, rc) in reader_conns.into_iter().enumerate() {
+            let rx = read_rx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("canopy-store-reader-{i}"))
+                .spawn(move || reader_loop(rc, rx))
+                .map_err(|e| StoreError::Backend(format!("cannot start a reader thread: {e}")))?;
+            threads.push(handle);
+        }
+        Ok(SqliteStore { kind: "sqlite-file", writer: Some(writer_tx), readers: Some(read_tx), threads })
+    }
+}
+
+/// Resolves a filesystem spec: a directory (ends with `/` or exists as one) holds
+/// [`crate::DB_FILE_NAME`]; anything else is the database file itself.
+pub(crate) fn resolve_path(spec: &str) -> StoreResult<PathBuf> {
+    let p = PathBuf::from(spec);
+    if spec.ends_with('/') || spec.ends_with(std::path::MAIN_SEPARATOR) || p.is_dir() {
+        std::fs::create_dir_all(&p).map_err(|e| StoreError::Backend(format!("cannot create directory {}: {e}", p.display())))?;
+        Ok(p.join(crate::DB_FILE_NAME))
+    } else {
+        Ok(p)
+    }
+}
+
+fn configure_common(conn: &Connection) -> StoreResult<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(be)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // The schema has no foreign keys: cascades are explicit (org_delete).
+    Ok(())
+}
+
+fn spawn_writer(conn: Connection) -> StoreResult<(mpsc::Sender<WriteJob>, JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel::<WriteJob>();
+    let handle = std::thread::Builder::new()
+        .name("canopy-store-writer".into())
+        .spawn(move || writer_loop(conn, rx))
+        .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+    Ok((tx, handle))
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// Leaves the connection outside any transaction (after an earlier failure).
+fn ensure_no_transaction(conn: &Connection) {
+    if !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            tracing::error!(error = %e, "rollback of a stale transaction failed");
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".into()
+    }
+}
+
+fn panicked() -> OpError {
+    OpError::Store(StoreError::Backend("operation panicked".into()))
+}
+
+/// Runs one closure, turning a panic into an error.
+fn run_closure(conn: &Connection, f: &mut TxFn, writable: bool) -> OpResult {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut tx = SqlTx::new(conn, writable);
+        f(&mut tx)
+    }));
+    match result {
+        Ok(r) => r,
+        Err(payload) => {
+            tracing::error!(panic = %panic_message(payload.as_ref()), writable, "store operation panicked");
+            Err(panicked())
+        }
+    }
+}
+
+/// Runs a read job in its own read transaction.
+fn run_read(conn: &Connection, mut f: TxFn) -> OpResult {
+    ensure_no_transaction(conn);
+    exec(conn, "BEGIN").map_err(|e| OpError::Store(be(e)))?;
+    let result = run_closure(conn, &mut f, false);
+    if let Err(e) = exec(conn, "COMMIT") {
+        tracing::warn!(error = %e, "ending a read transaction failed");
+        ensure_no_transaction(conn);
+    }
+    drop(f);
+    result
+}
+
+fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<ReadJob>>>) {
+    loop {
+        let job = {
+            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+            rx.recv()
+        };
+        let Ok(job) = job else { break };
+        let result = run_read(&conn, job.f);
+        let _ = job.reply.send(result);
+    }
+}
+
+fn reset_all(conn: &Connection) -> StoreResult<()> {
+    for table in schema::DATA_TABLES {
+        conn.prepare_cached(&format!("DELETE FROM {table}")).and_then(|mut s| s.execute([])).map_err(be)?;
+    }
+    exec(conn, "UPDATE counters SET value = 0 WHERE name = 'seq'").map_err(be)?;
+    Ok(())
+}
+
+enum Pending {
+    Op(OpReply, OpResult),
+    Reset(oneshot::Sender<StoreResult<()>>, StoreResult<()>),
+}
+
+impl Pending {
+    fn answer(self) {
+        match self {
+            Pending::Op(reply, r) => {
+                let _ = reply.send(r);
+            }
+            Pending::Reset(reply, r) => {
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    fn fail(self, msg: &str) {
+        match self {
+            Pending::Op(reply, _) => {
+                let _ = reply.send(Err(OpError::Store(StoreError::Backend(msg.to_string()))));
+            }
+            Pending::Reset(reply, _) => {
+                let _ = reply.send(Err(StoreError::Backend(msg.to_string())));
+            }
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>) {
+    let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
+    let mut reads: Vec<(TxFn, OpReply)> = Vec::new();
+    // `recv` keeps returning queued jobs after the store is dropped, then fails: the thread
+    // finishes the queue and exits.
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut writes = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            match job {
+                WriteJob::Read { f, reply } => reads.push((f, reply)),
+                other => writes.push(other),
+            }
+        }
+        if !writes.is_empty() {
+            write_batch(&conn, writes);
+        }
+        for (f, reply) in reads.drain(..) {
+            let _ = reply.send(run_read(&conn, f));
+        }
+    }
+    tracing::debug!("store writer thread exiting");
+}
+
+/// Runs a batch of write jobs in one transaction and answers them after the commit.
+fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) {
+    let n = jobs.len();
+    ensure_no_transaction(conn);
+    let mut pending: Vec<Pending> = Vec::with_capacity(n);
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        let msg = format!("cannot begin a write transaction: {e}");
+        tracing::error!("{msg}");
+        for job in jobs {
+            match job {
+                WriteJob::Op { reply, .. } | WriteJob::Read { reply, .. } => Pending::Op(reply, Ok(Box::new(()))).fail(&msg),
+                WriteJob::Reset { reply } => Pending::Reset(reply, Ok(())).fail(&msg),
+            }
+        }
+        return;
+    }
+    let mut broken: Option<String> = None;
+    for job in jobs {
+        let mut closure: Option<TxFn> = None;
+        let p = match job {
+            WriteJob::Op { f, reply } => {
+                closure = Some(f);
+                Pending::Op(reply, Ok(Box::new(())))
+            }
+            WriteJob::Reset { reply } => Pending::Reset(reply, Ok(())),
+            WriteJob::Read { .. } => unreachable!("reads are split off before the write batch"),
+        };
+        if broken.is_some() {
+            pending.push(p);
+            continue;
+        }
+        if let Err(e) = exec(conn, "SAVEPOINT job") {
+            broken = Some(format!("cannot open a savepoint: {e}"));
+            pending.push(p);
+            continue;
+        }
+        let p = match p {
+            Pending::Op(reply, _) => {
+                let mut f = closure.take().expect("op job has a closure");
+                let r = run_closure(conn, &mut f, true);
+                drop(f);
+                Pending::Op(reply, r)
+            }
+            Pending::Reset(reply, _) => Pending::Reset(reply, reset_all(conn)),
+        };
+        let ok = match &p {
+            Pending::Op(_, r) => r.is_ok(),
+            Pending::Reset(_, r) => r.is_ok(),
+        };
+        let end = if ok {
+            exec(conn, "RELEASE job")
+        } else {
+            exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
+        };
+        if let Err(e) = end {
+            broken = Some(format!("cannot end a savepoint: {e}"));
+        }
+        pending.push(p);
+    }
+    if let Some(msg) = broken {
+        tracing::error!("{msg}; the whole batch of {n} is rolled back");
+        ensure_no_transaction(conn);
+        for p in pending {
+            p.fail(&msg);
+        }
+        return;
+    }
+    if let Err(e) = exec(conn, "COMMIT") {
+        let msg = format!("commit failed: {e}");
+        tracing::error!("{msg}; {n} operations are answered with an error");
+        ensure_no_transaction(conn);
+        for p in pending {
+            p.fail(&msg);
+        }
+        return;
+    }
+    tracing::trace!(batch = n, "committed");
+    for p in pending {
+        p.answer();
+    }
+}
+
+impl Store for SqliteStore {
+    fn read(&self, f: TxFn) -> BoxFuture<OpResult> {
+        let (reply, rx) = oneshot::channel();
+        let sent = match (&self.readers, &self.writer) {
+            (Some(readers), _) => readers.send(ReadJob { f, reply }).is_ok(),
+            (None, Some(writer)) => writer.send(WriteJob::Read { f, reply }).is_ok(),
+            (None, None) => false,
+        };
+        Box::pin(async move {
+            if !sent {
+                return Err(OpError::Store(StoreError::Closed));
+            }
+            rx.await.unwrap_or(Err(OpError::Store(StoreError::Closed)))
+        })
+    }
+
+    fn write(&self, f: TxFn) -> BoxFuture<OpResult> {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.writer.as_ref().is_some_and(|w| w.send(WriteJob::Op { f, reply }).is_ok());
+        Box::pin(async move {
+            if !sent {
+                return Err(OpError::Store(StoreError::Closed));
+            }
+            rx.await.unwrap_or(Err(OpError::Store(StoreError::Closed)))
+        })
+    }
+
+    fn reset(&self) -> BoxFuture<StoreResult<()>> {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.writer.as_ref().is_some_and(|w| w.send(WriteJob::Reset { reply }).is_ok());
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Closed);
+            }
+            rx.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Closes the queues; the threads finish the jobs already queued and exit. Joins them
+    /// (unless dropped from one of them), so the database is closed when this returns.
+    fn drop(&mut self) {
+        self.writer.take();
+        self.readers.take();
+        let me = std::thread::current().id();
+        for handle in self.threads.drain(..) {
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+}

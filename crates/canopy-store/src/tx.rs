@@ -1,0 +1,470 @@
+//! [`SqlTx`]: the `Tx` trait over one SQLite connection inside an open transaction. Every
+//! statement goes through `prepare_cached`.
+
+use rusqlite::{params, Connection, Row};
+
+use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
+use canopy_core::{
+    AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, RootRecord, StoreError, StoreResult, TagRecord, Tx,
+};
+
+/// Maps a SQLite error to a backend error.
+pub(crate) fn be(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+trait Sql<T> {
+    fn st(self) -> StoreResult<T>;
+}
+impl<T> Sql<T> for rusqlite::Result<T> {
+    fn st(self) -> StoreResult<T> {
+        self.map_err(be)
+    }
+}
+
+pub(crate) const READ_ONLY_WRITE: &str = "write in a read transaction";
+
+pub(crate) struct SqlTx<'c> {
+    conn: &'c Connection,
+    writable: bool,
+}
+
+impl<'c> SqlTx<'c> {
+    pub(crate) fn new(conn: &'c Connection, writable: bool) -> Self {
+        SqlTx { conn, writable }
+    }
+
+    fn writable(&self) -> StoreResult<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(READ_ONLY_WRITE.into()))
+        }
+    }
+
+    /// The next value of the global insertion counter (writes are serialized, so this is
+    /// monotonic; a rolled-back savepoint only leaves a gap).
+    fn next_seq(&self) -> StoreResult<i64> {
+        let mut st = self.conn.prepare_cached("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value").st()?;
+        st.query_row([], |r| r.get(0)).st()
+    }
+
+    fn count(&self, sql: &str, p: impl rusqlite::Params) -> StoreResult<u64> {
+        let mut st = self.conn.prepare_cached(sql).st()?;
+        let n: i64 = st.query_row(p, |r| r.get(0)).st()?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn one<T>(&self, sql: &str, p: impl rusqlite::Params, map: fn(&Row) -> StoreResult<T>) -> StoreResult<Option<T>> {
+        let mut st = self.conn.prepare_cached(sql).st()?;
+        let mut rows = st.query(p).st()?;
+        match rows.next().st()? {
+            Some(row) => map(row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn many<T>(&self, sql: &str, p: impl rusqlite::Params, map: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+        let mut st = self.conn.prepare_cached(sql).st()?;
+        let mut rows = st.query(p).st()?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().st()? {
+            out.push(map(row)?);
+        }
+        Ok(out)
+    }
+
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> StoreResult<usize> {
+        self.writable()?;
+        let mut st = self.conn.prepare_cached(sql).st()?;
+        st.execute(p).st()
+    }
+}
+
+fn after(after_seq: Option<i64>) -> i64 {
+    after_seq.unwrap_or(i64::MIN)
+}
+
+fn lim(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} {value:?}"))
+}
+
+fn join_policy_types(types: &[PolicyType]) -> String {
+    types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+}
+
+fn split_policy_types(s: &str) -> StoreResult<Vec<PolicyType>> {
+    s.split(',').filter(|p| !p.is_empty()).map(|p| PolicyType::from_wire(p).ok_or_else(|| corrupt("policy type", p))).collect()
+}
+
+macro_rules! org_cols { () => { "id, partition, management_account_id, feature_set, created_ms" } }
+macro_rules! root_cols { () => { "id, org_id, name, enabled_policy_types" } }
+macro_rules! ou_cols { () => { "id, org_id, parent_id, name, created_ms, seq" } }
+macro_rules! account_cols {
+    () => { "partition, id, name, email, org_id, parent_id, joined_method, joined_ms, created_ms, close_requested_ms, seq" };
+}
+macro_rules! car_cols {
+    () => { "id, org_id, account_name, email, requested_ms, completes_ms, account_id, failure_reason, seq" };
+}
+
+fn org_row(r: &Row) -> StoreResult<OrganizationRecord> {
+    let fs: String = r.get(3).st()?;
+    Ok(OrganizationRecord {
+        id: r.get(0).st()?,
+        partition: r.get(1).st()?,
+        management_account_id: r.get(2).st()?,
+        feature_set: OrganizationFeatureSet::from_wire(&fs).ok_or_else(|| corrupt("feature set", &fs))?,
+        created_ms: r.get(4).st()?,
+    })
+}
+
+fn root_row(r: &Row) -> StoreResult<RootRecord> {
+    let types: String = r.get(3).st()?;
+    Ok(RootRecord {
+        id: r.get(0).st()?,
+        org_id: r.get(1).st()?,
+        name: r.get(2).st()?,
+        enabled_policy_types: split_policy_types(&types)?,
+    })
+}
+
+fn ou_row(r: &Row) -> StoreResult<OuRecord> {
+    Ok(OuRecord {
+        id: r.get(0).st()?,
+        org_id: r.get(1).st()?,
+        parent_id: r.get(2).st()?,
+        name: r.get(3).st()?,
+        created_ms: r.get(4).st()?,
+        seq: r.get(5).st()?,
+    })
+}
+
+fn account_row(r: &Row) -> StoreResult<AccountRecord> {
+    let jm: Option<String> = r.get(6).st()?;
+    let joined_method = match jm {
+        Some(s) => Some(AccountJoinedMethod::from_wire(&s).ok_or_else(|| corrupt("joined method", &s))?),
+        None => None,
+    };
+    Ok(AccountRecord {
+        partition: r.get(0).st()?,
+        id: r.get(1).st()?,
+        name: r.get(2).st()?,
+        email: r.get(3).st()?,
+        org_id: r.get(4).st()?,
+        parent_id: r.get(5).st()?,
+        joined_method,
+        joined_ms: r.get(7).st()?,
+        created_ms: r.get(8).st()?,
+        close_requested_ms: r.get(9).st()?,
+        seq: r.get(10).st()?,
+    })
+}
+
+fn car_row(r: &Row) -> StoreResult<CreateAccountRecord> {
+    let fr: Option<String> = r.get(7).st()?;
+    let failure_reason = match fr {
+        Some(s) => Some(CreateAccountFailureReason::from_wire(&s).ok_or_else(|| corrupt("failure reason", &s))?),
+        None => None,
+    };
+    Ok(CreateAccountRecord {
+        id: r.get(0).st()?,
+        org_id: r.get(1).st()?,
+        account_name: r.get(2).st()?,
+        email: r.get(3).st()?,
+        requested_ms: r.get(4).st()?,
+        completes_ms: r.get(5).st()?,
+        account_id: r.get(6).st()?,
+        failure_reason,
+        seq: r.get(8).st()?,
+    })
+}
+
+fn tag_row(r: &Row) -> StoreResult<TagRecord> {
+    Ok(TagRecord { key: r.get(0).st()?, value: r.get(1).st()? })
+}
+
+impl Tx for SqlTx<'_> {
+    // --- organizations ---
+    fn org_get(&mut self, org_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+        self.one(concat!("SELECT ", org_cols!(), " FROM organizations WHERE id = ?1"), [org_id], org_row)
+    }
+
+    fn org_insert(&mut self, org: &OrganizationRecord) -> StoreResult<()> {
+        self.exec(
+            concat!("INSERT INTO organizations (", org_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5)"),
+            params![org.id, org.partition, org.management_account_id, org.feature_set.as_str(), org.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn org_update(&mut self, org: &OrganizationRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE organizations SET partition = ?2, management_account_id = ?3, feature_set = ?4, created_ms = ?5 WHERE id = ?1",
+            params![org.id, org.partition, org.management_account_id, org.feature_set.as_str(), org.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn org_delete(&mut self, org_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM tags WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM create_account_requests WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM ous WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM roots WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM organizations WHERE id = ?1", [org_id])?;
+        Ok(())
+    }
+
+    // --- roots ---
+    fn root_get(&mut self, root_id: &str) -> StoreResult<Option<RootRecord>> {
+        self.one(concat!("SELECT ", root_cols!(), " FROM roots WHERE id = ?1"), [root_id], root_row)
+    }
+
+    fn root_list(&mut self, org_id: &str) -> StoreResult<Vec<RootRecord>> {
+        self.many(concat!("SELECT ", root_cols!(), " FROM roots WHERE org_id = ?1 ORDER BY seq"), [org_id], root_row)
+    }
+
+    fn root_insert(&mut self, root: &RootRecord) -> StoreResult<()> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO roots (", root_cols!(), ", seq) VALUES (?1, ?2, ?3, ?4, ?5)"),
+            params![root.id, root.org_id, root.name, join_policy_types(&root.enabled_policy_types), seq],
+        )?;
+        Ok(())
+    }
+
+    fn root_update(&mut self, root: &RootRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE roots SET org_id = ?2, name = ?3, enabled_policy_types = ?4 WHERE id = ?1",
+            params![root.id, root.org_id, root.name, join_policy_types(&root.enabled_policy_types)],
+        )?;
+        Ok(())
+    }
+
+    // --- organizational units ---
+    fn ou_get(&mut self, ou_id: &str) -> StoreResult<Option<OuRecord>> {
+        self.one(concat!("SELECT ", ou_cols!(), " FROM ous WHERE id = ?1"), [ou_id], ou_row)
+    }
+
+    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<OuRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO ous (", ou_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            params![ou.id, ou.org_id, ou.parent_id, ou.name, ou.created_ms, seq],
+        )?;
+        Ok(OuRecord { seq, ..ou.clone() })
+    }
+
+    fn ou_update(&mut self, ou: &OuRecord) -> StoreResult<()> {
+        self.exec("UPDATE ous SET name = ?2, parent_id = ?3 WHERE id = ?1", params![ou.id, ou.name, ou.parent_id])?;
+        Ok(())
+    }
+
+    fn ou_delete(&mut self, ou_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM ous WHERE id = ?1", [ou_id])?;
+        Ok(())
+    }
+
+    fn ou_list_by_parent(&mut self, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<OuRecord>> {
+        self.many(
+            concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![parent_id, after(after_seq), lim(limit)],
+            ou_row,
+        )
+    }
+
+    fn ou_find_by_name(&mut self, parent_id: &str, name: &str) -> StoreResult<Option<OuRecord>> {
+        self.one(
+            concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = ?1 AND name = ?2 ORDER BY seq LIMIT 1"),
+            [parent_id, name],
+            ou_row,
+        )
+    }
+
+    fn ou_count(&mut self, org_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM ous WHERE org_id = ?1", [org_id])
+    }
+
+    fn ou_count_by_parent(&mut self, parent_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM ous WHERE parent_id = ?1", [parent_id])
+    }
+
+    // --- accounts ---
+    fn account_get(&mut self, partition: &str, account_id: &str) -> StoreResult<Option<AccountRecord>> {
+        self.one(
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = ?1 AND id = ?2"),
+            [partition, account_id],
+            account_row,
+        )
+    }
+
+    fn account_insert(&mut self, a: &AccountRecord) -> StoreResult<AccountRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO accounts (", account_cols!(), ", email_lower) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            params![
+                a.partition,
+                a.id,
+                a.name,
+                a.email,
+                a.org_id,
+                a.parent_id,
+                a.joined_method.as_ref().map(|m| m.as_str()),
+                a.joined_ms,
+                a.created_ms,
+                a.close_requested_ms,
+                seq,
+                a.email.to_lowercase(),
+            ],
+        )?;
+        Ok(AccountRecord { seq, ..a.clone() })
+    }
+
+    fn account_update(&mut self, a: &AccountRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE accounts SET name = ?3, email = ?4, org_id = ?5, parent_id = ?6, joined_method = ?7, joined_ms = ?8, \
+             created_ms = ?9, close_requested_ms = ?10, email_lower = ?11 WHERE partition = ?1 AND id = ?2",
+            params![
+                a.partition,
+                a.id,
+                a.name,
+                a.email,
+                a.org_id,
+                a.parent_id,
+                a.joined_method.as_ref().map(|m| m.as_str()),
+                a.joined_ms,
+                a.created_ms,
+                a.close_requested_ms,
+                a.email.to_lowercase(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn account_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
+        self.many(
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![org_id, after(after_seq), lim(limit)],
+            account_row,
+        )
+    }
+
+    fn account_list_by_parent(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
+        self.many(
+            concat!(
+                "SELECT ",
+                account_cols!(),
+                " FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+            ),
+            params![org_id, parent_id, after(after_seq), lim(limit)],
+            account_row,
+        )
+    }
+
+    fn account_count(&mut self, org_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM accounts WHERE org_id = ?1", [org_id])
+    }
+
+    fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM accounts WHERE org_id = ?1 AND parent_id = ?2", [org_id, parent_id])
+    }
+
+    fn account_find_by_email(&mut self, org_id: &str, email: &str) -> StoreResult<Option<AccountRecord>> {
+        self.one(
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND email_lower = ?2 ORDER BY seq LIMIT 1"),
+            params![org_id, email.to_lowercase()],
+            account_row,
+        )
+    }
+
+    // --- create-account requests ---
+    fn car_get(&mut self, org_id: &str, car_id: &str) -> StoreResult<Option<CreateAccountRecord>> {
+        self.one(
+            concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE id = ?1 AND org_id = ?2"),
+            [car_id, org_id],
+            car_row,
+        )
+    }
+
+    fn car_insert(&mut self, c: &CreateAccountRecord) -> StoreResult<CreateAccountRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO create_account_requests (", car_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![
+                c.id,
+                c.org_id,
+                c.account_name,
+                c.email,
+                c.requested_ms,
+                c.completes_ms,
+                c.account_id,
+                c.failure_reason.as_ref().map(|f| f.as_str()),
+                seq,
+            ],
+        )?;
+        Ok(CreateAccountRecord { seq, ..c.clone() })
+    }
+
+    fn car_update(&mut self, c: &CreateAccountRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE create_account_requests SET org_id = ?2, account_name = ?3, email = ?4, requested_ms = ?5, \
+             completes_ms = ?6, account_id = ?7, failure_reason = ?8 WHERE id = ?1",
+            params![
+                c.id,
+                c.org_id,
+                c.account_name,
+                c.email,
+                c.requested_ms,
+                c.completes_ms,
+                c.account_id,
+                c.failure_reason.as_ref().map(|f| f.as_str()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn car_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<CreateAccountRecord>> {
+        self.many(
+            concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![org_id, after(after_seq), lim(limit)],
+            car_row,
+        )
+    }
+
+    // --- tags ---
+    fn tags_get(&mut self, org_id: &str, resource_id: &str) -> StoreResult<Vec<TagRecord>> {
+        self.many("SELECT key, value FROM tags WHERE org_id = ?1 AND resource_id = ?2 ORDER BY key", [org_id, resource_id], tag_row)
+    }
+
+    fn tags_put(&mut self, org_id: &str, resource_id: &str, tags: &[TagRecord]) -> StoreResult<()> {
+        self.writable()?;
+        for t in tags {
+            self.exec(
+                "INSERT INTO tags (org_id, resource_id, key, value) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (org_id, resource_id, key) DO UPDATE SET value = excluded.value",
+                [org_id, resource_id, &t.key, &t.value],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn tags_delete(&mut self, org_id: &str, resource_id: &str, keys: &[String]) -> StoreResult<()> {
+        self.writable()?;
+        for k in keys {
+            self.exec("DELETE FROM tags WHERE org_id = ?1 AND resource_id = ?2 AND key = ?3", [org_id, resource_id, k])?;
+        }
+        Ok(())
+    }
+
+    fn tags_delete_all(&mut self, org_id: &str, resource_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM tags WHERE org_id = ?1 AND resource_id = ?2", [org_id, resource_id])?;
+        Ok(())
+    }
+}
