@@ -1,0 +1,944 @@
+//! The storage conformance suite: every behaviour of the `Store`/`Tx` contract, as one async
+//! function taking `Arc<dyn Store>`, run once per backend by `conformance!`. A new backend
+//! adds one line: `conformance!(postgres, postgres_fixture);` (skipping when no database is
+//! reachable). Backend-specific behaviour (files, reopening, spec parsing) is tested below the
+//! suite.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Instant;
+
+use canopy_api::{AccountJoinedMethod, ApiError, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
+use canopy_core::{
+    AccountRecord, CreateAccountRecord, OpError, OrganizationRecord, OuRecord, RootRecord, Store, StoreError, TagRecord, Tx,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures and helpers
+
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    // Dropped after the store (field order).
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn memory_fixture() -> Fixture {
+    Fixture { store: canopy_store::open("memory").expect("open memory"), _dir: None }
+}
+
+fn file_fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = format!("{}/", dir.path().join("data").display());
+    Fixture { store: canopy_store::open(&spec).expect("open file"), _dir: Some(dir) }
+}
+
+async fn write<T, F>(store: &Arc<dyn Store>, mut f: F) -> Result<T, OpError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<T, OpError> + Send + 'static,
+{
+    let r = store.write(Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn Any + Send>))).await;
+    r.map(|b| *b.downcast::<T>().expect("result type"))
+}
+
+async fn read<T, F>(store: &Arc<dyn Store>, mut f: F) -> Result<T, OpError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<T, OpError> + Send + 'static,
+{
+    let r = store.read(Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn Any + Send>))).await;
+    r.map(|b| *b.downcast::<T>().expect("result type"))
+}
+
+fn feature_set(s: &str) -> OrganizationFeatureSet {
+    OrganizationFeatureSet::from_wire(s).expect(s)
+}
+fn policy_type(s: &str) -> PolicyType {
+    PolicyType::from_wire(s).expect(s)
+}
+fn joined(s: &str) -> AccountJoinedMethod {
+    AccountJoinedMethod::from_wire(s).expect(s)
+}
+fn failure(s: &str) -> CreateAccountFailureReason {
+    CreateAccountFailureReason::from_wire(s).expect(s)
+}
+
+fn org(id: &str) -> OrganizationRecord {
+    OrganizationRecord {
+        id: id.into(),
+        partition: "aws".into(),
+        management_account_id: "111111111111".into(),
+        feature_set: feature_set("ALL"),
+        created_ms: 1_700_000_000_000,
+    }
+}
+
+fn root(id: &str, org_id: &str) -> RootRecord {
+    RootRecord { id: id.into(), org_id: org_id.into(), name: "Root".into(), enabled_policy_types: vec![] }
+}
+
+fn ou(id: &str, org_id: &str, parent_id: &str, name: &str) -> OuRecord {
+    OuRecord { id: id.into(), org_id: org_id.into(), parent_id: parent_id.into(), name: name.into(), created_ms: 1_700_000_000_123, seq: 0 }
+}
+
+fn member(id: &str, org_id: &str, parent_id: &str, email: &str) -> AccountRecord {
+    AccountRecord {
+        partition: "aws".into(),
+        id: id.into(),
+        name: format!("acct-{id}"),
+        email: email.into(),
+        org_id: Some(org_id.into()),
+        parent_id: Some(parent_id.into()),
+        joined_method: Some(joined("CREATED")),
+        joined_ms: Some(1_700_000_001_000),
+        created_ms: 1_700_000_000_500,
+        close_requested_ms: None,
+        seq: 0,
+    }
+}
+
+fn standalone(partition: &str, id: &str) -> AccountRecord {
+    AccountRecord {
+        partition: partition.into(),
+        id: id.into(),
+        name: "standalone".into(),
+        email: format!("{id}@example.com"),
+        org_id: None,
+        parent_id: None,
+        joined_method: None,
+        joined_ms: None,
+        created_ms: 42,
+        close_requested_ms: None,
+        seq: 0,
+    }
+}
+
+fn car(id: &str, org_id: &str) -> CreateAccountRecord {
+    CreateAccountRecord {
+        id: id.into(),
+        org_id: org_id.into(),
+        account_name: "new".into(),
+        email: "new@example.com".into(),
+        requested_ms: 10,
+        completes_ms: 20,
+        account_id: None,
+        failure_reason: None,
+        seq: 0,
+    }
+}
+
+fn tag(k: &str, v: &str) -> TagRecord {
+    TagRecord { key: k.into(), value: v.into() }
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Vec<TagRecord> {
+    pairs.iter().map(|(k, v)| tag(k, v)).collect()
+}
+
+fn is_store_error(e: &OpError, needle: &str) -> bool {
+    matches!(e, OpError::Store(StoreError::Backend(m)) if m.contains(needle))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+macro_rules! conformance {
+    ($backend:ident, $factory:path) => {
+        mod $backend {
+            use super::*;
+            conformance!(@cases $factory;
+                org_round_trip,
+                root_round_trip,
+                ou_round_trip,
+                ou_list_paging_and_counts,
+                ou_find_by_name_is_exact,
+                account_round_trip,
+                account_partitions_are_distinct,
+                account_list_paging_and_counts,
+                account_email_lookup_is_case_insensitive,
+                car_round_trip,
+                car_list_paging,
+                tags_behaviour,
+                org_delete_cascades,
+                failing_closure_leaves_no_trace,
+                panicking_closure_is_answered,
+                read_transaction_refuses_writes,
+                concurrent_writes_all_land,
+                read_your_writes,
+                duplicate_insert_is_a_store_error,
+                reset_empties_everything,
+            );
+        }
+    };
+    (@cases $factory:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let fx = $factory();
+                super::cases::$case(fx.store.clone()).await;
+            }
+        )*
+    };
+}
+
+conformance!(memory, memory_fixture);
+conformance!(file, file_fixture);
+
+mod cases {
+    use super::*;
+
+    pub async fn org_round_trip(s: Arc<dyn Store>) {
+        let o = org("o-aaaaaaaaaa");
+        let o2 = o.clone();
+        write(&s, move |tx| Ok(tx.org_insert(&o2)?)).await.unwrap();
+        let got = read(&s, |tx| Ok(tx.org_get("o-aaaaaaaaaa")?)).await.unwrap();
+        assert_eq!(got, Some(o.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.org_get("o-missing000")?)).await.unwrap(), None);
+
+        let updated = OrganizationRecord {
+            partition: "aws-cn".into(),
+            management_account_id: "222222222222".into(),
+            feature_set: feature_set("CONSOLIDATED_BILLING"),
+            created_ms: -5,
+            ..o
+        };
+        let u2 = updated.clone();
+        write(&s, move |tx| Ok(tx.org_update(&u2)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.org_get("o-aaaaaaaaaa")?)).await.unwrap(), Some(updated));
+    }
+
+    pub async fn root_round_trip(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.org_insert(&org("o-1"))?;
+            tx.root_insert(&root("r-b", "o-1"))?;
+            tx.root_insert(&RootRecord { name: "Second".into(), ..root("r-a", "o-1") })?;
+            tx.root_insert(&root("r-other", "o-2"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.root_get("r-b")?)).await.unwrap(), Some(root("r-b", "o-1")));
+        assert_eq!(read(&s, |tx| Ok(tx.root_get("r-zz")?)).await.unwrap(), None);
+        // Insertion order, not id order.
+        let ids: Vec<String> = read(&s, |tx| Ok(tx.root_list("o-1")?)).await.unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["r-b", "r-a"]);
+
+        // Enabled policy types keep their order; an empty list round-trips too.
+        for types in [
+            vec![policy_type("TAG_POLICY"), policy_type("SERVICE_CONTROL_POLICY"), policy_type("BACKUP_POLICY")],
+            vec![policy_type("RESOURCE_CONTROL_POLICY")],
+            vec![],
+        ] {
+            let r = RootRecord { name: "Renamed".into(), enabled_policy_types: types, ..root("r-b", "o-1") };
+            let r2 = r.clone();
+            write(&s, move |tx| Ok(tx.root_update(&r2)?)).await.unwrap();
+            assert_eq!(read(&s, |tx| Ok(tx.root_get("r-b")?)).await.unwrap(), Some(r));
+        }
+    }
+
+    pub async fn ou_round_trip(s: Arc<dyn Store>) {
+        let stored = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Dev"))?)).await.unwrap();
+        assert!(stored.seq > 0, "seq is assigned");
+        assert_eq!(stored, OuRecord { seq: stored.seq, ..ou("ou-1", "o-1", "r-1", "Dev") });
+        assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-1")?)).await.unwrap(), Some(stored.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-2")?)).await.unwrap(), None);
+
+        // Update changes name and parent only.
+        let moved = OuRecord { name: "Prod".into(), parent_id: "ou-0".into(), ..stored.clone() };
+        let m2 = moved.clone();
+        write(&s, move |tx| Ok(tx.ou_update(&m2)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-1")?)).await.unwrap(), Some(moved));
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count_by_parent("r-1")?)).await.unwrap(), 0);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count_by_parent("ou-0")?)).await.unwrap(), 1);
+
+        write(&s, |tx| Ok(tx.ou_delete("ou-1")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-1")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 0);
+    }
+
+    pub async fn ou_list_paging_and_counts(s: Arc<dyn Store>) {
+        // Ids deliberately not in insertion order.
+        let names = ["z", "a", "m", "b", "y"];
+        let inserted = write(&s, move |tx| {
+            let mut out = vec![];
+            for (i, n) in names.iter().enumerate() {
+                out.push(tx.ou_insert(&ou(&format!("ou-{}", 9 - i), "o-1", "r-1", n))?);
+                tx.ou_insert(&ou(&format!("ou-x{i}"), "o-1", "ou-9", n))?;
+            }
+            tx.ou_insert(&ou("ou-other", "o-2", "r-2", "a"))?;
+            Ok(out)
+        })
+        .await
+        .unwrap();
+        assert!(inserted.windows(2).all(|w| w[0].seq < w[1].seq), "seq increases");
+
+        let all = read(&s, |tx| Ok(tx.ou_list_by_parent("r-1", None, 100)?)).await.unwrap();
+        assert_eq!(all, inserted);
+        let page1 = read(&s, |tx| Ok(tx.ou_list_by_parent("r-1", None, 2)?)).await.unwrap();
+        assert_eq!(page1, inserted[..2]);
+        let after = page1[1].seq;
+        let page2 = read(&s, move |tx| Ok(tx.ou_list_by_parent("r-1", Some(after), 2)?)).await.unwrap();
+        assert_eq!(page2, inserted[2..4]);
+        let after = page2[1].seq;
+        let page3 = read(&s, move |tx| Ok(tx.ou_list_by_parent("r-1", Some(after), 2)?)).await.unwrap();
+        assert_eq!(page3, inserted[4..]);
+        let after = page3[0].seq;
+        assert!(read(&s, move |tx| Ok(tx.ou_list_by_parent("r-1", Some(after), 2)?)).await.unwrap().is_empty());
+        assert!(read(&s, |tx| Ok(tx.ou_list_by_parent("r-1", None, 0)?)).await.unwrap().is_empty());
+
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 10);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-2")?)).await.unwrap(), 1);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-3")?)).await.unwrap(), 0);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count_by_parent("r-1")?)).await.unwrap(), 5);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count_by_parent("ou-9")?)).await.unwrap(), 5);
+    }
+
+    pub async fn ou_find_by_name_is_exact(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Dev"))?;
+            tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev Team"))?;
+            tx.ou_insert(&ou("ou-3", "o-1", "ou-1", "Prod"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let found = read(&s, |tx| Ok(tx.ou_find_by_name("r-1", "Dev")?)).await.unwrap();
+        assert_eq!(found.map(|o| o.id), Some("ou-1".to_string()));
+        for (parent, name) in [("r-1", "dev"), ("r-1", "Dev "), ("r-1", "De"), ("r-1", "Dev%"), ("r-1", "Prod"), ("ou-1", "Dev")] {
+            let got = read(&s, move |tx| Ok(tx.ou_find_by_name(parent, name)?)).await.unwrap();
+            assert_eq!(got, None, "{parent}/{name:?}");
+        }
+        let found = read(&s, |tx| Ok(tx.ou_find_by_name("ou-1", "Prod")?)).await.unwrap();
+        assert_eq!(found.map(|o| o.id), Some("ou-3".to_string()));
+    }
+
+    pub async fn account_round_trip(s: Arc<dyn Store>) {
+        let full = AccountRecord {
+            joined_method: Some(joined("INVITED")),
+            close_requested_ms: Some(1_700_000_009_999),
+            ..member("000000000001", "o-1", "r-1", "Full@Example.com")
+        };
+        let bare = standalone("aws", "000000000002");
+        let (f2, b2) = (full.clone(), bare.clone());
+        let (sf, sb) = write(&s, move |tx| Ok((tx.account_insert(&f2)?, tx.account_insert(&b2)?))).await.unwrap();
+        assert!(sf.seq > 0 && sb.seq > sf.seq);
+        assert_eq!(sf, AccountRecord { seq: sf.seq, ..full.clone() });
+        assert_eq!(sb, AccountRecord { seq: sb.seq, ..bare.clone() });
+        assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000001")?)).await.unwrap(), Some(sf.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000002")?)).await.unwrap(), Some(sb.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000003")?)).await.unwrap(), None);
+
+        // Update replaces every field but seq: Some → None and None → Some.
+        let emptied = AccountRecord {
+            name: "renamed".into(),
+            email: "other@example.com".into(),
+            org_id: None,
+            parent_id: None,
+            joined_method: None,
+            joined_ms: None,
+            created_ms: 7,
+            close_requested_ms: None,
+            seq: 999_999,
+            ..sf.clone()
+        };
+        let filled = AccountRecord {
+            org_id: Some("o-9".into()),
+            parent_id: Some("ou-9".into()),
+            joined_method: Some(joined("CREATED")),
+            joined_ms: Some(5),
+            close_requested_ms: Some(6),
+            ..sb.clone()
+        };
+        let (e2, fi2) = (emptied.clone(), filled.clone());
+        write(&s, move |tx| {
+            tx.account_update(&e2)?;
+            tx.account_update(&fi2)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            read(&s, |tx| Ok(tx.account_get("aws", "000000000001")?)).await.unwrap(),
+            Some(AccountRecord { seq: sf.seq, ..emptied })
+        );
+        assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000002")?)).await.unwrap(), Some(filled));
+        // The email lookup follows an update of the email.
+        assert_eq!(read(&s, |tx| Ok(tx.account_find_by_email("o-9", "000000000002@EXAMPLE.com")?)).await.unwrap().map(|a| a.id), Some("000000000002".into()));
+    }
+
+    pub async fn account_partitions_are_distinct(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.account_insert(&standalone("aws", "123456789012"))?;
+            tx.account_insert(&AccountRecord { name: "china".into(), ..standalone("aws-cn", "123456789012") })?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let a = read(&s, |tx| Ok(tx.account_get("aws", "123456789012")?)).await.unwrap().unwrap();
+        let b = read(&s, |tx| Ok(tx.account_get("aws-cn", "123456789012")?)).await.unwrap().unwrap();
+        assert_eq!((a.partition.as_str(), a.name.as_str()), ("aws", "standalone"));
+        assert_eq!((b.partition.as_str(), b.name.as_str()), ("aws-cn", "china"));
+        assert_eq!(read(&s, |tx| Ok(tx.account_get("aws-us-gov", "123456789012")?)).await.unwrap(), None);
+    }
+
+    pub async fn account_list_paging_and_counts(s: Arc<dyn Store>) {
+        let inserted = write(&s, |tx| {
+            let mut out = vec![];
+            for i in 0..7u32 {
+                let parent = if i % 2 == 0 { "r-1" } else { "ou-1" };
+                // Ids in reverse order to prove the order is by seq.
+                out.push(tx.account_insert(&member(&format!("{:012}", 100 - i), "o-1", parent, &format!("a{i}@x.com")))?);
+            }
+            tx.account_insert(&member("000000000500", "o-2", "r-1", "other@x.com"))?;
+            tx.account_insert(&standalone("aws", "000000000600"))?;
+            Ok(out)
+        })
+        .await
+        .unwrap();
+        let all = read(&s, |tx| Ok(tx.account_list("o-1", None, 100)?)).await.unwrap();
+        assert_eq!(all, inserted);
+        let mut paged = vec![];
+        let mut after = None;
+        loop {
+            let page = read(&s, move |tx| Ok(tx.account_list("o-1", after, 3)?)).await.unwrap();
+            assert!(page.len() <= 3);
+            if page.is_empty() {
+                break;
+            }
+            after = Some(page.last().unwrap().seq);
+            paged.extend(page);
+        }
+        assert_eq!(paged, inserted);
+
+        let in_root: Vec<_> = inserted.iter().filter(|a| a.parent_id.as_deref() == Some("r-1")).cloned().collect();
+        let in_ou: Vec<_> = inserted.iter().filter(|a| a.parent_id.as_deref() == Some("ou-1")).cloned().collect();
+        assert_eq!(read(&s, |tx| Ok(tx.account_list_by_parent("o-1", "r-1", None, 100)?)).await.unwrap(), in_root);
+        assert_eq!(read(&s, |tx| Ok(tx.account_list_by_parent("o-1", "ou-1", None, 100)?)).await.unwrap(), in_ou);
+        let first = in_ou[0].seq;
+        assert_eq!(read(&s, move |tx| Ok(tx.account_list_by_parent("o-1", "ou-1", Some(first), 1)?)).await.unwrap(), in_ou[1..2]);
+        // The parent filter is within the org.
+        assert_eq!(read(&s, |tx| Ok(tx.account_list_by_parent("o-2", "ou-1", None, 100)?)).await.unwrap(), vec![]);
+        assert!(read(&s, |tx| Ok(tx.account_list("o-1", None, 0)?)).await.unwrap().is_empty());
+
+        assert_eq!(read(&s, |tx| Ok(tx.account_count("o-1")?)).await.unwrap(), 7);
+        assert_eq!(read(&s, |tx| Ok(tx.account_count("o-2")?)).await.unwrap(), 1);
+        assert_eq!(read(&s, |tx| Ok(tx.account_count("o-3")?)).await.unwrap(), 0);
+        assert_eq!(read(&s, |tx| Ok(tx.account_count_by_parent("o-1", "r-1")?)).await.unwrap(), 4);
+        assert_eq!(read(&s, |tx| Ok(tx.account_count_by_parent("o-1", "ou-1")?)).await.unwrap(), 3);
+        assert_eq!(read(&s, |tx| Ok(tx.account_count_by_parent("o-2", "ou-1")?)).await.unwrap(), 0);
+    }
+
+    pub async fn account_email_lookup_is_case_insensitive(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.account_insert(&member("000000000001", "o-1", "r-1", "Alice.Smith@Example.COM"))?;
+            tx.account_insert(&member("000000000002", "o-2", "r-2", "bob@example.com"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        for probe in ["alice.smith@example.com", "ALICE.SMITH@EXAMPLE.COM", "Alice.Smith@Example.COM"] {
+            let got = read(&s, move |tx| Ok(tx.account_find_by_email("o-1", probe)?)).await.unwrap();
+            assert_eq!(got.map(|a| (a.id, a.email)), Some(("000000000001".into(), "Alice.Smith@Example.COM".into())), "{probe}");
+        }
+        // Exact match only, and only within the organization.
+        for (o, probe) in [("o-1", "alice.smith@example.co"), ("o-1", "alice%"), ("o-1", "bob@example.com"), ("o-2", "alice.smith@example.com")] {
+            assert_eq!(read(&s, move |tx| Ok(tx.account_find_by_email(o, probe)?)).await.unwrap(), None, "{o} {probe}");
+        }
+    }
+
+    pub async fn car_round_trip(s: Arc<dyn Store>) {
+        let ok = CreateAccountRecord { account_id: Some("000000000777".into()), ..car("car-1", "o-1") };
+        let failed = CreateAccountRecord { failure_reason: Some(failure("EMAIL_ALREADY_EXISTS")), ..car("car-2", "o-1") };
+        let (o2, f2) = (ok.clone(), failed.clone());
+        let (so, sf) = write(&s, move |tx| Ok((tx.car_insert(&o2)?, tx.car_insert(&f2)?))).await.unwrap();
+        assert!(so.seq > 0 && sf.seq > so.seq);
+        assert_eq!(so, CreateAccountRecord { seq: so.seq, ..ok });
+        assert_eq!(sf, CreateAccountRecord { seq: sf.seq, ..failed });
+        assert_eq!(read(&s, |tx| Ok(tx.car_get("o-1", "car-1")?)).await.unwrap(), Some(so.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.car_get("o-1", "car-2")?)).await.unwrap(), Some(sf.clone()));
+        // Found only within its organization.
+        assert_eq!(read(&s, |tx| Ok(tx.car_get("o-2", "car-1")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.car_get("o-1", "car-3")?)).await.unwrap(), None);
+
+        let flipped = CreateAccountRecord {
+            account_name: "renamed".into(),
+            email: "e@x.com".into(),
+            requested_ms: 11,
+            completes_ms: 21,
+            account_id: None,
+            failure_reason: Some(failure("INTERNAL_FAILURE")),
+            ..so.clone()
+        };
+        let fl2 = flipped.clone();
+        write(&s, move |tx| Ok(tx.car_update(&fl2)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.car_get("o-1", "car-1")?)).await.unwrap(), Some(flipped));
+    }
+
+    pub async fn car_list_paging(s: Arc<dyn Store>) {
+        let inserted = write(&s, |tx| {
+            let mut out = vec![];
+            for i in 0..5 {
+                out.push(tx.car_insert(&car(&format!("car-{}", 9 - i), "o-1"))?);
+                tx.car_insert(&car(&format!("car-other-{i}"), "o-2"))?;
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.car_list("o-1", None, 10)?)).await.unwrap(), inserted);
+        let p1 = read(&s, |tx| Ok(tx.car_list("o-1", None, 3)?)).await.unwrap();
+        assert_eq!(p1, inserted[..3]);
+        let after = p1[2].seq;
+        assert_eq!(read(&s, move |tx| Ok(tx.car_list("o-1", Some(after), 3)?)).await.unwrap(), inserted[3..]);
+        assert!(read(&s, |tx| Ok(tx.car_list("o-3", None, 3)?)).await.unwrap().is_empty());
+    }
+
+    pub async fn tags_behaviour(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.tags_put("o-1", "ou-1", &tags(&[("b", "2"), ("a", "1"), ("C", "3"), ("a b", "")]))?;
+            tx.tags_put("o-1", "ou-2", &tags(&[("a", "other")]))?;
+            tx.tags_put("o-2", "ou-1", &tags(&[("a", "other org")]))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // Ordered by key (byte order).
+        let got = read(&s, |tx| Ok(tx.tags_get("o-1", "ou-1")?)).await.unwrap();
+        assert_eq!(got, tags(&[("C", "3"), ("a", "1"), ("a b", ""), ("b", "2")]));
+
+        // Overwrite one, add one.
+        write(&s, |tx| Ok(tx.tags_put("o-1", "ou-1", &tags(&[("a", "new"), ("d", "4")]))?)).await.unwrap();
+        let got = read(&s, |tx| Ok(tx.tags_get("o-1", "ou-1")?)).await.unwrap();
+        assert_eq!(got, tags(&[("C", "3"), ("a", "new"), ("a b", ""), ("b", "2"), ("d", "4")]));
+
+        // Delete some keys (a missing key is ignored).
+        write(&s, |tx| Ok(tx.tags_delete("o-1", "ou-1", &["b".into(), "C".into(), "nope".into()])?)).await.unwrap();
+        let got = read(&s, |tx| Ok(tx.tags_get("o-1", "ou-1")?)).await.unwrap();
+        assert_eq!(got, tags(&[("a", "new"), ("a b", ""), ("d", "4")]));
+
+        write(&s, |tx| Ok(tx.tags_delete_all("o-1", "ou-1")?)).await.unwrap();
+        assert!(read(&s, |tx| Ok(tx.tags_get("o-1", "ou-1")?)).await.unwrap().is_empty());
+        // Other resources and other organizations untouched.
+        assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-1", "ou-2")?)).await.unwrap(), tags(&[("a", "other")]));
+        assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-2", "ou-1")?)).await.unwrap(), tags(&[("a", "other org")]));
+        // Empty puts and deletes are fine.
+        write(&s, |tx| {
+            tx.tags_put("o-1", "ou-2", &[])?;
+            tx.tags_delete("o-1", "ou-2", &[])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    async fn populate_org(s: &Arc<dyn Store>, o: &'static str) {
+        write(s, move |tx| {
+            tx.org_insert(&org(o))?;
+            tx.root_insert(&root(&format!("r-{o}"), o))?;
+            tx.ou_insert(&ou(&format!("ou-{o}"), o, &format!("r-{o}"), "Dev"))?;
+            tx.car_insert(&car(&format!("car-{o}"), o))?;
+            tx.account_insert(&member(&format!("{o}-acct"), o, &format!("ou-{o}"), &format!("{o}@x.com")))?;
+            tx.tags_put(o, &format!("ou-{o}"), &tags(&[("k", "v")]))?;
+            tx.tags_put(o, &format!("{o}-acct"), &tags(&[("k", "v")]))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct OrgState {
+        org: bool,
+        root: bool,
+        ou: bool,
+        car: bool,
+        account: bool,
+        ou_tags: usize,
+        account_tags: usize,
+        roots: usize,
+        ous: u64,
+        cars: usize,
+    }
+
+    async fn org_state(s: &Arc<dyn Store>, o: &'static str) -> OrgState {
+        read(s, move |tx| {
+            Ok(OrgState {
+                org: tx.org_get(o)?.is_some(),
+                root: tx.root_get(&format!("r-{o}"))?.is_some(),
+                ou: tx.ou_get(&format!("ou-{o}"))?.is_some(),
+                car: tx.car_get(o, &format!("car-{o}"))?.is_some(),
+                account: tx.account_get("aws", &format!("{o}-acct"))?.is_some(),
+                ou_tags: tx.tags_get(o, &format!("ou-{o}"))?.len(),
+                account_tags: tx.tags_get(o, &format!("{o}-acct"))?.len(),
+                roots: tx.root_list(o)?.len(),
+                ous: tx.ou_count(o)?,
+                cars: tx.car_list(o, None, 10)?.len(),
+            })
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn org_delete_cascades(s: Arc<dyn Store>) {
+        populate_org(&s, "o-1").await;
+        populate_org(&s, "o-2").await;
+        let full = OrgState { org: true, root: true, ou: true, car: true, account: true, ou_tags: 1, account_tags: 1, roots: 1, ous: 1, cars: 1 };
+        assert_eq!(org_state(&s, "o-1").await, full);
+        write(&s, |tx| Ok(tx.org_delete("o-1")?)).await.unwrap();
+        // Everything of o-1 is gone but the account row (core detaches accounts itself).
+        assert_eq!(
+            org_state(&s, "o-1").await,
+            OrgState { org: false, root: false, ou: false, car: false, account: true, ou_tags: 0, account_tags: 0, roots: 0, ous: 0, cars: 0 }
+        );
+        assert_eq!(org_state(&s, "o-2").await, full);
+    }
+
+    pub async fn failing_closure_leaves_no_trace(s: Arc<dyn Store>) {
+        // Queue all jobs before awaiting any: they share batches with the failing ones.
+        let mut futs = vec![];
+        for i in 0..40u32 {
+            let fail = i % 4;
+            futs.push(s.write(Box::new(move |tx| {
+                tx.org_insert(&org(&format!("o-{i}")))?;
+                tx.ou_insert(&ou(&format!("ou-{i}"), &format!("o-{i}"), "r", "n"))?;
+                tx.tags_put(&format!("o-{i}"), "r", &tags(&[("k", "v")]))?;
+                match fail {
+                    1 => Err(OpError::Api(ApiError::internal())),
+                    2 => Err(OpError::Store(StoreError::Backend("refused".into()))),
+                    _ => Ok(Box::new(i) as Box<dyn Any + Send>),
+                }
+            })));
+        }
+        let mut results = vec![];
+        for f in futs {
+            results.push(f.await);
+        }
+        for (i, r) in results.into_iter().enumerate() {
+            match i % 4 {
+                1 => assert!(matches!(r, Err(OpError::Api(_))), "job {i}: {r:?}"),
+                2 => assert!(is_store_error(r.as_ref().unwrap_err(), "refused"), "job {i}"),
+                _ => assert_eq!(*r.unwrap().downcast::<u32>().unwrap(), i as u32),
+            }
+        }
+        let present = read(&s, |tx| {
+            let mut v = vec![];
+            for i in 0..40u32 {
+                let o = tx.org_get(&format!("o-{i}"))?.is_some();
+                let u = tx.ou_get(&format!("ou-{i}"))?.is_some();
+                let t = !tx.tags_get(&format!("o-{i}"), "r")?.is_empty();
+                v.push((o, u, t));
+            }
+            Ok(v)
+        })
+        .await
+        .unwrap();
+        for (i, p) in present.into_iter().enumerate() {
+            let expect = matches!(i % 4, 0 | 3);
+            assert_eq!(p, (expect, expect, expect), "job {i}");
+        }
+        // An error from the store inside the closure (duplicate key) is also rolled back.
+        let r = write(&s, |tx| {
+            tx.org_insert(&org("o-dup"))?;
+            tx.org_insert(&org("o-dup"))?;
+            Ok(())
+        })
+        .await;
+        assert!(matches!(r, Err(OpError::Store(_))));
+        assert_eq!(read(&s, |tx| Ok(tx.org_get("o-dup")?)).await.unwrap(), None);
+    }
+
+    pub async fn panicking_closure_is_answered(s: Arc<dyn Store>) {
+        let before = s.write(Box::new(|tx| {
+            tx.org_insert(&org("o-before"))?;
+            Ok(Box::new(()) as Box<dyn Any + Send>)
+        }));
+        let boom = s.write(Box::new(|tx| {
+            tx.org_insert(&org("o-boom"))?;
+            panic!("deliberate panic in a write closure");
+        }));
+        let after = s.write(Box::new(|tx| {
+            tx.org_insert(&org("o-after"))?;
+            Ok(Box::new(()) as Box<dyn Any + Send>)
+        }));
+        before.await.unwrap();
+        let e = boom.await.unwrap_err();
+        assert!(is_store_error(&e, "panicked"), "{e:?}");
+        after.await.unwrap();
+        let e = s
+            .read(Box::new(|_tx| -> Result<Box<dyn Any + Send>, OpError> { panic!("deliberate panic in a read closure") }))
+            .await
+            .unwrap_err();
+        assert!(is_store_error(&e, "panicked"), "{e:?}");
+        // The store keeps working.
+        write(&s, |tx| Ok(tx.org_insert(&org("o-later"))?)).await.unwrap();
+        let got = read(&s, |tx| {
+            Ok(["o-before", "o-boom", "o-after", "o-later"].map(|o| tx.org_get(o).map(|x| x.is_some())))
+        })
+        .await
+        .unwrap()
+        .map(|r| r.unwrap());
+        assert_eq!(got, [true, false, true, true]);
+    }
+
+    pub async fn read_transaction_refuses_writes(s: Arc<dyn Store>) {
+        populate_org(&s, "o-1").await;
+        let errors = read(&s, |tx| {
+            let a = member("000000000009", "o-1", "r-o-1", "z@x.com");
+            let results: Vec<(&str, Result<(), StoreError>)> = vec![
+                ("org_insert", tx.org_insert(&org("o-9"))),
+                ("org_update", tx.org_update(&org("o-1"))),
+                ("org_delete", tx.org_delete("o-1")),
+                ("root_insert", tx.root_insert(&root("r-9", "o-1"))),
+                ("root_update", tx.root_update(&root("r-o-1", "o-1"))),
+                ("ou_insert", tx.ou_insert(&ou("ou-9", "o-1", "r", "n")).map(|_| ())),
+                ("ou_update", tx.ou_update(&ou("ou-o-1", "o-1", "r", "n"))),
+                ("ou_delete", tx.ou_delete("ou-o-1")),
+                ("account_insert", tx.account_insert(&a).map(|_| ())),
+                ("account_update", tx.account_update(&a)),
+                ("car_insert", tx.car_insert(&car("car-9", "o-1")).map(|_| ())),
+                ("car_update", tx.car_update(&car("car-o-1", "o-1"))),
+                ("tags_put", tx.tags_put("o-1", "x", &tags(&[("a", "b")]))),
+                ("tags_delete", tx.tags_delete("o-1", "ou-o-1", &["k".into()])),
+                ("tags_delete_all", tx.tags_delete_all("o-1", "ou-o-1")),
+            ];
+            Ok(results
+                .into_iter()
+                .map(|(name, r)| (name, matches!(r, Err(StoreError::Backend(m)) if m == "write in a read transaction")))
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+        for (name, refused) in errors {
+            assert!(refused, "{name} was not refused in a read transaction");
+        }
+        let full = OrgState { org: true, root: true, ou: true, car: true, account: true, ou_tags: 1, account_tags: 1, roots: 1, ous: 1, cars: 1 };
+        assert_eq!(org_state(&s, "o-1").await, full);
+    }
+
+    pub async fn concurrent_writes_all_land(s: Arc<dyn Store>) {
+        let mut handles = vec![];
+        for i in 0..200u32 {
+            let s = s.clone();
+            handles.push(tokio::spawn(async move {
+                write(&s, move |tx| Ok(tx.account_insert(&member(&format!("{i:012}"), "o-1", "r-1", &format!("{i}@x.com")))?.seq)).await
+            }));
+        }
+        let mut seqs = vec![];
+        for h in handles {
+            seqs.push(h.await.unwrap().unwrap());
+        }
+        seqs.sort();
+        seqs.dedup();
+        assert_eq!(seqs.len(), 200, "every insert got its own seq");
+        assert_eq!(read(&s, |tx| Ok(tx.account_count("o-1")?)).await.unwrap(), 200);
+        let listed = read(&s, |tx| Ok(tx.account_list("o-1", None, 1000)?)).await.unwrap();
+        assert_eq!(listed.iter().map(|a| a.seq).collect::<Vec<_>>(), seqs, "listed in seq order");
+    }
+
+    pub async fn read_your_writes(s: Arc<dyn Store>) {
+        for i in 0..100u32 {
+            let id = format!("{i:012}");
+            let id2 = id.clone();
+            write(&s, move |tx| Ok(tx.account_insert(&standalone("aws", &id2))?)).await.unwrap();
+            let got = read(&s, move |tx| Ok(tx.account_get("aws", &id)?)).await.unwrap();
+            assert!(got.is_some(), "read after write {i}");
+        }
+    }
+
+    pub async fn duplicate_insert_is_a_store_error(s: Arc<dyn Store>) {
+        write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000001"))?)).await.unwrap();
+        let r = write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000001"))?)).await;
+        assert!(matches!(r, Err(OpError::Store(StoreError::Backend(_)))), "{r:?}");
+        let r = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o", "r", "a")).and_then(|_| tx.ou_insert(&ou("ou-1", "o", "r", "b")))?)).await;
+        assert!(matches!(r, Err(OpError::Store(_))));
+    }
+
+    pub async fn reset_empties_everything(s: Arc<dyn Store>) {
+        populate_org(&s, "o-1").await;
+        write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000042"))?)).await.unwrap();
+        s.reset().await.unwrap();
+        let empty = OrgState { org: false, root: false, ou: false, car: false, account: false, ou_tags: 0, account_tags: 0, roots: 0, ous: 0, cars: 0 };
+        assert_eq!(org_state(&s, "o-1").await, empty);
+        assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000042")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.account_count("o-1")?)).await.unwrap(), 0);
+        // The store works after a reset, and seq still increases within the new life.
+        let a = write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000001"))?)).await.unwrap();
+        let b = write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000002"))?)).await.unwrap();
+        assert!(a.seq > 0 && b.seq > a.seq);
+        populate_org(&s, "o-1").await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite-specific behaviour
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_store_is_durable_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/deeper/org.db");
+    let spec = path.to_str().unwrap().to_string();
+    {
+        let s = canopy_store::open(&spec).unwrap();
+        assert_eq!(s.kind(), "sqlite-file");
+        let mut futs = vec![];
+        for i in 0..50u32 {
+            futs.push(s.write(Box::new(move |tx| {
+                tx.account_insert(&member(&format!("{i:012}"), "o-1", "r-1", &format!("{i}@x.com")))?;
+                Ok(Box::new(()) as Box<dyn Any + Send>)
+            })));
+        }
+        for f in futs {
+            f.await.unwrap();
+        }
+        write(&s, |tx| Ok(tx.org_insert(&org("o-1"))?)).await.unwrap();
+    }
+    assert!(path.is_file(), "the database file is where the spec said");
+    let s = canopy_store::open(&spec).unwrap();
+    assert_eq!(read(&s, |tx| Ok(tx.account_count("o-1")?)).await.unwrap(), 50);
+    assert_eq!(read(&s, |tx| Ok(tx.org_get("o-1")?)).await.unwrap(), Some(org("o-1")));
+    // seq keeps increasing across the reopen.
+    let max_before = read(&s, |tx| Ok(tx.account_list("o-1", None, 100)?)).await.unwrap().last().unwrap().seq;
+    let a = write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "999999999999"))?)).await.unwrap();
+    assert!(a.seq > max_before);
+}
+
+#[tokio::test]
+async fn open_spec_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    // A path ending with '/' is a directory (created) holding canopy.db.
+    let d = dir.path().join("new-dir/");
+    let spec = format!("{}/", d.display());
+    drop(canopy_store::open(&spec).unwrap());
+    assert!(d.join(canopy_store::DB_FILE_NAME).is_file());
+    // An existing directory, without the slash.
+    let e = dir.path().join("existing");
+    std::fs::create_dir(&e).unwrap();
+    drop(canopy_store::open(e.to_str().unwrap()).unwrap());
+    assert!(e.join(canopy_store::DB_FILE_NAME).is_file());
+    // Anything else is the file itself.
+    let f = dir.path().join("a/b/custom.sqlite");
+    drop(canopy_store::open(f.to_str().unwrap()).unwrap());
+    assert!(f.is_file());
+
+    assert_eq!(canopy_store::open("memory").unwrap().kind(), "sqlite-memory");
+    for url in ["postgres://u:secret@localhost/db", "postgresql://localhost/db", "POSTGRES://x"] {
+        match canopy_store::open(url) {
+            Err(StoreError::Backend(m)) => {
+                assert!(m.contains("PostgreSQL is not supported yet"), "{m}");
+                assert!(!m.contains("secret"), "the URL is not echoed");
+            }
+            Err(e) => panic!("{url}: unexpected error {e:?}"),
+            Ok(_) => panic!("{url}: should fail"),
+        }
+    }
+    assert!(canopy_store::open("").is_err());
+}
+
+#[tokio::test]
+async fn memory_stores_are_independent() {
+    let a = canopy_store::open("memory").unwrap();
+    let b = canopy_store::open("memory").unwrap();
+    write(&a, |tx| Ok(tx.org_insert(&org("o-1"))?)).await.unwrap();
+    assert_eq!(read(&b, |tx| Ok(tx.org_get("o-1")?)).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    drop(canopy_store::open(path.to_str().unwrap()).unwrap());
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute("UPDATE schema_version SET version = 999", []).unwrap();
+    }
+    match canopy_store::open(path.to_str().unwrap()) {
+        Err(StoreError::Corrupt(m)) => assert!(m.contains("999"), "{m}"),
+        Err(e) => panic!("unexpected error {e:?}"),
+        Ok(_) => panic!("a newer schema must be refused"),
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_store_finishes_queued_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("d.db").to_str().unwrap().to_string();
+    let s = canopy_store::open(&spec).unwrap();
+    let futs: Vec<_> = (0..20u32)
+        .map(|i| {
+            s.write(Box::new(move |tx| {
+                tx.account_insert(&standalone("aws", &format!("{i:012}")))?;
+                Ok(Box::new(()) as Box<dyn Any + Send>)
+            }))
+        })
+        .collect();
+    drop(s);
+    for f in futs {
+        f.await.unwrap();
+    }
+    let s = canopy_store::open(&spec).unwrap();
+    assert!(read(&s, |tx| Ok(tx.account_get("aws", "000000000019")?)).await.unwrap().is_some());
+}
+
+/// Rough throughput on the file store:
+/// `cargo test -p canopy-store --release --test conformance -- --ignored --nocapture throughput`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput() {
+    const TASKS: u32 = 32;
+    const READS: u32 = 20_000;
+    const WRITES: u32 = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let s = canopy_store::open(&format!("{}/", dir.path().display())).unwrap();
+    write(&s, |tx| {
+        for i in 0..1000u32 {
+            tx.account_insert(&member(&format!("{i:012}"), "o-1", "r-1", &format!("{i}@x.com")))?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+
+    let start = Instant::now();
+    let mut handles = vec![];
+    for t in 0..TASKS {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            for j in 0..READS / TASKS {
+                let id = format!("{:012}", (t * 7919 + j) % 1000);
+                let got = read(&s, move |tx| Ok(tx.account_get("aws", &id)?)).await.unwrap();
+                assert!(got.is_some());
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let el = start.elapsed();
+    println!("reads:  {} account_get from {TASKS} tasks in {:.2?} = {:.0}/s", READS / TASKS * TASKS, el, (READS / TASKS * TASKS) as f64 / el.as_secs_f64());
+
+    let start = Instant::now();
+    let mut handles = vec![];
+    for t in 0..TASKS {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            for j in 0..WRITES / TASKS {
+                let id = format!("9{t:03}{j:08}");
+                write(&s, move |tx| Ok(tx.account_insert(&standalone("aws", &id))?)).await.unwrap();
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let el = start.elapsed();
+    let n = WRITES / TASKS * TASKS;
+    println!("writes: {n} single-row account_insert from {TASKS} tasks in {:.2?} = {:.0}/s", el, n as f64 / el.as_secs_f64());
+
+    let start = Instant::now();
+    for j in 0..200u32 {
+        let id = format!("8{j:011}");
+        write(&s, move |tx| Ok(tx.account_insert(&standalone("aws", &id))?)).await.unwrap();
+    }
+    let el = start.elapsed();
+    println!("serial writes (one commit+fsync each): 200 in {:.2?} = {:.0}/s", el, 200.0 / el.as_secs_f64());
+}
