@@ -1,0 +1,258 @@
+//! `canopy serve`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use canopy_core::{Canopy, CoreConfig};
+use canopy_server::{AuthMode, ServerConfig};
+use clap::{Args, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum Auth {
+    /// Signatures are parsed, not verified; a 12-digit access key id is the caller's account.
+    Dev,
+    /// SigV4 must verify against credentials Canopy issued (not available yet: refuses all).
+    Strict,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Args)]
+#[command(after_help = "Log level: set CANOPY_LOG to an EnvFilter directive (default: info), e.g. \
+                        CANOPY_LOG=debug or CANOPY_LOG=info,canopy::request=warn.\n\
+                        Every flag can also be set through the environment variable shown.")]
+pub struct ServeArgs {
+    /// Address and port to listen on. Use port 0 for an ephemeral port; the listening line
+    /// printed on stdout gives the real one.
+    #[arg(long, env = "CANOPY_LISTEN", default_value = "127.0.0.1:4590", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+
+    /// Where state lives: a directory or file path for the embedded SQLite database (created on
+    /// first start), `memory` for an ephemeral in-process store, or a postgres:// URL.
+    #[arg(long, env = "CANOPY_DATABASE", default_value = "./canopy-data/", value_name = "PATH|memory|URL")]
+    database: String,
+
+    /// How callers are identified: `dev` parses SigV4 credentials without verifying them;
+    /// `strict` requires verified SigV4 (not available yet, so every request is refused).
+    #[arg(long, env = "CANOPY_AUTH", value_enum, default_value = "dev")]
+    auth: Auth,
+
+    /// The account (12 digits) of callers whose access key id is not itself a 12-digit account id.
+    #[arg(long, env = "CANOPY_DEFAULT_ACCOUNT", default_value = "123456789012", value_parser = parse_account_id)]
+    default_account: String,
+
+    /// Log line format, written to stderr.
+    #[arg(long, env = "CANOPY_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+
+    /// Largest accepted request body in bytes; larger ones get 413 RequestEntityTooLargeException.
+    #[arg(long, env = "CANOPY_MAX_BODY_BYTES", default_value_t = canopy_server::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+
+    /// Maximum accounts per organization, including the management account, pending and closed
+    /// accounts (AWS starts at 10).
+    #[arg(long, env = "CANOPY_MAX_ACCOUNTS", default_value_t = CoreConfig::default().max_accounts)]
+    max_accounts: u64,
+
+    /// Maximum organizational units per organization (AWS: 2,000).
+    #[arg(long, env = "CANOPY_MAX_OUS", default_value_t = CoreConfig::default().max_ous)]
+    max_ous: u64,
+
+    /// Maximum levels of OUs below the root (AWS: 5).
+    #[arg(long, env = "CANOPY_MAX_OU_DEPTH", default_value_t = CoreConfig::default().max_ou_depth)]
+    max_ou_depth: usize,
+
+    /// Maximum tags on one resource (AWS: 50).
+    #[arg(long, env = "CANOPY_MAX_TAGS_PER_RESOURCE", default_value_t = CoreConfig::default().max_tags_per_resource)]
+    max_tags_per_resource: usize,
+
+    /// Seconds a CreateAccount request stays IN_PROGRESS before it succeeds (fractions allowed;
+    /// AWS takes minutes).
+    #[arg(long, env = "CANOPY_ACCOUNT_CREATION_DELAY", default_value = "0", value_name = "SECONDS", value_parser = parse_seconds)]
+    account_creation_delay: f64,
+
+    /// CreateAccount requests that may be in progress at once (AWS: 5; only reachable with a
+    /// creation delay).
+    #[arg(long, env = "CANOPY_MAX_CONCURRENT_ACCOUNT_CREATIONS", default_value_t = CoreConfig::default().max_concurrent_account_creations)]
+    max_concurrent_account_creations: u64,
+
+    /// Seconds a closed account stays PENDING_CLOSURE before it is SUSPENDED (fractions allowed).
+    #[arg(long, env = "CANOPY_ACCOUNT_CLOSURE_DELAY", default_value = "0", value_name = "SECONDS", value_parser = parse_seconds)]
+    account_closure_delay: f64,
+
+    /// Days a closed account stays in the organization (SUSPENDED/CLOSED) before it disappears
+    /// (fractions allowed; AWS: 90).
+    #[arg(long, env = "CANOPY_CLOSED_ACCOUNT_RETENTION", default_value = "90", value_name = "DAYS", value_parser = parse_days)]
+    closed_account_retention: f64,
+
+    /// Account closures allowed per rolling 30 days at least, whatever the organization's size
+    /// (AWS: 250).
+    #[arg(long, env = "CANOPY_CLOSE_QUOTA_FLOOR", default_value_t = CoreConfig::default().close_quota_floor)]
+    close_quota_floor: u64,
+
+    /// Account closures allowed per rolling 30 days as a percentage of member accounts, when that
+    /// is above the floor (AWS: 20).
+    #[arg(long, env = "CANOPY_CLOSE_QUOTA_PERCENT", default_value_t = CoreConfig::default().close_quota_percent)]
+    close_quota_percent: u64,
+
+    /// Upper bound on account closures per rolling 30 days (AWS: 1,000).
+    #[arg(long, env = "CANOPY_CLOSE_QUOTA_CAP", default_value_t = CoreConfig::default().close_quota_cap)]
+    close_quota_cap: u64,
+
+    /// Account closures that may be in progress at once (AWS: 3; only reachable with a closure
+    /// delay).
+    #[arg(long, env = "CANOPY_MAX_CONCURRENT_CLOSURES", default_value_t = CoreConfig::default().max_concurrent_closures)]
+    max_concurrent_closures: u64,
+
+    /// Days a created account must exist before it can be removed from the organization
+    /// (fractions allowed; AWS: 4, Canopy default 0 so tests can create and remove at once).
+    #[arg(long, env = "CANOPY_MIN_ACCOUNT_AGE_FOR_REMOVAL", default_value = "0", value_name = "DAYS", value_parser = parse_days)]
+    min_account_age_for_removal: f64,
+
+    /// Do not enable SERVICE_CONTROL_POLICY on the root when an organization is created with all
+    /// features (the current AWS behaviour is to enable it).
+    #[arg(long, env = "CANOPY_NO_SCP_ON_CREATE")]
+    no_scp_on_create: bool,
+}
+
+impl ServeArgs {
+    fn core_config(&self) -> CoreConfig {
+        CoreConfig {
+            max_accounts: self.max_accounts,
+            max_ous: self.max_ous,
+            max_ou_depth: self.max_ou_depth,
+            max_tags_per_resource: self.max_tags_per_resource,
+            account_creation_delay_ms: (self.account_creation_delay * 1000.0).round() as i64,
+            max_concurrent_account_creations: self.max_concurrent_account_creations,
+            account_closure_delay_ms: (self.account_closure_delay * 1000.0).round() as i64,
+            closed_account_retention_ms: (self.closed_account_retention * DAY_MS).round() as i64,
+            close_quota_floor: self.close_quota_floor,
+            close_quota_percent: self.close_quota_percent,
+            close_quota_cap: self.close_quota_cap,
+            max_concurrent_closures: self.max_concurrent_closures,
+            min_account_age_for_removal_ms: (self.min_account_age_for_removal * DAY_MS).round() as i64,
+            enable_scp_on_create: !self.no_scp_on_create,
+        }
+    }
+
+    fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            auth: match self.auth {
+                Auth::Dev => AuthMode::Dev,
+                Auth::Strict => AuthMode::Strict,
+            },
+            default_account: self.default_account.clone(),
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+fn parse_account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not an AWS account id (exactly 12 digits)"))
+    }
+}
+
+fn parse_non_negative(s: &str, unit: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        // Bounded so that the conversion to milliseconds cannot overflow.
+        Ok(v) if v.is_finite() && v >= 0.0 && v <= 1e9 => Ok(v),
+        _ => Err(format!("{s:?} is not a non-negative number of {unit}")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    parse_non_negative(s, "seconds")
+}
+
+fn parse_days(s: &str) -> Result<f64, String> {
+    parse_non_negative(s, "days")
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let _log_guard = init_logging(args.log_format)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("canopy-worker")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let server_config = args.server_config();
+    let store = canopy_store::open(&args.database)
+        .with_context(|| format!("opening the database {:?}", args.database))?;
+    let kind = store.kind();
+    let canopy = Canopy::new(store, args.core_config());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the listening address")?;
+
+    if server_config.auth == AuthMode::Strict {
+        let warning = "strict auth: SigV4 signature verification is not available yet in this version; \
+                       every AWS API request will be refused with MissingAuthenticationTokenException \
+                       (use --auth dev to accept unverified requests)";
+        eprintln!("canopy: warning: {warning}");
+        tracing::warn!("{warning}");
+    }
+    println!("canopy listening on http://{addr} (store: {kind}, auth: {})", server_config.auth.as_str());
+    tracing::info!(%addr, store = kind, auth = server_config.auth.as_str(), "serving");
+
+    let app = canopy_server::router(canopy, server_config);
+    canopy_server::serve(listener, app, shutdown_signal()).await.context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn init_logging(format: LogFormat) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    let filter = match std::env::var("CANOPY_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => {
+            EnvFilter::try_new(&directives).with_context(|| format!("invalid CANOPY_LOG {directives:?}"))?
+        }
+        _ => EnvFilter::new("info"),
+    };
+    // Log lines go to stderr through a background thread: request handlers never block on I/O.
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Text => builder.with_ansi(false).init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    Ok(guard)
+}

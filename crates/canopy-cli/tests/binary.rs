@@ -1,0 +1,180 @@
+//! Runs the built `canopy` binary as a user would.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_canopy");
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `canopy serve` on an ephemeral port with a memory store; returns once the listening
+/// line has been read.
+fn spawn(extra: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory"])
+        .args(extra)
+        .env_remove("CANOPY_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn canopy");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read listening line");
+    let addr = line
+        .strip_prefix("canopy listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(line.contains("(store: "), "{line:?}");
+    assert!(!addr.ends_with(":0"), "the real port is printed: {line:?}");
+    Server { child, addr }
+}
+
+fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    let status = reply.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+    assert!(status.success());
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn serves_health_and_stops_on_sigterm() {
+    let mut server = spawn(&[]);
+    let (status, body) = http_get(&server.addr, "/canopy/v1/health").unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""status":"ok""#), "{body}");
+    sigterm(&server.child);
+    let exit = wait_with_timeout(&mut server.child, Duration::from_secs(10)).expect("exited within 10 s");
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
+#[test]
+fn healthy_soon_after_spawn() {
+    let start = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.strip_prefix("canopy listening on http://").unwrap().split_whitespace().next().unwrap().to_owned();
+    let server = Server { child, addr };
+    let healthy = loop {
+        if let Ok((200, _)) = http_get(&server.addr, "/canopy/v1/health") {
+            break start.elapsed();
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "not healthy within 2 s");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    println!("spawn → first healthy answer: {} µs", healthy.as_micros());
+    assert!(healthy < Duration::from_secs(2));
+}
+
+#[test]
+fn strict_auth_warns_and_refuses() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory", "--auth", "strict"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("auth: strict"), "{line:?}");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut warning = String::new();
+    stderr.read_line(&mut warning).unwrap();
+    assert!(warning.contains("not available yet"), "{warning:?}");
+    let addr = line.strip_prefix("canopy listening on http://").unwrap().split_whitespace().next().unwrap().to_owned();
+    let server = Server { child, addr };
+    let (status, _) = http_get(&server.addr, "/canopy/v1/health").unwrap();
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn invalid_flags_exit_2() {
+    for args in [
+        vec!["serve", "--default-account", "1234"],
+        vec!["serve", "--auth", "lax"],
+        vec!["serve", "--listen", "not-an-address"],
+        vec!["serve", "--account-creation-delay", "-1"],
+        vec!["serve", "--max-accounts", "many"],
+        vec!["serve", "--no-such-flag"],
+        vec!["frobnicate"],
+    ] {
+        let out = Command::new(BIN).args(&args).env_remove("CANOPY_LISTEN").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?} explains the error");
+    }
+    let out = Command::new(BIN).args(["serve"]).env("CANOPY_DEFAULT_ACCOUNT", "abc").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "env vars are validated too");
+}
+
+#[test]
+fn help_documents_every_flag_and_env_var() {
+    let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for (flag, env) in [
+        ("--listen", "CANOPY_LISTEN"),
+        ("--database", "CANOPY_DATABASE"),
+        ("--auth", "CANOPY_AUTH"),
+        ("--default-account", "CANOPY_DEFAULT_ACCOUNT"),
+        ("--log-format", "CANOPY_LOG_FORMAT"),
+        ("--max-accounts", "CANOPY_MAX_ACCOUNTS"),
+        ("--max-ous", "CANOPY_MAX_OUS"),
+        ("--account-creation-delay", "CANOPY_ACCOUNT_CREATION_DELAY"),
+        ("--account-closure-delay", "CANOPY_ACCOUNT_CLOSURE_DELAY"),
+        ("--min-account-age-for-removal", "CANOPY_MIN_ACCOUNT_AGE_FOR_REMOVAL"),
+        ("--no-scp-on-create", "CANOPY_NO_SCP_ON_CREATE"),
+        ("--max-tags-per-resource", "CANOPY_MAX_TAGS_PER_RESOURCE"),
+        ("--close-quota-floor", "CANOPY_CLOSE_QUOTA_FLOOR"),
+    ] {
+        assert!(help.contains(flag), "{flag} in help");
+        assert!(help.contains(env), "{env} in help");
+    }
+    assert!(help.contains("CANOPY_LOG"));
+
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("serve"));
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("canopy "));
+}

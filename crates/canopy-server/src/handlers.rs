@@ -1,0 +1,170 @@
+//! Route handlers.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use canopy_api::{ApiError, ErrorCode, Operation, RequestContext};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::observe::{Outcome, RequestId};
+use crate::{auth, AuthMode, SharedState, TARGET_PREFIX};
+
+static AMZ_JSON: HeaderValue = HeaderValue::from_static("application/x-amz-json-1.1");
+static APP_JSON: HeaderValue = HeaderValue::from_static("application/json");
+static ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+
+/// An AWS JSON error answer: `err.http_status()`, `err.to_json_body()`, `x-amzn-ErrorType`.
+pub(crate) fn error_response(err: &ApiError) -> Response {
+    let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = Response::new(Body::from(err.to_json_body()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, AMZ_JSON.clone());
+    headers.insert(ERROR_TYPE.clone(), HeaderValue::from_static(err.code.as_str()));
+    response
+}
+
+fn failed(err: ApiError, operation: Option<&'static str>, account: Option<String>) -> Response {
+    let mut response = error_response(&err);
+    response.extensions_mut().insert(Outcome { operation, account, error: Some(err.code.as_str()) });
+    response
+}
+
+/// `POST /`: one Organizations operation in awsJson1.1.
+pub(crate) async fn aws_json(
+    State(state): State<SharedState>,
+    Extension(request_id): Extension<RequestId>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+
+    // 1. Which operation.
+    let target = parts.headers.get(&X_AMZ_TARGET);
+    let operation = target
+        .and_then(|t| t.to_str().ok())
+        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+        .and_then(Operation::from_name);
+    let Some(operation) = operation else {
+        let message = match target {
+            None => "Missing X-Amz-Target header: expected AWSOrganizationsV20161128.<Operation>".to_owned(),
+            Some(t) => format!(
+                "Unknown operation {:?}: expected X-Amz-Target AWSOrganizationsV20161128.<Operation>",
+                String::from_utf8_lossy(t.as_bytes())
+            ),
+        };
+        return failed(ApiError::new(ErrorCode::UnknownOperationException, message), None, None);
+    };
+    let op_name = operation.name();
+
+    // 2. Who is calling.
+    if state.config.auth == AuthMode::Strict {
+        return failed(
+            ApiError::new(
+                ErrorCode::MissingAuthenticationTokenException,
+                "Strict auth is configured but SigV4 signature verification is not available yet in this \
+                 version of Canopy; no request is accepted unverified. Run with --auth dev.",
+            ),
+            Some(op_name),
+            None,
+        );
+    }
+    let caller = auth::resolve_caller(&parts.headers, parts.uri.query(), &state.config.default_account);
+    let account = Some(caller.account_id.clone());
+
+    // 3. The body, bounded.
+    let max = state.config.max_body_bytes;
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return failed(too_large(max), Some(op_name), account);
+    }
+    let body: Bytes = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => return failed(too_large(max), Some(op_name), account),
+        Err(e) => {
+            tracing::debug!(error = %e, "failed to read request body");
+            return failed(
+                ApiError::new(ErrorCode::SerializationException, "Could not read the request body"),
+                Some(op_name),
+                account,
+            );
+        }
+    };
+    // Operations without input may come with no body at all.
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
+
+    // 4. Run it.
+    let ctx = RequestContext { caller, request_id: request_id.to_string() };
+    match canopy_api::dispatch(&state.canopy, &ctx, operation, body).await {
+        Ok(output) => {
+            let mut response = Response::new(Body::from(output));
+            response.headers_mut().insert(CONTENT_TYPE, AMZ_JSON.clone());
+            response.extensions_mut().insert(Outcome { operation: Some(op_name), account, error: None });
+            response
+        }
+        Err(err) => failed(err, Some(op_name), account),
+    }
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::RequestEntityTooLargeException,
+        format!("Request body is larger than the limit of {max} bytes"),
+    )
+}
+
+fn json(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, APP_JSON.clone());
+    response
+}
+
+/// `GET /canopy/v1/health`.
+pub(crate) async fn health(State(state): State<SharedState>) -> Response {
+    json(StatusCode::OK, format!(r#"{{"status":"ok","store":"{}"}}"#, state.canopy.store().kind()))
+}
+
+/// `POST /canopy/v1/reset` and `POST /moto-api/reset` (dev auth only).
+pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
+    match state.canopy.store().reset().await {
+        Ok(()) => {
+            tracing::info!("store reset");
+            json(StatusCode::OK, r#"{"reset":true}"#)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store reset failed");
+            let err = ApiError::internal();
+            let mut response = error_response(&err);
+            response.extensions_mut().insert(Outcome { error: Some(err.code.as_str()), ..Default::default() });
+            response
+        }
+    }
+}
+
+pub(crate) async fn not_found(request: Request) -> Response {
+    json(
+        StatusCode::NOT_FOUND,
+        format!(r#"{{"message":"no route for {} {}"}}"#, request.method(), escape(request.uri().path())),
+    )
+}
+
+/// Minimal JSON string escaping for echoing a path.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,81 @@
+//! A real server on an ephemeral port for integration tests (AWS SDK, raw HTTP).
+//!
+//! ```ignore
+//! let server = canopy_server::testing::TestServer::start().await;
+//! let config = aws_config::defaults(BehaviorVersion::latest())
+//!     .endpoint_url(&server.endpoint) /* … */ .load().await;
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use canopy_core::{Canopy, CoreConfig, Store};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::{router, serve, ServerConfig};
+
+/// A Canopy server on `127.0.0.1:<ephemeral>`, served by a background task on the current tokio
+/// runtime, shut down when dropped.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    pub addr: SocketAddr,
+    /// The service behind the server (shares the store): inspect or seed state directly.
+    pub canopy: Canopy,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Memory store, default [`CoreConfig`], dev auth.
+    pub async fn start() -> TestServer {
+        Self::start_with(CoreConfig::default()).await
+    }
+
+    /// Memory store, dev auth, the given domain settings.
+    pub async fn start_with(config: CoreConfig) -> TestServer {
+        let store = canopy_store::open("memory").expect("open the memory store");
+        Self::start_with_store(store, config).await
+    }
+
+    /// The given store, dev auth.
+    pub async fn start_with_store(store: Arc<dyn Store>, config: CoreConfig) -> TestServer {
+        Self::start_with_server_config(Canopy::new(store, config), ServerConfig::default()).await
+    }
+
+    /// Full control: any `Canopy` and any server settings (auth mode, default account, body limit).
+    pub async fn start_with_server_config(canopy: Canopy, server: ServerConfig) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let app = router(canopy.clone(), server);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.await;
+            };
+            if let Err(e) = serve(listener, app, shutdown).await {
+                tracing::error!(error = %e, "test server failed");
+            }
+        });
+        TestServer { endpoint: format!("http://{addr}"), addr, canopy, shutdown: Some(tx), task }
+    }
+
+    /// Stops accepting connections and waits (at most the drain bound) for the server to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Free the port at once; a test that wants a graceful stop calls `shutdown()`.
+        self.task.abort();
+    }
+}
