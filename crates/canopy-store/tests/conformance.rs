@@ -884,11 +884,17 @@ async fn dropping_the_store_finishes_queued_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    println!("-- file store");
+    bench(canopy_store::open(&format!("{}/", dir.path().display())).unwrap()).await;
+    println!("-- memory store");
+    bench(canopy_store::open("memory").unwrap()).await;
+}
+
+async fn bench(s: Arc<dyn Store>) {
     const TASKS: u32 = 32;
     const READS: u32 = 20_000;
     const WRITES: u32 = 5_000;
-    let dir = tempfile::tempdir().unwrap();
-    let s = canopy_store::open(&format!("{}/", dir.path().display())).unwrap();
     write(&s, |tx| {
         for i in 0..1000u32 {
             tx.account_insert(&member(&format!("{i:012}"), "o-1", "r-1", &format!("{i}@x.com")))?;
