@@ -1,6 +1,12 @@
 //! The schema and its migrations. Table definitions use plain portable types (TEXT, BIGINT) so
 //! that the PostgreSQL backend can apply the same list.
 //!
+//! Notes for the PostgreSQL port: placeholders are `?N` here (`$N` there); `UPDATE … RETURNING`
+//! and `INSERT … ON CONFLICT … DO UPDATE SET value = excluded.value` are shared syntax; tags are
+//! listed `ORDER BY key` in byte order (SQLite's BINARY collation), so PostgreSQL needs
+//! `COLLATE "C"` on that column to give the same order. `email_lower` is computed in Rust
+//! (`str::to_lowercase`), not with SQL `lower()`, so both backends agree.
+//!
 //! Each entry of [`MIGRATIONS`] is applied once, in order, at open, inside one transaction;
 //! `schema_version` holds the number of migrations applied. Never edit an entry that has
 //! shipped: append a new one.
