@@ -64,14 +64,14 @@ pub(crate) async fn observe(mut req: Request, next: Next) -> Response {
     let outcome = response.extensions_mut().remove::<Outcome>().unwrap_or_default();
     tracing::info!(
         target: "canopy::request",
-        method = method.as_str(),
-        path = uri.path(),
-        operation = outcome.operation.unwrap_or("-"),
-        account = outcome.account.as_deref().unwrap_or("-"),
+        method = %method,
+        path = %uri.path(),
+        operation = %outcome.operation.unwrap_or("-"),
+        account = %outcome.account.as_deref().unwrap_or("-"),
         status = response.status().as_u16(),
-        error = outcome.error.unwrap_or("-"),
+        error = %outcome.error.unwrap_or("-"),
         latency_us = start.elapsed().as_micros() as u64,
-        request_id = &*id_str,
+        request_id = %id_str,
     );
     response
 }

@@ -1,0 +1,5 @@
+wrk.method = "POST"
+wrk.body = "{}"
+wrk.headers["X-Amz-Target"] = "AWSOrganizationsV20161128.DescribeOrganization"
+wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
+wrk.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=111111111111/20261129/us-east-1/organizations/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcdef"
