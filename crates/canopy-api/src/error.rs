@@ -18,7 +18,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), reason: None }
+        ApiError {
+            code,
+            message: message.into(),
+            reason: None,
+        }
     }
 
     pub fn invalid_input(reason: InvalidInputExceptionReason, message: impl Into<String>) -> Self {
@@ -137,16 +141,34 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(ApiError::internal().http_status(), 500);
-        assert_eq!(ApiError::new(ErrorCode::InternalFailure, "x").http_status(), 500);
-        assert_eq!(ApiError::new(ErrorCode::RequestEntityTooLargeException, "x").http_status(), 413);
-        assert_eq!(ApiError::new(ErrorCode::TooManyRequestsException, "x").http_status(), 400);
+        assert_eq!(
+            ApiError::new(ErrorCode::InternalFailure, "x").http_status(),
+            500
+        );
+        assert_eq!(
+            ApiError::new(ErrorCode::RequestEntityTooLargeException, "x").http_status(),
+            413
+        );
+        assert_eq!(
+            ApiError::new(ErrorCode::TooManyRequestsException, "x").http_status(),
+            400
+        );
         assert_eq!(ApiError::access_denied().http_status(), 400);
-        assert_eq!(ApiError::not_implemented(Operation::ListRoots).code, ErrorCode::UnsupportedAPIEndpointException);
-        assert_eq!(ApiError::not_implemented(Operation::ListRoots).message, "Canopy does not implement ListRoots yet.");
+        assert_eq!(
+            ApiError::not_implemented(Operation::ListRoots).code,
+            ErrorCode::UnsupportedAPIEndpointException
+        );
+        assert_eq!(
+            ApiError::not_implemented(Operation::ListRoots).message,
+            "Canopy does not implement ListRoots yet."
+        );
     }
 
     #[test]
     fn display_names_code() {
-        assert_eq!(ApiError::access_denied().to_string(), "AccessDeniedException: You don't have permissions to access this resource.");
+        assert_eq!(
+            ApiError::access_denied().to_string(),
+            "AccessDeniedException: You don't have permissions to access this resource."
+        );
     }
 }

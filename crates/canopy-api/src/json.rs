@@ -42,7 +42,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn serialization(message: impl Into<String>) -> Self {
-        ValidationError { kind: ValidationErrorKind::Serialization, message: message.into() }
+        ValidationError {
+            kind: ValidationErrorKind::Serialization,
+            message: message.into(),
+        }
     }
 
     /// A constraint failure in AWS's wording. `value` is already rendered (`'x'` or `null`).
@@ -159,7 +162,10 @@ pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::new(
             ErrorCode::SerializationException,
-            format!("The request body is not valid UTF-8 (invalid byte at offset {}).", e.valid_up_to()),
+            format!(
+                "The request body is not valid UTF-8 (invalid byte at offset {}).",
+                e.valid_up_to()
+            ),
         )
     })?;
     if text.trim().is_empty() {
@@ -196,7 +202,9 @@ pub fn expect_object<'a>(
     value: &'a Value,
     path: &FieldPath,
 ) -> Result<&'a Map<String, Value>, ValidationError> {
-    value.as_object().ok_or_else(|| wrong_type(value, "a structure", path))
+    value
+        .as_object()
+        .ok_or_else(|| wrong_type(value, "a structure", path))
 }
 
 /// A required member: absent or `null` is `INPUT_REQUIRED`.
@@ -239,7 +247,9 @@ pub fn optional<T>(
 }
 
 pub fn string<'a>(value: &'a Value, path: &FieldPath) -> Result<&'a str, ValidationError> {
-    value.as_str().ok_or_else(|| wrong_type(value, "a string", path))
+    value
+        .as_str()
+        .ok_or_else(|| wrong_type(value, "a string", path))
 }
 
 /// The model's `min`/`max` on a string, counted in characters (Unicode scalar values).
@@ -302,7 +312,10 @@ pub fn enum_value<E: WireEnum>(
             reason,
             &echo(s, false),
             path,
-            &format!("Member must satisfy enum value set: [{}]", E::wire_values().join(", ")),
+            &format!(
+                "Member must satisfy enum value set: [{}]",
+                E::wire_values().join(", ")
+            ),
         )
     })
 }
@@ -319,7 +332,11 @@ pub fn integer(
         _ => return Err(wrong_type(value, "an integer", path)),
     };
     // i128 holds every i64 and u64, so the comparison is exact.
-    let wide = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from)).unwrap_or(0);
+    let wide = n
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+        .unwrap_or(0);
     if let Some(min) = min.filter(|&min| wide < i128::from(min)) {
         return Err(ValidationError::constraint(
             InvalidInputExceptionReason::MinValueExceeded,
@@ -340,7 +357,9 @@ pub fn integer(
 }
 
 pub fn boolean(value: &Value, path: &FieldPath) -> Result<bool, ValidationError> {
-    value.as_bool().ok_or_else(|| wrong_type(value, "a boolean", path))
+    value
+        .as_bool()
+        .ok_or_else(|| wrong_type(value, "a boolean", path))
 }
 
 /// awsJson timestamps: a JSON number of epoch seconds, possibly fractional.
@@ -360,7 +379,9 @@ pub fn list<T>(
     max: Option<usize>,
     mut parse: impl FnMut(&Value, &mut FieldPath) -> Result<T, ValidationError>,
 ) -> Result<Vec<T>, ValidationError> {
-    let items = value.as_array().ok_or_else(|| wrong_type(value, "a list", path))?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| wrong_type(value, "a list", path))?;
     let echo_list = || format!("'[{} items]'", items.len());
     if let Some(min) = min.filter(|&min| items.len() < min) {
         return Err(ValidationError::constraint(
@@ -440,11 +461,17 @@ mod tests {
     #[test]
     fn integers() {
         let p = FieldPath::new();
-        assert_eq!(integer(&serde_json::json!(5), &p, Some(1), Some(20)).unwrap(), 5);
+        assert_eq!(
+            integer(&serde_json::json!(5), &p, Some(1), Some(20)).unwrap(),
+            5
+        );
         assert!(integer(&serde_json::json!(5.5), &p, None, None).is_err());
         assert!(integer(&serde_json::json!(5.0), &p, None, None).is_err());
         let e = integer(&serde_json::json!(u64::MAX), &p, Some(1), Some(20)).unwrap_err();
-        assert_eq!(e.kind, ValidationErrorKind::InvalidInput(InvalidInputExceptionReason::MaxValueExceeded));
+        assert_eq!(
+            e.kind,
+            ValidationErrorKind::InvalidInput(InvalidInputExceptionReason::MaxValueExceeded)
+        );
         let e = integer(&serde_json::json!(i64::MIN), &p, None, None).unwrap_err();
         assert_eq!(e.kind, ValidationErrorKind::Serialization);
     }
@@ -452,7 +479,10 @@ mod tests {
     #[test]
     fn timestamps() {
         let p = FieldPath::new();
-        assert_eq!(timestamp(&serde_json::json!(1.5), &p).unwrap().millis(), 1500);
+        assert_eq!(
+            timestamp(&serde_json::json!(1.5), &p).unwrap().millis(),
+            1500
+        );
         assert_eq!(timestamp(&serde_json::json!(2), &p).unwrap().millis(), 2000);
         assert!(timestamp(&serde_json::json!("2020-01-01"), &p).is_err());
     }

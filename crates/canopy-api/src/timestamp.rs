@@ -24,7 +24,9 @@ impl Timestamp {
     /// From epoch seconds as sent by clients (may be fractional). Rounds to the nearest
     /// millisecond; out-of-range values saturate (float → int casts saturate, never panic).
     pub fn from_secs_f64(secs: f64) -> Self {
-        Timestamp { millis: (secs * 1000.0).round() as i64 }
+        Timestamp {
+            millis: (secs * 1000.0).round() as i64,
+        }
     }
 
     /// Epoch seconds as a float (the wire form).
@@ -69,7 +71,10 @@ mod tests {
 
     #[test]
     fn parses_fractional_seconds() {
-        assert_eq!(Timestamp::from_secs_f64(1631121728.678).millis(), 1_631_121_728_678);
+        assert_eq!(
+            Timestamp::from_secs_f64(1631121728.678).millis(),
+            1_631_121_728_678
+        );
         let t: Timestamp = serde_json::from_str("1.631121728678E9").unwrap();
         assert_eq!(t.millis(), 1_631_121_728_678);
         assert_eq!(Timestamp::from_secs_f64(f64::MAX).millis(), i64::MAX);

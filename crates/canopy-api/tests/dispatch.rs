@@ -31,7 +31,10 @@ struct Dummy {
 }
 
 impl Organizations for Dummy {
-    async fn describe_organization(&self, ctx: &RequestContext) -> Result<DescribeOrganizationResponse, ApiError> {
+    async fn describe_organization(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<DescribeOrganizationResponse, ApiError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Ok(DescribeOrganizationResponse {
             organization: Some(Organization {
@@ -43,15 +46,29 @@ impl Organizations for Dummy {
         })
     }
 
-    async fn list_roots(&self, _ctx: &RequestContext, input: ListRootsRequest) -> Result<ListRootsResponse, ApiError> {
+    async fn list_roots(
+        &self,
+        _ctx: &RequestContext,
+        input: ListRootsRequest,
+    ) -> Result<ListRootsResponse, ApiError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if input.next_token.is_some() {
-            return Err(ApiError::invalid_input(InvalidInputExceptionReason::InvalidNextToken, "bad token"));
+            return Err(ApiError::invalid_input(
+                InvalidInputExceptionReason::InvalidNextToken,
+                "bad token",
+            ));
         }
-        Ok(ListRootsResponse { roots: Some(vec![]), next_token: None })
+        Ok(ListRootsResponse {
+            roots: Some(vec![]),
+            next_token: None,
+        })
     }
 
-    async fn tag_resource(&self, _ctx: &RequestContext, _input: TagResourceRequest) -> Result<(), ApiError> {
+    async fn tag_resource(
+        &self,
+        _ctx: &RequestContext,
+        _input: TagResourceRequest,
+    ) -> Result<(), ApiError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
@@ -70,14 +87,18 @@ fn ctx() -> RequestContext {
 }
 
 fn call(svc: &Dummy, op: Operation, body: &[u8]) -> Result<Value, ApiError> {
-    block_on(dispatch(svc, &ctx(), op, body)).map(|bytes| serde_json::from_slice(&bytes).expect("output is JSON"))
+    block_on(dispatch(svc, &ctx(), op, body))
+        .map(|bytes| serde_json::from_slice(&bytes).expect("output is JSON"))
 }
 
 #[test]
 fn implemented_operation_answers() {
     let svc = Dummy::default();
     let v = call(&svc, Operation::DescribeOrganization, b"{}").unwrap();
-    assert_eq!(v, json!({"Organization": {"Id": "o-a1b2c3d4e5", "MasterAccountId": "123456789012", "FeatureSet": "ALL"}}));
+    assert_eq!(
+        v,
+        json!({"Organization": {"Id": "o-a1b2c3d4e5", "MasterAccountId": "123456789012", "FeatureSet": "ALL"}})
+    );
     // No-input operations accept an empty body too.
     call(&svc, Operation::DescribeOrganization, b"").unwrap();
     call(&svc, Operation::DescribeOrganization, b"  \n").unwrap();
@@ -89,7 +110,10 @@ fn unimplemented_operations_answer_unsupported() {
     let svc = Dummy::default();
     let e = call(&svc, Operation::CreateOrganization, b"{}").unwrap_err();
     assert_eq!(e.code, ErrorCode::UnsupportedAPIEndpointException);
-    assert_eq!(e.message, "Canopy does not implement CreateOrganization yet.");
+    assert_eq!(
+        e.message,
+        "Canopy does not implement CreateOrganization yet."
+    );
     assert_eq!(e.http_status(), 400);
     let e = call(&svc, Operation::DeleteOrganization, b"").unwrap_err();
     assert_eq!(e.code, ErrorCode::UnsupportedAPIEndpointException);
@@ -103,7 +127,10 @@ fn unimplemented_operations_answer_unsupported() {
 fn operations_without_output_answer_empty_object() {
     let svc = Dummy::default();
     let body = br#"{"ResourceId":"123456789012","Tags":[{"Key":"a","Value":"b"}]}"#;
-    assert_eq!(block_on(dispatch(&svc, &ctx(), Operation::TagResource, body)).unwrap(), b"{}");
+    assert_eq!(
+        block_on(dispatch(&svc, &ctx(), Operation::TagResource, body)).unwrap(),
+        b"{}"
+    );
 }
 
 #[test]
@@ -127,9 +154,22 @@ fn service_errors_pass_through() {
 #[test]
 fn malformed_bodies_are_serialization_errors() {
     let svc = Dummy::default();
-    for body in [&b"{"[..], b"[]", b"\"x\"", b"null", b"42", b"{\"a\":1}}", &[0xff, 0xfe][..]] {
+    for body in [
+        &b"{"[..],
+        b"[]",
+        b"\"x\"",
+        b"null",
+        b"42",
+        b"{\"a\":1}}",
+        &[0xff, 0xfe][..],
+    ] {
         let e = call(&svc, Operation::ListRoots, body).unwrap_err();
-        assert_eq!(e.code, ErrorCode::SerializationException, "{:?}", String::from_utf8_lossy(body));
+        assert_eq!(
+            e.code,
+            ErrorCode::SerializationException,
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
         assert_eq!(e.reason, None);
         // Also for operations without input.
         let e = call(&svc, Operation::DescribeOrganization, body).unwrap_err();

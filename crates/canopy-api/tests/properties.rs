@@ -14,7 +14,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
         ".{0,30}".prop_map(Value::String),
-        "(12345678901[0-9]|ou-ab12-cd34ef5[0-9]|r-ab12|p-[a-z]{8}|SERVICE_CONTROL_POLICY|ACCOUNT)".prop_map(Value::String),
+        "(12345678901[0-9]|ou-ab12-cd34ef5[0-9]|r-ab12|p-[a-z]{8}|SERVICE_CONTROL_POLICY|ACCOUNT)"
+            .prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
         prop_oneof![
@@ -51,19 +52,30 @@ fn is_account_id(s: &str) -> bool {
 }
 
 fn lower_alnum(s: &str, min: usize, max: usize) -> bool {
-    (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    (min..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
 fn is_ou_id(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix("ou-") else { return false };
-    let Some((a, b)) = rest.split_once('-') else { return false };
+    let Some(rest) = s.strip_prefix("ou-") else {
+        return false;
+    };
+    let Some((a, b)) = rest.split_once('-') else {
+        return false;
+    };
     lower_alnum(a, 4, 32) && lower_alnum(b, 8, 32)
 }
 
 /// Characters whose TagKey classification is known by hand: letters, separators and numbers
 /// (Unicode L/Z/N) plus `_.:/=+-@` are allowed.
-const TAG_ALLOWED: &[char] = &['a', 'Z', '0', '9', ' ', '_', '.', ':', '/', '=', '+', '-', '@', 'é', '日', '٣', 'Ⅻ', '\u{2028}', '\u{3000}'];
-const TAG_DENIED: &[char] = &['!', '#', '$', '%', '&', '*', '(', ')', '<', '>', '\t', '\n', '"', '\'', '\u{301}', '😀'];
+const TAG_ALLOWED: &[char] = &[
+    'a', 'Z', '0', '9', ' ', '_', '.', ':', '/', '=', '+', '-', '@', 'é', '日', '٣', 'Ⅻ',
+    '\u{2028}', '\u{3000}',
+];
+const TAG_DENIED: &[char] = &[
+    '!', '#', '$', '%', '&', '*', '(', ')', '<', '>', '\t', '\n', '"', '\'', '\u{301}', '😀',
+];
 
 fn tag_char() -> impl Strategy<Value = char> {
     prop_oneof![

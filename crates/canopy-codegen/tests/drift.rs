@@ -21,7 +21,10 @@ fn committed_generated_code_matches_a_fresh_run() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     let fresh: BTreeSet<String> = files.iter().map(|(name, _)| name.clone()).collect();
-    assert_eq!(committed, fresh, "the generated file set drifted; {HOW_TO_FIX}");
+    assert_eq!(
+        committed, fresh,
+        "the generated file set drifted; {HOW_TO_FIX}"
+    );
 
     for (name, _) in &files {
         let fresh = std::fs::read_to_string(tmp.path().join(name)).expect("read fresh file");
@@ -31,7 +34,10 @@ fn committed_generated_code_matches_a_fresh_run() {
                 .lines()
                 .zip(old.lines())
                 .position(|(a, b)| a != b)
-                .map_or_else(|| "at the end".to_owned(), |i| format!("first at line {}", i + 1));
+                .map_or_else(
+                    || "at the end".to_owned(),
+                    |i| format!("first at line {}", i + 1),
+                );
             panic!("generated/{name} differs from a fresh run ({line}); {HOW_TO_FIX}");
         }
     }
