@@ -18,7 +18,11 @@ static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 
 /// An AWS JSON error answer: `err.http_status()`, `err.to_json_body()`, `x-amzn-ErrorType`.
 pub(crate) fn error_response(err: &ApiError) -> Response {
-    let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = match err.code {
+        // AWS answers a missing/unverifiable signature with 403, whatever the model's default.
+        ErrorCode::MissingAuthenticationTokenException => StatusCode::FORBIDDEN,
+        _ => StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+    };
     let mut response = Response::new(Body::from(err.to_json_body()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
