@@ -8,7 +8,8 @@
 //! - writes to the store are serialized: a closure sees every write acknowledged before it ran;
 //! - a closure may be run more than once (retry after a serialization conflict), so it must not
 //!   have side effects outside the `Tx`;
-//! - lists are ordered by `seq` (insertion order) and paged with `after_seq` (exclusive).
+//! - lists are ordered by `seq` (insertion order) and paged with `after_seq` (exclusive);
+//! - an update or delete of a row that does not exist does nothing (core checks existence first).
 
 use std::any::Any;
 use std::future::Future;
@@ -41,8 +42,7 @@ pub enum OpError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-/// A type-erased transaction closure; see [`crate::run_read`] / [`crate::run_write`] for the typed
-/// entry points.
+/// A type-erased transaction closure; `Canopy::read` / `Canopy::write` are the typed entry points.
 pub type TxFn = Box<dyn FnMut(&mut dyn Tx) -> Result<Box<dyn Any + Send>, OpError> + Send + 'static>;
 
 pub trait Store: Send + Sync + 'static {

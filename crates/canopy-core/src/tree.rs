@@ -1,6 +1,6 @@
 //! The root → OU → account tree: parents, depth and paths.
 
-use canopy_api::{ApiError, ParentType};
+use canopy_api::ApiError;
 
 use crate::records::{OrganizationRecord, OuRecord, RootRecord};
 use crate::store::{OpError, StoreError, Tx};
@@ -16,12 +16,6 @@ impl Node {
         match self {
             Node::Root(r) => &r.id,
             Node::Ou(o) => &o.id,
-        }
-    }
-    pub fn parent_type(&self) -> ParentType {
-        match self {
-            Node::Root(_) => ParentType::Root,
-            Node::Ou(_) => ParentType::OrganizationalUnit,
         }
     }
 }
