@@ -463,3 +463,27 @@ fn validation_errors_become_api_errors() {
     assert_eq!(e.code, ErrorCode::SerializationException);
     assert_eq!(e.reason, None);
 }
+
+#[test]
+fn translated_pattern_syntax_behaves_like_java() {
+    // `[a-z0-9-.]`: the `-` after a range is a literal.
+    let re = &*validate::RE_RESPONSIBILITY_TRANSFER_ARN;
+    assert!(re.is_match(
+        "arn:aws-us-gov:organizations::123456789012:transfer/o-a1b2c3d4e5/billing/inbound/rt-abcd1234"
+    ));
+    assert!(re.is_match(
+        "arn:a.b:organizations::123456789012:transfer/o-a1b2c3d4e5/billing/outbound/rt-abcd1234"
+    ));
+    assert!(!re.is_match(
+        "arn:aws:organizations::123456789012:transfer/o-a1b2c3d4e5/billing/sideways/rt-abcd1234"
+    ));
+    // Java's `.` stops at line terminators.
+    let generic = &*validate::RE_GENERIC_ARN;
+    assert!(generic.is_match("arn:aws:organizations::123456789012:ou/x"));
+    assert!(!generic.is_match("arn:aws:organizations::1234\n56789012:ou/x"));
+    // `[\s\S]*` accepts anything, including newlines.
+    assert!(validate::RE_POLICY_CONTENT.is_match("{\n  \"Version\": \"2012-10-17\"\r\n}\u{2028}"));
+    // `[\u0020-\u007E]+`: printable ASCII only.
+    assert!(validate::RE_CREATE_ACCOUNT_NAME.is_match("Dev ~ Account!"));
+    assert!(!validate::RE_CREATE_ACCOUNT_NAME.is_match("Dév"));
+}
