@@ -1,0 +1,1 @@
+//! No library code: the suites live in `tests/` (see `tests/common/mod.rs` for the helpers).

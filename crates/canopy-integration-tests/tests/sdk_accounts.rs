@@ -1,0 +1,477 @@
+//! The official AWS SDK for Rust against Canopy: accounts (CreateAccount and its status,
+//! Describe/ListAccounts, ListAccountsForParent, MoveAccount, CloseAccount,
+//! RemoveAccountFromOrganization) and pagination.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_sdk_organizations::operation::close_account::CloseAccountError;
+use aws_sdk_organizations::operation::create_account::CreateAccountError;
+use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
+use aws_sdk_organizations::types::{
+    AccountJoinedMethod, AccountState, AccountStatus, ConstraintViolationExceptionReason,
+    CreateAccountFailureReason, CreateAccountState, InvalidInputExceptionReason,
+    OrganizationFeatureSet,
+};
+use canopy_core::CoreConfig;
+use canopy_server::testing::TestServer;
+use common::*;
+
+#[tokio::test]
+async fn create_account_and_status() {
+    let org = Org::new().await;
+    let out = org
+        .mgmt
+        .create_account()
+        .account_name("Prod Workloads")
+        .email("prod@example.org")
+        .send()
+        .await
+        .unwrap();
+    let status = out.create_account_status().unwrap();
+    let request_id = status.id().unwrap().to_string();
+    assert!(is_car_id(&request_id), "request id {request_id}");
+    assert_eq!(status.state(), Some(&CreateAccountState::InProgress), "the call answers IN_PROGRESS");
+    assert_eq!(status.account_name(), Some("Prod Workloads"));
+    assert!(status.requested_timestamp().is_some());
+    assert!(status.account_id().is_none(), "no AccountId before success");
+    assert!(status.failure_reason().is_none());
+
+    let described = org.mgmt.describe_create_account_status().create_account_request_id(&request_id).send().await.unwrap();
+    let done = described.create_account_status().unwrap();
+    assert_eq!(done.id(), Some(request_id.as_str()));
+    assert_eq!(done.state(), Some(&CreateAccountState::Succeeded));
+    let account_id = done.account_id().expect("AccountId on SUCCEEDED").to_string();
+    assert!(is_account_id(&account_id));
+    assert_ne!(account_id, MGMT);
+    assert!(done.completed_timestamp().is_some());
+    assert!(done.requested_timestamp().is_some());
+    assert!(done.completed_timestamp().unwrap() >= done.requested_timestamp().unwrap());
+    assert!(done.failure_reason().is_none());
+
+    let account = org.mgmt.describe_account().account_id(&account_id).send().await.unwrap();
+    let account = account.account().unwrap();
+    assert_eq!(account.id(), Some(account_id.as_str()));
+    assert_eq!(account.arn(), Some(org.account_arn(&account_id).as_str()), "ARN carries the management account id");
+    assert_eq!(account.name(), Some("Prod Workloads"));
+    assert_eq!(account.email(), Some("prod@example.org"));
+    assert_eq!(account.status(), Some(&AccountStatus::Active));
+    assert_eq!(account.state(), Some(&AccountState::Active));
+    assert_eq!(account.joined_method(), Some(&AccountJoinedMethod::Created));
+    assert!(account.joined_timestamp().is_some());
+    assert_eq!(account.paths(), [format!("{}/{}/{account_id}/", org.org_id, org.root_id)]);
+}
+
+#[tokio::test]
+async fn create_account_with_tags_and_role_name() {
+    let org = Org::new().await;
+    let out = org
+        .mgmt
+        .create_account()
+        .account_name("Tagged")
+        .email("tagged@example.org")
+        .role_name("MyAdminRole")
+        .iam_user_access_to_billing(aws_sdk_organizations::types::IamUserAccessToBilling::Deny)
+        .tags(tag("env", "prod"))
+        .tags(tag("cost-center", ""))
+        .send()
+        .await
+        .unwrap();
+    let id = wait_for_account(&org.mgmt, out.create_account_status().unwrap().id().unwrap()).await;
+    let tags = org.mgmt.list_tags_for_resource().resource_id(&id).send().await.unwrap();
+    let got: BTreeSet<_> = tags.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+    assert_eq!(got, BTreeSet::from([("env".into(), "prod".into()), ("cost-center".into(), "".into())]));
+}
+
+#[tokio::test]
+async fn create_account_invalid_input() {
+    let org = Org::new().await;
+    // Reserved role-name prefix.
+    let r = org.mgmt.create_account().account_name("X").email("x@example.org").role_name("AWSServiceRoleForSupport").send().await;
+    let err = expect_err(r, "InvalidInputException", Some("INVALID_ROLE_NAME"));
+    match err {
+        CreateAccountError::InvalidInputException(e) => assert_eq!(e.reason(), Some(&InvalidInputExceptionReason::InvalidRoleName)),
+        other => panic!("{other:?}"),
+    }
+    // Role name outside the pattern.
+    let r = org.mgmt.create_account().account_name("X").email("x@example.org").role_name("bad role!").send().await;
+    expect_err(r, "InvalidInputException", Some("INVALID_PATTERN"));
+    // Invalid email.
+    let r = org.mgmt.create_account().account_name("X").email("not-an-email").send().await;
+    expect_err(r, "InvalidInputException", Some("INVALID_PATTERN"));
+    // Name too long (creation caps at 50).
+    let r = org.mgmt.create_account().account_name("n".repeat(51)).email("x@example.org").send().await;
+    expect_err(r, "InvalidInputException", Some("MAX_LENGTH_EXCEEDED"));
+    // Invalid tags fail the whole request.
+    let r = org.mgmt.create_account().account_name("X").email("x@example.org").tags(tag("aws:owner", "me")).send().await;
+    expect_err(r, "InvalidInputException", Some("INVALID_SYSTEM_TAGS_PARAMETER"));
+    let r = org.mgmt.create_account().account_name("X").email("x@example.org").tags(tag("k", "1")).tags(tag("k", "2")).send().await;
+    expect_err(r, "InvalidInputException", Some("DUPLICATE_TAG_KEY"));
+    // None of these created anything.
+    let statuses = org.mgmt.list_create_account_status().send().await.unwrap();
+    assert!(statuses.create_account_statuses().is_empty(), "{statuses:?}");
+    assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 1);
+}
+
+#[tokio::test]
+async fn duplicate_email_fails_in_the_status() {
+    let org = Org::new().await;
+    org.create_account("First").await; // first@example.org
+    let out = org.mgmt.create_account().account_name("Second").email("first@example.org").send().await.expect("the call itself succeeds");
+    let status = out.create_account_status().unwrap();
+    assert_eq!(status.state(), Some(&CreateAccountState::InProgress));
+    let d = org.mgmt.describe_create_account_status().create_account_request_id(status.id().unwrap()).send().await.unwrap();
+    let d = d.create_account_status().unwrap();
+    assert_eq!(d.state(), Some(&CreateAccountState::Failed));
+    assert_eq!(d.failure_reason(), Some(&CreateAccountFailureReason::EmailAlreadyExists));
+    assert!(d.account_id().is_none());
+    assert!(d.completed_timestamp().is_some());
+    // No second account appeared.
+    assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 2);
+}
+
+#[tokio::test]
+async fn describe_create_account_status_not_found() {
+    let org = Org::new().await;
+    let r = org.mgmt.describe_create_account_status().create_account_request_id("car-0123456789abcdef").send().await;
+    expect_err(r, "CreateAccountStatusNotFoundException", None);
+    let r = org.mgmt.describe_create_account_status().create_account_request_id("car-X").send().await;
+    let f = fail(r);
+    assert_eq!(f.code, "InvalidInputException", "{f:?}");
+}
+
+#[tokio::test]
+async fn list_create_account_status_with_states_filter() {
+    let org = Org::new().await;
+    let ok1 = org.create_account("Ok One").await;
+    let ok2 = org.create_account("Ok Two").await;
+    let failed = org.mgmt.create_account().account_name("Dup").email("ok-one@example.org").send().await.unwrap();
+    let failed_id = failed.create_account_status().unwrap().id().unwrap().to_string();
+
+    let all = org.mgmt.list_create_account_status().send().await.unwrap();
+    assert_eq!(all.create_account_statuses().len(), 3);
+    assert!(all.next_token().is_none());
+
+    let succeeded = org.mgmt.list_create_account_status().states(CreateAccountState::Succeeded).send().await.unwrap();
+    let ids: BTreeSet<_> = succeeded.create_account_statuses().iter().map(|s| s.account_id().unwrap().to_string()).collect();
+    assert_eq!(ids, BTreeSet::from([ok1, ok2]));
+    assert!(succeeded.create_account_statuses().iter().all(|s| s.state() == Some(&CreateAccountState::Succeeded)));
+
+    let failed_list = org.mgmt.list_create_account_status().states(CreateAccountState::Failed).send().await.unwrap();
+    let f = failed_list.create_account_statuses();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].id(), Some(failed_id.as_str()));
+    assert_eq!(f[0].failure_reason(), Some(&CreateAccountFailureReason::EmailAlreadyExists));
+
+    let in_progress = org.mgmt.list_create_account_status().states(CreateAccountState::InProgress).send().await.unwrap();
+    assert!(in_progress.create_account_statuses().is_empty());
+
+    let both = org
+        .mgmt
+        .list_create_account_status()
+        .states(CreateAccountState::Succeeded)
+        .states(CreateAccountState::Failed)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 3);
+}
+
+#[tokio::test]
+async fn account_creation_delay_shows_in_progress_first() {
+    let config = CoreConfig { account_creation_delay_ms: 1500, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let out = org.mgmt.create_account().account_name("Slow").email("slow@example.org").send().await.unwrap();
+    let request_id = out.create_account_status().unwrap().id().unwrap().to_string();
+    let d = org.mgmt.describe_create_account_status().create_account_request_id(&request_id).send().await.unwrap();
+    let s = d.create_account_status().unwrap();
+    assert_eq!(s.state(), Some(&CreateAccountState::InProgress));
+    assert!(s.account_id().is_none() && s.completed_timestamp().is_none());
+    let listed = org.mgmt.list_create_account_status().states(CreateAccountState::InProgress).send().await.unwrap();
+    assert_eq!(listed.create_account_statuses().len(), 1);
+    // Not an account of the organization yet.
+    assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 1);
+
+    let id = wait_for_account(&org.mgmt, &request_id).await;
+    let accounts = org.mgmt.list_accounts().send().await.unwrap();
+    assert!(accounts.accounts().iter().any(|a| a.id() == Some(id.as_str())));
+}
+
+#[tokio::test]
+async fn account_quota() {
+    let config = CoreConfig { max_accounts: 3, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    org.create_account("One").await;
+    org.create_account("Two").await;
+    let r = org.mgmt.create_account().account_name("Three").email("three@example.org").send().await;
+    let err = expect_err(r, "ConstraintViolationException", Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED"));
+    match err {
+        CreateAccountError::ConstraintViolationException(c) => {
+            assert_eq!(c.reason(), Some(&ConstraintViolationExceptionReason::AccountNumberLimitExceeded))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 3);
+}
+
+#[tokio::test]
+async fn describe_account_not_found() {
+    let org = Org::new().await;
+    expect_err(org.mgmt.describe_account().account_id("000000000000").send().await, "AccountNotFoundException", None);
+    // An account that exists elsewhere (another organization) is not found either.
+    let other = client_for(&org.server.endpoint, "222222222222");
+    other.create_organization().send().await.unwrap();
+    expect_err(org.mgmt.describe_account().account_id("222222222222").send().await, "AccountNotFoundException", None);
+    let f = fail(org.mgmt.describe_account().account_id("12345").send().await);
+    assert_eq!((f.code.as_str(), f.reason.as_deref()), ("InvalidInputException", Some("INVALID_PATTERN")), "{f:?}");
+}
+
+#[tokio::test]
+async fn list_accounts_pagination_45_accounts() {
+    let org = Org::new().await;
+    let mut expected = BTreeSet::from([MGMT.to_string()]);
+    for i in 0..44 {
+        expected.insert(org.create_account(&format!("Account {i:02}")).await);
+    }
+    assert_eq!(expected.len(), 45);
+
+    let mut seen = BTreeSet::new();
+    let mut sizes = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = org.mgmt.list_accounts().max_results(20).set_next_token(token.clone()).send().await.unwrap();
+        sizes.push(out.accounts().len());
+        for a in out.accounts() {
+            let id = a.id().unwrap().to_string();
+            assert!(is_account_id(&id));
+            assert_eq!(a.arn(), Some(org.account_arn(&id).as_str()));
+            assert_eq!(a.status(), Some(&AccountStatus::Active));
+            assert_eq!(a.state(), Some(&AccountState::Active));
+            assert!(a.joined_timestamp().is_some() && a.joined_method().is_some());
+            assert!(a.email().is_some() && a.name().is_some());
+            assert_eq!(a.paths(), [format!("{}/{}/{id}/", org.org_id, org.root_id)]);
+            assert!(seen.insert(id), "account listed twice");
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+        assert!(sizes.len() < 10, "pagination does not end");
+    }
+    assert_eq!(sizes, vec![20, 20, 5], "pages of 20/20/5, no token after the last");
+    assert_eq!(seen, expected, "includes the management account, nothing missing");
+
+    // No MaxResults: pages of at most 20; the paginator collects everything.
+    let first = org.mgmt.list_accounts().send().await.unwrap();
+    assert!(first.accounts().len() <= 20 && first.next_token().is_some());
+    let all = org.mgmt.list_accounts().into_paginator().items().send().try_collect().await.unwrap();
+    assert_eq!(all.iter().map(|a| a.id().unwrap().to_string()).collect::<BTreeSet<_>>(), expected);
+    assert_eq!(all.len(), 45);
+    let all = org.mgmt.list_accounts().max_results(7).into_paginator().items().send().try_collect().await.unwrap();
+    assert_eq!(all.len(), 45);
+}
+
+#[tokio::test]
+async fn list_accounts_invalid_paging_input() {
+    let org = Org::new().await;
+    let r = org.mgmt.list_accounts().max_results(21).send().await;
+    let err = expect_err(r, "InvalidInputException", Some("MAX_VALUE_EXCEEDED"));
+    match err {
+        ListAccountsError::InvalidInputException(e) => assert_eq!(e.reason(), Some(&InvalidInputExceptionReason::MaxValueExceeded)),
+        other => panic!("{other:?}"),
+    }
+    let r = org.mgmt.list_accounts().max_results(0).send().await;
+    expect_err_or_client_rejection(r, "InvalidInputException", Some("MIN_VALUE_EXCEEDED"));
+    let raw = raw_call(&org.server, MGMT, "ListAccounts", r#"{"MaxResults":0}"#).await;
+    assert_eq!((raw.body["__type"].as_str(), raw.body["Reason"].as_str()), (Some("InvalidInputException"), Some("MIN_VALUE_EXCEEDED")), "{}", raw.body);
+    let r = org.mgmt.list_accounts().next_token("garbage-token").send().await;
+    expect_err(r, "InvalidInputException", Some("INVALID_NEXT_TOKEN"));
+    // MaxResults applies to the other lists too.
+    let r = org.mgmt.list_accounts_for_parent().parent_id(&org.root_id).max_results(25).send().await;
+    expect_err(r, "InvalidInputException", Some("MAX_VALUE_EXCEEDED"));
+    let r = org.mgmt.list_roots().next_token("garbage-token").send().await;
+    expect_err(r, "InvalidInputException", Some("INVALID_NEXT_TOKEN"));
+}
+
+#[tokio::test]
+async fn list_accounts_for_parent() {
+    let org = Org::new().await;
+    let ou = org.create_ou(&org.root_id, "Apps").await;
+    let a = org.create_account("Alpha").await;
+    let b = org.create_account("Beta").await;
+    let c = org.create_account("Gamma").await;
+    for id in [&b, &c] {
+        org.mgmt.move_account().account_id(id).source_parent_id(&org.root_id).destination_parent_id(&ou).send().await.unwrap();
+    }
+    let ids = |out: &[aws_sdk_organizations::types::Account]| out.iter().map(|a| a.id().unwrap().to_string()).collect::<BTreeSet<_>>();
+    let at_root = org.mgmt.list_accounts_for_parent().parent_id(&org.root_id).send().await.unwrap();
+    assert_eq!(ids(at_root.accounts()), BTreeSet::from([MGMT.to_string(), a.clone()]));
+    let in_ou = org.mgmt.list_accounts_for_parent().parent_id(&ou).send().await.unwrap();
+    assert_eq!(ids(in_ou.accounts()), BTreeSet::from([b.clone(), c.clone()]));
+    for acct in in_ou.accounts() {
+        assert_eq!(acct.paths(), [format!("{}/{}/{ou}/{}/", org.org_id, org.root_id, acct.id().unwrap())]);
+    }
+    // Paginated, 1 per page.
+    let p1 = org.mgmt.list_accounts_for_parent().parent_id(&ou).max_results(1).send().await.unwrap();
+    assert_eq!(p1.accounts().len(), 1);
+    let p2 = org.mgmt.list_accounts_for_parent().parent_id(&ou).max_results(1).next_token(p1.next_token().unwrap()).send().await.unwrap();
+    assert_eq!(p2.accounts().len(), 1);
+    assert!(p2.next_token().is_none());
+    assert_ne!(p1.accounts()[0].id(), p2.accounts()[0].id());
+    // A ListAccountsForParent token is not a ListAccounts token.
+    let r = org.mgmt.list_accounts().next_token(p1.next_token().unwrap()).send().await;
+    expect_err(r, "InvalidInputException", Some("INVALID_NEXT_TOKEN"));
+
+    let r = org.mgmt.list_accounts_for_parent().parent_id(format!("ou-{}-zzzzzzzz", org.root_id.trim_start_matches("r-"))).send().await;
+    expect_err(r, "ParentNotFoundException", None);
+}
+
+#[tokio::test]
+async fn move_account_and_its_errors() {
+    let org = Org::new().await;
+    let ou1 = org.create_ou(&org.root_id, "One").await;
+    let ou2 = org.create_ou(&org.root_id, "Two").await;
+    let account = org.create_account("Mover").await;
+    let missing_ou = format!("ou-{}-zzzzzzzz", org.root_id.trim_start_matches("r-"));
+
+    org.mgmt.move_account().account_id(&account).source_parent_id(&org.root_id).destination_parent_id(&ou1).send().await.expect("MoveAccount");
+    let d = org.mgmt.describe_account().account_id(&account).send().await.unwrap();
+    assert_eq!(d.account().unwrap().paths(), [format!("{}/{}/{ou1}/{account}/", org.org_id, org.root_id)]);
+    let parents = org.mgmt.list_parents().child_id(&account).send().await.unwrap();
+    assert_eq!(parents.parents()[0].id(), Some(ou1.as_str()));
+
+    let mv = |src: &str, dst: &str, acct: &str| {
+        org.mgmt.move_account().account_id(acct).source_parent_id(src).destination_parent_id(dst).send()
+    };
+    expect_err(mv(&missing_ou, &ou2, &account).await, "SourceParentNotFoundException", None);
+    expect_err(mv(&ou1, &missing_ou, &account).await, "DestinationParentNotFoundException", None);
+    expect_err(mv(&ou1, &ou1, &account).await, "DuplicateAccountException", None);
+    // Wrong source: the account is in ou1, not the root.
+    expect_err(mv(&org.root_id, &ou2, &account).await, "AccountNotFoundException", None);
+    // Unknown account.
+    expect_err(mv(&org.root_id, &ou2, "000000000000").await, "AccountNotFoundException", None);
+    // The account did not move.
+    let d = org.mgmt.describe_account().account_id(&account).send().await.unwrap();
+    assert_eq!(d.account().unwrap().paths(), [format!("{}/{}/{ou1}/{account}/", org.org_id, org.root_id)]);
+
+    // OU to OU, then the management account into an OU and back.
+    mv(&ou1, &ou2, &account).await.expect("OU to OU");
+    mv(&org.root_id, &ou2, MGMT).await.expect("the management account can move too");
+    let in_ou2 = org.mgmt.list_accounts_for_parent().parent_id(&ou2).send().await.unwrap();
+    assert_eq!(in_ou2.accounts().len(), 2);
+    mv(&ou2, &org.root_id, MGMT).await.unwrap();
+}
+
+#[tokio::test]
+async fn close_account() {
+    let org = Org::new().await;
+    let account = org.create_account("Closing").await;
+
+    let r = org.mgmt.close_account().account_id(MGMT).send().await;
+    let err = expect_err(r, "ConstraintViolationException", Some("CANNOT_CLOSE_MANAGEMENT_ACCOUNT"));
+    assert!(matches!(err, CloseAccountError::ConstraintViolationException(_)));
+
+    org.mgmt.close_account().account_id(&account).send().await.expect("CloseAccount");
+    let d = org.mgmt.describe_account().account_id(&account).send().await.unwrap();
+    let a = d.account().unwrap();
+    assert_eq!(a.status(), Some(&AccountStatus::Suspended));
+    assert_eq!(a.state(), Some(&AccountState::Closed));
+    // Still listed (90-day window), with the closed state.
+    let all = org.mgmt.list_accounts().send().await.unwrap();
+    let listed = all.accounts().iter().find(|x| x.id() == Some(account.as_str())).expect("closed account still listed");
+    assert_eq!(listed.state(), Some(&AccountState::Closed));
+    assert_eq!(listed.status(), Some(&AccountStatus::Suspended));
+
+    let err = expect_err(org.mgmt.close_account().account_id(&account).send().await, "AccountAlreadyClosedException", None);
+    assert!(matches!(err, CloseAccountError::AccountAlreadyClosedException(_)));
+    expect_err(org.mgmt.close_account().account_id("000000000000").send().await, "AccountNotFoundException", None);
+    // A closed account cannot be removed (it leaves by itself after the post-closure period).
+    let f = fail(org.mgmt.remove_account_from_organization().account_id(&account).send().await);
+    assert_eq!(f.code, "ConstraintViolationException", "{f:?}");
+}
+
+#[tokio::test]
+async fn close_account_requires_all_features() {
+    let server = TestServer::start().await;
+    let mgmt = client_for(&server.endpoint, MGMT);
+    mgmt.create_organization().feature_set(OrganizationFeatureSet::ConsolidatedBilling).send().await.unwrap();
+    let account = create_account_with(&mgmt, "CB Member", "cb@example.org").await;
+    let r = mgmt.close_account().account_id(&account).send().await;
+    expect_err(r, "ConstraintViolationException", Some("ORGANIZATION_NOT_IN_ALL_FEATURES_MODE"));
+    let d = mgmt.describe_account().account_id(&account).send().await.unwrap();
+    assert_eq!(d.account().unwrap().state(), Some(&AccountState::Active));
+}
+
+#[tokio::test]
+async fn close_account_with_delay_is_pending_closure_first() {
+    let config = CoreConfig { account_closure_delay_ms: 1500, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let account = org.create_account("Slow Close").await;
+    org.mgmt.close_account().account_id(&account).send().await.unwrap();
+    let d = org.mgmt.describe_account().account_id(&account).send().await.unwrap();
+    assert_eq!(d.account().unwrap().status(), Some(&AccountStatus::PendingClosure));
+    assert_eq!(d.account().unwrap().state(), Some(&AccountState::PendingClosure));
+    // Closing again while pending: ConflictException (Canopy's choice) or AccountAlreadyClosed.
+    let f = fail(org.mgmt.close_account().account_id(&account).send().await);
+    assert!(
+        f.code == "ConflictException" || f.code == "AccountAlreadyClosedException",
+        "second close while pending: {f:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let d = org.mgmt.describe_account().account_id(&account).send().await.unwrap();
+    assert_eq!(d.account().unwrap().status(), Some(&AccountStatus::Suspended));
+    assert_eq!(d.account().unwrap().state(), Some(&AccountState::Closed));
+}
+
+#[tokio::test]
+async fn remove_account_from_organization() {
+    let org = Org::new().await;
+    let account = org.create_account("Leaver").await;
+    org.mgmt.tag_resource().resource_id(&account).tags(tag("owner", "team-a")).send().await.unwrap();
+
+    expect_err(
+        org.mgmt.remove_account_from_organization().account_id(MGMT).send().await,
+        "MasterCannotLeaveOrganizationException",
+        None,
+    );
+    org.mgmt.remove_account_from_organization().account_id(&account).send().await.expect("RemoveAccountFromOrganization");
+
+    expect_err(org.mgmt.describe_account().account_id(&account).send().await, "AccountNotFoundException", None);
+    expect_err(org.mgmt.list_tags_for_resource().resource_id(&account).send().await, "TargetNotFoundException", None);
+    let all = org.mgmt.list_accounts().send().await.unwrap();
+    assert!(all.accounts().iter().all(|a| a.id() != Some(account.as_str())));
+    let children = org.mgmt.list_children().parent_id(&org.root_id).child_type(aws_sdk_organizations::types::ChildType::Account).send().await.unwrap();
+    assert_eq!(children.children().len(), 1);
+    expect_err(org.mgmt.remove_account_from_organization().account_id(&account).send().await, "AccountNotFoundException", None);
+    // The removed account is standalone now.
+    expect_err(org.client(&account).describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+}
+
+#[tokio::test]
+async fn remove_account_tags_are_gone_for_good() {
+    // Tags are deleted with the membership: the account, made the management account of a new
+    // organization, has no tags.
+    let org = Org::new().await;
+    let account = org.create_account("Tagged Leaver").await;
+    org.mgmt.tag_resource().resource_id(&account).tags(tag("owner", "team-a")).send().await.unwrap();
+    org.mgmt.remove_account_from_organization().account_id(&account).send().await.unwrap();
+    let own = org.client(&account);
+    own.create_organization().send().await.unwrap();
+    let tags = own.list_tags_for_resource().resource_id(&account).send().await.unwrap();
+    assert!(tags.tags().is_empty(), "{:?}", tags.tags());
+}
+
+#[tokio::test]
+async fn remove_account_wait_period() {
+    let config = CoreConfig { min_account_age_for_removal_ms: canopy_core::config::DAY_MS, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let account = org.create_account("Too Young").await;
+    let r = org.mgmt.remove_account_from_organization().account_id(&account).send().await;
+    expect_err(r, "ConstraintViolationException", Some("WAIT_PERIOD_ACTIVE"));
+    org.mgmt.describe_account().account_id(&account).send().await.expect("still a member");
+}

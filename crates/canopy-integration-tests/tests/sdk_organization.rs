@@ -1,0 +1,280 @@
+//! The official AWS SDK for Rust against Canopy: the organization lifecycle (Create / Describe /
+//! Delete / ListRoots), who may call what, partitions, and operations that are not built yet.
+
+mod common;
+
+use aws_sdk_organizations::operation::create_organization::CreateOrganizationError;
+use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError;
+use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType, PolicyTypeStatus};
+use canopy_server::testing::TestServer;
+use common::*;
+
+#[tokio::test]
+async fn create_organization_all_features() {
+    let server = TestServer::start().await;
+    let mgmt = client_for(&server.endpoint, MGMT);
+    let out = mgmt.create_organization().feature_set(OrganizationFeatureSet::All).send().await.unwrap();
+    let org = out.organization().expect("Organization");
+    let id = org.id().unwrap();
+    assert_org_id(id);
+    assert_eq!(org.arn(), Some(format!("arn:aws:organizations::{MGMT}:organization/{id}").as_str()));
+    assert_eq!(org.feature_set(), Some(&OrganizationFeatureSet::All));
+    assert_eq!(org.master_account_id(), Some(MGMT));
+    assert_eq!(org.master_account_arn(), Some(format!("arn:aws:organizations::{MGMT}:account/{id}/{MGMT}").as_str()));
+    assert_eq!(org.master_account_email(), Some(format!("account-{MGMT}@example.com").as_str()));
+    let available = org.available_policy_types();
+    assert_eq!(available.len(), 1, "AvailablePolicyTypes reports SCP only: {available:?}");
+    assert_eq!(available[0].r#type(), Some(&PolicyType::ServiceControlPolicy));
+    assert_eq!(available[0].status(), Some(&PolicyTypeStatus::Enabled));
+
+    // Describe returns the same object.
+    let described = mgmt.describe_organization().send().await.unwrap();
+    assert_eq!(described.organization(), Some(org));
+
+    // ListRoots: one root, SCP enabled on it.
+    let roots = mgmt.list_roots().send().await.unwrap();
+    assert_eq!(roots.roots().len(), 1);
+    assert!(roots.next_token().is_none());
+    let root = &roots.roots()[0];
+    let root_id = root.id().unwrap();
+    assert!(is_root_id(root_id), "root id {root_id}");
+    assert_eq!(root.arn(), Some(format!("arn:aws:organizations::{MGMT}:root/{id}/{root_id}").as_str()));
+    assert_eq!(root.name(), Some("Root"));
+    let types: Vec<_> = root.policy_types().iter().map(|p| (p.r#type().cloned(), p.status().cloned())).collect();
+    assert_eq!(types, vec![(Some(PolicyType::ServiceControlPolicy), Some(PolicyTypeStatus::Enabled))]);
+
+    // The management account is an account of the organization.
+    let me = mgmt.describe_account().account_id(MGMT).send().await.unwrap();
+    let me = me.account().unwrap();
+    assert_eq!(me.arn(), Some(format!("arn:aws:organizations::{MGMT}:account/{id}/{MGMT}").as_str()));
+    assert_eq!(me.paths(), [format!("{id}/{root_id}/{MGMT}/")]);
+    assert!(me.joined_method().is_some());
+    assert!(me.joined_timestamp().is_some());
+}
+
+#[tokio::test]
+async fn create_organization_defaults_to_all_features() {
+    let server = TestServer::start().await;
+    let out = client_for(&server.endpoint, MGMT).create_organization().send().await.unwrap();
+    assert_eq!(out.organization().unwrap().feature_set(), Some(&OrganizationFeatureSet::All));
+}
+
+#[tokio::test]
+async fn create_organization_consolidated_billing() {
+    let server = TestServer::start().await;
+    let mgmt = client_for(&server.endpoint, MGMT);
+    let out = mgmt.create_organization().feature_set(OrganizationFeatureSet::ConsolidatedBilling).send().await.unwrap();
+    let org = out.organization().unwrap();
+    assert_org_id(org.id().unwrap());
+    assert_eq!(org.feature_set(), Some(&OrganizationFeatureSet::ConsolidatedBilling));
+    assert!(org.available_policy_types().is_empty(), "CB org reports no policy types: {:?}", org.available_policy_types());
+    let roots = mgmt.list_roots().send().await.unwrap();
+    assert!(roots.roots()[0].policy_types().is_empty(), "no policy type enabled in a CB org");
+    let described = mgmt.describe_organization().send().await.unwrap();
+    assert_eq!(described.organization().unwrap().feature_set(), Some(&OrganizationFeatureSet::ConsolidatedBilling));
+}
+
+#[tokio::test]
+async fn create_organization_twice_is_already_in_organization() {
+    let org = Org::new().await;
+    let err = expect_err(org.mgmt.create_organization().send().await, "AlreadyInOrganizationException", None);
+    assert!(matches!(err, CreateOrganizationError::AlreadyInOrganizationException(_)), "{err:?}");
+
+    // A member account is in an organization too.
+    let member = org.create_account("Member One").await;
+    expect_err(org.client(&member).create_organization().send().await, "AlreadyInOrganizationException", None);
+}
+
+#[tokio::test]
+async fn describe_organization_member_sees_it_outsider_does_not() {
+    let org = Org::new().await;
+    let mine = org.mgmt.describe_organization().send().await.unwrap();
+    let member = org.create_account("Member").await;
+    let theirs = org.client(&member).describe_organization().send().await.expect("a member may describe its organization");
+    assert_eq!(theirs.organization(), mine.organization());
+    assert_eq!(theirs.organization().unwrap().master_account_id(), Some(MGMT));
+    assert_eq!(theirs.organization().unwrap().master_account_email(), Some(format!("account-{MGMT}@example.com").as_str()));
+
+    let err = expect_err(
+        org.client(OUTSIDER).describe_organization().send().await,
+        "AWSOrganizationsNotInUseException",
+        None,
+    );
+    assert!(matches!(err, DescribeOrganizationError::AwsOrganizationsNotInUseException(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn delete_organization_lifecycle() {
+    let org = Org::new().await;
+    let member = org.create_account("Member").await;
+    // Members left → not empty.
+    expect_err(org.mgmt.delete_organization().send().await, "OrganizationNotEmptyException", None);
+    // A member can't delete it.
+    expect_err(org.client(&member).delete_organization().send().await, "AccessDeniedException", None);
+    // An outsider has no organization.
+    expect_err(org.client(OUTSIDER).delete_organization().send().await, "AWSOrganizationsNotInUseException", None);
+
+    org.mgmt.remove_account_from_organization().account_id(&member).send().await.unwrap();
+    // OUs are deleted with the organization; they do not block.
+    org.create_ou(&org.root_id, "Leftover").await;
+    org.mgmt.delete_organization().send().await.expect("DeleteOrganization");
+
+    expect_err(org.mgmt.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    expect_err(org.mgmt.list_roots().send().await, "AWSOrganizationsNotInUseException", None);
+    expect_err(org.mgmt.list_accounts().send().await, "AWSOrganizationsNotInUseException", None);
+    expect_err(org.mgmt.delete_organization().send().await, "AWSOrganizationsNotInUseException", None);
+
+    // The former management account can create a new organization, with new ids.
+    let again = org.mgmt.create_organization().send().await.expect("create again");
+    let new_id = again.organization().unwrap().id().unwrap();
+    assert_org_id(new_id);
+    assert_ne!(new_id, org.org_id);
+    let roots = org.mgmt.list_roots().send().await.unwrap();
+    assert_ne!(roots.roots()[0].id(), Some(org.root_id.as_str()));
+    let accounts = org.mgmt.list_accounts().send().await.unwrap();
+    let ids: Vec<_> = accounts.accounts().iter().filter_map(|a| a.id()).collect();
+    assert_eq!(ids, vec![MGMT], "the new organization starts with the management account only");
+    // The removed member is a standalone account and can create its own organization.
+    client_for(&org.server.endpoint, &member).create_organization().send().await.expect("removed member creates an org");
+}
+
+#[tokio::test]
+async fn closed_accounts_do_not_block_delete_organization() {
+    let org = Org::new().await;
+    let member = org.create_account("Closing").await;
+    org.mgmt.close_account().account_id(&member).send().await.unwrap();
+    org.mgmt.delete_organization().send().await.expect("closed members don't block DeleteOrganization");
+    expect_err(org.mgmt.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+}
+
+#[tokio::test]
+async fn member_accounts_are_refused_management_operations() {
+    let org = Org::new().await;
+    let member_id = org.create_account("Member").await;
+    let ou = org.create_ou(&org.root_id, "Team").await;
+    let m = org.client(&member_id);
+    const DENIED: &str = "AccessDeniedException";
+    expect_err(m.list_roots().send().await, DENIED, None);
+    expect_err(m.list_accounts().send().await, DENIED, None);
+    expect_err(m.describe_account().account_id(MGMT).send().await, DENIED, None);
+    expect_err(m.create_account().account_name("X").email("x@example.org").send().await, DENIED, None);
+    expect_err(m.list_create_account_status().send().await, DENIED, None);
+    expect_err(m.create_organizational_unit().parent_id(&org.root_id).name("Nope").send().await, DENIED, None);
+    expect_err(m.update_organizational_unit().organizational_unit_id(&ou).name("Nope").send().await, DENIED, None);
+    expect_err(m.delete_organizational_unit().organizational_unit_id(&ou).send().await, DENIED, None);
+    expect_err(m.describe_organizational_unit().organizational_unit_id(&ou).send().await, DENIED, None);
+    expect_err(m.list_children().parent_id(&org.root_id).child_type(aws_sdk_organizations::types::ChildType::Account).send().await, DENIED, None);
+    expect_err(m.list_parents().child_id(&member_id).send().await, DENIED, None);
+    expect_err(m.move_account().account_id(&member_id).source_parent_id(&org.root_id).destination_parent_id(&ou).send().await, DENIED, None);
+    expect_err(m.close_account().account_id(&member_id).send().await, DENIED, None);
+    expect_err(m.remove_account_from_organization().account_id(&member_id).send().await, DENIED, None);
+    expect_err(m.tag_resource().resource_id(&member_id).tags(tag("k", "v")).send().await, DENIED, None);
+    expect_err(m.untag_resource().resource_id(&member_id).tag_keys("k").send().await, DENIED, None);
+    expect_err(m.list_tags_for_resource().resource_id(&member_id).send().await, DENIED, None);
+    expect_err(m.delete_organization().send().await, DENIED, None);
+    // Nothing changed.
+    let children = org.mgmt.list_children().parent_id(&org.root_id).child_type(aws_sdk_organizations::types::ChildType::Account).send().await.unwrap();
+    assert_eq!(children.children().len(), 2);
+}
+
+#[tokio::test]
+async fn outsiders_get_not_in_use() {
+    let org = Org::new().await;
+    let o = org.client(OUTSIDER);
+    const NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
+    expect_err(o.list_roots().send().await, NOT_IN_USE, None);
+    expect_err(o.list_accounts().send().await, NOT_IN_USE, None);
+    expect_err(o.describe_account().account_id(MGMT).send().await, NOT_IN_USE, None);
+    expect_err(o.create_organizational_unit().parent_id(&org.root_id).name("X").send().await, NOT_IN_USE, None);
+    expect_err(o.create_account().account_name("X").email("x@example.org").send().await, NOT_IN_USE, None);
+    expect_err(o.list_tags_for_resource().resource_id(&org.root_id).send().await, NOT_IN_USE, None);
+}
+
+#[tokio::test]
+async fn partitions_are_separate() {
+    let server = TestServer::start().await;
+    let cn = client_in_region(&server.endpoint, MGMT, "cn-north-1");
+    let out = cn.create_organization().send().await.expect("CreateOrganization in aws-cn");
+    let cn_org = out.organization().unwrap();
+    let cn_id = cn_org.id().unwrap().to_string();
+    assert_eq!(cn_org.arn(), Some(format!("arn:aws-cn:organizations::{MGMT}:organization/{cn_id}").as_str()));
+    assert_eq!(cn_org.master_account_arn(), Some(format!("arn:aws-cn:organizations::{MGMT}:account/{cn_id}/{MGMT}").as_str()));
+    let roots = cn.list_roots().send().await.unwrap();
+    let root = &roots.roots()[0];
+    assert!(root.arn().unwrap().starts_with(&format!("arn:aws-cn:organizations::{MGMT}:root/{cn_id}/")), "{root:?}");
+
+    // The same account id in the aws partition has no organization...
+    let aws = client_for(&server.endpoint, MGMT);
+    expect_err(aws.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    // ...and may create its own.
+    let out = aws.create_organization().send().await.expect("CreateOrganization in aws");
+    let aws_org = out.organization().unwrap();
+    assert_ne!(aws_org.id(), Some(cn_id.as_str()));
+    assert!(aws_org.arn().unwrap().starts_with("arn:aws:organizations::"), "{aws_org:?}");
+
+    // Accounts and OUs created in aws-cn carry aws-cn ARNs and stay there.
+    let account = create_account_with(&cn, "China Member", "china@example.cn").await;
+    let described = cn.describe_account().account_id(&account).send().await.unwrap();
+    assert_eq!(described.account().unwrap().arn(), Some(format!("arn:aws-cn:organizations::{MGMT}:account/{cn_id}/{account}").as_str()));
+    let ou = cn.create_organizational_unit().parent_id(root.id().unwrap()).name("CN").send().await.unwrap();
+    assert!(ou.organizational_unit().unwrap().arn().unwrap().starts_with("arn:aws-cn:organizations::"));
+    expect_err(aws.describe_account().account_id(&account).send().await, "AccountNotFoundException", None);
+    let aws_accounts = aws.list_accounts().send().await.unwrap();
+    assert_eq!(aws_accounts.accounts().len(), 1, "the aws organization only has its management account");
+    // Each partition's DescribeOrganization answers its own organization.
+    assert_eq!(cn.describe_organization().send().await.unwrap().organization().unwrap().id(), Some(cn_id.as_str()));
+    assert_eq!(aws.describe_organization().send().await.unwrap().organization().unwrap().id(), aws_org.id());
+}
+
+#[tokio::test]
+async fn operations_not_built_answer_unsupported_api_endpoint() {
+    let org = Org::new().await;
+    // Operations outside the built set. As they get built, they drop out of the check; at least
+    // one unbuilt operation must answer UnsupportedAPIEndpointException, and none may fail with a
+    // server error or a malformed answer.
+    let candidates: &[(&str, &str)] = &[
+        ("CreatePolicy", r#"{"Content":"{}","Description":"d","Name":"n","Type":"SERVICE_CONTROL_POLICY"}"#),
+        ("InviteAccountToOrganization", r#"{"Target":{"Id":"222222222222","Type":"ACCOUNT"}}"#),
+        ("ListHandshakesForOrganization", "{}"),
+        ("DescribeResponsibilityTransfer", r#"{"Id":"rt-abcdefgh"}"#),
+        ("ListInboundResponsibilityTransfers", r#"{"Type":"BILLING"}"#),
+        ("CreateGovCloudAccount", r#"{"Email":"g@example.org","AccountName":"Gov"}"#),
+    ];
+    let mut unsupported = Vec::new();
+    for (op, body) in candidates {
+        let reply = raw_call(&org.server, MGMT, op, body).await;
+        assert!(reply.status < 500, "{op}: HTTP {} {}", reply.status, reply.body);
+        if reply.status == 400 {
+            let t = reply.body["__type"].as_str().unwrap_or_else(|| panic!("{op}: no __type in {}", reply.body));
+            assert!(reply.body["Message"].is_string(), "{op}: {}", reply.body);
+            if t == "UnsupportedAPIEndpointException" {
+                unsupported.push(*op);
+            }
+        }
+    }
+    assert!(!unsupported.is_empty(), "no candidate answered UnsupportedAPIEndpointException");
+
+    // And through the SDK, for the first of them.
+    if unsupported.contains(&"CreatePolicy") {
+        let r = org
+            .mgmt
+            .create_policy()
+            .name("n")
+            .description("d")
+            .content("{}")
+            .r#type(PolicyType::ServiceControlPolicy)
+            .send()
+            .await;
+        expect_err(r, "UnsupportedAPIEndpointException", None);
+    } else if unsupported.contains(&"ListHandshakesForOrganization") {
+        expect_err(org.mgmt.list_handshakes_for_organization().send().await, "UnsupportedAPIEndpointException", None);
+    }
+}
+
+#[tokio::test]
+async fn unknown_operation_is_a_client_error() {
+    let org = Org::new().await;
+    let reply = raw_call(&org.server, MGMT, "NoSuchOperation", "{}").await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body["__type"].is_string(), "{}", reply.body);
+}
