@@ -1,0 +1,262 @@
+//! Crash durability of the real `canopy` binary with a file database: every write the server
+//! acknowledged (HTTP 200) before a SIGKILL must be there after a restart, and the store must
+//! still take writes.
+//!
+//! The binary: `$CANOPY_BIN` if set; otherwise `cargo build -p canopy-cli --bin canopy` is run
+//! into the target directory this test was built in, and `<target>/<profile>/canopy` is used.
+//! Run with `--nocapture` to see the counts.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_organizations::types::ChildType;
+use aws_sdk_organizations::Client;
+use common::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const WRITERS: usize = 16;
+const LOAD_BEFORE_KILL: Duration = Duration::from_millis(1500);
+
+/// `<target>/<profile>` from this test executable's path (`<target>/<profile>/deps/crash-…`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+fn canopy_binary() -> PathBuf {
+    if let Ok(bin) = std::env::var("CANOPY_BIN") {
+        let bin = PathBuf::from(bin);
+        assert!(bin.is_file(), "CANOPY_BIN={} is not a file", bin.display());
+        return bin;
+    }
+    let profile_dir = profile_dir();
+    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "-p", "canopy-cli", "--bin", "canopy"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if release {
+        cmd.arg("--release");
+    }
+    eprintln!("crash test: building the canopy binary into {} ...", target_dir.display());
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p canopy-cli failed (set CANOPY_BIN to use a prebuilt binary)");
+    let bin = profile_dir.join(format!("canopy{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.is_file(), "no binary at {}", bin.display());
+    bin
+}
+
+struct Running {
+    child: Child,
+    endpoint: String,
+}
+
+async fn start(bin: &Path, db: &Path, log: &Path) -> Running {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let mut child = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+        .arg(db)
+        // The load writes more OUs and root tags than AWS's quotas allow.
+        .args(["--max-ous", "1000000", "--max-tags-per-resource", "1000000"])
+        .env("CANOPY_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn canopy");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("canopy printed its listening line within 30 s")
+        .expect("read stdout")
+        .expect("canopy exited before listening");
+    // `canopy listening on http://ADDR (store: KIND, auth: dev)`
+    let endpoint = line
+        .strip_prefix("canopy listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    assert!(line.contains("auth: dev"), "{line}");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Running { child, endpoint }
+}
+
+#[derive(Default)]
+struct WriterLog {
+    /// OU id → name, for every acknowledged CreateOrganizationalUnit.
+    ous: BTreeMap<String, String>,
+    /// Root tag keys acknowledged.
+    tags: BTreeSet<String>,
+    /// Names of OU creations / tag keys sent but not acknowledged (in flight at the kill).
+    unacked_ous: BTreeSet<String>,
+    unacked_tags: BTreeSet<String>,
+    errors: Vec<String>,
+}
+
+async fn writer(client: Client, root: String, task: usize, stop: Arc<AtomicBool>) -> WriterLog {
+    let mut log = WriterLog::default();
+    let mut i = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        if i % 2 == 0 {
+            let name = format!("w{task:02}-ou-{i:05}");
+            match client.create_organizational_unit().parent_id(&root).name(&name).send().await {
+                Ok(out) => {
+                    let id = out.organizational_unit().and_then(|o| o.id()).expect("ou id").to_string();
+                    log.ous.insert(id, name);
+                }
+                Err(e) => {
+                    log.unacked_ous.insert(name);
+                    log.errors.push(format!("{e:?}"));
+                    break;
+                }
+            }
+        } else {
+            let key = format!("w{task:02}-tag-{i:05}");
+            match client.tag_resource().resource_id(&root).tags(tag(&key, &format!("v{i}"))).send().await {
+                Ok(_) => {
+                    log.tags.insert(key);
+                }
+                Err(e) => {
+                    log.unacked_tags.insert(key);
+                    log.errors.push(format!("{e:?}"));
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    log
+}
+
+async fn all_ous(client: &Client, root: &str) -> BTreeMap<String, String> {
+    let ous = client
+        .list_organizational_units_for_parent()
+        .parent_id(root)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .expect("ListOrganizationalUnitsForParent after restart");
+    ous.iter().map(|o| (o.id().unwrap().to_string(), o.name().unwrap().to_string())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_sigkill() {
+    let bin = canopy_binary();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("canopy-data");
+    let log_path = dir.path().join("canopy.log");
+
+    // First run: an organization, then concurrent writes, then SIGKILL mid-load.
+    let mut first = start(&bin, &db, &log_path).await;
+    let client = client_for(&first.endpoint, MGMT);
+    let org = client.create_organization().send().await.expect("CreateOrganization");
+    let org_id = org.organization().unwrap().id().unwrap().to_string();
+    let root = client.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for task in 0..WRITERS {
+        tasks.push(tokio::spawn(writer(client.clone(), root.clone(), task, stop.clone())));
+    }
+    tokio::time::sleep(LOAD_BEFORE_KILL).await;
+    let killed_at = Instant::now();
+    first.child.start_kill().expect("SIGKILL canopy"); // SIGKILL on Unix
+    let status = first.child.wait().await.expect("wait for canopy");
+    stop.store(true, Ordering::Relaxed);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9), "canopy died of SIGKILL: {status:?}");
+    }
+    let mut acked_ous = BTreeMap::new();
+    let mut acked_tags = BTreeSet::new();
+    let mut unacked_ous = BTreeSet::new();
+    let mut unacked_tags = BTreeSet::new();
+    let mut writers_cut = 0;
+    for t in tasks {
+        let log = tokio::time::timeout(Duration::from_secs(30), t).await.expect("writers stop").expect("writer task");
+        if !log.errors.is_empty() {
+            writers_cut += 1;
+        }
+        acked_ous.extend(log.ous);
+        acked_tags.extend(log.tags);
+        unacked_ous.extend(log.unacked_ous);
+        unacked_tags.extend(log.unacked_tags);
+    }
+    assert!(!acked_ous.is_empty() && !acked_tags.is_empty(), "the load acknowledged some writes before the kill");
+    assert!(writers_cut > 0, "the kill happened mid-load (some writer saw its request fail)");
+
+    // Second run on the same database.
+    let second = start(&bin, &db, &log_path).await;
+    let restarted_in = killed_at.elapsed();
+    let client = client_for(&second.endpoint, MGMT);
+    let described = client.describe_organization().send().await.expect("organization survives");
+    assert_eq!(described.organization().unwrap().id(), Some(org_id.as_str()));
+
+    let found_ous = all_ous(&client, &root).await;
+    let missing_ous: Vec<_> = acked_ous.iter().filter(|(id, name)| found_ous.get(*id) != Some(*name)).collect();
+    assert!(missing_ous.is_empty(), "{} acknowledged OUs lost after SIGKILL, e.g. {:?}", missing_ous.len(), &missing_ous[..missing_ous.len().min(5)]);
+    // Nothing appears that was never sent.
+    let sent_names: BTreeSet<_> = acked_ous.values().cloned().chain(unacked_ous.iter().cloned()).collect();
+    let unexpected: Vec<_> = found_ous.values().filter(|n| !sent_names.contains(*n)).collect();
+    assert!(unexpected.is_empty(), "OUs that were never sent: {unexpected:?}");
+    let in_flight_committed_ous = found_ous.len() - acked_ous.len();
+
+    // ListChildren agrees with ListOrganizationalUnitsForParent.
+    let children = client
+        .list_children()
+        .parent_id(&root)
+        .child_type(ChildType::OrganizationalUnit)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    let child_ids: BTreeSet<_> = children.iter().map(|c| c.id().unwrap().to_string()).collect();
+    assert_eq!(child_ids, found_ous.keys().cloned().collect::<BTreeSet<_>>());
+
+    let tags = client.list_tags_for_resource().resource_id(&root).into_paginator().items().send().try_collect().await.unwrap();
+    let found_tags: BTreeSet<_> = tags.iter().map(|t| t.key().to_string()).collect();
+    let missing_tags: Vec<_> = acked_tags.difference(&found_tags).collect();
+    assert!(missing_tags.is_empty(), "{} acknowledged root tags lost, e.g. {:?}", missing_tags.len(), &missing_tags[..missing_tags.len().min(5)]);
+    let unexpected: Vec<_> = found_tags.iter().filter(|k| !acked_tags.contains(*k) && !unacked_tags.contains(*k)).collect();
+    assert!(unexpected.is_empty(), "tags that were never sent: {unexpected:?}");
+    let in_flight_committed_tags = found_tags.len() - acked_tags.len();
+
+    // The store still takes writes, and they last.
+    let after = client.create_organizational_unit().parent_id(&root).name("after-restart").send().await.expect("write after restart");
+    let after_id = after.organizational_unit().unwrap().id().unwrap().to_string();
+    client.tag_resource().resource_id(&root).tags(tag("after-restart", "yes")).send().await.expect("tag after restart");
+    let d = client.describe_organizational_unit().organizational_unit_id(&after_id).send().await.unwrap();
+    assert_eq!(d.organizational_unit().unwrap().name(), Some("after-restart"));
+
+    println!(
+        "crash test: {WRITERS} writers, SIGKILL after {LOAD_BEFORE_KILL:?}; acknowledged {} OUs + {} root tags, all present after restart \
+         ({} OUs and {} tags of the {} + {} in-flight requests were committed too); restart took {:?}",
+        acked_ous.len(),
+        acked_tags.len(),
+        in_flight_committed_ous,
+        in_flight_committed_tags,
+        unacked_ous.len(),
+        unacked_tags.len(),
+        restarted_in,
+    );
+    let mut second = second;
+    second.child.start_kill().ok();
+    let _ = second.child.wait().await;
+}
