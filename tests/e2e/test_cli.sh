@@ -121,7 +121,7 @@ check "list-accounts --page-size 2 (no duplicates)" "4" "$COUNT"
 run list-accounts-max-items org list-accounts --max-items 3 --page-size 2 --output json
 NEXT=$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(len(d["Accounts"]), "yes" if d.get("NextToken") else "no")')
 check "--max-items 3 returns 3 and a token" "3 yes" "$NEXT"
-check_error "MaxResults above 20" InvalidInputException org list-accounts --max-results 21 --no-paginate
+check_error "MaxResults above 20 (--page-size 21)" InvalidInputException org list-accounts --page-size 21
 
 # --- tags ----------------------------------------------------------------------------------------
 run tag-account org tag-resource --resource-id "$A1" --tags Key=env,Value=prod Key=team,Value=platform
