@@ -145,12 +145,14 @@ async fn all_ous(client: &Client, root: &str) -> BTreeMap<String, String> {
         .list_organizational_units_for_parent()
         .parent_id(root)
         .into_paginator()
-        .items()
         .send()
         .try_collect()
         .await
         .expect("ListOrganizationalUnitsForParent after restart");
-    ous.iter().map(|o| (o.id().unwrap().to_string(), o.name().unwrap().to_string())).collect()
+    ous.iter()
+        .flat_map(|page| page.organizational_units())
+        .map(|o| (o.id().unwrap().to_string(), o.name().unwrap().to_string()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -222,12 +224,11 @@ async fn acknowledged_writes_survive_sigkill() {
         .parent_id(&root)
         .child_type(ChildType::OrganizationalUnit)
         .into_paginator()
-        .items()
         .send()
         .try_collect()
         .await
         .unwrap();
-    let child_ids: BTreeSet<_> = children.iter().map(|c| c.id().unwrap().to_string()).collect();
+    let child_ids: BTreeSet<_> = children.iter().flat_map(|p| p.children()).map(|c| c.id().unwrap().to_string()).collect();
     assert_eq!(child_ids, found_ous.keys().cloned().collect::<BTreeSet<_>>());
 
     let tags = client.list_tags_for_resource().resource_id(&root).into_paginator().items().send().try_collect().await.unwrap();

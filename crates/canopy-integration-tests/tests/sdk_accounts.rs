@@ -174,12 +174,11 @@ async fn list_create_account_status_with_states_filter() {
         .states(CreateAccountState::Succeeded)
         .states(CreateAccountState::Failed)
         .into_paginator()
-        .items()
         .send()
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(both.len(), 3);
+    assert_eq!(both.iter().map(|p| p.create_account_statuses().len()).sum::<usize>(), 3);
 }
 
 #[tokio::test]
@@ -269,11 +268,12 @@ async fn list_accounts_pagination_45_accounts() {
     // No MaxResults: pages of at most 20; the paginator collects everything.
     let first = org.mgmt.list_accounts().send().await.unwrap();
     assert!(first.accounts().len() <= 20 && first.next_token().is_some());
-    let all = org.mgmt.list_accounts().into_paginator().items().send().try_collect().await.unwrap();
+    let pages = org.mgmt.list_accounts().into_paginator().send().try_collect().await.unwrap();
+    let all: Vec<_> = pages.iter().flat_map(|p| p.accounts()).collect();
     assert_eq!(all.iter().map(|a| a.id().unwrap().to_string()).collect::<BTreeSet<_>>(), expected);
     assert_eq!(all.len(), 45);
-    let all = org.mgmt.list_accounts().max_results(7).into_paginator().items().send().try_collect().await.unwrap();
-    assert_eq!(all.len(), 45);
+    let pages = org.mgmt.list_accounts().max_results(7).into_paginator().send().try_collect().await.unwrap();
+    assert_eq!(pages.iter().map(|p| p.accounts().len()).collect::<Vec<_>>(), vec![7, 7, 7, 7, 7, 7, 3]);
 }
 
 #[tokio::test]

@@ -210,11 +210,12 @@ async fn list_ous_for_parent_and_pagination() {
         .parent_id(&org.root_id)
         .max_results(2)
         .into_paginator()
-        .items()
         .send()
         .try_collect()
         .await
         .unwrap();
+    let all: Vec<_> = all.iter().flat_map(|p| p.organizational_units()).collect();
+    assert_eq!(all.len(), created.len());
     assert_eq!(all.iter().map(|o| o.id().unwrap().to_string()).collect::<BTreeSet<_>>(), created);
 
     expect_err(
@@ -281,12 +282,13 @@ async fn list_children_pagination() {
         .child_type(ChildType::Account)
         .max_results(2)
         .into_paginator()
-        .items()
         .send()
         .try_collect()
         .await
         .unwrap();
+    let all: Vec<_> = all.iter().flat_map(|p| p.children()).collect();
     let ids: BTreeSet<_> = all.iter().map(|c| c.id().unwrap().to_string()).collect();
+    assert_eq!(all.len(), ids.len(), "no child listed twice");
     assert_eq!(ids.len(), 6, "5 created + management, no duplicate: {all:?}");
     let first = org.mgmt.list_children().parent_id(&org.root_id).child_type(ChildType::Account).max_results(2).send().await.unwrap();
     assert_eq!(first.children().len(), 2);

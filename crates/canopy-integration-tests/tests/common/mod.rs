@@ -155,7 +155,10 @@ pub fn fail<T: Debug, E: ProvideErrorMetadata + Debug>(result: Result<T, SdkErro
     let json: serde_json::Value = serde_json::from_slice(&body)
         .unwrap_or_else(|e| panic!("error body is not JSON ({e}): {:?}", String::from_utf8_lossy(&body)));
     let reason = json.get("Reason").and_then(|r| r.as_str()).map(str::to_string);
-    let err = err.into_service_error();
+    let err = match err {
+        SdkError::ServiceError(ctx) => ctx.into_err(),
+        other => panic!("expected a service error, got {other:?}"),
+    };
     let code = err.code().unwrap_or_else(|| panic!("no error code in {err:?}")).to_string();
     let message = err.message().unwrap_or_default().to_string();
     assert_eq!(json["__type"].as_str(), Some(code.as_str()), "__type in the body vs parsed code");
