@@ -1,0 +1,64 @@
+//! Canopy's pure policy engine: no I/O, no async.
+//!
+//! - [`PolicyType`]: the fifteen Organizations policy types, their family, root key and limits.
+//! - [`validate`]: CreatePolicy/UpdatePolicy validation (size quota, JSON, per-type grammar).
+//! - [`effective_policy`]: the effective management policy of an account with the ignored
+//!   child operations and effective-policy validation errors.
+//! - [`eval_case`]: runs one `policy-vectors.json` case (used by `canopy policy eval`).
+
+mod error;
+mod iam;
+mod json;
+mod merge;
+mod mgmt;
+mod types;
+mod vectors;
+
+pub use error::PolicyError;
+pub use json::Json;
+pub use merge::{
+    effective_policy, EffectivePolicy, EffectiveResult, EffectiveValidationError,
+    IgnoredOperation, Level, SkippedPolicy,
+};
+pub use mgmt::KNOWN_AI_SERVICES;
+pub use types::{Limits, LimitsTable, PolicyFamily, PolicyType, SizeUnit, ValidationOptions};
+pub use vectors::{compare_case, eval_case};
+
+/// Validate a policy document as CreatePolicy/UpdatePolicy would.
+///
+/// Order of checks: size quota (`ConstraintViolationException` /
+/// `POLICY_CONTENT_LIMIT_EXCEEDED`, counted on `content` exactly as received), then JSON
+/// syntax including duplicate keys, then the type's grammar (`MalformedPolicyDocumentException`
+/// with the JSON path of the offending element). Never panics.
+pub fn validate(
+    policy_type: PolicyType,
+    content: &str,
+    options: &ValidationOptions,
+) -> Result<(), PolicyError> {
+    let limit = options.limits.get(policy_type).max_size;
+    let size = options.size_unit.measure(content);
+    if size > limit {
+        return Err(PolicyError::ContentLimitExceeded {
+            policy_type,
+            size,
+            limit,
+            unit: options.size_unit,
+        });
+    }
+    let doc = Json::parse(content)
+        .map_err(|e| PolicyError::malformed("", format!("the policy is not valid JSON: {e}")))?;
+    if policy_type.is_authorization() {
+        iam::validate(policy_type, &doc, options)
+    } else {
+        mgmt::validate(policy_type, &doc)
+    }
+}
+
+pub(crate) fn json_display(v: &Json) -> String {
+    match v {
+        Json::String(s) => format!("\"{s}\""),
+        Json::Number(n) => n.to_string(),
+        Json::Bool(b) => b.to_string(),
+        other => other.type_name().to_string(),
+    }
+}

@@ -1,0 +1,558 @@
+//! Effective management policies (spec §4.3–4.6).
+
+use crate::json::Json;
+use crate::mgmt::{APPEND, ASSIGN, CHILD_CONTROL, REMOVE};
+use crate::types::PolicyType;
+use serde_json::{Map, Value};
+
+/// One node of the path (root, OUs, account) with its attached policies of the type, in
+/// attachment order: `(policy_id, content_json)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Level {
+    pub target_id: String,
+    pub policies: Vec<(String, String)>,
+}
+
+/// A value-setting operation of a lower level that a parent's child control blocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredOperation {
+    pub policy_id: String,
+    pub target_id: String,
+    /// Dotted path with lower-cased keys (`tags.costcenter.tag_value`).
+    pub path: String,
+    /// `@@assign`, `@@append`, `@@remove`, or `add_key` for a new key under a locked container.
+    pub operator: String,
+    /// Operators still allowed at that path (empty = `@@none`).
+    pub allowed: Vec<String>,
+}
+
+/// An effective-policy validation finding (ListEffectivePolicyValidationErrors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveValidationError {
+    /// `ELEMENTS_TOO_MANY`, `ELEMENTS_TOO_FEW` or `KEY_REQUIRED`.
+    pub error_code: String,
+    pub error_message: String,
+    /// Dotted path (`plans.daily.rules`).
+    pub path_to_error: String,
+    /// Attached policies on the path that wrote at or below the path, in application order.
+    pub contributing_policies: Vec<String>,
+}
+
+/// A policy whose stored content could not be parsed and was left out of the merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedPolicy {
+    pub policy_id: String,
+    pub target_id: String,
+    pub problem: String,
+}
+
+/// The computed effective policy of one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectivePolicy {
+    /// Operator-free document as DescribeEffectivePolicy renders it (keys lower-cased).
+    pub document: Value,
+    pub ignored_child_operations: Vec<IgnoredOperation>,
+    pub validation_errors: Vec<EffectiveValidationError>,
+    /// Every policy that took part, in application order.
+    pub policies_applied: Vec<String>,
+    pub skipped_policies: Vec<SkippedPolicy>,
+}
+
+impl EffectivePolicy {
+    /// The document as the `PolicyContent` string.
+    pub fn content(&self) -> String {
+        self.document.to_string()
+    }
+    /// Whether ListAccountsWithInvalidEffectivePolicy lists the account.
+    pub fn is_invalid(&self) -> bool {
+        !self.validation_errors.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EffectiveResult {
+    Found(EffectivePolicy),
+    /// No policy of the type is attached anywhere on the path (EffectivePolicyNotFoundException).
+    NotFound,
+    /// SCP/RCP have no effective policy.
+    UnsupportedPolicyType,
+}
+
+impl EffectiveResult {
+    pub fn found(&self) -> Option<&EffectivePolicy> {
+        match self {
+            EffectiveResult::Found(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+const OP_ASSIGN: u8 = 1;
+const OP_APPEND: u8 = 2;
+const OP_REMOVE: u8 = 4;
+const OP_ALL: u8 = 7;
+
+fn ops_list(set: u8) -> Vec<String> {
+    let mut v = Vec::new();
+    for (bit, name) in [(OP_ASSIGN, ASSIGN), (OP_APPEND, APPEND), (OP_REMOVE, REMOVE)] {
+        if set & bit != 0 {
+            v.push(name.to_string());
+        }
+    }
+    v
+}
+
+fn parse_cc(v: &Json) -> Option<u8> {
+    let Json::Array(items) = v else { return None };
+    let mut set = 0u8;
+    for it in items {
+        match it.as_str() {
+            Some("@@all") => set |= OP_ALL,
+            Some("@@none") => {}
+            Some("@@assign") => set |= OP_ASSIGN,
+            Some("@@append") => set |= OP_APPEND,
+            Some("@@remove") => set |= OP_REMOVE,
+            _ => {}
+        }
+    }
+    Some(set)
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    name: String,
+    value: Option<Json>,
+    emptied: bool,
+    children: Vec<Node>,
+    allowed: u8,
+    contributors: Vec<String>,
+}
+
+impl Node {
+    fn new(name: String) -> Node {
+        Node { name, allowed: OP_ALL, ..Node::default() }
+    }
+    fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+}
+
+struct Applied<'a> {
+    policy_id: &'a str,
+    node: &'a Json,
+}
+
+struct Merger<'a> {
+    target_id: &'a str,
+    ignored: &'a mut Vec<IgnoredOperation>,
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+impl Merger<'_> {
+    fn ignore(&mut self, policy_id: &str, path: &str, operator: &str, allowed: u8) {
+        self.ignored.push(IgnoredOperation {
+            policy_id: policy_id.to_string(),
+            target_id: self.target_id.to_string(),
+            path: path.to_string(),
+            operator: operator.to_string(),
+            allowed: ops_list(allowed),
+        });
+    }
+
+    /// Apply one level's nodes (same path in each policy, attachment order). Returns the
+    /// policies that wrote something at or below this node.
+    fn apply(&mut self, state: &mut Node, level: &[Applied], path: &str) -> Vec<String> {
+        let mut writers: Vec<String> = Vec::new();
+        let mut level_cc: Option<u8> = None;
+        let mut setting = false;
+        for a in level {
+            if let Some(o) = a.node.as_object() {
+                for (k, v) in o {
+                    match k.as_str() {
+                        CHILD_CONTROL => {
+                            if let Some(cc) = parse_cc(v) {
+                                level_cc = Some(level_cc.unwrap_or(OP_ALL) & cc);
+                            }
+                        }
+                        ASSIGN | APPEND | REMOVE => setting = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if setting {
+            // 1. First @@assign in attachment order wins.
+            if let Some((pid, val)) = level
+                .iter()
+                .find_map(|a| a.node.get(ASSIGN).map(|v| (a.policy_id, v)))
+            {
+                if state.allowed & OP_ASSIGN != 0 {
+                    state.value = Some(val.clone());
+                    state.emptied = false;
+                    push_unique(&mut writers, pid);
+                } else {
+                    self.ignore(pid, path, ASSIGN, state.allowed);
+                }
+            }
+            // 2. Appends in attachment order.
+            for a in level {
+                let Some(val) = a.node.get(APPEND) else { continue };
+                if state.allowed & OP_APPEND == 0 {
+                    self.ignore(a.policy_id, path, APPEND, state.allowed);
+                    continue;
+                }
+                let add: Vec<Json> = match val {
+                    Json::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                };
+                let mut cur: Vec<Json> = match state.value.take() {
+                    Some(Json::Array(items)) => items,
+                    Some(other) => vec![other],
+                    None => Vec::new(),
+                };
+                for x in add {
+                    if !cur.contains(&x) {
+                        cur.push(x);
+                    }
+                }
+                state.emptied = cur.is_empty() && state.emptied;
+                state.value = Some(Json::Array(cur));
+                push_unique(&mut writers, a.policy_id);
+            }
+            // 3. Removes: union of all lists.
+            let removers: Vec<&Applied> = level.iter().filter(|a| a.node.get(REMOVE).is_some()).collect();
+            if !removers.is_empty() {
+                if state.allowed & OP_REMOVE == 0 {
+                    for a in removers {
+                        self.ignore(a.policy_id, path, REMOVE, state.allowed);
+                    }
+                } else {
+                    let mut gone: Vec<Json> = Vec::new();
+                    for a in &removers {
+                        match a.node.get(REMOVE) {
+                            Some(Json::Array(items)) => gone.extend(items.iter().cloned()),
+                            Some(other) => gone.push(other.clone()),
+                            None => {}
+                        }
+                    }
+                    if let Some(Json::Array(items)) = &mut state.value {
+                        let before = items.len();
+                        items.retain(|x| !gone.contains(x));
+                        if before > 0 && items.is_empty() {
+                            state.emptied = true;
+                        }
+                    }
+                    for a in removers {
+                        push_unique(&mut writers, a.policy_id);
+                    }
+                }
+            }
+        } else {
+            // Container: existing children first (inherited order), then new keys in the order
+            // the level's policies name them.
+            let mut names: Vec<String> = Vec::new();
+            for a in level {
+                for (k, _) in a.node.as_object().unwrap_or(&[]) {
+                    if k.starts_with("@@") {
+                        continue;
+                    }
+                    let lk = k.to_lowercase();
+                    if !names.contains(&lk) {
+                        names.push(lk);
+                    }
+                }
+            }
+            let (mut order, new): (Vec<String>, Vec<String>) = {
+                let existing: Vec<String> = state
+                    .children
+                    .iter()
+                    .filter(|c| names.contains(&c.name))
+                    .map(|c| c.name.clone())
+                    .collect();
+                let new = names.iter().filter(|n| !existing.contains(n)).cloned().collect();
+                (existing, new)
+            };
+            order.extend(new);
+            for name in order {
+                let child_path = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                let sub: Vec<Applied> = level
+                    .iter()
+                    .filter_map(|a| {
+                        a.node
+                            .as_object()?
+                            .iter()
+                            .find(|(k, _)| !k.starts_with("@@") && k.to_lowercase() == name)
+                            .map(|(_, v)| Applied { policy_id: a.policy_id, node: v })
+                    })
+                    .collect();
+                let idx = match state.children.iter().position(|c| c.name == name) {
+                    Some(i) => i,
+                    None => {
+                        if state.allowed & (OP_ASSIGN | OP_APPEND) == 0 {
+                            let mut seen: Vec<String> = Vec::new();
+                            for a in &sub {
+                                if !seen.iter().any(|s| s == a.policy_id) {
+                                    seen.push(a.policy_id.to_string());
+                                    self.ignore(a.policy_id, &child_path, "add_key", state.allowed);
+                                }
+                            }
+                            continue;
+                        }
+                        state.children.push(Node::new(name.clone()));
+                        state.children.len() - 1
+                    }
+                };
+                let w = self.apply(&mut state.children[idx], &sub, &child_path);
+                for p in w {
+                    push_unique(&mut writers, &p);
+                }
+            }
+        }
+        if let Some(cc) = level_cc {
+            state.allowed &= cc;
+        }
+        for w in &writers {
+            push_unique(&mut state.contributors, w);
+        }
+        writers
+    }
+}
+
+fn render(n: &Node) -> Option<Value> {
+    if let Some(v) = &n.value {
+        if n.emptied {
+            return None;
+        }
+        return Some(v.to_value());
+    }
+    let mut m = Map::new();
+    for c in &n.children {
+        if let Some(v) = render(c) {
+            m.insert(c.name.clone(), v);
+        }
+    }
+    if m.is_empty() { None } else { Some(Value::Object(m)) }
+}
+
+/// Compute the effective policy of type `t` for the account at the end of `levels`
+/// (root first, account last).
+pub fn effective_policy(t: PolicyType, levels: &[Level]) -> EffectiveResult {
+    if t.is_authorization() {
+        return EffectiveResult::UnsupportedPolicyType;
+    }
+    if levels.iter().all(|l| l.policies.is_empty()) {
+        return EffectiveResult::NotFound;
+    }
+    let mut state = Node::new(String::new());
+    let mut ignored = Vec::new();
+    let mut applied = Vec::new();
+    let mut skipped = Vec::new();
+    for level in levels {
+        let mut docs: Vec<(String, Json)> = Vec::new();
+        for (pid, content) in &level.policies {
+            match Json::parse(content) {
+                Ok(j) if j.as_object().is_some() => docs.push((pid.clone(), j)),
+                Ok(j) => skipped.push(SkippedPolicy {
+                    policy_id: pid.clone(),
+                    target_id: level.target_id.clone(),
+                    problem: format!("content is {}, not an object", j.type_name()),
+                }),
+                Err(e) => skipped.push(SkippedPolicy {
+                    policy_id: pid.clone(),
+                    target_id: level.target_id.clone(),
+                    problem: e,
+                }),
+            }
+        }
+        if docs.is_empty() {
+            continue;
+        }
+        for (pid, _) in &docs {
+            push_unique(&mut applied, pid);
+        }
+        let nodes: Vec<Applied> = docs
+            .iter()
+            .map(|(pid, j)| Applied { policy_id: pid, node: j })
+            .collect();
+        let mut m = Merger { target_id: &level.target_id, ignored: &mut ignored };
+        m.apply(&mut state, &nodes, "");
+    }
+    let document = render(&state).unwrap_or_else(|| Value::Object(Map::new()));
+    let validation_errors = validate_effective(t, &document, &state);
+    EffectiveResult::Found(EffectivePolicy {
+        document,
+        ignored_child_operations: ignored,
+        validation_errors,
+        policies_applied: applied,
+        skipped_policies: skipped,
+    })
+}
+
+/// Contributors of the deepest existing state node on `path`.
+fn contributors(state: &Node, path: &[&str]) -> Vec<String> {
+    let mut n = state;
+    for seg in path {
+        match n.child(seg) {
+            Some(c) => n = c,
+            None => break,
+        }
+    }
+    n.contributors.clone()
+}
+
+struct Findings<'a> {
+    state: &'a Node,
+    out: Vec<EffectiveValidationError>,
+}
+
+impl Findings<'_> {
+    fn add(&mut self, code: &str, path: &[&str], message: String) {
+        self.out.push(EffectiveValidationError {
+            error_code: code.to_string(),
+            error_message: message,
+            path_to_error: path.join("."),
+            contributing_policies: contributors(self.state, path),
+        });
+    }
+}
+
+const MAX_BACKUP_RULES: usize = 10;
+const MAX_SLACK_WORKSPACES: usize = 255;
+const MAX_TEAMS_TENANTS: usize = 36;
+
+fn entries(v: Option<&Value>) -> Vec<(&String, &Value)> {
+    v.and_then(Value::as_object).map(|m| m.iter().collect()).unwrap_or_default()
+}
+
+/// §4.6 checks on the merged document.
+fn validate_effective(t: PolicyType, doc: &Value, state: &Node) -> Vec<EffectiveValidationError> {
+    let mut f = Findings { state, out: Vec::new() };
+    let root = t.root_key().unwrap_or("");
+    let body = doc.get(root);
+    match t {
+        PolicyType::BackupPolicy => {
+            for (plan, pv) in entries(body) {
+                let base = [root, plan.as_str()];
+                match pv.get("regions").and_then(Value::as_array) {
+                    Some(r) if !r.is_empty() => {}
+                    _ => f.add(
+                        "ELEMENTS_TOO_FEW",
+                        &[root, plan, "regions"],
+                        format!("backup plan \"{plan}\" must name at least one Region"),
+                    ),
+                }
+                match pv.get("rules").and_then(Value::as_object) {
+                    None => f.add(
+                        "KEY_REQUIRED",
+                        &[root, plan, "rules"],
+                        format!("backup plan \"{plan}\" has no rules"),
+                    ),
+                    Some(rules) => {
+                        if rules.len() > MAX_BACKUP_RULES {
+                            f.add(
+                                "ELEMENTS_TOO_MANY",
+                                &[root, plan, "rules"],
+                                format!(
+                                    "backup plan \"{plan}\" has {} rules; at most {MAX_BACKUP_RULES} are allowed",
+                                    rules.len()
+                                ),
+                            );
+                        }
+                        for (rule, rv) in rules {
+                            if rv.get("target_backup_vault_name").is_none() {
+                                f.add(
+                                    "KEY_REQUIRED",
+                                    &[root, plan, "rules", rule, "target_backup_vault_name"],
+                                    format!("rule \"{rule}\" of backup plan \"{plan}\" needs target_backup_vault_name"),
+                                );
+                            }
+                        }
+                    }
+                }
+                let _ = base;
+            }
+        }
+        PolicyType::SecurityhubPolicy => {
+            if let Some(b) = body {
+                for k in ["enable_in_regions", "disable_in_regions"] {
+                    if b.get(k).is_none() {
+                        f.add("KEY_REQUIRED", &[root, k], format!("{k} is required (it may be empty)"));
+                    }
+                }
+                for (feat, fv) in entries(b.get("features")) {
+                    for k in ["enable_in_regions", "disable_in_regions"] {
+                        if fv.get(k).is_none() {
+                            f.add(
+                                "KEY_REQUIRED",
+                                &[root, "features", feat, k],
+                                format!("feature \"{feat}\" needs {k} (it may be empty)"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        PolicyType::SecurityhubCspmPolicy => {
+            if let Some(c) = body.and_then(|b| b.get("cspm_enablement")) {
+                for k in ["enable_in_regions", "disable_in_regions"] {
+                    if c.get(k).is_none() {
+                        f.add(
+                            "KEY_REQUIRED",
+                            &[root, "cspm_enablement", k],
+                            format!("{k} is required (it may be empty)"),
+                        );
+                    }
+                }
+            }
+        }
+        PolicyType::ChatbotPolicy => {
+            let platforms = body.and_then(|b| b.get("platforms"));
+            if let Some(ws) = platforms
+                .and_then(|p| p.get("slack"))
+                .and_then(|s| s.get("workspaces"))
+                .and_then(Value::as_array)
+            {
+                if ws.len() > MAX_SLACK_WORKSPACES {
+                    f.add(
+                        "ELEMENTS_TOO_MANY",
+                        &[root, "platforms", "slack", "workspaces"],
+                        format!("{} Slack workspaces; at most {MAX_SLACK_WORKSPACES}", ws.len()),
+                    );
+                }
+            }
+            if let Some(tn) = platforms
+                .and_then(|p| p.get("microsoft_teams"))
+                .and_then(|s| s.get("tenants"))
+                .and_then(Value::as_object)
+            {
+                if tn.len() > MAX_TEAMS_TENANTS {
+                    f.add(
+                        "ELEMENTS_TOO_MANY",
+                        &[root, "platforms", "microsoft_teams", "tenants"],
+                        format!("{} Microsoft Teams tenants; at most {MAX_TEAMS_TENANTS}", tn.len()),
+                    );
+                }
+            }
+        }
+        PolicyType::BedrockPolicy => {
+            for (region, rv) in entries(body.and_then(|b| b.get("guardrail_inference"))) {
+                for (cfg, cv) in entries(Some(rv)) {
+                    if cv.get("identifier").is_none() {
+                        f.add(
+                            "KEY_REQUIRED",
+                            &[root, "guardrail_inference", region, cfg, "identifier"],
+                            format!("guardrail configuration \"{cfg}\" in {region} needs identifier"),
+                        );
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    f.out
+}
