@@ -167,7 +167,7 @@ fn parse_account_id(s: &str) -> Result<String, String> {
 fn parse_non_negative(s: &str, unit: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         // Bounded so that the conversion to milliseconds cannot overflow.
-        Ok(v) if v.is_finite() && v >= 0.0 && v <= 1e9 => Ok(v),
+        Ok(v) if v.is_finite() && (0.0..=1e9).contains(&v) => Ok(v),
         _ => Err(format!("{s:?} is not a non-negative number of {unit}")),
     }
 }
@@ -248,7 +248,10 @@ fn init_logging(format: LogFormat) -> anyhow::Result<tracing_appender::non_block
         _ => EnvFilter::new("info"),
     };
     // Log lines go to stderr through a background thread: request handlers never block on I/O.
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    // The thread writes each batch of queued lines through one buffer and flushes it when the
+    // queue is empty, so a busy server makes few write calls and an idle one shows lines at once.
+    let (writer, guard) =
+        tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
         LogFormat::Text => builder.with_ansi(false).init(),

@@ -104,7 +104,7 @@ pub(crate) async fn aws_json(
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
 
     // 4. Run it.
-    let ctx = RequestContext { caller, request_id: request_id.to_string() };
+    let ctx = RequestContext { caller, request_id: request_id.to_hyphenated() };
     match canopy_api::dispatch(&state.canopy, &ctx, operation, body).await {
         Ok(output) => {
             let mut response = Response::new(Body::from(output));

@@ -19,7 +19,7 @@ pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-reque
 pub(crate) struct RequestId(pub Uuid);
 
 impl RequestId {
-    pub fn to_string(self) -> String {
+    pub fn to_hyphenated(self) -> String {
         let mut buf = Uuid::encode_buffer();
         self.0.hyphenated().encode_lower(&mut buf).to_owned()
     }
