@@ -278,3 +278,106 @@ async fn unknown_operation_is_a_client_error() {
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.body["__type"].is_string(), "{}", reply.body);
 }
+
+/// No `null` anywhere in an answer: absent optional members are left out (api-facts §1.2).
+fn assert_no_nulls(v: &serde_json::Value, path: &str) {
+    match v {
+        serde_json::Value::Null => panic!("null at {path}"),
+        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| assert_no_nulls(x, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| assert_no_nulls(x, &format!("{path}.{k}"))),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn wire_shapes_seen_by_raw_clients() {
+    let org = Org::new().await;
+    // Operations without input accept an empty body as well as `{}`.
+    for body in ["", "{}"] {
+        let r = raw_call(&org.server, MGMT, "DescribeOrganization", body).await;
+        assert_eq!(r.status, 200, "body {body:?}: {}", r.body);
+        assert_eq!(r.body["Organization"]["Id"].as_str(), Some(org.org_id.as_str()));
+        assert_no_nulls(&r.body, "DescribeOrganization");
+    }
+    // CreateAccount's IN_PROGRESS answer leaves AccountId etc. out rather than null.
+    let r = raw_call(&org.server, MGMT, "CreateAccount", r#"{"Email":"raw@example.org","AccountName":"Raw"}"#).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_no_nulls(&r.body, "CreateAccount");
+    let status = &r.body["CreateAccountStatus"];
+    assert!(status.get("AccountId").is_none() && status.get("FailureReason").is_none(), "{status}");
+    assert!(status["RequestedTimestamp"].is_number(), "timestamps are epoch-second numbers: {status}");
+    let car = status["Id"].as_str().unwrap();
+    let d = raw_call(&org.server, MGMT, "DescribeCreateAccountStatus", &format!(r#"{{"CreateAccountRequestId":"{car}"}}"#)).await;
+    let account = d.body["CreateAccountStatus"]["AccountId"].as_str().expect("AccountId").to_string();
+    let ts = d.body["CreateAccountStatus"]["CompletedTimestamp"].as_f64().expect("numeric CompletedTimestamp");
+    assert!(ts > 1.5e9 && ts < 1e10, "epoch seconds, not millis: {ts}");
+    let a = raw_call(&org.server, MGMT, "DescribeAccount", &format!(r#"{{"AccountId":"{account}"}}"#)).await;
+    assert_no_nulls(&a.body, "DescribeAccount");
+    assert!(a.body["Account"]["JoinedTimestamp"].is_number(), "{}", a.body);
+    // Operations without output answer 200 with an empty object (or nothing).
+    let ou = org.create_ou(&org.root_id, "Raw").await;
+    let del = raw_call(&org.server, MGMT, "DeleteOrganizationalUnit", &format!(r#"{{"OrganizationalUnitId":"{ou}"}}"#)).await;
+    assert_eq!(del.status, 200);
+    assert!(del.body.is_null() || del.body == serde_json::json!({}), "{}", del.body);
+    // Missing required member → INPUT_REQUIRED; a wrong JSON type is invalid input, never a 500.
+    let r = raw_call(&org.server, MGMT, "DescribeAccount", "{}").await;
+    assert_eq!((r.status, r.body["__type"].as_str(), r.body["Reason"].as_str()), (400, Some("InvalidInputException"), Some("INPUT_REQUIRED")), "{}", r.body);
+    let r = raw_call(&org.server, MGMT, "ListAccounts", r#"{"MaxResults":"ten"}"#).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = raw_call(&org.server, MGMT, "ListAccounts", "{not json").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["__type"].is_string(), "{}", r.body);
+}
+
+#[tokio::test]
+async fn organizations_are_isolated_from_each_other() {
+    let a = Org::new().await;
+    let b_client = a.client("222222222222");
+    b_client.create_organization().send().await.unwrap();
+    let b_root = b_client.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    let b_ou = b_client.create_organizational_unit().parent_id(&b_root).name("B").send().await.unwrap();
+    let b_ou = b_ou.organizational_unit().unwrap().id().unwrap().to_string();
+    let b_car = b_client.create_account().account_name("B1").email("b1@example.org").send().await.unwrap();
+    let b_car = b_car.create_account_status().unwrap().id().unwrap().to_string();
+    let b_account = wait_for_account(&b_client, &b_car).await;
+
+    // A's management account sees none of B's resources.
+    let m = &a.mgmt;
+    expect_err(m.describe_organizational_unit().organizational_unit_id(&b_ou).send().await, "OrganizationalUnitNotFoundException", None);
+    expect_err(m.update_organizational_unit().organizational_unit_id(&b_ou).name("X").send().await, "OrganizationalUnitNotFoundException", None);
+    expect_err(m.delete_organizational_unit().organizational_unit_id(&b_ou).send().await, "OrganizationalUnitNotFoundException", None);
+    expect_err(m.create_organizational_unit().parent_id(&b_root).name("X").send().await, "ParentNotFoundException", None);
+    expect_err(m.list_organizational_units_for_parent().parent_id(&b_root).send().await, "ParentNotFoundException", None);
+    expect_err(m.list_accounts_for_parent().parent_id(&b_ou).send().await, "ParentNotFoundException", None);
+    expect_err(m.describe_account().account_id(&b_account).send().await, "AccountNotFoundException", None);
+    expect_err(m.close_account().account_id(&b_account).send().await, "AccountNotFoundException", None);
+    expect_err(m.remove_account_from_organization().account_id(&b_account).send().await, "AccountNotFoundException", None);
+    expect_err(m.list_parents().child_id(&b_account).send().await, "ChildNotFoundException", None);
+    expect_err(m.describe_create_account_status().create_account_request_id(&b_car).send().await, "CreateAccountStatusNotFoundException", None);
+    expect_err(m.tag_resource().resource_id(&b_root).tags(tag("k", "v")).send().await, "TargetNotFoundException", None);
+    expect_err(m.list_tags_for_resource().resource_id(&b_ou).send().await, "TargetNotFoundException", None);
+    expect_err(
+        m.move_account().account_id(&b_account).source_parent_id(&b_root).destination_parent_id(&a.root_id).send().await,
+        "AccountNotFoundException",
+        None,
+    );
+    let listed = m.list_accounts().send().await.unwrap();
+    assert_eq!(listed.accounts().iter().filter_map(|x| x.id()).collect::<Vec<_>>(), vec![MGMT]);
+    // A ListAccounts token of B is not valid in A.
+    let page = b_client.list_accounts().max_results(1).send().await.unwrap();
+    expect_err(m.list_accounts().next_token(page.next_token().unwrap()).send().await, "InvalidInputException", Some("INVALID_NEXT_TOKEN"));
+    // And B's resources are intact.
+    b_client.describe_organizational_unit().organizational_unit_id(&b_ou).send().await.unwrap();
+    b_client.describe_account().account_id(&b_account).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn non_account_access_keys_act_as_the_default_account() {
+    let server = TestServer::start().await;
+    let c = client_for(&server.endpoint, "AKIDEXAMPLE");
+    let out = c.create_organization().send().await.unwrap();
+    assert_eq!(out.organization().unwrap().master_account_id(), Some("123456789012"));
+    // Any other non-account key is the same caller.
+    let again = client_for(&server.endpoint, "ASIAOTHERKEY");
+    assert_eq!(again.describe_organization().send().await.unwrap().organization(), out.organization());
+}
