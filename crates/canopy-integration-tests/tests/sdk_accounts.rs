@@ -475,3 +475,26 @@ async fn remove_account_wait_period() {
     expect_err(r, "ConstraintViolationException", Some("WAIT_PERIOD_ACTIVE"));
     org.mgmt.describe_account().account_id(&account).send().await.expect("still a member");
 }
+
+#[tokio::test]
+async fn duplicate_email_is_case_insensitive() {
+    let org = Org::new().await;
+    org.create_account("Mixed").await; // mixed@example.org
+    let out = org.mgmt.create_account().account_name("Upper").email("MIXED@Example.org").send().await.unwrap();
+    let d = org.mgmt.describe_create_account_status().create_account_request_id(out.create_account_status().unwrap().id().unwrap()).send().await.unwrap();
+    assert_eq!(d.create_account_status().unwrap().failure_reason(), Some(&CreateAccountFailureReason::EmailAlreadyExists));
+}
+
+/// An AWS account's email is unique across AWS, not only within one organization. Canopy checks
+/// within the organization only; this documents the gap (api-facts is silent on the scope).
+#[tokio::test]
+#[ignore = "Canopy checks email uniqueness per organization only; AWS checks it globally"]
+async fn duplicate_email_across_organizations() {
+    let org = Org::new().await;
+    org.create_account("Shared").await; // shared@example.org
+    let other = org.client("222222222222");
+    other.create_organization().send().await.unwrap();
+    let out = other.create_account().account_name("Shared Too").email("shared@example.org").send().await.unwrap();
+    let d = other.describe_create_account_status().create_account_request_id(out.create_account_status().unwrap().id().unwrap()).send().await.unwrap();
+    assert_eq!(d.create_account_status().unwrap().failure_reason(), Some(&CreateAccountFailureReason::EmailAlreadyExists));
+}
