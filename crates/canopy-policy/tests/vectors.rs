@@ -58,3 +58,30 @@ fn authorization_kind_is_not_implemented_yet() {
     let v = eval_case(&serde_json::json!({"kind": "authorization"}));
     assert_eq!(v["error"], "NotImplemented");
 }
+
+#[test]
+fn comparison_catches_wrong_answers() {
+    let text = std::fs::read_to_string(format!("{}/tests/vectors/shared.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let mut checked = 0;
+    for case in file["vectors"].as_array().unwrap() {
+        let kind = case["kind"].as_str().unwrap_or("");
+        if !KINDS.contains(&kind) {
+            continue;
+        }
+        let mut actual = eval_case(case);
+        // Perturb the answer: every perturbation must be reported.
+        match kind {
+            "validation" => actual["error"] = Value::String("SomethingElse".into()),
+            "effective_policy" => {
+                actual["effective_policy"]["extra_key"] = Value::Bool(true);
+            }
+            _ => {
+                actual["validation_errors"] = Value::Array(vec![]);
+            }
+        }
+        assert!(!compare_case(case, &actual).is_empty(), "{} perturbed but still passes", case["id"]);
+        checked += 1;
+    }
+    assert_eq!(checked, 27);
+}
