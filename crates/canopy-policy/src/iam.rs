@@ -24,7 +24,13 @@ pub(crate) fn validate(t: PolicyType, doc: &Json, opts: &ValidationOptions) -> R
         opts,
     };
     let Some(top) = doc.as_object() else {
-        return bad("", format!("the policy must be a JSON object, found {}", doc.type_name()));
+        return bad(
+            "",
+            format!(
+                "the policy must be a JSON object, found {}",
+                doc.type_name()
+            ),
+        );
     };
     let mut version = None;
     let mut statement = None;
@@ -37,21 +43,41 @@ pub(crate) fn validate(t: PolicyType, doc: &Json, opts: &ValidationOptions) -> R
                 }
             }
             "Statement" => statement = Some(v),
-            other => return bad(other, "unknown policy element (expected Version, Id, Statement)"),
+            other => {
+                return bad(
+                    other,
+                    "unknown policy element (expected Version, Id, Statement)",
+                )
+            }
         }
     }
     match version {
         None if opts.lenient_version => {}
-        None => return bad("Version", "required element is missing (must be \"2012-10-17\")"),
+        None => {
+            return bad(
+                "Version",
+                "required element is missing (must be \"2012-10-17\")",
+            )
+        }
         Some(Json::String(s)) if s == "2012-10-17" => {}
         Some(Json::String(s)) if s == "2008-10-17" => {
-            return bad("Version", "\"2008-10-17\" is not supported; use \"2012-10-17\"")
+            return bad(
+                "Version",
+                "\"2008-10-17\" is not supported; use \"2012-10-17\"",
+            )
         }
-        Some(v) => return bad("Version", format!("must be \"2012-10-17\", found {}", show(v))),
+        Some(v) => {
+            return bad(
+                "Version",
+                format!("must be \"2012-10-17\", found {}", show(v)),
+            )
+        }
     }
     match statement {
         None => bad("Statement", "required element is missing"),
-        Some(Json::Object(_)) => statement_check(&cx, "Statement", statement.unwrap_or(&Json::Null)),
+        Some(Json::Object(_)) => {
+            statement_check(&cx, "Statement", statement.unwrap_or(&Json::Null))
+        }
         Some(Json::Array(items)) => {
             if items.is_empty() {
                 return bad("Statement", "must contain at least one statement");
@@ -63,7 +89,10 @@ pub(crate) fn validate(t: PolicyType, doc: &Json, opts: &ValidationOptions) -> R
         }
         Some(v) => bad(
             "Statement",
-            format!("must be a statement object or an array of them, found {}", v.type_name()),
+            format!(
+                "must be a statement object or an array of them, found {}",
+                v.type_name()
+            ),
         ),
     }
 }
@@ -85,21 +114,34 @@ fn truncate(s: &str) -> String {
 
 fn statement_check(cx: &Ctx, p: &str, s: &Json) -> R {
     let Some(obj) = s.as_object() else {
-        return bad(p, format!("a statement must be an object, found {}", s.type_name()));
+        return bad(
+            p,
+            format!("a statement must be an object, found {}", s.type_name()),
+        );
     };
     let get = |k: &str| obj.iter().find(|(kk, _)| kk == k).map(|(_, v)| v);
     for (k, _) in obj {
         if !matches!(
             k.as_str(),
-            "Sid" | "Effect" | "Principal" | "NotPrincipal" | "Action" | "NotAction" | "Resource"
-                | "NotResource" | "Condition"
+            "Sid"
+                | "Effect"
+                | "Principal"
+                | "NotPrincipal"
+                | "Action"
+                | "NotAction"
+                | "Resource"
+                | "NotResource"
+                | "Condition"
         ) {
             return bad(format!("{p}.{k}"), "unknown statement element");
         }
     }
     if let Some(sid) = get("Sid") {
         if sid.as_str().is_none() {
-            return bad(format!("{p}.Sid"), format!("must be a string, found {}", sid.type_name()));
+            return bad(
+                format!("{p}.Sid"),
+                format!("must be a string, found {}", sid.type_name()),
+            );
         }
     }
     let deny = match get("Effect") {
@@ -111,10 +153,18 @@ fn statement_check(cx: &Ctx, p: &str, s: &Json) -> R {
     // Principal / NotPrincipal.
     if cx.rcp {
         if get("NotPrincipal").is_some() {
-            return bad(format!("{p}.NotPrincipal"), "RCPs do not support NotPrincipal");
+            return bad(
+                format!("{p}.NotPrincipal"),
+                "RCPs do not support NotPrincipal",
+            );
         }
         match get("Principal") {
-            None => return bad(format!("{p}.Principal"), "RCP statements require Principal \"*\""),
+            None => {
+                return bad(
+                    format!("{p}.Principal"),
+                    "RCP statements require Principal \"*\"",
+                )
+            }
             Some(Json::String(s)) if s == "*" => {}
             Some(_) => {
                 return bad(
@@ -124,7 +174,10 @@ fn statement_check(cx: &Ctx, p: &str, s: &Json) -> R {
             }
         }
         if !deny && !cx.opts.aws_managed {
-            return bad(format!("{p}.Effect"), "customer-managed RCPs must use \"Deny\"");
+            return bad(
+                format!("{p}.Effect"),
+                "customer-managed RCPs must use \"Deny\"",
+            );
         }
     } else {
         for k in ["Principal", "NotPrincipal"] {
@@ -136,9 +189,17 @@ fn statement_check(cx: &Ctx, p: &str, s: &Json) -> R {
     // Action / NotAction.
     let (akey, actions) = match (get("Action"), get("NotAction")) {
         (Some(_), Some(_)) => {
-            return bad(format!("{p}.NotAction"), "a statement cannot have both Action and NotAction")
+            return bad(
+                format!("{p}.NotAction"),
+                "a statement cannot have both Action and NotAction",
+            )
         }
-        (None, None) => return bad(format!("{p}.Action"), "a statement needs Action or NotAction"),
+        (None, None) => {
+            return bad(
+                format!("{p}.Action"),
+                "a statement needs Action or NotAction",
+            )
+        }
         (Some(a), None) => ("Action", a),
         (None, Some(a)) => ("NotAction", a),
     };
@@ -165,13 +226,19 @@ fn statement_check(cx: &Ctx, p: &str, s: &Json) -> R {
             )
         }
         (None, None) => {
-            return bad(format!("{p}.Resource"), "a statement needs Resource or NotResource")
+            return bad(
+                format!("{p}.Resource"),
+                "a statement needs Resource or NotResource",
+            )
         }
         (Some(r), None) => ("Resource", r),
         (None, Some(r)) => ("NotResource", r),
     };
     if cx.legacy && rkey == "NotResource" {
-        return bad(format!("{p}.NotResource"), "NotResource is not supported (legacy SCP grammar)");
+        return bad(
+            format!("{p}.NotResource"),
+            "NotResource is not supported (legacy SCP grammar)",
+        );
     }
     for (ep, r) in string_list(&format!("{p}.{rkey}"), resources)? {
         resource_check(&ep, r)?;
@@ -216,7 +283,10 @@ fn string_list<'a>(p: &str, v: &'a Json) -> Result<Vec<(String, &'a str)>, Polic
         }
         other => Err(PolicyError::malformed(
             p,
-            format!("must be a string or an array of strings, found {}", other.type_name()),
+            format!(
+                "must be a string or an array of strings, found {}",
+                other.type_name()
+            ),
         )),
     }
 }
@@ -224,19 +294,28 @@ fn string_list<'a>(p: &str, v: &'a Json) -> Result<Vec<(String, &'a str)>, Polic
 fn action_check(cx: &Ctx, p: &str, a: &str) -> R {
     if a == "*" {
         if cx.rcp && !cx.opts.aws_managed {
-            return bad(p, "RCP actions need a service prefix (\"s3:*\"); bare \"*\" is not allowed");
+            return bad(
+                p,
+                "RCP actions need a service prefix (\"s3:*\"); bare \"*\" is not allowed",
+            );
         }
         return Ok(());
     }
     let Some((prefix, name)) = a.split_once(':') else {
-        return bad(p, format!("\"{}\" is not of the form service:action", truncate(a)));
+        return bad(
+            p,
+            format!("\"{}\" is not of the form service:action", truncate(a)),
+        );
     };
     let prefix_ok = !prefix.is_empty()
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!cx.legacy && (c == '*' || c == '?')));
+        && prefix.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '-' || (!cx.legacy && (c == '*' || c == '?'))
+        });
     if !prefix_ok {
-        return bad(p, format!("\"{}\" has an invalid service prefix", truncate(a)));
+        return bad(
+            p,
+            format!("\"{}\" has an invalid service prefix", truncate(a)),
+        );
     }
     let name_ok = !name.is_empty()
         && name
@@ -276,7 +355,10 @@ fn resource_check(p: &str, r: &str) -> R {
         return Ok(());
     }
     if !variables_ok(r) {
-        return bad(p, format!("\"{}\" has an unterminated policy variable", truncate(r)));
+        return bad(
+            p,
+            format!("\"{}\" has an unterminated policy variable", truncate(r)),
+        );
     }
     if !r.starts_with("arn:") {
         return bad(p, format!("\"{}\" is not \"*\" or an ARN", truncate(r)));
@@ -342,7 +424,10 @@ fn operator_family(base: &str) -> Option<Fam> {
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+    if s.len() >= prefix.len()
+        && s.is_char_boundary(prefix.len())
+        && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+    {
         Some(&s[prefix.len()..])
     } else {
         None
@@ -370,7 +455,9 @@ fn condition_check(p: &str, c: &Json) -> R {
     for (op, block) in ops {
         let op_path = format!("{p}.{op}");
         let mut base = op.as_str();
-        if let Some(rest) = strip_prefix_ci(base, "ForAnyValue:").or_else(|| strip_prefix_ci(base, "ForAllValues:")) {
+        if let Some(rest) =
+            strip_prefix_ci(base, "ForAnyValue:").or_else(|| strip_prefix_ci(base, "ForAllValues:"))
+        {
             base = rest;
         }
         let mut if_exists = false;
@@ -387,7 +474,13 @@ fn condition_check(p: &str, c: &Json) -> R {
             return bad(op_path, "Null cannot be combined with IfExists");
         }
         let Some(keys) = block.as_object() else {
-            return bad(op_path, format!("must be an object of condition keys, found {}", block.type_name()));
+            return bad(
+                op_path,
+                format!(
+                    "must be an object of condition keys, found {}",
+                    block.type_name()
+                ),
+            );
         };
         if keys.is_empty() {
             return bad(op_path, "must name at least one condition key");
@@ -402,7 +495,11 @@ fn condition_check(p: &str, c: &Json) -> R {
                     if items.is_empty() {
                         return bad(kp, "must not be an empty array");
                     }
-                    items.iter().enumerate().map(|(i, v)| (format!("{kp}[{i}]"), v)).collect()
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (format!("{kp}[{i}]"), v))
+                        .collect()
                 }
                 other => vec![(kp.clone(), other)],
             };
@@ -412,7 +509,13 @@ fn condition_check(p: &str, c: &Json) -> R {
                     Json::Number(n) => n.to_string(),
                     Json::Bool(b) => b.to_string(),
                     other => {
-                        return bad(vp, format!("condition values must be strings, found {}", other.type_name()))
+                        return bad(
+                            vp,
+                            format!(
+                                "condition values must be strings, found {}",
+                                other.type_name()
+                            ),
+                        )
                     }
                 };
                 condition_value_check(&vp, fam, &text)?;
@@ -425,7 +528,10 @@ fn condition_check(p: &str, c: &Json) -> R {
 fn condition_value_check(p: &str, fam: Fam, v: &str) -> R {
     let has_var = v.contains("${");
     if has_var && !variables_ok(v) {
-        return bad(p, format!("\"{}\" has an unterminated policy variable", truncate(v)));
+        return bad(
+            p,
+            format!("\"{}\" has an unterminated policy variable", truncate(v)),
+        );
     }
     let ok = match fam {
         Fam::String | Fam::Arn => true,
@@ -433,7 +539,11 @@ fn condition_value_check(p: &str, fam: Fam, v: &str) -> R {
         Fam::Date => is_date(v),
         Fam::Bool => has_var || v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
         Fam::Null => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
-        Fam::Binary => !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')),
+        Fam::Binary => {
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+        }
         Fam::Ip => is_ip_or_cidr(v),
     };
     if ok {
@@ -506,7 +616,10 @@ fn is_ip_or_cidr(v: &str) -> bool {
         None => true,
         Some(p) => {
             let max = if ip.is_ipv4() { 32 } else { 128 };
-            !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= max)
+            !p.is_empty()
+                && p.len() <= 3
+                && p.chars().all(|c| c.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| n <= max)
         }
     }
 }

@@ -169,7 +169,12 @@ mod tests {
     #[test]
     fn keeps_order_and_rejects_duplicates() {
         let j = Json::parse(r#"{"b":1,"a":[true,null,"x"]}"#).unwrap();
-        let keys: Vec<_> = j.as_object().unwrap().iter().map(|(k, _)| k.as_str()).collect();
+        let keys: Vec<_> = j
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
         assert_eq!(keys, ["b", "a"]);
         let e = Json::parse(r#"{"a":1,"x":{"k":1,"k":2}}"#).unwrap_err();
         assert!(e.contains("duplicate key \"k\""), "{e}");

@@ -17,8 +17,8 @@ mod vectors;
 pub use error::PolicyError;
 pub use json::Json;
 pub use merge::{
-    effective_policy, EffectivePolicy, EffectiveResult, EffectiveValidationError,
-    IgnoredOperation, Level, SkippedPolicy,
+    effective_policy, EffectivePolicy, EffectiveResult, EffectiveValidationError, IgnoredOperation,
+    Level, SkippedPolicy,
 };
 pub use mgmt::KNOWN_AI_SERVICES;
 pub use types::{Limits, LimitsTable, PolicyFamily, PolicyType, SizeUnit, ValidationOptions};

@@ -94,7 +94,11 @@ const OP_ALL: u8 = 7;
 
 fn ops_list(set: u8) -> Vec<String> {
     let mut v = Vec::new();
-    for (bit, name) in [(OP_ASSIGN, ASSIGN), (OP_APPEND, APPEND), (OP_REMOVE, REMOVE)] {
+    for (bit, name) in [
+        (OP_ASSIGN, ASSIGN),
+        (OP_APPEND, APPEND),
+        (OP_REMOVE, REMOVE),
+    ] {
         if set & bit != 0 {
             v.push(name.to_string());
         }
@@ -130,7 +134,11 @@ struct Node {
 
 impl Node {
     fn new(name: String) -> Node {
-        Node { name, allowed: OP_ALL, ..Node::default() }
+        Node {
+            name,
+            allowed: OP_ALL,
+            ..Node::default()
+        }
     }
     fn child(&self, name: &str) -> Option<&Node> {
         self.children.iter().find(|c| c.name == name)
@@ -201,7 +209,9 @@ impl Merger<'_> {
             }
             // 2. Appends in attachment order.
             for a in level {
-                let Some(val) = a.node.get(APPEND) else { continue };
+                let Some(val) = a.node.get(APPEND) else {
+                    continue;
+                };
                 if state.allowed & OP_APPEND == 0 {
                     self.ignore(a.policy_id, path, APPEND, state.allowed);
                     continue;
@@ -225,7 +235,10 @@ impl Merger<'_> {
                 push_unique(&mut writers, a.policy_id);
             }
             // 3. Removes: union of all lists.
-            let removers: Vec<&Applied> = level.iter().filter(|a| a.node.get(REMOVE).is_some()).collect();
+            let removers: Vec<&Applied> = level
+                .iter()
+                .filter(|a| a.node.get(REMOVE).is_some())
+                .collect();
             if !removers.is_empty() {
                 if state.allowed & OP_REMOVE == 0 {
                     for a in removers {
@@ -274,12 +287,20 @@ impl Merger<'_> {
                     .filter(|c| names.contains(&c.name))
                     .map(|c| c.name.clone())
                     .collect();
-                let new = names.iter().filter(|n| !existing.contains(n)).cloned().collect();
+                let new = names
+                    .iter()
+                    .filter(|n| !existing.contains(n))
+                    .cloned()
+                    .collect();
                 (existing, new)
             };
             order.extend(new);
             for name in order {
-                let child_path = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                let child_path = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
                 let sub: Vec<Applied> = level
                     .iter()
                     .filter_map(|a| {
@@ -287,7 +308,10 @@ impl Merger<'_> {
                             .as_object()?
                             .iter()
                             .find(|(k, _)| !k.starts_with("@@") && k.to_lowercase() == name)
-                            .map(|(_, v)| Applied { policy_id: a.policy_id, node: v })
+                            .map(|(_, v)| Applied {
+                                policy_id: a.policy_id,
+                                node: v,
+                            })
                     })
                     .collect();
                 let idx = match state.children.iter().position(|c| c.name == name) {
@@ -336,7 +360,11 @@ fn render(n: &Node) -> Option<Value> {
             m.insert(c.name.clone(), v);
         }
     }
-    if m.is_empty() { None } else { Some(Value::Object(m)) }
+    if m.is_empty() {
+        None
+    } else {
+        Some(Value::Object(m))
+    }
 }
 
 /// Compute the effective policy of type `t` for the account at the end of `levels`
@@ -377,9 +405,15 @@ pub fn effective_policy(t: PolicyType, levels: &[Level]) -> EffectiveResult {
         }
         let nodes: Vec<Applied> = docs
             .iter()
-            .map(|(pid, j)| Applied { policy_id: pid, node: j })
+            .map(|(pid, j)| Applied {
+                policy_id: pid,
+                node: j,
+            })
             .collect();
-        let mut m = Merger { target_id: &level.target_id, ignored: &mut ignored };
+        let mut m = Merger {
+            target_id: &level.target_id,
+            ignored: &mut ignored,
+        };
         m.apply(&mut state, &nodes, "");
     }
     let document = render(&state).unwrap_or_else(|| Value::Object(Map::new()));
@@ -426,18 +460,22 @@ const MAX_SLACK_WORKSPACES: usize = 255;
 const MAX_TEAMS_TENANTS: usize = 36;
 
 fn entries(v: Option<&Value>) -> Vec<(&String, &Value)> {
-    v.and_then(Value::as_object).map(|m| m.iter().collect()).unwrap_or_default()
+    v.and_then(Value::as_object)
+        .map(|m| m.iter().collect())
+        .unwrap_or_default()
 }
 
 /// §4.6 checks on the merged document.
 fn validate_effective(t: PolicyType, doc: &Value, state: &Node) -> Vec<EffectiveValidationError> {
-    let mut f = Findings { state, out: Vec::new() };
+    let mut f = Findings {
+        state,
+        out: Vec::new(),
+    };
     let root = t.root_key().unwrap_or("");
     let body = doc.get(root);
     match t {
         PolicyType::BackupPolicy => {
             for (plan, pv) in entries(body) {
-                let base = [root, plan.as_str()];
                 match pv.get("regions").and_then(Value::as_array) {
                     Some(r) if !r.is_empty() => {}
                     _ => f.add(
@@ -474,14 +512,17 @@ fn validate_effective(t: PolicyType, doc: &Value, state: &Node) -> Vec<Effective
                         }
                     }
                 }
-                let _ = base;
             }
         }
         PolicyType::SecurityhubPolicy => {
             if let Some(b) = body {
                 for k in ["enable_in_regions", "disable_in_regions"] {
                     if b.get(k).is_none() {
-                        f.add("KEY_REQUIRED", &[root, k], format!("{k} is required (it may be empty)"));
+                        f.add(
+                            "KEY_REQUIRED",
+                            &[root, k],
+                            format!("{k} is required (it may be empty)"),
+                        );
                     }
                 }
                 for (feat, fv) in entries(b.get("features")) {
@@ -521,7 +562,10 @@ fn validate_effective(t: PolicyType, doc: &Value, state: &Node) -> Vec<Effective
                     f.add(
                         "ELEMENTS_TOO_MANY",
                         &[root, "platforms", "slack", "workspaces"],
-                        format!("{} Slack workspaces; at most {MAX_SLACK_WORKSPACES}", ws.len()),
+                        format!(
+                            "{} Slack workspaces; at most {MAX_SLACK_WORKSPACES}",
+                            ws.len()
+                        ),
                     );
                 }
             }
@@ -534,7 +578,10 @@ fn validate_effective(t: PolicyType, doc: &Value, state: &Node) -> Vec<Effective
                     f.add(
                         "ELEMENTS_TOO_MANY",
                         &[root, "platforms", "microsoft_teams", "tenants"],
-                        format!("{} Microsoft Teams tenants; at most {MAX_TEAMS_TENANTS}", tn.len()),
+                        format!(
+                            "{} Microsoft Teams tenants; at most {MAX_TEAMS_TENANTS}",
+                            tn.len()
+                        ),
                     );
                 }
             }
@@ -546,7 +593,9 @@ fn validate_effective(t: PolicyType, doc: &Value, state: &Node) -> Vec<Effective
                         f.add(
                             "KEY_REQUIRED",
                             &[root, "guardrail_inference", region, cfg, "identifier"],
-                            format!("guardrail configuration \"{cfg}\" in {region} needs identifier"),
+                            format!(
+                                "guardrail configuration \"{cfg}\" in {region} needs identifier"
+                            ),
                         );
                     }
                 }

@@ -18,10 +18,26 @@ pub(crate) const CHILD_CONTROL: &str = "@@operators_allowed_for_child_policies";
 
 /// AI services keys the documentation names (the list grows; unknown keys are accepted).
 pub const KNOWN_AI_SERVICES: &[&str] = &[
-    "default", "aidevops", "aiops", "awssupplychain", "chimesdkvoiceanalytics", "cloudwatch",
-    "codeguruprofiler", "codewhisperer", "comprehend", "connectamd", "connectoptimization",
-    "contactlens", "frauddetector", "guardduty", "lex", "polly", "rekognition", "textract",
-    "transcribe", "translate",
+    "default",
+    "aidevops",
+    "aiops",
+    "awssupplychain",
+    "chimesdkvoiceanalytics",
+    "cloudwatch",
+    "codeguruprofiler",
+    "codewhisperer",
+    "comprehend",
+    "connectamd",
+    "connectoptimization",
+    "contactlens",
+    "frauddetector",
+    "guardduty",
+    "lex",
+    "polly",
+    "rekognition",
+    "textract",
+    "transcribe",
+    "translate",
 ];
 
 type Check = fn(&str) -> Result<(), String>;
@@ -63,18 +79,31 @@ fn any_str(_: &str) -> Result<(), String> {
     Ok(())
 }
 fn nonempty(s: &str) -> Result<(), String> {
-    if s.is_empty() { Err("must not be empty".into()) } else { Ok(()) }
+    if s.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(())
+    }
 }
 
 fn region(s: &str) -> Result<(), String> {
     let ok = s.len() <= 32
         && s.split('-').count() >= 3
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && s.ends_with(|c: char| c.is_ascii_digit());
-    if ok { Ok(()) } else { Err(format!("\"{s}\" is not a Region code")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("\"{s}\" is not a Region code"))
+    }
 }
 fn region_or_all(s: &str) -> Result<(), String> {
-    if s == "ALL_SUPPORTED" { Ok(()) } else { region(s).map_err(|e| format!("{e} or ALL_SUPPORTED")) }
+    if s == "ALL_SUPPORTED" {
+        Ok(())
+    } else {
+        region(s).map_err(|e| format!("{e} or ALL_SUPPORTED"))
+    }
 }
 fn no_account_var(s: &str) -> Result<(), String> {
     if s.contains("$account") {
@@ -104,12 +133,16 @@ fn resource_type(s: &str) -> Result<(), String> {
     match s.split_once(':') {
         Some((svc, res))
             if !svc.is_empty()
-                && svc.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && svc
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !res.is_empty() =>
         {
             Ok(())
         }
-        _ => Err(format!("\"{s}\" is not a resource type of the form service:type")),
+        _ => Err(format!(
+            "\"{s}\" is not a resource type of the form service:type"
+        )),
     }
 }
 fn tag_value(s: &str) -> Result<(), String> {
@@ -134,7 +167,11 @@ fn criteria_key(s: &str) -> Result<(), String> {
         .strip_prefix("criteria_")
         .and_then(|n| n.parse::<u32>().ok())
         .is_some_and(|n| (1..=10).contains(&n) && !s.ends_with("_0") && !s[9..].starts_with('0'));
-    if ok { Ok(()) } else { Err("criteria keys are criteria_1 to criteria_10".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("criteria keys are criteria_1 to criteria_10".into())
+    }
 }
 fn image_provider(s: &str) -> Result<(), String> {
     if matches!(s, "amazon" | "aws_marketplace" | "aws_backup_vault")
@@ -142,12 +179,18 @@ fn image_provider(s: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!("\"{s}\" is not an account id, amazon, aws_marketplace or aws_backup_vault"))
+        Err(format!(
+            "\"{s}\" is not an account id, amazon, aws_marketplace or aws_backup_vault"
+        ))
     }
 }
 fn image_name(s: &str) -> Result<(), String> {
     let n = s.chars().count();
-    if (1..=128).contains(&n) { Ok(()) } else { Err("image names are 1 to 128 characters".into()) }
+    if (1..=128).contains(&n) {
+        Ok(())
+    } else {
+        Err("image names are 1 to 128 characters".into())
+    }
 }
 fn models(s: &str) -> Result<(), String> {
     nonempty(s)
@@ -157,8 +200,16 @@ fn guardrail_id(s: &str) -> Result<(), String> {
     let ok = s.starts_with("arn:")
         && s.contains(":bedrock:")
         && s.contains(":guardrail/")
-        && s.rsplit(':').next().is_some_and(|v| !v.is_empty() && !v.contains('/'));
-    if ok { Ok(()) } else { Err(format!("\"{s}\" is not a guardrail ARN followed by :version")) }
+        && s.rsplit(':')
+            .next()
+            .is_some_and(|v| !v.is_empty() && !v.contains('/'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{s}\" is not a guardrail ARN followed by :version"
+        ))
+    }
 }
 
 const ENABLED_DISABLED: &[&str] = &["enabled", "disabled"];
@@ -172,9 +223,15 @@ fn regions_pair(check: Check) -> Vec<(&'static str, S)> {
 
 fn lifecycle() -> S {
     obj(vec![
-        ("move_to_cold_storage_after_days", S::Scalar(V::Int(0, i64::MAX))),
+        (
+            "move_to_cold_storage_after_days",
+            S::Scalar(V::Int(0, i64::MAX)),
+        ),
         ("delete_after_days", S::Scalar(V::Int(1, i64::MAX))),
-        ("opt_in_to_archive_for_supported_resources", S::Scalar(V::Bool)),
+        (
+            "opt_in_to_archive_for_supported_resources",
+            S::Scalar(V::Bool),
+        ),
     ])
 }
 
@@ -209,12 +266,27 @@ pub(crate) fn schema(t: PolicyType) -> S {
                         S::Obj(
                             vec![
                                 ("schedule_expression", S::Scalar(V::Str(cron))),
-                                ("schedule_expression_timezone", S::Scalar(V::Str(no_account_var))),
-                                ("start_backup_window_minutes", S::Scalar(V::Int(0, i64::MAX))),
-                                ("complete_backup_window_minutes", S::Scalar(V::Int(0, i64::MAX))),
+                                (
+                                    "schedule_expression_timezone",
+                                    S::Scalar(V::Str(no_account_var)),
+                                ),
+                                (
+                                    "start_backup_window_minutes",
+                                    S::Scalar(V::Int(0, i64::MAX)),
+                                ),
+                                (
+                                    "complete_backup_window_minutes",
+                                    S::Scalar(V::Int(0, i64::MAX)),
+                                ),
                                 ("enable_continuous_backup", S::Scalar(V::Bool)),
-                                ("target_backup_vault_name", S::Scalar(V::Str(no_account_var))),
-                                ("target_logically_air_gapped_backup_vault_arn", S::Scalar(V::Str(arn))),
+                                (
+                                    "target_backup_vault_name",
+                                    S::Scalar(V::Str(no_account_var)),
+                                ),
+                                (
+                                    "target_logically_air_gapped_backup_vault_arn",
+                                    S::Scalar(V::Str(arn)),
+                                ),
                                 ("lifecycle", lifecycle()),
                                 ("recovery_point_tags", map(nonempty, tag_pair())),
                                 (
@@ -251,20 +323,29 @@ pub(crate) fn schema(t: PolicyType) -> S {
                         Some((any_key, Box::new(S::Any))),
                     ),
                 ),
-                ("advanced_backup_settings", map(nonempty, map(nonempty, S::Scalar(V::AnyScalar)))),
+                (
+                    "advanced_backup_settings",
+                    map(nonempty, map(nonempty, S::Scalar(V::AnyScalar))),
+                ),
                 ("backup_plan_tags", map(nonempty, tag_pair())),
                 ("scan_settings", S::Any),
             ]),
         ),
         PolicyType::AiservicesOptOutPolicy => map(
             |k| {
-                if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                if !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
                     Ok(())
                 } else {
                     Err(format!("\"{k}\" is not an AI service key"))
                 }
             },
-            obj(vec![("opt_out_policy", S::Scalar(V::Enum(&["optIn", "optOut"])))]),
+            obj(vec![(
+                "opt_out_policy",
+                S::Scalar(V::Enum(&["optIn", "optOut"])),
+            )]),
         ),
         PolicyType::ChatbotPolicy => {
             let roles = || S::List(V::Enum(&["user_role", "channel_role"]));
@@ -308,7 +389,10 @@ pub(crate) fn schema(t: PolicyType) -> S {
                                     "overrides",
                                     map(
                                         nonempty,
-                                        map(nonempty, obj(vec![("supported_role_settings", roles())])),
+                                        map(
+                                            nonempty,
+                                            obj(vec![("supported_role_settings", roles())]),
+                                        ),
                                     ),
                                 ),
                             ]),
@@ -328,20 +412,36 @@ pub(crate) fn schema(t: PolicyType) -> S {
                     obj(vec![(
                         "internet_gateway_block",
                         obj(vec![
-                            ("mode", S::Scalar(V::Enum(&["off", "block_ingress", "block_bidirectional"]))),
+                            (
+                                "mode",
+                                S::Scalar(V::Enum(&[
+                                    "off",
+                                    "block_ingress",
+                                    "block_bidirectional",
+                                ])),
+                            ),
                             ("exclusions_allowed", S::Scalar(V::Enum(ENABLED_DISABLED))),
                         ]),
                     )]),
                 ),
-                ("serial_console_access", obj(vec![("status", S::Scalar(V::Enum(ENABLED_DISABLED)))])),
+                (
+                    "serial_console_access",
+                    obj(vec![("status", S::Scalar(V::Enum(ENABLED_DISABLED)))]),
+                ),
                 (
                     "image_block_public_access",
-                    obj(vec![("state", S::Scalar(V::Enum(&["unblocked", "block_new_sharing"])))]),
+                    obj(vec![(
+                        "state",
+                        S::Scalar(V::Enum(&["unblocked", "block_new_sharing"])),
+                    )]),
                 ),
                 (
                     "allowed_images_settings",
                     obj(vec![
-                        ("state", S::Scalar(V::Enum(&["enabled", "disabled", "audit_mode"]))),
+                        (
+                            "state",
+                            S::Scalar(V::Enum(&["enabled", "disabled", "audit_mode"])),
+                        ),
                         (
                             "image_criteria",
                             map(
@@ -372,7 +472,10 @@ pub(crate) fn schema(t: PolicyType) -> S {
                 (
                     "instance_metadata_defaults",
                     obj(vec![
-                        ("http_tokens", S::Scalar(V::Enum(&["no_preference", "required", "optional"]))),
+                        (
+                            "http_tokens",
+                            S::Scalar(V::Enum(&["no_preference", "required", "optional"])),
+                        ),
                         ("http_put_response_hop_limit", S::Scalar(V::Int(-1, 64))),
                         ("http_endpoint", mdp()),
                         ("instance_metadata_tags", mdp()),
@@ -382,7 +485,11 @@ pub(crate) fn schema(t: PolicyType) -> S {
                     "snapshot_block_public_access",
                     obj(vec![(
                         "state",
-                        S::Scalar(V::Enum(&["unblocked", "block_new_sharing", "block_all_sharing"])),
+                        S::Scalar(V::Enum(&[
+                            "unblocked",
+                            "block_new_sharing",
+                            "block_all_sharing",
+                        ])),
                     )]),
                 ),
             ])
@@ -417,7 +524,10 @@ pub(crate) fn schema(t: PolicyType) -> S {
                     "tags",
                     map(
                         tag_key,
-                        obj(vec![("tag_values", map(any_key, obj(vec![("patch_order", order())])))]),
+                        obj(vec![(
+                            "tag_values",
+                            map(any_key, obj(vec![("patch_order", order())])),
+                        )]),
                     ),
                 ),
             ])
@@ -434,8 +544,14 @@ pub(crate) fn schema(t: PolicyType) -> S {
                         (
                             "selective_content_guarding",
                             obj(vec![
-                                ("system", S::Scalar(V::Enum(&["selective", "comprehensive"]))),
-                                ("messages", S::Scalar(V::Enum(&["selective", "comprehensive"]))),
+                                (
+                                    "system",
+                                    S::Scalar(V::Enum(&["selective", "comprehensive"])),
+                                ),
+                                (
+                                    "messages",
+                                    S::Scalar(V::Enum(&["selective", "comprehensive"])),
+                                ),
                             ]),
                         ),
                         (
@@ -455,7 +571,10 @@ pub(crate) fn schema(t: PolicyType) -> S {
         )]),
         PolicyType::NetworkSecurityDirectorPolicy => obj(vec![(
             "enablement",
-            obj(vec![("network_security_scan", obj(regions_pair(region_or_all)))]),
+            obj(vec![(
+                "network_security_scan",
+                obj(regions_pair(region_or_all)),
+            )]),
         )]),
         PolicyType::GuarddutyPolicy => S::Any,
     }
@@ -469,20 +588,34 @@ struct Ctx {
 pub(crate) fn validate(t: PolicyType, doc: &Json) -> R {
     let root = t.root_key().unwrap_or("");
     let Some(top) = doc.as_object() else {
-        return bad("", format!("the policy must be a JSON object, found {}", doc.type_name()));
+        return bad(
+            "",
+            format!(
+                "the policy must be a JSON object, found {}",
+                doc.type_name()
+            ),
+        );
     };
     if top.len() != 1 {
         return bad(
             "",
-            format!("the policy must have exactly one top-level key, \"{root}\" (found {})", top.len()),
+            format!(
+                "the policy must have exactly one top-level key, \"{root}\" (found {})",
+                top.len()
+            ),
         );
     }
     let (k, body) = &top[0];
     if !k.eq_ignore_ascii_case(root) {
-        return bad(k.as_str(), format!("unknown top-level key; {t} documents start with \"{root}\""));
+        return bad(
+            k.as_str(),
+            format!("unknown top-level key; {t} documents start with \"{root}\""),
+        );
     }
-    let cx = Ctx { ai: t == PolicyType::AiservicesOptOutPolicy };
-    node(&cx, &root.to_string(), body, &schema(t))?;
+    let cx = Ctx {
+        ai: t == PolicyType::AiservicesOptOutPolicy,
+    };
+    node(&cx, root, body, &schema(t))?;
     if t == PolicyType::TagPolicy {
         tag_rules(body, root)?;
     }
@@ -496,15 +629,24 @@ fn is_value_op(k: &str) -> bool {
 fn child_control(cx: &Ctx, p: &str, v: &Json) -> R {
     let p = format!("{p}.{CHILD_CONTROL}");
     let Json::Array(items) = v else {
-        return bad(p, format!("must be an array of operators, found {}", v.type_name()));
+        return bad(
+            p,
+            format!("must be an array of operators, found {}", v.type_name()),
+        );
     };
     if items.is_empty() {
-        return bad(p, "must list at least one operator (use [\"@@none\"] to forbid all)");
+        return bad(
+            p,
+            "must list at least one operator (use [\"@@none\"] to forbid all)",
+        );
     }
     let mut exclusive = false;
     for (i, it) in items.iter().enumerate() {
         let Some(s) = it.as_str() else {
-            return bad(format!("{p}[{i}]"), format!("must be a string, found {}", it.type_name()));
+            return bad(
+                format!("{p}[{i}]"),
+                format!("must be a string, found {}", it.type_name()),
+            );
         };
         let allowed: &[&str] = if cx.ai {
             &["@@assign", "@@none"]
@@ -522,7 +664,10 @@ fn child_control(cx: &Ctx, p: &str, v: &Json) -> R {
         }
     }
     if exclusive && items.len() > 1 {
-        return bad(p, "@@all and @@none cannot be combined with other operators");
+        return bad(
+            p,
+            "@@all and @@none cannot be combined with other operators",
+        );
     }
     Ok(())
 }
@@ -564,13 +709,19 @@ fn node(cx: &Ctx, p: &str, v: &Json, s: &S) -> R {
     // Case-insensitive duplicates among name keys.
     for (i, (a, _)) in names.iter().enumerate() {
         if names[..i].iter().any(|(b, _)| b.eq_ignore_ascii_case(a)) {
-            return bad(format!("{p}.{a}"), "duplicate key (keys are case-insensitive)");
+            return bad(
+                format!("{p}.{a}"),
+                "duplicate key (keys are case-insensitive)",
+            );
         }
     }
     if cx.ai {
         for op in [APPEND, REMOVE] {
             if v.get(op).is_some() {
-                return bad(format!("{p}.{op}"), "AI services opt-out policies accept only @@assign");
+                return bad(
+                    format!("{p}.{op}"),
+                    "AI services opt-out policies accept only @@assign",
+                );
             }
         }
     }
@@ -579,13 +730,19 @@ fn node(cx: &Ctx, p: &str, v: &Json, s: &S) -> R {
             for op in [APPEND, REMOVE] {
                 if let Some(x) = v.get(op) {
                     if !matches!(x, Json::Array(_)) {
-                        return bad(format!("{p}.{op}"), format!("must be a list, found {}", x.type_name()));
+                        return bad(
+                            format!("{p}.{op}"),
+                            format!("must be a list, found {}", x.type_name()),
+                        );
                     }
                 }
             }
             if let Some(x) = v.get(ASSIGN) {
                 if matches!(x, Json::Object(_)) {
-                    return bad(format!("{p}.{ASSIGN}"), "must be a scalar or a list, found an object");
+                    return bad(
+                        format!("{p}.{ASSIGN}"),
+                        "must be a scalar or a list, found an object",
+                    );
                 }
             }
             for (k, val) in names {
@@ -595,7 +752,11 @@ fn node(cx: &Ctx, p: &str, v: &Json, s: &S) -> R {
         }
         S::Obj(fixed, user) => {
             if has_value_op {
-                let op = entries.iter().find(|(k, _)| is_value_op(k)).map(|(k, _)| k.as_str()).unwrap_or(ASSIGN);
+                let op = entries
+                    .iter()
+                    .find(|(k, _)| is_value_op(k))
+                    .map(|(k, _)| k.as_str())
+                    .unwrap_or(ASSIGN);
                 return bad(
                     format!("{p}.{op}"),
                     "this element is a container of keys, not a setting",
@@ -612,7 +773,10 @@ fn node(cx: &Ctx, p: &str, v: &Json, s: &S) -> R {
                     node(cx, &kp, val, cs)?;
                 } else {
                     let expected: Vec<&str> = fixed.iter().map(|(f, _)| *f).collect();
-                    return bad(kp, format!("unknown key (expected one of {})", expected.join(", ")));
+                    return bad(
+                        kp,
+                        format!("unknown key (expected one of {})", expected.join(", ")),
+                    );
                 }
             }
             Ok(())
@@ -626,7 +790,10 @@ fn node(cx: &Ctx, p: &str, v: &Json, s: &S) -> R {
                 );
             }
             if !has_value_op && v.get(CHILD_CONTROL).is_none() {
-                return bad(p, "a setting needs an inheritance operator such as @@assign");
+                return bad(
+                    p,
+                    "a setting needs an inheritance operator such as @@assign",
+                );
             }
             for (k, val) in entries {
                 if !is_value_op(k) {
@@ -635,15 +802,24 @@ fn node(cx: &Ctx, p: &str, v: &Json, s: &S) -> R {
                 let op_path = format!("{p}.{k}");
                 if !list {
                     if k != ASSIGN {
-                        return bad(op_path, format!("{k} is not allowed on a single-valued setting; use @@assign"));
+                        return bad(
+                            op_path,
+                            format!("{k} is not allowed on a single-valued setting; use @@assign"),
+                        );
                     }
                     if !val.is_scalar() || matches!(val, Json::Null) {
-                        return bad(op_path, format!("must be a single value, found {}", val.type_name()));
+                        return bad(
+                            op_path,
+                            format!("must be a single value, found {}", val.type_name()),
+                        );
                     }
                     value(&op_path, val, vs)?;
                 } else {
                     let Json::Array(items) = val else {
-                        return bad(op_path, format!("must be a list, found {}", val.type_name()));
+                        return bad(
+                            op_path,
+                            format!("must be a list, found {}", val.type_name()),
+                        );
                     };
                     for (i, it) in items.iter().enumerate() {
                         value(&format!("{op_path}[{i}]"), it, vs)?;
@@ -661,7 +837,10 @@ fn value(p: &str, v: &Json, vs: &V) -> R {
             if v.is_scalar() && !matches!(v, Json::Null) {
                 Ok(())
             } else {
-                bad(p, format!("must be a single value, found {}", v.type_name()))
+                bad(
+                    p,
+                    format!("must be a single value, found {}", v.type_name()),
+                )
             }
         }
         V::Str(check) => match v {
@@ -671,12 +850,25 @@ fn value(p: &str, v: &Json, vs: &V) -> R {
         V::Enum(opts) => match v {
             Json::String(s) if opts.contains(&s.as_str()) => Ok(()),
             Json::String(s) => bad(p, format!("\"{s}\" is not one of {}", quoted(opts))),
-            other => bad(p, format!("must be one of {}, found {}", quoted(opts), other.type_name())),
+            other => bad(
+                p,
+                format!(
+                    "must be one of {}, found {}",
+                    quoted(opts),
+                    other.type_name()
+                ),
+            ),
         },
         V::Bool => match v {
             Json::Bool(_) => Ok(()),
             Json::String(s) if s == "true" || s == "false" => Ok(()),
-            other => bad(p, format!("must be true or false, found {}", crate::json_display(other))),
+            other => bad(
+                p,
+                format!(
+                    "must be true or false, found {}",
+                    crate::json_display(other)
+                ),
+            ),
         },
         V::Int(lo, hi) => {
             let n = match v {
@@ -687,14 +879,20 @@ fn value(p: &str, v: &Json, vs: &V) -> R {
             match n {
                 Some(n) if n >= *lo && n <= *hi => Ok(()),
                 Some(n) => bad(p, format!("{n} is out of range ({lo} to {hi})")),
-                None => bad(p, format!("must be an integer, found {}", crate::json_display(v))),
+                None => bad(
+                    p,
+                    format!("must be an integer, found {}", crate::json_display(v)),
+                ),
             }
         }
     }
 }
 
 fn quoted(opts: &[&str]) -> String {
-    opts.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
+    opts.iter()
+        .map(|o| format!("\"{o}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Tag policy rule: `tag_key` must equal the policy key apart from case.

@@ -19,15 +19,26 @@ pub fn eval_case(case: &Value) -> Value {
         Some("validation") => eval_validation(case),
         Some("effective_policy") => eval_effective(case, false),
         Some("effective_policy_validation") => eval_effective(case, true),
-        Some("authorization") => err("NotImplemented", "authorization evaluation is not built yet"),
+        Some("authorization") => err(
+            "NotImplemented",
+            "authorization evaluation is not built yet",
+        ),
         Some(other) => err("InvalidVector", format!("unknown kind \"{other}\"")),
         None => err("InvalidVector", "the case has no \"kind\""),
     }
 }
 
 fn policy_type(case: &Value) -> Result<PolicyType, Value> {
-    let s = case.get("policy_type").and_then(Value::as_str).unwrap_or("");
-    PolicyType::from_wire(s).ok_or_else(|| err("InvalidInputException", format!("unknown policy type \"{s}\"")))
+    let s = case
+        .get("policy_type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    PolicyType::from_wire(s).ok_or_else(|| {
+        err(
+            "InvalidInputException",
+            format!("unknown policy type \"{s}\""),
+        )
+    })
 }
 
 fn content_string(v: &Value) -> String {
@@ -41,7 +52,9 @@ fn options(case: &Value, t: PolicyType) -> ValidationOptions {
     let mut o = ValidationOptions::default();
     let opt = case.get("options");
     let flag = |k: &str| {
-        opt.and_then(|x| x.get(k)).and_then(Value::as_bool).unwrap_or(false)
+        opt.and_then(|x| x.get(k))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
             || case.get(k).and_then(Value::as_bool).unwrap_or(false)
     };
     o.legacy_scp_grammar = flag("legacy_scp_grammar");
@@ -52,7 +65,13 @@ fn options(case: &Value, t: PolicyType) -> ValidationOptions {
     }
     if let Some(n) = opt.and_then(|x| x.get("max_size")).and_then(Value::as_u64) {
         let l = o.limits.get(t);
-        o.limits.set(t, Limits { max_size: n as usize, ..l });
+        o.limits.set(
+            t,
+            Limits {
+                max_size: n as usize,
+                ..l
+            },
+        );
     }
     o
 }
@@ -92,7 +111,10 @@ fn eval_validation(case: &Value) -> Value {
     } else if let Some(n) = case.get("content_size_characters").and_then(Value::as_u64) {
         sized_document(t, n.min(10_000_000) as usize)
     } else {
-        return err("InvalidVector", "a validation case needs content or content_size_characters");
+        return err(
+            "InvalidVector",
+            "a validation case needs content or content_size_characters",
+        );
     };
     match validate(t, &content, &options(case, t)) {
         Ok(()) => json!({"valid": true}),
@@ -117,38 +139,73 @@ fn eval_effective(case: &Value, validation: bool) -> Value {
         Err(e) => return e,
     };
     if t.is_authorization() {
-        return err("InvalidInputException", format!("{t} has no effective policy"));
+        return err(
+            "InvalidInputException",
+            format!("{t} has no effective policy"),
+        );
     }
     let org = case.get("org");
-    if let Some(enabled) = org.and_then(|o| o.get("enabled_policy_types")).and_then(Value::as_array) {
+    if let Some(enabled) = org
+        .and_then(|o| o.get("enabled_policy_types"))
+        .and_then(Value::as_array)
+    {
         if !enabled.iter().any(|e| e.as_str() == Some(t.as_str())) {
-            return err("EffectivePolicyNotFoundException", format!("{t} is not enabled in the root"));
+            return err(
+                "EffectivePolicyNotFoundException",
+                format!("{t} is not enabled in the root"),
+            );
         }
     }
     let policies = case.get("policies").and_then(Value::as_object);
     let attachments = case.get("attachments").and_then(Value::as_object);
     let mut levels = Vec::new();
-    for node in org.and_then(|o| o.get("path")).and_then(Value::as_array).into_iter().flatten() {
-        let Some(id) = node.get("id").and_then(Value::as_str) else { continue };
+    for node in org
+        .and_then(|o| o.get("path"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(id) = node.get("id").and_then(Value::as_str) else {
+            continue;
+        };
         let mut ps = Vec::new();
-        for pid in attachments.and_then(|a| a.get(id)).and_then(Value::as_array).into_iter().flatten() {
+        for pid in attachments
+            .and_then(|a| a.get(id))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(pid) = pid.as_str() else { continue };
-            let Some(p) = policies.and_then(|p| p.get(pid)) else { continue };
-            if p.get("type").and_then(Value::as_str).is_some_and(|pt| pt != t.as_str()) {
+            let Some(p) = policies.and_then(|p| p.get(pid)) else {
+                continue;
+            };
+            if p.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|pt| pt != t.as_str())
+            {
                 continue;
             }
             let Some(c) = p.get("content") else { continue };
             ps.push((pid.to_string(), content_string(c)));
         }
-        levels.push(Level { target_id: id.to_string(), policies: ps });
+        levels.push(Level {
+            target_id: id.to_string(),
+            policies: ps,
+        });
     }
     let eff = match effective_policy(t, &levels) {
         EffectiveResult::Found(e) => e,
         EffectiveResult::NotFound => {
-            return err("EffectivePolicyNotFoundException", "no policy of the type applies to the account")
+            return err(
+                "EffectivePolicyNotFoundException",
+                "no policy of the type applies to the account",
+            )
         }
         EffectiveResult::UnsupportedPolicyType => {
-            return err("InvalidInputException", format!("{t} has no effective policy"))
+            return err(
+                "InvalidInputException",
+                format!("{t} has no effective policy"),
+            )
         }
     };
     if validation {
@@ -203,7 +260,9 @@ fn eq_ci(a: &Value, b: &Value) -> bool {
                     .is_some_and(|(_, v2)| eq_ci(v, v2))
             })
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| eq_ci(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| eq_ci(p, q))
+        }
         _ => a == b,
     }
 }
@@ -224,12 +283,18 @@ pub fn compare_case(case: &Value, actual: &Value) -> Vec<String> {
         }
         if let Some(r) = exp.get("reason") {
             if actual.get("reason") != Some(r) {
-                out.push(format!("reason: expected {r}, got {:?}", field(actual, "reason")));
+                out.push(format!(
+                    "reason: expected {r}, got {:?}",
+                    field(actual, "reason")
+                ));
             }
         }
         if let Some(p) = exp.get("path") {
             if actual.get("path") != Some(p) {
-                out.push(format!("path: expected {p}, got {:?}", field(actual, "path")));
+                out.push(format!(
+                    "path: expected {p}, got {:?}",
+                    field(actual, "path")
+                ));
             }
         }
         if let Some(m) = exp.get("message_contains").and_then(Value::as_str) {
@@ -245,7 +310,9 @@ pub fn compare_case(case: &Value, actual: &Value) -> Vec<String> {
     }
     match kind {
         "validation" => {
-            if exp.get("valid") != Some(&Value::Bool(true)) || actual.get("valid") != Some(&Value::Bool(true)) {
+            if exp.get("valid") != Some(&Value::Bool(true))
+                || actual.get("valid") != Some(&Value::Bool(true))
+            {
                 out.push(format!("expected {exp}, got {actual}"));
             }
         }
@@ -255,8 +322,14 @@ pub fn compare_case(case: &Value, actual: &Value) -> Vec<String> {
             if !eq_ci(ep, ap) {
                 out.push(format!("effective_policy: expected {ep}, got {ap}"));
             }
-            let ei = exp.get("ignored_child_operations").cloned().unwrap_or(json!([]));
-            let ai = actual.get("ignored_child_operations").cloned().unwrap_or(json!([]));
+            let ei = exp
+                .get("ignored_child_operations")
+                .cloned()
+                .unwrap_or(json!([]));
+            let ai = actual
+                .get("ignored_child_operations")
+                .cloned()
+                .unwrap_or(json!([]));
             if !eq_ci(&ei, &ai) {
                 out.push(format!("ignored_child_operations: expected {ei}, got {ai}"));
             }
@@ -268,20 +341,40 @@ pub fn compare_case(case: &Value, actual: &Value) -> Vec<String> {
                     out.push(format!("{k}: expected {l}, got {:?}", actual.get(k)));
                 }
             }
-            let ee = exp.get("validation_errors").and_then(Value::as_array).cloned().unwrap_or_default();
-            let ae = actual.get("validation_errors").and_then(Value::as_array).cloned().unwrap_or_default();
+            let ee = exp
+                .get("validation_errors")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let ae = actual
+                .get("validation_errors")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if ee.len() != ae.len() {
-                out.push(format!("validation_errors: expected {} errors, got {}: {:?}", ee.len(), ae.len(), ae));
+                out.push(format!(
+                    "validation_errors: expected {} errors, got {}: {:?}",
+                    ee.len(),
+                    ae.len(),
+                    ae
+                ));
             }
             for (e, a) in ee.iter().zip(&ae) {
                 for key in ["ErrorCode", "ContributingPolicies"] {
                     if e.get(key).is_some() && e.get(key) != a.get(key) {
-                        out.push(format!("{key}: expected {:?}, got {:?}", e.get(key), a.get(key)));
+                        out.push(format!(
+                            "{key}: expected {:?}, got {:?}",
+                            e.get(key),
+                            a.get(key)
+                        ));
                     }
                 }
                 if let Some(h) = e.get("PathToError_hint").or_else(|| e.get("PathToError")) {
                     if a.get("PathToError") != Some(h) {
-                        out.push(format!("PathToError: expected {h}, got {:?}", a.get("PathToError")));
+                        out.push(format!(
+                            "PathToError: expected {h}, got {:?}",
+                            a.get("PathToError")
+                        ));
                     }
                 }
             }

@@ -3,7 +3,9 @@
 use canopy_policy::{validate, Limits, LimitsTable, PolicyError, PolicyType, ValidationOptions};
 
 fn msg(t: PolicyType, doc: &str) -> String {
-    validate(t, doc, &ValidationOptions::default()).unwrap_err().to_string()
+    validate(t, doc, &ValidationOptions::default())
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -30,12 +32,18 @@ fn rcp_messages() {
         PolicyType::ResourceControlPolicy,
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#,
     );
-    assert!(e.starts_with("Statement[0].Action: RCP actions need a service prefix"), "{e}");
+    assert!(
+        e.starts_with("Statement[0].Action: RCP actions need a service prefix"),
+        "{e}"
+    );
     let e = msg(
         PolicyType::ResourceControlPolicy,
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
     );
-    assert_eq!(e, r#"Statement[0].Effect: customer-managed RCPs must use "Deny""#);
+    assert_eq!(
+        e,
+        r#"Statement[0].Effect: customer-managed RCPs must use "Deny""#
+    );
 }
 
 #[test]
@@ -52,43 +60,79 @@ fn condition_path() {
 
 #[test]
 fn management_messages() {
-    let e = msg(PolicyType::TagPolicy, r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"Owner"}}}}"#);
+    let e = msg(
+        PolicyType::TagPolicy,
+        r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"Owner"}}}}"#,
+    );
     assert_eq!(
         e,
         r#"tags.costcenter.tag_key.@@assign: "Owner" must equal the policy key "costcenter" apart from letter case"#
     );
-    let e = msg(PolicyType::TagPolicy, r#"{"tags":{"costcenter":{"tag_value":{"@@replace":["A"]}}}}"#);
-    assert!(e.starts_with("tags.costcenter.tag_value.@@replace: unknown inheritance operator"), "{e}");
+    let e = msg(
+        PolicyType::TagPolicy,
+        r#"{"tags":{"costcenter":{"tag_value":{"@@replace":["A"]}}}}"#,
+    );
+    assert!(
+        e.starts_with("tags.costcenter.tag_value.@@replace: unknown inheritance operator"),
+        "{e}"
+    );
     let e = msg(
         PolicyType::AiservicesOptOutPolicy,
         r#"{"services":{"lex":{"opt_out_policy":{"@@append":"optOut"}}}}"#,
     );
-    assert_eq!(e, "services.lex.opt_out_policy.@@append: AI services opt-out policies accept only @@assign");
-    let e = msg(PolicyType::S3Policy, r#"{"s3_attributes":{"public_access_block_configuration":{"@@assign":"most"}}}"#);
+    assert_eq!(
+        e,
+        "services.lex.opt_out_policy.@@append: AI services opt-out policies accept only @@assign"
+    );
+    let e = msg(
+        PolicyType::S3Policy,
+        r#"{"s3_attributes":{"public_access_block_configuration":{"@@assign":"most"}}}"#,
+    );
     assert_eq!(
         e,
         r#"s3_attributes.public_access_block_configuration.@@assign: "most" is not one of "all", "none""#
     );
     let e = msg(PolicyType::BackupPolicy, r#"{"tags":{}}"#);
-    assert!(e.starts_with("tags: unknown top-level key; BACKUP_POLICY documents start with \"plans\""), "{e}");
+    assert!(
+        e.starts_with("tags: unknown top-level key; BACKUP_POLICY documents start with \"plans\""),
+        "{e}"
+    );
 }
 
 #[test]
 fn json_and_size_errors() {
-    let e = validate(PolicyType::TagPolicy, "{\"tags\":", &ValidationOptions::default()).unwrap_err();
+    let e = validate(
+        PolicyType::TagPolicy,
+        "{\"tags\":",
+        &ValidationOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.exception_name(), "MalformedPolicyDocumentException");
     assert_eq!(e.reason(), None);
-    assert!(e.to_string().starts_with("the policy is not valid JSON"), "{e}");
+    assert!(
+        e.to_string().starts_with("the policy is not valid JSON"),
+        "{e}"
+    );
 
     let opts = ValidationOptions {
-        limits: LimitsTable::new().with(PolicyType::ServiceControlPolicy, Limits::scp_before_may_2026()),
+        limits: LimitsTable::new().with(
+            PolicyType::ServiceControlPolicy,
+            Limits::scp_before_may_2026(),
+        ),
         ..Default::default()
     };
     let big = format!("{{{}}}", " ".repeat(5_119));
     let e = validate(PolicyType::ServiceControlPolicy, &big, &opts).unwrap_err();
     assert_eq!(e.exception_name(), "ConstraintViolationException");
     assert_eq!(e.reason(), Some("POLICY_CONTENT_LIMIT_EXCEEDED"));
-    assert!(matches!(e, PolicyError::ContentLimitExceeded { size: 5_121, limit: 5_120, .. }));
+    assert!(matches!(
+        e,
+        PolicyError::ContentLimitExceeded {
+            size: 5_121,
+            limit: 5_120,
+            ..
+        }
+    ));
     assert_eq!(
         e.to_string(),
         "policy content is 5121 characters, over the 5120 characters limit for SERVICE_CONTROL_POLICY"
@@ -97,10 +141,24 @@ fn json_and_size_errors() {
 
 #[test]
 fn aws_managed_contents_are_valid() {
-    let full = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-    validate(PolicyType::ServiceControlPolicy, full, &ValidationOptions::default()).unwrap();
+    let full =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    validate(
+        PolicyType::ServiceControlPolicy,
+        full,
+        &ValidationOptions::default(),
+    )
+    .unwrap();
     let rcp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
-    let managed = ValidationOptions { aws_managed: true, ..Default::default() };
+    let managed = ValidationOptions {
+        aws_managed: true,
+        ..Default::default()
+    };
     validate(PolicyType::ResourceControlPolicy, rcp, &managed).unwrap();
-    assert!(validate(PolicyType::ResourceControlPolicy, rcp, &ValidationOptions::default()).is_err());
+    assert!(validate(
+        PolicyType::ResourceControlPolicy,
+        rcp,
+        &ValidationOptions::default()
+    )
+    .is_err());
 }

@@ -28,7 +28,9 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         prop_oneof![
             Just("*".to_string()),
             Just("Deny".to_string()),
@@ -64,7 +66,12 @@ fn shapes(t: PolicyType, v: &Value) -> Vec<String> {
 fn option_sets() -> Vec<ValidationOptions> {
     vec![
         ValidationOptions::default(),
-        ValidationOptions { legacy_scp_grammar: true, lenient_version: true, aws_managed: true, ..Default::default() },
+        ValidationOptions {
+            legacy_scp_grammar: true,
+            lenient_version: true,
+            aws_managed: true,
+            ..Default::default()
+        },
     ]
 }
 
@@ -127,9 +134,15 @@ fn valid_documents_of_random_management_shape_round_trip_through_merge() {
     validate(PolicyType::TagPolicy, doc, &ValidationOptions::default()).unwrap();
     let r = effective_policy(
         PolicyType::TagPolicy,
-        &[Level { target_id: "r-ab12".into(), policies: vec![("p-x".into(), doc.into())] }],
+        &[Level {
+            target_id: "r-ab12".into(),
+            policies: vec![("p-x".into(), doc.into())],
+        }],
     );
     let e = r.found().expect("found");
-    assert_eq!(e.content(), r#"{"tags":{"costcenter":{"tag_key":"CostCenter","tag_value":["a"]}}}"#);
+    assert_eq!(
+        e.content(),
+        r#"{"tags":{"costcenter":{"tag_key":"CostCenter","tag_value":["a"]}}}"#
+    );
     assert!(!e.content().contains("@@"));
 }

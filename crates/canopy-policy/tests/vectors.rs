@@ -5,7 +5,11 @@ use canopy_policy::{compare_case, eval_case};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const KINDS: [&str; 3] = ["validation", "effective_policy", "effective_policy_validation"];
+const KINDS: [&str; 3] = [
+    "validation",
+    "effective_policy",
+    "effective_policy_validation",
+];
 
 fn run_file(name: &str) -> (BTreeMap<String, (usize, usize)>, Vec<String>) {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -42,15 +46,26 @@ fn run_file(name: &str) -> (BTreeMap<String, (usize, usize)>, Vec<String>) {
 #[test]
 fn shared_vectors() {
     let (counts, failures) = run_file("shared.json");
-    assert!(counts.values().map(|c| c.1).sum::<usize>() >= 27, "{counts:?}");
-    assert!(failures.is_empty(), "failing shared vectors:\n{}", failures.join("\n"));
+    assert!(
+        counts.values().map(|c| c.1).sum::<usize>() >= 27,
+        "{counts:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "failing shared vectors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn canopy_vectors() {
     let (counts, failures) = run_file("canopy.json");
     assert!(!counts.is_empty());
-    assert!(failures.is_empty(), "failing canopy vectors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing canopy vectors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -61,7 +76,11 @@ fn authorization_kind_is_not_implemented_yet() {
 
 #[test]
 fn comparison_catches_wrong_answers() {
-    let text = std::fs::read_to_string(format!("{}/tests/vectors/shared.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/vectors/shared.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let file: Value = serde_json::from_str(&text).unwrap();
     let mut checked = 0;
     for case in file["vectors"].as_array().unwrap() {
@@ -80,7 +99,11 @@ fn comparison_catches_wrong_answers() {
                 actual["validation_errors"] = Value::Array(vec![]);
             }
         }
-        assert!(!compare_case(case, &actual).is_empty(), "{} perturbed but still passes", case["id"]);
+        assert!(
+            !compare_case(case, &actual).is_empty(),
+            "{} perturbed but still passes",
+            case["id"]
+        );
         checked += 1;
     }
     assert_eq!(checked, 27);
