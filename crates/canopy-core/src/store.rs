@@ -98,8 +98,9 @@ pub trait Tx {
     fn account_list_by_parent(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>>;
     fn account_count(&mut self, org_id: &str) -> StoreResult<u64>;
     fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64>;
-    /// A member of `org_id` with this email (exact, case-insensitive), if any.
-    fn account_find_by_email(&mut self, org_id: &str, email: &str) -> StoreResult<Option<AccountRecord>>;
+    /// An account of `partition` (member or standalone) with this email (exact match,
+    /// case-insensitive), if any: account emails are unique across AWS, not per organization.
+    fn account_find_by_email(&mut self, partition: &str, email: &str) -> StoreResult<Option<AccountRecord>>;
 
     // --- create-account requests ---
     fn car_get(&mut self, org_id: &str, car_id: &str) -> StoreResult<Option<CreateAccountRecord>>;

@@ -488,7 +488,6 @@ async fn duplicate_email_is_case_insensitive() {
 /// An AWS account's email is unique across AWS, not only within one organization. Canopy checks
 /// within the organization only; this documents the gap (api-facts is silent on the scope).
 #[tokio::test]
-#[ignore = "Canopy checks email uniqueness per organization only; AWS checks it globally"]
 async fn duplicate_email_across_organizations() {
     let org = Org::new().await;
     org.create_account("Shared").await; // shared@example.org

@@ -73,7 +73,7 @@ CREATE TABLE accounts (
 );
 CREATE INDEX accounts_org_seq ON accounts (org_id, seq);
 CREATE INDEX accounts_org_parent_seq ON accounts (org_id, parent_id, seq);
-CREATE INDEX accounts_org_email ON accounts (org_id, email_lower);
+CREATE INDEX accounts_partition_email ON accounts (partition, email_lower);
 
 CREATE TABLE create_account_requests (
     id             TEXT PRIMARY KEY,

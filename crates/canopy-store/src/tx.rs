@@ -375,10 +375,10 @@ impl Tx for SqlTx<'_> {
         self.count("SELECT COUNT(*) FROM accounts WHERE org_id = ?1 AND parent_id = ?2", [org_id, parent_id])
     }
 
-    fn account_find_by_email(&mut self, org_id: &str, email: &str) -> StoreResult<Option<AccountRecord>> {
+    fn account_find_by_email(&mut self, partition: &str, email: &str) -> StoreResult<Option<AccountRecord>> {
         self.one(
-            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND email_lower = ?2 ORDER BY seq LIMIT 1"),
-            params![org_id, email.to_lowercase()],
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = ?1 AND email_lower = ?2 ORDER BY seq LIMIT 1"),
+            params![partition, email.to_lowercase()],
             account_row,
         )
     }

@@ -363,7 +363,7 @@ mod cases {
         );
         assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000002")?)).await.unwrap(), Some(filled));
         // The email lookup follows an update of the email.
-        assert_eq!(read(&s, |tx| Ok(tx.account_find_by_email("o-9", "000000000002@EXAMPLE.com")?)).await.unwrap().map(|a| a.id), Some("000000000002".into()));
+        assert_eq!(read(&s, |tx| Ok(tx.account_find_by_email("aws", "000000000002@EXAMPLE.com")?)).await.unwrap().map(|a| a.id), Some("000000000002".into()));
     }
 
     pub async fn account_partitions_are_distinct(s: Arc<dyn Store>) {
@@ -437,12 +437,13 @@ mod cases {
         .await
         .unwrap();
         for probe in ["alice.smith@example.com", "ALICE.SMITH@EXAMPLE.COM", "Alice.Smith@Example.COM"] {
-            let got = read(&s, move |tx| Ok(tx.account_find_by_email("o-1", probe)?)).await.unwrap();
+            let got = read(&s, move |tx| Ok(tx.account_find_by_email("aws", probe)?)).await.unwrap();
             assert_eq!(got.map(|a| (a.id, a.email)), Some(("000000000001".into(), "Alice.Smith@Example.COM".into())), "{probe}");
         }
-        // Exact match only, and only within the organization.
-        for (o, probe) in [("o-1", "alice.smith@example.co"), ("o-1", "alice%"), ("o-1", "bob@example.com"), ("o-2", "alice.smith@example.com")] {
-            assert_eq!(read(&s, move |tx| Ok(tx.account_find_by_email(o, probe)?)).await.unwrap(), None, "{o} {probe}");
+        // Exact match only; the scope is the partition, across organizations.
+        assert_eq!(read(&s, |tx| Ok(tx.account_find_by_email("aws", "BOB@example.com")?)).await.unwrap().map(|a| a.id), Some("000000000002".into()));
+        for (p, probe) in [("aws", "alice.smith@example.co"), ("aws", "alice%"), ("aws-cn", "bob@example.com"), ("aws-cn", "alice.smith@example.com")] {
+            assert_eq!(read(&s, move |tx| Ok(tx.account_find_by_email(p, probe)?)).await.unwrap(), None, "{p} {probe}");
         }
     }
 

@@ -81,7 +81,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
         seq: 0,
     };
     // Business failures are reported in the request's status, not as an error (api-facts §7.1).
-    if tx.account_find_by_email(&org.id, &input.email)?.is_some() {
+    if tx.account_find_by_email(&org.partition, &input.email)?.is_some() {
         car.failure_reason = Some(CreateAccountFailureReason::EmailAlreadyExists);
     } else {
         let account_id = loop {
