@@ -1,5 +1,6 @@
 //! `canopy`: a wire-compatible AWS Organizations emulator.
 
+mod policy;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +23,16 @@ struct Cli {
 enum Command {
     /// Run the server (AWS Organizations API on POST /, Canopy API under /canopy/v1/).
     Serve(Box<serve::ServeArgs>),
+    /// Policy tools that run offline (no server).
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
+        Command::Policy(cmd) => return policy::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

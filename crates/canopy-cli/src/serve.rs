@@ -122,6 +122,17 @@ pub struct ServeArgs {
     /// features (the current AWS behaviour is to enable it).
     #[arg(long, env = "CANOPY_NO_SCP_ON_CREATE")]
     no_scp_on_create: bool,
+
+    /// Validate SCPs with the grammar from before September 2025 (Allow statements only with
+    /// `Resource: "*"`, no NotResource, Condition only in Deny statements...).
+    #[arg(long, env = "CANOPY_LEGACY_SCP_GRAMMAR")]
+    legacy_scp_grammar: bool,
+
+    /// Make EnablePolicyType of SECURITYHUB_POLICY / INSPECTOR_POLICY require their service's
+    /// trusted access (ConstraintViolation SERVICE_ACCESS_NOT_ENABLED). Trusted access is not
+    /// built yet, so with this flag those two types cannot be enabled.
+    #[arg(long, env = "CANOPY_ENFORCE_POLICY_SERVICE_ACCESS")]
+    enforce_policy_service_access: bool,
 }
 
 impl ServeArgs {
@@ -141,6 +152,9 @@ impl ServeArgs {
             max_concurrent_closures: self.max_concurrent_closures,
             min_account_age_for_removal_ms: (self.min_account_age_for_removal * DAY_MS).round() as i64,
             enable_scp_on_create: !self.no_scp_on_create,
+            legacy_scp_grammar: self.legacy_scp_grammar,
+            enforce_policy_service_access: self.enforce_policy_service_access,
+            ..CoreConfig::default()
         }
     }
 

@@ -15,3 +15,13 @@ pub fn ou(partition: &str, mgmt: &str, org_id: &str, ou_id: &str) -> String {
 pub fn account(partition: &str, mgmt: &str, org_id: &str, account_id: &str) -> String {
     format!("arn:{partition}:organizations::{mgmt}:account/{org_id}/{account_id}")
 }
+
+/// A customer policy: `…:policy/<org>/<type_lowercase>/p-…`.
+pub fn policy(partition: &str, mgmt: &str, org_id: &str, policy_type_lower: &str, policy_id: &str) -> String {
+    format!("arn:{partition}:organizations::{mgmt}:policy/{org_id}/{policy_type_lower}/{policy_id}")
+}
+
+/// An AWS-managed policy: the account slot is the literal `aws` and there is no organization.
+pub fn aws_managed_policy(partition: &str, policy_type_lower: &str, policy_id: &str) -> String {
+    format!("arn:{partition}:organizations::aws:policy/{policy_type_lower}/{policy_id}")
+}

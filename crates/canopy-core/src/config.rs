@@ -1,5 +1,7 @@
 //! Domain settings: quotas and timings. One struct, filled by the CLI from flags/env vars.
 
+use canopy_policy::LimitsTable;
+
 /// Quotas and timings that shape the organization's behaviour. Defaults follow AWS (mid-2026
 /// figures) except where a test-friendly value serves users better; those are marked.
 #[derive(Debug, Clone)]
@@ -33,6 +35,17 @@ pub struct CoreConfig {
     /// Whether CreateOrganization with ALL features enables SERVICE_CONTROL_POLICY on the root,
     /// as the current API reference says it does.
     pub enable_scp_on_create: bool,
+    /// Per-policy-type quotas: maximum content size, direct attachments per target (max/min)
+    /// and policies per organization (canopy-policy's table; AWS mid-2026 figures by default).
+    pub policy_limits: LimitsTable,
+    /// Validate SCPs with the grammar from before September 2025 (Allow statements only with
+    /// `Resource: "*"`, no NotResource, Condition only with Deny...).
+    pub legacy_scp_grammar: bool,
+    /// Enforce that SECURITYHUB_POLICY / INSPECTOR_POLICY need their service's trusted access
+    /// before EnablePolicyType (ConstraintViolation SERVICE_ACCESS_NOT_ENABLED). Trusted access
+    /// (EnableAWSServiceAccess) is not built yet, so when this is on those types can never be
+    /// enabled; off by default.
+    pub enforce_policy_service_access: bool,
 }
 
 impl Default for CoreConfig {
@@ -52,6 +65,9 @@ impl Default for CoreConfig {
             max_concurrent_closures: 3,
             min_account_age_for_removal_ms: 0,
             enable_scp_on_create: true,
+            policy_limits: LimitsTable::new(),
+            legacy_scp_grammar: false,
+            enforce_policy_service_access: false,
         }
     }
 }

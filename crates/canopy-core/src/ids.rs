@@ -1,5 +1,5 @@
 //! The injected id source. Formats follow what AWS issues (api-facts §4.1): `o-` + 10, `r-` + 4,
-//! `ou-<root suffix>-` + 8, 12-digit accounts, `car-` + 32.
+//! `ou-<root suffix>-` + 8, 12-digit accounts, `car-` + 32, `p-` + 8.
 
 use rand::Rng;
 
@@ -10,6 +10,10 @@ pub trait IdSource: Send + Sync + 'static {
     fn ou_id(&self, root_id: &str) -> String;
     fn account_id(&self) -> String;
     fn create_account_request_id(&self) -> String;
+    /// A customer policy id: `p-` + 8 lowercase alphanumerics.
+    fn policy_id(&self) -> String {
+        format!("p-{}", random_from(LOWER_ALNUM, 8))
+    }
 }
 
 pub struct RandomIds;

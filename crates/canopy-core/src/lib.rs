@@ -24,6 +24,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::CoreConfig;
 pub use ids::{IdSource, RandomIds};
 pub use records::*;
+pub use canopy_policy;
 pub use store::{BoxFuture, OpError, Store, StoreError, StoreResult, Tx, TxFn};
 
 /// What every operation needs besides its store: settings, the clock and the id source.
@@ -181,5 +182,56 @@ impl Organizations for Canopy {
     }
     async fn list_tags_for_resource(&self, ctx: &RequestContext, input: api::ListTagsForResourceRequest) -> Result<api::ListTagsForResourceResponse, ApiError> {
         run!(self, read, ctx, input, |tx, env, caller, input| ops::tags::list_tags_for_resource(tx, env, &caller, &input))
+    }
+
+    async fn create_policy(&self, ctx: &RequestContext, input: api::CreatePolicyRequest) -> Result<api::CreatePolicyResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::create(tx, env, &caller, &input))
+    }
+    async fn describe_policy(&self, ctx: &RequestContext, input: api::DescribePolicyRequest) -> Result<api::DescribePolicyResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::describe(tx, &caller, &input))
+    }
+    async fn update_policy(&self, ctx: &RequestContext, input: api::UpdatePolicyRequest) -> Result<api::UpdatePolicyResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::update(tx, env, &caller, &input))
+    }
+    async fn delete_policy(&self, ctx: &RequestContext, input: api::DeletePolicyRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::delete(tx, &caller, &input))
+    }
+    async fn list_policies(&self, ctx: &RequestContext, input: api::ListPoliciesRequest) -> Result<api::ListPoliciesResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::list(tx, &caller, &input))
+    }
+    async fn list_policies_for_target(&self, ctx: &RequestContext, input: api::ListPoliciesForTargetRequest) -> Result<api::ListPoliciesForTargetResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::list_for_target(tx, env, &caller, &input))
+    }
+    async fn list_targets_for_policy(&self, ctx: &RequestContext, input: api::ListTargetsForPolicyRequest) -> Result<api::ListTargetsForPolicyResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::list_targets(tx, env, &caller, &input))
+    }
+    async fn attach_policy(&self, ctx: &RequestContext, input: api::AttachPolicyRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::attach(tx, env, &caller, &input))
+    }
+    async fn detach_policy(&self, ctx: &RequestContext, input: api::DetachPolicyRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::detach(tx, env, &caller, &input))
+    }
+    async fn enable_policy_type(&self, ctx: &RequestContext, input: api::EnablePolicyTypeRequest) -> Result<api::EnablePolicyTypeResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::enable_type(tx, env, &caller, &input))
+    }
+    async fn disable_policy_type(&self, ctx: &RequestContext, input: api::DisablePolicyTypeRequest) -> Result<api::DisablePolicyTypeResponse, ApiError> {
+        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::disable_type(tx, &caller, &input))
+    }
+    async fn describe_effective_policy(&self, ctx: &RequestContext, input: api::DescribeEffectivePolicyRequest) -> Result<api::DescribeEffectivePolicyResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::effective::describe(tx, env, &caller, &input))
+    }
+    async fn list_accounts_with_invalid_effective_policy(
+        &self,
+        ctx: &RequestContext,
+        input: api::ListAccountsWithInvalidEffectivePolicyRequest,
+    ) -> Result<api::ListAccountsWithInvalidEffectivePolicyResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::effective::list_invalid_accounts(tx, env, &caller, &input))
+    }
+    async fn list_effective_policy_validation_errors(
+        &self,
+        ctx: &RequestContext,
+        input: api::ListEffectivePolicyValidationErrorsRequest,
+    ) -> Result<api::ListEffectivePolicyValidationErrorsResponse, ApiError> {
+        run!(self, read, ctx, input, |tx, env, caller, input| ops::effective::list_validation_errors(tx, env, &caller, &input))
     }
 }

@@ -73,3 +73,36 @@ pub struct TagRecord {
     pub key: String,
     pub value: String,
 }
+
+/// A customer-managed policy. AWS-managed policies (`p-FullAWSAccess`, `p-RCPFullAWSAccess`)
+/// are never stored: core synthesizes them for every organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRecord {
+    pub id: String,
+    pub org_id: String,
+    pub policy_type: PolicyType,
+    pub name: String,
+    pub description: String,
+    /// The document exactly as received (size quotas count it as is).
+    pub content: String,
+    pub created_ms: i64,
+    /// Last CreatePolicy/UpdatePolicy that changed the policy.
+    pub updated_ms: i64,
+    /// Insertion order, assigned by the store; 0 before insertion.
+    pub seq: i64,
+}
+
+/// A policy directly attached to a root, OU or account. `policy_id` may name an AWS-managed
+/// policy; attachments are scoped by organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyAttachmentRecord {
+    pub org_id: String,
+    pub policy_id: String,
+    pub target_id: String,
+    /// The policy's type, copied so that per-type lists and counts need no join.
+    pub policy_type: PolicyType,
+    pub attached_ms: i64,
+    /// Attachment order, assigned by the store (monotonic; detach + re-attach moves a policy to
+    /// the end); 0 before insertion.
+    pub seq: i64,
+}

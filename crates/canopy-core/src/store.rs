@@ -15,7 +15,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
-use canopy_api::ApiError;
+use canopy_api::{ApiError, PolicyType};
 
 use crate::records::*;
 
@@ -65,7 +65,7 @@ pub trait Tx {
     fn org_insert(&mut self, org: &OrganizationRecord) -> StoreResult<()>;
     fn org_update(&mut self, org: &OrganizationRecord) -> StoreResult<()>;
     /// Deletes the organization and everything that belongs to it (roots, OUs, create-account
-    /// statuses, tags of its resources). Accounts are not deleted here: core detaches them first.
+    /// statuses, tags of its resources, policies and attachments). Accounts are not deleted here: core detaches them first.
     fn org_delete(&mut self, org_id: &str) -> StoreResult<()>;
 
     // --- roots ---
@@ -117,4 +117,46 @@ pub trait Tx {
     fn tags_put(&mut self, org_id: &str, resource_id: &str, tags: &[TagRecord]) -> StoreResult<()>;
     fn tags_delete(&mut self, org_id: &str, resource_id: &str, keys: &[String]) -> StoreResult<()>;
     fn tags_delete_all(&mut self, org_id: &str, resource_id: &str) -> StoreResult<()>;
+
+    // --- customer-managed policies (keyed by (org, policy id)) ---
+    /// The customer policy `policy_id` of `org_id`, if any.
+    fn policy_get(&mut self, org_id: &str, policy_id: &str) -> StoreResult<Option<PolicyRecord>>;
+    /// Assigns `seq`; returns the stored record.
+    fn policy_insert(&mut self, policy: &PolicyRecord) -> StoreResult<PolicyRecord>;
+    /// Updates name, description, content and `updated_ms` (never the type).
+    fn policy_update(&mut self, policy: &PolicyRecord) -> StoreResult<()>;
+    /// Deletes the policy row only (core deletes its tags and checks it is unattached first).
+    fn policy_delete(&mut self, org_id: &str, policy_id: &str) -> StoreResult<()>;
+    /// Policies of one type of an organization, in `seq` order.
+    fn policy_list(&mut self, org_id: &str, policy_type: PolicyType, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyRecord>>;
+    /// Customer policies of one type in an organization.
+    fn policy_count(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<u64>;
+    /// The policy of that type with exactly this name (case-sensitive), if any.
+    fn policy_find_by_name(&mut self, org_id: &str, policy_type: PolicyType, name: &str) -> StoreResult<Option<PolicyRecord>>;
+
+    // --- policy attachments ---
+    /// Assigns `seq` (the attachment order); returns the stored record. Attaching the same
+    /// (org, policy, target) twice is a store error: core checks first.
+    fn attachment_insert(&mut self, attachment: &PolicyAttachmentRecord) -> StoreResult<PolicyAttachmentRecord>;
+    fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>>;
+    fn attachment_delete(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<()>;
+    /// Direct attachments of a target, of one type (or every type with `None`), in attachment order.
+    fn attachment_list_by_target(
+        &mut self,
+        org_id: &str,
+        target_id: &str,
+        policy_type: Option<PolicyType>,
+        after_seq: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<PolicyAttachmentRecord>>;
+    /// Targets a policy is attached to, in attachment order.
+    fn attachment_list_by_policy(&mut self, org_id: &str, policy_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyAttachmentRecord>>;
+    /// Direct attachments of one type on a target.
+    fn attachment_count_by_target(&mut self, org_id: &str, target_id: &str, policy_type: PolicyType) -> StoreResult<u64>;
+    /// Targets a policy is attached to.
+    fn attachment_count_by_policy(&mut self, org_id: &str, policy_id: &str) -> StoreResult<u64>;
+    /// Detaches every policy of a type from every target of the organization (DisablePolicyType).
+    fn attachment_delete_by_type(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<()>;
+    /// Detaches everything from a target (its OU was deleted or its account left).
+    fn attachment_delete_by_target(&mut self, org_id: &str, target_id: &str) -> StoreResult<()>;
 }

@@ -134,3 +134,18 @@ pub fn create_account_status(car: &CreateAccountRecord, now_ms: i64) -> CreateAc
 pub fn tags(records: Vec<TagRecord>) -> Vec<Tag> {
     records.into_iter().map(|t| Tag { key: t.key, value: t.value }).collect()
 }
+
+pub fn policy_summary(org: &OrganizationRecord, p: &crate::ops::policy::AnyPolicy) -> canopy_api::PolicySummary {
+    canopy_api::PolicySummary {
+        arn: Some(p.arn(org)),
+        aws_managed: Some(p.is_aws_managed()),
+        description: Some(p.description().to_string()),
+        id: Some(p.id().to_string()),
+        name: Some(p.name().to_string()),
+        type_: Some(p.policy_type()),
+    }
+}
+
+pub fn policy(org: &OrganizationRecord, p: &crate::ops::policy::AnyPolicy) -> canopy_api::Policy {
+    canopy_api::Policy { content: Some(p.content().to_string()), policy_summary: Some(policy_summary(org, p)) }
+}

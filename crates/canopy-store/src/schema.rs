@@ -96,10 +96,42 @@ CREATE TABLE tags (
     PRIMARY KEY (org_id, resource_id, key)
 );
 "#,
+    // 2: customer-managed policies and policy attachments (AWS-managed policies are not stored;
+    // their attachments are, under their fixed ids, scoped by organization).
+    r#"
+CREATE TABLE policies (
+    org_id      TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    created_ms  BIGINT NOT NULL,
+    updated_ms  BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (org_id, id)
+);
+CREATE INDEX policies_org_type_seq ON policies (org_id, policy_type, seq);
+CREATE INDEX policies_org_type_name ON policies (org_id, policy_type, name);
+
+CREATE TABLE policy_attachments (
+    org_id      TEXT NOT NULL,
+    policy_id   TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    attached_ms BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (org_id, policy_id, target_id)
+);
+CREATE INDEX policy_attachments_target ON policy_attachments (org_id, target_id, policy_type, seq);
+CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id, seq);
+CREATE INDEX policy_attachments_type ON policy_attachments (org_id, policy_type);
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
-pub const DATA_TABLES: &[&str] = &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags"];
+pub const DATA_TABLES: &[&str] =
+    &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments"];
 
 /// Brings the schema up to date in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -5,7 +5,8 @@ use rusqlite::{params, Connection, Row};
 
 use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
-    AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, RootRecord, StoreError, StoreResult, TagRecord, Tx,
+    AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
+    StoreError, StoreResult, TagRecord, Tx,
 };
 
 /// Maps a SQLite error to a backend error.
@@ -183,6 +184,41 @@ fn car_row(r: &Row) -> StoreResult<CreateAccountRecord> {
     })
 }
 
+macro_rules! policy_cols {
+    () => { "id, org_id, policy_type, name, description, content, created_ms, updated_ms, seq" };
+}
+macro_rules! attachment_cols { () => { "org_id, policy_id, target_id, policy_type, attached_ms, seq" } }
+
+fn policy_type_col(r: &Row, i: usize) -> StoreResult<PolicyType> {
+    let t: String = r.get(i).st()?;
+    PolicyType::from_wire(&t).ok_or_else(|| corrupt("policy type", &t))
+}
+
+fn policy_row(r: &Row) -> StoreResult<PolicyRecord> {
+    Ok(PolicyRecord {
+        id: r.get(0).st()?,
+        org_id: r.get(1).st()?,
+        policy_type: policy_type_col(r, 2)?,
+        name: r.get(3).st()?,
+        description: r.get(4).st()?,
+        content: r.get(5).st()?,
+        created_ms: r.get(6).st()?,
+        updated_ms: r.get(7).st()?,
+        seq: r.get(8).st()?,
+    })
+}
+
+fn attachment_row(r: &Row) -> StoreResult<PolicyAttachmentRecord> {
+    Ok(PolicyAttachmentRecord {
+        org_id: r.get(0).st()?,
+        policy_id: r.get(1).st()?,
+        target_id: r.get(2).st()?,
+        policy_type: policy_type_col(r, 3)?,
+        attached_ms: r.get(4).st()?,
+        seq: r.get(5).st()?,
+    })
+}
+
 fn tag_row(r: &Row) -> StoreResult<TagRecord> {
     Ok(TagRecord { key: r.get(0).st()?, value: r.get(1).st()? })
 }
@@ -211,6 +247,8 @@ impl Tx for SqlTx<'_> {
 
     fn org_delete(&mut self, org_id: &str) -> StoreResult<()> {
         self.exec("DELETE FROM tags WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM policy_attachments WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM policies WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM create_account_requests WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM ous WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM roots WHERE org_id = ?1", [org_id])?;
@@ -465,6 +503,140 @@ impl Tx for SqlTx<'_> {
 
     fn tags_delete_all(&mut self, org_id: &str, resource_id: &str) -> StoreResult<()> {
         self.exec("DELETE FROM tags WHERE org_id = ?1 AND resource_id = ?2", [org_id, resource_id])?;
+        Ok(())
+    }
+
+    // --- policies ---
+    fn policy_get(&mut self, org_id: &str, policy_id: &str) -> StoreResult<Option<PolicyRecord>> {
+        self.one(concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = ?1 AND id = ?2"), [org_id, policy_id], policy_row)
+    }
+
+    fn policy_insert(&mut self, p: &PolicyRecord) -> StoreResult<PolicyRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO policies (", policy_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![p.id, p.org_id, p.policy_type.as_str(), p.name, p.description, p.content, p.created_ms, p.updated_ms, seq],
+        )?;
+        Ok(PolicyRecord { seq, ..p.clone() })
+    }
+
+    fn policy_update(&mut self, p: &PolicyRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE policies SET name = ?3, description = ?4, content = ?5, updated_ms = ?6 WHERE org_id = ?1 AND id = ?2",
+            params![p.org_id, p.id, p.name, p.description, p.content, p.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn policy_delete(&mut self, org_id: &str, policy_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM policies WHERE org_id = ?1 AND id = ?2", [org_id, policy_id])?;
+        Ok(())
+    }
+
+    fn policy_list(&mut self, org_id: &str, policy_type: PolicyType, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyRecord>> {
+        self.many(
+            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = ?1 AND policy_type = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
+            params![org_id, policy_type.as_str(), after(after_seq), lim(limit)],
+            policy_row,
+        )
+    }
+
+    fn policy_count(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM policies WHERE org_id = ?1 AND policy_type = ?2", [org_id, policy_type.as_str()])
+    }
+
+    fn policy_find_by_name(&mut self, org_id: &str, policy_type: PolicyType, name: &str) -> StoreResult<Option<PolicyRecord>> {
+        self.one(
+            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = ?1 AND policy_type = ?2 AND name = ?3 ORDER BY seq LIMIT 1"),
+            [org_id, policy_type.as_str(), name],
+            policy_row,
+        )
+    }
+
+    // --- policy attachments ---
+    fn attachment_insert(&mut self, a: &PolicyAttachmentRecord) -> StoreResult<PolicyAttachmentRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO policy_attachments (", attachment_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            params![a.org_id, a.policy_id, a.target_id, a.policy_type.as_str(), a.attached_ms, seq],
+        )?;
+        Ok(PolicyAttachmentRecord { seq, ..a.clone() })
+    }
+
+    fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>> {
+        self.one(
+            concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND target_id = ?3"),
+            [org_id, policy_id, target_id],
+            attachment_row,
+        )
+    }
+
+    fn attachment_delete(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND target_id = ?3",
+            [org_id, policy_id, target_id],
+        )?;
+        Ok(())
+    }
+
+    fn attachment_list_by_target(
+        &mut self,
+        org_id: &str,
+        target_id: &str,
+        policy_type: Option<PolicyType>,
+        after_seq: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<PolicyAttachmentRecord>> {
+        match policy_type {
+            Some(t) => self.many(
+                concat!(
+                    "SELECT ",
+                    attachment_cols!(),
+                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND policy_type = ?3 AND seq > ?4 ORDER BY seq LIMIT ?5"
+                ),
+                params![org_id, target_id, t.as_str(), after(after_seq), lim(limit)],
+                attachment_row,
+            ),
+            None => self.many(
+                concat!(
+                    "SELECT ",
+                    attachment_cols!(),
+                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+                ),
+                params![org_id, target_id, after(after_seq), lim(limit)],
+                attachment_row,
+            ),
+        }
+    }
+
+    fn attachment_list_by_policy(&mut self, org_id: &str, policy_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyAttachmentRecord>> {
+        self.many(
+            concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
+            params![org_id, policy_id, after(after_seq), lim(limit)],
+            attachment_row,
+        )
+    }
+
+    fn attachment_count_by_target(&mut self, org_id: &str, target_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND policy_type = ?3",
+            [org_id, target_id, policy_type.as_str()],
+        )
+    }
+
+    fn attachment_count_by_policy(&mut self, org_id: &str, policy_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2", [org_id, policy_id])
+    }
+
+    fn attachment_delete_by_type(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<()> {
+        self.exec("DELETE FROM policy_attachments WHERE org_id = ?1 AND policy_type = ?2", [org_id, policy_type.as_str()])?;
+        Ok(())
+    }
+
+    fn attachment_delete_by_target(&mut self, org_id: &str, target_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2", [org_id, target_id])?;
         Ok(())
     }
 }

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use canopy_api::{AccountJoinedMethod, ApiError, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
-    AccountRecord, CreateAccountRecord, OpError, OrganizationRecord, OuRecord, RootRecord, Store, StoreError, TagRecord, Tx,
+    AccountRecord, CreateAccountRecord, OpError, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
+    Store, StoreError, TagRecord, Tx,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +128,31 @@ fn car(id: &str, org_id: &str) -> CreateAccountRecord {
     }
 }
 
+fn policy(id: &str, org_id: &str, t: &str, name: &str) -> PolicyRecord {
+    PolicyRecord {
+        id: id.into(),
+        org_id: org_id.into(),
+        policy_type: policy_type(t),
+        name: name.into(),
+        description: format!("{name} description"),
+        content: format!("{{\"name\": \"{name}\"}}"),
+        created_ms: 1_700_000_000_000,
+        updated_ms: 1_700_000_000_000,
+        seq: 0,
+    }
+}
+
+fn attachment(org_id: &str, policy_id: &str, target_id: &str, t: &str) -> PolicyAttachmentRecord {
+    PolicyAttachmentRecord {
+        org_id: org_id.into(),
+        policy_id: policy_id.into(),
+        target_id: target_id.into(),
+        policy_type: policy_type(t),
+        attached_ms: 1_700_000_000_001,
+        seq: 0,
+    }
+}
+
 fn tag(k: &str, v: &str) -> TagRecord {
     TagRecord { key: k.into(), value: v.into() }
 }
@@ -167,6 +193,14 @@ macro_rules! conformance {
                 read_your_writes,
                 duplicate_insert_is_a_store_error,
                 reset_empties_everything,
+                policy_round_trip,
+                policy_list_paging_counts_and_names,
+                attachment_round_trip_and_order,
+                attachment_lists_and_counts,
+                attachment_bulk_deletes,
+                org_delete_removes_policies,
+                policy_writes_refused_in_read_tx,
+                reset_empties_policies,
             );
         }
     };
@@ -767,6 +801,215 @@ mod cases {
         let b = write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000002"))?)).await.unwrap();
         assert!(a.seq > 0 && b.seq > a.seq);
         populate_org(&s, "o-1").await;
+    }
+
+    // --- policies and attachments ---
+
+    pub async fn policy_round_trip(s: Arc<dyn Store>) {
+        let stored = write(&s, |tx| Ok(tx.policy_insert(&policy("p-aaaaaaaa", "o-1", "TAG_POLICY", "Tags"))?)).await.unwrap();
+        assert!(stored.seq > 0, "seq is assigned");
+        assert_eq!(stored, PolicyRecord { seq: stored.seq, ..policy("p-aaaaaaaa", "o-1", "TAG_POLICY", "Tags") });
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-aaaaaaaa")?)).await.unwrap(), Some(stored.clone()));
+        // Scoped by organization.
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-2", "p-aaaaaaaa")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-bbbbbbbb")?)).await.unwrap(), None);
+
+        // Update changes name, description, content and updated_ms; never the type or created_ms.
+        let changed = PolicyRecord {
+            name: "Renamed".into(),
+            description: String::new(),
+            content: "{ \"x\" :  1 }\n".into(),
+            updated_ms: 1_800_000_000_000,
+            policy_type: policy_type("BACKUP_POLICY"),
+            created_ms: 5,
+            ..stored.clone()
+        };
+        let c2 = changed.clone();
+        write(&s, move |tx| Ok(tx.policy_update(&c2)?)).await.unwrap();
+        let expected = PolicyRecord { policy_type: stored.policy_type, created_ms: stored.created_ms, ..changed };
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-aaaaaaaa")?)).await.unwrap(), Some(expected));
+
+        write(&s, |tx| Ok(tx.policy_delete("o-1", "p-aaaaaaaa")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-aaaaaaaa")?)).await.unwrap(), None);
+        // Deleting what is not there does nothing.
+        write(&s, |tx| Ok(tx.policy_delete("o-1", "p-aaaaaaaa")?)).await.unwrap();
+    }
+
+    pub async fn policy_list_paging_counts_and_names(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            // Ids deliberately not in insertion order; types interleaved; another org.
+            tx.policy_insert(&policy("p-zzzzzzzz", "o-1", "SERVICE_CONTROL_POLICY", "A"))?;
+            tx.policy_insert(&policy("p-mmmmmmmm", "o-1", "TAG_POLICY", "A"))?;
+            tx.policy_insert(&policy("p-aaaaaaaa", "o-1", "SERVICE_CONTROL_POLICY", "B"))?;
+            tx.policy_insert(&policy("p-kkkkkkkk", "o-2", "SERVICE_CONTROL_POLICY", "A"))?;
+            tx.policy_insert(&policy("p-cccccccc", "o-1", "SERVICE_CONTROL_POLICY", "C"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let scp = policy_type("SERVICE_CONTROL_POLICY");
+        let all = read(&s, move |tx| Ok(tx.policy_list("o-1", scp, None, 100)?)).await.unwrap();
+        assert_eq!(all.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p-zzzzzzzz", "p-aaaaaaaa", "p-cccccccc"]);
+        let first = read(&s, move |tx| Ok(tx.policy_list("o-1", scp, None, 2)?)).await.unwrap();
+        assert_eq!(first.len(), 2);
+        let after = first[1].seq;
+        let rest = read(&s, move |tx| Ok(tx.policy_list("o-1", scp, Some(after), 2)?)).await.unwrap();
+        assert_eq!(rest.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p-cccccccc"]);
+        assert_eq!(read(&s, move |tx| Ok(tx.policy_count("o-1", scp)?)).await.unwrap(), 3);
+        assert_eq!(read(&s, |tx| Ok(tx.policy_count("o-1", policy_type("TAG_POLICY"))?)).await.unwrap(), 1);
+        assert_eq!(read(&s, |tx| Ok(tx.policy_count("o-3", policy_type("TAG_POLICY"))?)).await.unwrap(), 0);
+        // Names: exact, per type and organization.
+        let found = read(&s, move |tx| Ok(tx.policy_find_by_name("o-1", scp, "B")?)).await.unwrap();
+        assert_eq!(found.map(|p| p.id), Some("p-aaaaaaaa".to_string()));
+        assert_eq!(read(&s, move |tx| Ok(tx.policy_find_by_name("o-1", scp, "b")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.policy_find_by_name("o-1", policy_type("TAG_POLICY"), "B")?)).await.unwrap(), None);
+        let other = read(&s, move |tx| Ok(tx.policy_find_by_name("o-2", scp, "A")?)).await.unwrap();
+        assert_eq!(other.map(|p| p.id), Some("p-kkkkkkkk".to_string()));
+    }
+
+    pub async fn attachment_round_trip_and_order(s: Arc<dyn Store>) {
+        let a = write(&s, |tx| Ok(tx.attachment_insert(&attachment("o-1", "p-2", "r-1", "TAG_POLICY"))?)).await.unwrap();
+        assert!(a.seq > 0);
+        assert_eq!(a, PolicyAttachmentRecord { seq: a.seq, ..attachment("o-1", "p-2", "r-1", "TAG_POLICY") });
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_get("o-1", "p-2", "r-1")?)).await.unwrap(), Some(a.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_get("o-2", "p-2", "r-1")?)).await.unwrap(), None);
+        // Duplicate (org, policy, target) is a store error.
+        let dup = write(&s, |tx| Ok(tx.attachment_insert(&attachment("o-1", "p-2", "r-1", "TAG_POLICY"))?)).await;
+        assert!(matches!(dup, Err(OpError::Store(_))), "{dup:?}");
+        // Attachment order, not id order; detach + re-attach moves to the end.
+        write(&s, |tx| {
+            tx.attachment_insert(&attachment("o-1", "p-1", "r-1", "TAG_POLICY"))?;
+            tx.attachment_insert(&attachment("o-1", "p-3", "r-1", "TAG_POLICY"))?;
+            tx.attachment_delete("o-1", "p-2", "r-1")?;
+            tx.attachment_insert(&attachment("o-1", "p-2", "r-1", "TAG_POLICY"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let tag = policy_type("TAG_POLICY");
+        let order = read(&s, move |tx| Ok(tx.attachment_list_by_target("o-1", "r-1", Some(tag), None, 100)?)).await.unwrap();
+        assert_eq!(order.iter().map(|a| a.policy_id.as_str()).collect::<Vec<_>>(), ["p-1", "p-3", "p-2"]);
+        assert!(order.windows(2).all(|w| w[0].seq < w[1].seq));
+        // Deleting an absent attachment does nothing.
+        write(&s, |tx| Ok(tx.attachment_delete("o-1", "p-9", "r-1")?)).await.unwrap();
+        assert_eq!(read(&s, move |tx| Ok(tx.attachment_count_by_target("o-1", "r-1", tag)?)).await.unwrap(), 3);
+    }
+
+    pub async fn attachment_lists_and_counts(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.attachment_insert(&attachment("o-1", "p-FullAWSAccess", "r-1", "SERVICE_CONTROL_POLICY"))?;
+            tx.attachment_insert(&attachment("o-1", "p-tag", "r-1", "TAG_POLICY"))?;
+            tx.attachment_insert(&attachment("o-1", "p-FullAWSAccess", "ou-1", "SERVICE_CONTROL_POLICY"))?;
+            tx.attachment_insert(&attachment("o-1", "p-FullAWSAccess", "111111111111", "SERVICE_CONTROL_POLICY"))?;
+            tx.attachment_insert(&attachment("o-2", "p-FullAWSAccess", "r-2", "SERVICE_CONTROL_POLICY"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let scp = policy_type("SERVICE_CONTROL_POLICY");
+        let all_root = read(&s, |tx| Ok(tx.attachment_list_by_target("o-1", "r-1", None, None, 100)?)).await.unwrap();
+        assert_eq!(all_root.iter().map(|a| a.policy_id.as_str()).collect::<Vec<_>>(), ["p-FullAWSAccess", "p-tag"]);
+        let scp_root = read(&s, move |tx| Ok(tx.attachment_list_by_target("o-1", "r-1", Some(scp), None, 100)?)).await.unwrap();
+        assert_eq!(scp_root.len(), 1);
+        let targets = read(&s, |tx| Ok(tx.attachment_list_by_policy("o-1", "p-FullAWSAccess", None, 100)?)).await.unwrap();
+        assert_eq!(targets.iter().map(|a| a.target_id.as_str()).collect::<Vec<_>>(), ["r-1", "ou-1", "111111111111"]);
+        let after = targets[0].seq;
+        let page = read(&s, move |tx| Ok(tx.attachment_list_by_policy("o-1", "p-FullAWSAccess", Some(after), 1)?)).await.unwrap();
+        assert_eq!(page.iter().map(|a| a.target_id.as_str()).collect::<Vec<_>>(), ["ou-1"]);
+        let after = all_root[0].seq;
+        let page = read(&s, move |tx| Ok(tx.attachment_list_by_target("o-1", "r-1", None, Some(after), 10)?)).await.unwrap();
+        assert_eq!(page.iter().map(|a| a.policy_id.as_str()).collect::<Vec<_>>(), ["p-tag"]);
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-FullAWSAccess")?)).await.unwrap(), 3);
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-2", "p-FullAWSAccess")?)).await.unwrap(), 1);
+        assert_eq!(read(&s, move |tx| Ok(tx.attachment_count_by_target("o-1", "r-1", scp)?)).await.unwrap(), 1);
+        assert_eq!(read(&s, move |tx| Ok(tx.attachment_count_by_target("o-1", "ou-9", scp)?)).await.unwrap(), 0);
+    }
+
+    pub async fn attachment_bulk_deletes(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.attachment_insert(&attachment("o-1", "p-FullAWSAccess", "r-1", "SERVICE_CONTROL_POLICY"))?;
+            tx.attachment_insert(&attachment("o-1", "p-scp", "ou-1", "SERVICE_CONTROL_POLICY"))?;
+            tx.attachment_insert(&attachment("o-1", "p-tag", "ou-1", "TAG_POLICY"))?;
+            tx.attachment_insert(&attachment("o-1", "p-tag", "r-1", "TAG_POLICY"))?;
+            tx.attachment_insert(&attachment("o-2", "p-FullAWSAccess", "r-2", "SERVICE_CONTROL_POLICY"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let scp = policy_type("SERVICE_CONTROL_POLICY");
+        write(&s, move |tx| Ok(tx.attachment_delete_by_type("o-1", scp)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-FullAWSAccess")?)).await.unwrap(), 0);
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-scp")?)).await.unwrap(), 0);
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-tag")?)).await.unwrap(), 2);
+        // Other organizations keep theirs.
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-2", "p-FullAWSAccess")?)).await.unwrap(), 1);
+        write(&s, |tx| Ok(tx.attachment_delete_by_target("o-1", "ou-1")?)).await.unwrap();
+        let left = read(&s, |tx| Ok(tx.attachment_list_by_policy("o-1", "p-tag", None, 10)?)).await.unwrap();
+        assert_eq!(left.iter().map(|a| a.target_id.as_str()).collect::<Vec<_>>(), ["r-1"]);
+    }
+
+    pub async fn org_delete_removes_policies(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            for o in ["o-1", "o-2"] {
+                tx.org_insert(&org(o))?;
+                tx.policy_insert(&policy(&format!("p-{o}"), o, "TAG_POLICY", "T"))?;
+                tx.attachment_insert(&attachment(o, &format!("p-{o}"), "r-1", "TAG_POLICY"))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        write(&s, |tx| Ok(tx.org_delete("o-1")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-o-1")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-o-1")?)).await.unwrap(), 0);
+        assert!(read(&s, |tx| Ok(tx.policy_get("o-2", "p-o-2")?)).await.unwrap().is_some());
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-2", "p-o-2")?)).await.unwrap(), 1);
+    }
+
+    pub async fn policy_writes_refused_in_read_tx(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.policy_insert(&policy("p-1", "o-1", "TAG_POLICY", "T"))?;
+            tx.attachment_insert(&attachment("o-1", "p-1", "r-1", "TAG_POLICY"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let errors = read(&s, |tx| {
+            let tag = policy_type("TAG_POLICY");
+            let results: Vec<(&str, Result<(), StoreError>)> = vec![
+                ("policy_insert", tx.policy_insert(&policy("p-2", "o-1", "TAG_POLICY", "U")).map(|_| ())),
+                ("policy_update", tx.policy_update(&policy("p-1", "o-1", "TAG_POLICY", "V"))),
+                ("policy_delete", tx.policy_delete("o-1", "p-1")),
+                ("attachment_insert", tx.attachment_insert(&attachment("o-1", "p-1", "ou-1", "TAG_POLICY")).map(|_| ())),
+                ("attachment_delete", tx.attachment_delete("o-1", "p-1", "r-1")),
+                ("attachment_delete_by_type", tx.attachment_delete_by_type("o-1", tag)),
+                ("attachment_delete_by_target", tx.attachment_delete_by_target("o-1", "r-1")),
+            ];
+            Ok(results
+                .into_iter()
+                .map(|(name, r)| (name, matches!(r, Err(StoreError::Backend(m)) if m == "write in a read transaction")))
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+        for (name, refused) in errors {
+            assert!(refused, "{name} was not refused in a read transaction");
+        }
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-1")?.map(|p| p.name))).await.unwrap(), Some("T".to_string()));
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-1")?)).await.unwrap(), 1);
+    }
+
+    pub async fn reset_empties_policies(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.policy_insert(&policy("p-1", "o-1", "TAG_POLICY", "T"))?;
+            tx.attachment_insert(&attachment("o-1", "p-1", "r-1", "TAG_POLICY"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        s.reset().await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-1")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-1")?)).await.unwrap(), 0);
     }
 }
 

@@ -91,13 +91,14 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
             }
         };
         let root = tree::root_of(tx, &org.id)?;
+        let root_id = root.id.clone();
         tx.account_insert(&AccountRecord {
             partition: org.partition.clone(),
             id: account_id.clone(),
             name: input.account_name.clone(),
             email: input.email.clone(),
             org_id: Some(org.id.clone()),
-            parent_id: Some(root.id),
+            parent_id: Some(root_id),
             joined_method: Some(AccountJoinedMethod::Created),
             joined_ms: Some(completes_ms),
             created_ms: completes_ms,
@@ -105,6 +106,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
             seq: 0,
         })?;
         super::tags::apply(tx, env, &org.id, &account_id, &tags)?;
+        super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account_id)?;
         car.account_id = Some(account_id);
     }
     let car = tx.car_insert(&car)?;
@@ -199,7 +201,7 @@ pub fn list_for_parent(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &List
 }
 
 /// Visible accounts as wire shapes, with their paths; parent paths are computed once per parent.
-fn render_accounts(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, rows: Vec<AccountRecord>) -> Result<Vec<canopy_api::Account>, OpError> {
+pub(crate) fn render_accounts(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, rows: Vec<AccountRecord>) -> Result<Vec<canopy_api::Account>, OpError> {
     let now = env.clock.now_ms();
     let mut parent_paths: Vec<(String, String)> = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
@@ -361,6 +363,7 @@ pub fn detach_from_org(tx: &mut dyn Tx, env: &Env, member: &Member, account: &mu
         .into());
     }
     tx.tags_delete_all(&member.org.id, &account.id)?;
+    tx.attachment_delete_by_target(&member.org.id, &account.id)?;
     account.org_id = None;
     account.parent_id = None;
     account.joined_method = None;

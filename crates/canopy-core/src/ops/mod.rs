@@ -2,6 +2,8 @@
 //! synchronous transaction over a [`crate::Tx`]; `lib.rs` wires them to the API trait.
 
 pub mod account;
+pub mod effective;
 pub mod organization;
 pub mod ou;
+pub mod policy;
 pub mod tags;

@@ -56,9 +56,9 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     if tx.ou_find_by_name(parent.id(), &input.name)?.is_some() {
         return Err(duplicate_ou().into());
     }
-    let root_id = tree::root_of(tx, &org.id)?.id;
+    let root = tree::root_of(tx, &org.id)?;
     let id = loop {
-        let id = env.ids.ou_id(&root_id);
+        let id = env.ids.ou_id(&root.id);
         if tx.ou_get(&id)?.is_none() {
             break id;
         }
@@ -72,6 +72,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
         seq: 0,
     })?;
     super::tags::apply(tx, env, &org.id, &ou.id, &tags)?;
+    super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &ou.id)?;
     let path = tree::path_of(tx, org, &ou.id)?;
     Ok(CreateOrganizationalUnitResponse { organizational_unit: Some(views::ou(org, &ou, Some(path))) })
 }
@@ -110,6 +111,7 @@ pub fn delete(tx: &mut dyn Tx, caller: &Caller, input: &DeleteOrganizationalUnit
         .into());
     }
     tx.tags_delete_all(&member.org.id, &ou.id)?;
+    tx.attachment_delete_by_target(&member.org.id, &ou.id)?;
     tx.ou_delete(&ou.id)?;
     Ok(())
 }

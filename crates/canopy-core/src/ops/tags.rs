@@ -71,8 +71,11 @@ fn require_taggable(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &s
         let now = env.clock.now_ms();
         tx.account_get(&org.partition, id)?
             .is_some_and(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(&a, &env.config, now))
+    } else if id.starts_with("p-") {
+        // Customer policies only: AWS-managed policies belong to no organization.
+        tx.policy_get(&org.id, id)?.is_some()
     } else {
-        // Policies (p-), the resource policy (rp-) and transfers (rt-) are not stored yet.
+        // The resource policy (rp-) and transfers (rt-) are not stored yet.
         false
     };
     if exists {

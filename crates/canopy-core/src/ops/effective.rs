@@ -1,0 +1,194 @@
+//! Effective management policies: DescribeEffectivePolicy, ListAccountsWithInvalidEffectivePolicy,
+//! ListEffectivePolicyValidationErrors (api-facts §2.5, §7.11; policy-semantics §4.5, §4.6).
+//! The merge itself is canopy-policy's `effective_policy`; this module gathers the attached
+//! policies on the account's path (root first, attachment order within a node).
+//!
+//! Computed synchronously on every read, so PolicyChangesInProgressException never happens.
+//! An invalid effective policy is still returned as computed (AWS keeps serving the last valid
+//! one; Canopy keeps no history).
+
+use canopy_api::{
+    ApiError, Caller, DescribeEffectivePolicyRequest, DescribeEffectivePolicyResponse,
+    EffectivePolicy, EffectivePolicyType, EffectivePolicyValidationError, ErrorCode,
+    InvalidInputExceptionReason, ListAccountsWithInvalidEffectivePolicyRequest,
+    ListAccountsWithInvalidEffectivePolicyResponse, ListEffectivePolicyValidationErrorsRequest,
+    ListEffectivePolicyValidationErrorsResponse, PolicyType, Timestamp,
+};
+use canopy_policy as engine;
+
+use crate::records::{AccountRecord, OrganizationRecord};
+use crate::store::{OpError, StoreError, Tx};
+use crate::{access, paging, tree, views, Env};
+
+/// Attachments read per node; far above any per-target quota.
+const MAX_PER_NODE: usize = 10_000;
+
+fn api_type(t: EffectivePolicyType) -> Result<PolicyType, OpError> {
+    PolicyType::from_wire(t.as_str())
+        .ok_or_else(|| OpError::Store(StoreError::Corrupt(format!("effective policy type {} is not a policy type", t.as_str()))))
+}
+
+/// An account's effective policy of a type and when its inputs last changed; `None` when the
+/// type is not enabled or nothing of the type applies.
+pub struct Computed {
+    pub policy: engine::EffectivePolicy,
+    pub last_updated_ms: i64,
+}
+
+pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType], account: &AccountRecord, t: PolicyType) -> Result<Option<Computed>, OpError> {
+    if !enabled.contains(&t) {
+        return Ok(None);
+    }
+    let Some(parent) = &account.parent_id else { return Ok(None) };
+    let mut nodes = tree::chain_to(tx, parent)?;
+    nodes.push(account.id.clone());
+    let mut levels = Vec::with_capacity(nodes.len());
+    let mut last_updated_ms = 0;
+    for node in nodes {
+        let mut policies = Vec::new();
+        for a in tx.attachment_list_by_target(&org.id, &node, Some(t), None, MAX_PER_NODE)? {
+            let Some(p) = tx.policy_get(&org.id, &a.policy_id)? else {
+                tracing::warn!(policy = %a.policy_id, "attachment of a missing policy");
+                continue;
+            };
+            last_updated_ms = last_updated_ms.max(a.attached_ms).max(p.updated_ms);
+            policies.push((p.id, p.content));
+        }
+        levels.push(engine::Level { target_id: node, policies });
+    }
+    let engine_t = super::policy::engine_type(t)?;
+    Ok(match engine::effective_policy(engine_t, &levels) {
+        engine::EffectiveResult::Found(policy) => Some(Computed { policy, last_updated_ms }),
+        engine::EffectiveResult::NotFound | engine::EffectiveResult::UnsupportedPolicyType => None,
+    })
+}
+
+fn not_found(t: EffectivePolicyType, account: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::EffectivePolicyNotFoundException,
+        format!("We can't find an effective policy of type {} for the account {account}.", t.as_str()),
+    )
+}
+
+pub fn describe(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DescribeEffectivePolicyRequest) -> Result<DescribeEffectivePolicyResponse, OpError> {
+    let member = access::any_member(tx, caller)?;
+    let org = member.org.clone();
+    let target_id = input.target_id.clone().unwrap_or_else(|| member.account.id.clone());
+    if target_id.starts_with("r-") || target_id.starts_with("ou-") {
+        return Err(ApiError::invalid_input(
+            InvalidInputExceptionReason::TargetNotSupported,
+            "DescribeEffectivePolicy supports only accounts as targets, not roots or OUs.",
+        )
+        .into());
+    }
+    if target_id != member.account.id && !member.is_management() {
+        return Err(ApiError::access_denied().into());
+    }
+    let now = env.clock.now_ms();
+    let account = tx
+        .account_get(&org.partition, &target_id)?
+        .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
+        .ok_or_else(|| ApiError::new(ErrorCode::TargetNotFoundException, "We can't find an account with the TargetId that you specified."))?;
+    let t = api_type(input.policy_type)?;
+    let root = tree::root_of(tx, &org.id)?;
+    let computed = compute(tx, &org, &root.enabled_policy_types, &account, t)?.ok_or_else(|| not_found(input.policy_type, &account.id))?;
+    Ok(DescribeEffectivePolicyResponse {
+        effective_policy: Some(EffectivePolicy {
+            last_updated_timestamp: Some(Timestamp::from_millis(computed.last_updated_ms)),
+            policy_content: Some(computed.policy.content()),
+            policy_type: Some(input.policy_type),
+            target_id: Some(account.id),
+        }),
+    })
+}
+
+pub fn list_invalid_accounts(
+    tx: &mut dyn Tx,
+    env: &Env,
+    caller: &Caller,
+    input: &ListAccountsWithInvalidEffectivePolicyRequest,
+) -> Result<ListAccountsWithInvalidEffectivePolicyResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let org = &member.org;
+    let t = api_type(input.policy_type)?;
+    let scope = format!("ListAccountsWithInvalidEffectivePolicy/{}/{}", org.id, input.policy_type.as_str());
+    let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let root = tree::root_of(tx, &org.id)?;
+    let now = env.clock.now_ms();
+    let mut invalid = Vec::new();
+    let mut after = page.after_seq;
+    if root.enabled_policy_types.contains(&t) {
+        'scan: loop {
+            let batch = tx.account_list(&org.id, after, 200)?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.seq);
+            for account in batch {
+                if !views::is_visible(&account, &env.config, now) {
+                    continue;
+                }
+                if compute(tx, org, &root.enabled_policy_types, &account, t)?.is_some_and(|c| c.policy.is_invalid()) {
+                    invalid.push(account);
+                    if invalid.len() > page.limit {
+                        break 'scan;
+                    }
+                }
+            }
+        }
+    }
+    let (rows, next_token) = paging::finish(&scope, invalid, page.limit, |a| a.seq);
+    let accounts = super::account::render_accounts(tx, env, org, rows)?;
+    Ok(ListAccountsWithInvalidEffectivePolicyResponse { accounts: Some(accounts), next_token, policy_type: Some(input.policy_type) })
+}
+
+pub fn list_validation_errors(
+    tx: &mut dyn Tx,
+    env: &Env,
+    caller: &Caller,
+    input: &ListEffectivePolicyValidationErrorsRequest,
+) -> Result<ListEffectivePolicyValidationErrorsResponse, OpError> {
+    let member = access::reader(tx, caller)?;
+    let org = &member.org;
+    let now = env.clock.now_ms();
+    let account = tx
+        .account_get(&org.partition, &input.account_id)?
+        .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
+        .ok_or_else(|| ApiError::new(ErrorCode::AccountNotFoundException, "You specified an account that doesn't exist."))?;
+    let t = api_type(input.policy_type)?;
+    let scope = format!("ListEffectivePolicyValidationErrors/{}/{}", account.id, input.policy_type.as_str());
+    let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let root = tree::root_of(tx, &org.id)?;
+    let computed = compute(tx, org, &root.enabled_policy_types, &account, t)?.ok_or_else(|| not_found(input.policy_type, &account.id))?;
+    // Findings are numbered from 1; the token carries the last number served.
+    let skip = page.after_seq.unwrap_or(0).max(0) as usize;
+    let rows: Vec<(i64, &engine::EffectiveValidationError)> = computed
+        .policy
+        .validation_errors
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i as i64 + 1, e))
+        .skip(skip)
+        .take(page.limit + 1)
+        .collect();
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |(n, _)| *n);
+    let errors = rows
+        .into_iter()
+        .map(|(_, e)| EffectivePolicyValidationError {
+            contributing_policies: Some(e.contributing_policies.clone()),
+            error_code: Some(e.error_code.clone()),
+            error_message: Some(e.error_message.clone()),
+            path_to_error: Some(e.path_to_error.clone()),
+        })
+        .collect();
+    let path = match &account.parent_id {
+        Some(parent) => Some(format!("{}{}/", tree::path_of(tx, org, parent)?, account.id)),
+        None => None,
+    };
+    Ok(ListEffectivePolicyValidationErrorsResponse {
+        account_id: Some(account.id.clone()),
+        effective_policy_validation_errors: Some(errors),
+        evaluation_timestamp: Some(Timestamp::from_millis(now)),
+        next_token,
+        path,
+        policy_type: Some(input.policy_type),
+    })
+}
