@@ -78,7 +78,7 @@ async fn create_organization_attaches_full_aws_access_to_root_and_management() {
     let s = &listed.policies()[0];
     assert_eq!(s.id(), Some("p-FullAWSAccess"));
     assert_eq!(s.name(), Some("FullAWSAccess"));
-    assert_eq!(s.aws_managed(), true);
+    assert!(s.aws_managed());
     assert_eq!(s.r#type(), Some(&PolicyType::ServiceControlPolicy));
     assert_eq!(s.arn(), Some("arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess"));
     let d = org.mgmt.describe_policy().policy_id("p-FullAWSAccess").send().await.unwrap();
@@ -133,7 +133,7 @@ async fn create_describe_update_delete_and_tags() {
     assert_eq!(policy.content(), Some(TAG));
     assert_eq!(summary.name(), Some("Cost centers"));
     assert_eq!(summary.description(), Some(""));
-    assert_eq!(summary.aws_managed(), false);
+    assert!(!summary.aws_managed());
     assert_eq!(summary.arn(), Some(format!("arn:aws:organizations::{MGMT}:policy/{}/tag_policy/{id}", org.org_id).as_str()));
 
     let described = org.mgmt.describe_policy().policy_id(&id).send().await.unwrap();
@@ -326,7 +326,7 @@ async fn attach_and_detach_rules() {
     attach(&org.mgmt, &deny_b, &ou).await;
     attach(&org.mgmt, "p-FullAWSAccess", &ou).await;
     assert_eq!(policies_for(&org.mgmt, &ou, PolicyType::ServiceControlPolicy).await, [deny_a.as_str(), deny_b.as_str(), "p-FullAWSAccess"]);
-    assert_eq!(targets_of(&org.mgmt, &deny_a).await, [ou.clone()]);
+    assert_eq!(targets_of(&org.mgmt, &deny_a).await, vec![ou.clone()]);
 
     // Unknown policy / target.
     expect_err(org.mgmt.attach_policy().policy_id("p-unknown12").target_id(&ou).send().await, "PolicyNotFoundException", None);
