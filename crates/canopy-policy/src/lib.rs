@@ -4,8 +4,11 @@
 //! - [`validate`]: CreatePolicy/UpdatePolicy validation (size quota, JSON, per-type grammar).
 //! - [`effective_policy`]: the effective management policy of an account with the ignored
 //!   child operations and effective-policy validation errors.
+//! - [`evaluate`]: the SCP/RCP authorization evaluator over [`CompiledPolicy`] documents, with
+//!   a per-level explanation of every decision.
 //! - [`eval_case`]: runs one `policy-vectors.json` case (used by `canopy policy eval`).
 
+mod authz;
 mod error;
 mod iam;
 mod json;
@@ -14,6 +17,13 @@ mod mgmt;
 mod types;
 mod vectors;
 
+pub use authz::{
+    evaluate, evaluate_with, AuthzRequest, CompiledPolicy, ConditionExplanation, ContextValue,
+    Deciding, Decision, Effect, EvalOptions, Explanation, Layer, LevelExplanation,
+    LevelPolicies, Mismatch, OrgView, Outcome, PathNode, Principal, PrincipalKind, Reason,
+    RequestContext, ResourceEntry, ActionEntry, StatementDetail, StatementRef, StatementView,
+    TargetType, RCP_EXEMPT_ACTIONS, RCP_SUPPORTED_SERVICES, SCP_EXEMPT_SERVICES,
+};
 pub use error::PolicyError;
 pub use json::Json;
 pub use merge::{

@@ -13,16 +13,14 @@ fn err(error: &str, reason: impl Into<String>) -> Value {
 /// `{"error", "reason"?, "message", "path"?}`; `effective_policy` →
 /// `{"effective_policy", "ignored_child_operations"?}`; `effective_policy_validation` →
 /// `{"validation_errors": [...], "account_listed_by_ListAccountsWithInvalidEffectivePolicy"}`;
-/// `authorization` → `NotImplemented` for now. Never panics.
+/// `authorization` → `{"decision", "reason", "deciding"?, "allow_path"?, "explanation"}`.
+/// Never panics.
 pub fn eval_case(case: &Value) -> Value {
     match case.get("kind").and_then(Value::as_str) {
         Some("validation") => eval_validation(case),
         Some("effective_policy") => eval_effective(case, false),
         Some("effective_policy_validation") => eval_effective(case, true),
-        Some("authorization") => err(
-            "NotImplemented",
-            "authorization evaluation is not built yet",
-        ),
+        Some("authorization") => crate::authz::vectors::eval_authorization(case),
         Some(other) => err("InvalidVector", format!("unknown kind \"{other}\"")),
         None => err("InvalidVector", "the case has no \"kind\""),
     }
@@ -309,6 +307,7 @@ pub fn compare_case(case: &Value, actual: &Value) -> Vec<String> {
         return vec![format!("unexpected error {actual}")];
     }
     match kind {
+        "authorization" => out.extend(crate::authz::vectors::compare_authorization(exp, actual)),
         "validation" => {
             if exp.get("valid") != Some(&Value::Bool(true))
                 || actual.get("valid") != Some(&Value::Bool(true))

@@ -69,9 +69,10 @@ fn canopy_vectors() {
 }
 
 #[test]
-fn authorization_kind_is_not_implemented_yet() {
+fn authorization_kind_without_layer_is_an_invalid_vector() {
+    // The authorization kind is covered by tests/authz_vectors.rs.
     let v = eval_case(&serde_json::json!({"kind": "authorization"}));
-    assert_eq!(v["error"], "NotImplemented");
+    assert_eq!(v["error"], "InvalidVector");
 }
 
 #[test]

@@ -1,0 +1,223 @@
+//! Request context: condition keys with case-insensitive names (§3.6) and the organization keys
+//! the engine derives itself (§3.8).
+
+use super::{AuthzRequest, OrgView, PathNode, PrincipalKind, TargetType};
+
+/// The value of one condition key: a single string or, for multi-valued keys
+/// (`aws:TagKeys`, `aws:CalledVia`, ...), a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextValue {
+    Single(String),
+    Multi(Vec<String>),
+}
+
+impl ContextValue {
+    /// A multi-valued key with no values counts as absent.
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, ContextValue::Multi(v) if v.is_empty())
+    }
+
+    pub(crate) fn values(&self) -> &[String] {
+        match self {
+            ContextValue::Single(s) => std::slice::from_ref(s),
+            ContextValue::Multi(v) => v,
+        }
+    }
+}
+
+impl From<&str> for ContextValue {
+    fn from(s: &str) -> Self {
+        ContextValue::Single(s.to_string())
+    }
+}
+
+impl From<String> for ContextValue {
+    fn from(s: String) -> Self {
+        ContextValue::Single(s)
+    }
+}
+
+impl From<Vec<String>> for ContextValue {
+    fn from(v: Vec<String>) -> Self {
+        ContextValue::Multi(v)
+    }
+}
+
+/// Condition keys of a request. Key names compare case-insensitively; the spelling first
+/// inserted is kept for explanations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Sorted by the lower-cased key.
+    entries: Vec<(String, String, ContextValue)>,
+}
+
+pub(crate) type Context = RequestContext;
+pub(crate) type CtxValue = ContextValue;
+
+impl RequestContext {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set `key` (any case) to `value`, replacing an earlier value of the same key.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<ContextValue>) {
+        let key = key.into();
+        let lc = key.to_ascii_lowercase();
+        let value = value.into();
+        match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
+            Ok(i) => self.entries[i].2 = value,
+            Err(i) => self.entries.insert(i, (lc, key, value)),
+        }
+    }
+
+    /// Insert only when the key is absent; returns whether it was inserted.
+    pub(crate) fn insert_if_absent(&mut self, key: &str, value: ContextValue) -> bool {
+        let lc = key.to_ascii_lowercase();
+        match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
+            Ok(_) => false,
+            Err(i) => {
+                self.entries.insert(i, (lc, key.to_string(), value));
+                true
+            }
+        }
+    }
+
+    /// The value of `key` (any case).
+    pub fn get(&self, key: &str) -> Option<&ContextValue> {
+        self.get_lc(&key.to_ascii_lowercase())
+    }
+
+    /// Lookup with an already lower-cased key.
+    pub(crate) fn get_lc(&self, lc: &str) -> Option<&ContextValue> {
+        self.entries
+            .binary_search_by(|e| e.0.as_str().cmp(lc))
+            .ok()
+            .map(|i| &self.entries[i].2)
+    }
+
+    /// Entries as (key as first written, value), sorted case-insensitively.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.entries.iter().map(|(_, k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// `o-xxx/r-xxx/ou-xxx/.../` for a path root → account (the account node is left out).
+pub(crate) fn org_path_string(org_id: &str, path: &[PathNode]) -> String {
+    let mut s = String::with_capacity(64);
+    s.push_str(org_id);
+    s.push('/');
+    for n in path {
+        if n.target_type == TargetType::Account {
+            continue;
+        }
+        s.push_str(&n.id);
+        s.push('/');
+    }
+    s
+}
+
+/// `arn:aws:sts::111:assumed-role/Role/session` → `arn:aws:iam::111:role/Role`.
+fn principal_arn(req: &AuthzRequest) -> Option<String> {
+    let p = &req.principal;
+    match p.kind {
+        PrincipalKind::AwsService | PrincipalKind::Anonymous => return None,
+        PrincipalKind::Root => {
+            if let Some(a) = p.account() {
+                let partition = p.arn.split(':').nth(1).filter(|s| !s.is_empty());
+                return Some(format!("arn:{}:iam::{a}:root", partition.unwrap_or("aws")));
+            }
+        }
+        _ => {}
+    }
+    let f: Vec<&str> = p.arn.splitn(6, ':').collect();
+    if f.len() == 6 && f[2] == "sts" {
+        if let Some(rest) = f[5].strip_prefix("assumed-role/") {
+            let role = rest.split('/').next().unwrap_or(rest);
+            return Some(format!("arn:{}:iam::{}:role/{role}", f[1], f[4]));
+        }
+    }
+    Some(p.arn.clone())
+}
+
+/// Add the keys the engine can derive (§3.8) to `ctx`, never overwriting a key the caller gave
+/// when `caller_wins`; otherwise derived values replace caller values.
+pub(crate) fn derive_keys(ctx: &mut RequestContext, org: &OrgView, req: &AuthzRequest, caller_wins: bool) {
+    let mut put = |k: &str, v: ContextValue| {
+        if caller_wins {
+            ctx.insert_if_absent(k, v);
+        } else {
+            ctx.insert(k, v);
+        }
+    };
+    let kind = req.principal.kind;
+    let signed = kind != PrincipalKind::Anonymous;
+    if signed {
+        put(
+            "aws:PrincipalIsAWSService",
+            (if kind == PrincipalKind::AwsService { "true" } else { "false" }).into(),
+        );
+    }
+    if kind == PrincipalKind::AwsService {
+        put("aws:PrincipalServiceName", req.principal.arn.as_str().into());
+    }
+    let ptype = match kind {
+        PrincipalKind::Root => Some("Account"),
+        PrincipalKind::IamUser => Some("User"),
+        PrincipalKind::AssumedRole | PrincipalKind::ServiceLinkedRole => Some("AssumedRole"),
+        PrincipalKind::FederatedUser => Some("FederatedUser"),
+        PrincipalKind::Anonymous => Some("Anonymous"),
+        PrincipalKind::AwsService => None,
+    };
+    if let Some(t) = ptype {
+        put("aws:PrincipalType", t.into());
+    }
+    if signed && kind != PrincipalKind::AwsService {
+        if let Some(a) = principal_arn(req) {
+            put("aws:PrincipalArn", a.into());
+        }
+        if let Some(acct) = req.principal.account() {
+            put("aws:PrincipalAccount", acct.to_string().into());
+        }
+        if let (Some(id), Some(path)) = (&org.org_id, &org.principal_path) {
+            put("aws:PrincipalOrgID", id.as_str().into());
+            put(
+                "aws:PrincipalOrgPaths",
+                ContextValue::Multi(vec![org_path_string(id, path)]),
+            );
+        }
+    }
+    if let Some(ra) = &req.resource_account {
+        put("aws:ResourceAccount", ra.as_str().into());
+        if let (Some(id), Some(path)) = (&org.org_id, &org.resource_path) {
+            put("aws:ResourceOrgID", id.as_str().into());
+            put(
+                "aws:ResourceOrgPaths",
+                ContextValue::Multi(vec![org_path_string(id, path)]),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_keys() {
+        let mut c = RequestContext::new();
+        c.insert("aws:PrincipalTag/Team", "blue");
+        assert_eq!(c.get("AWS:principaltag/team"), Some(&ContextValue::Single("blue".into())));
+        c.insert("aws:principaltag/team", "red");
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.iter().next().unwrap().0, "aws:PrincipalTag/Team");
+        assert!(!c.insert_if_absent("AWS:PRINCIPALTAG/TEAM", "x".into()));
+    }
+}
