@@ -53,7 +53,12 @@ impl ArnPat {
             ArnPat::Any => true,
             ArnPat::Never => false,
             ArnPat::Fields(g) => {
-                !req.star && g.iter().enumerate().all(|(i, g)| g.is_match(req.field(i)))
+                !req.star
+                    && g[..5]
+                        .iter()
+                        .enumerate()
+                        .all(|(i, g)| g.is_match_ci(req.field(i)))
+                    && g[5].is_match(req.field(5))
             }
         }
     }
@@ -104,40 +109,33 @@ impl ArnVal {
     }
 }
 
-/// A request ARN split into its six fields, the first five lower-cased.
+/// A request ARN split into its six fields (borrowed; the first five compare ignoring case).
 #[derive(Clone, Debug)]
-pub(crate) struct ArnParts {
-    text: String,
+pub(crate) struct ArnParts<'a> {
+    text: &'a str,
     ranges: [(usize, usize); 6],
     /// The request carries no resource (`"*"`).
     pub(crate) star: bool,
 }
 
-impl ArnParts {
-    pub(crate) fn new(s: &str) -> ArnParts {
-        let mut text = String::with_capacity(s.len());
-        let mut ranges = [(0usize, 0usize); 6];
+impl<'a> ArnParts<'a> {
+    pub(crate) fn new(s: &'a str) -> ArnParts<'a> {
+        let mut ranges = [(s.len(), s.len()); 6];
         let mut field = 0;
         let mut start = 0;
-        for (i, c) in s.char_indices() {
-            if c == ':' && field < 5 {
+        for (i, b) in s.bytes().enumerate() {
+            if b == b':' {
                 ranges[field] = (start, i);
                 field += 1;
                 start = i + 1;
-                text.push(':');
-            } else if field < 5 {
-                text.push(c.to_ascii_lowercase());
-            } else {
-                text.push_str(&s[i..]);
-                break;
+                if field == 5 {
+                    break;
+                }
             }
         }
         ranges[field] = (start, s.len());
-        for r in ranges.iter_mut().skip(field + 1) {
-            *r = (s.len(), s.len());
-        }
         ArnParts {
-            text,
+            text: s,
             ranges,
             star: s == "*",
         }

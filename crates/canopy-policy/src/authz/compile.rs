@@ -10,6 +10,7 @@ use super::{
 };
 use crate::error::PolicyError;
 use crate::json::Json;
+use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
 pub(crate) enum ActionPat {
@@ -121,14 +122,15 @@ pub(crate) struct Statement {
     resources: Vec<ArnVal>,
     resource_text: Vec<String>,
     principal: Option<PrincipalSet>,
-    pub(crate) conditions: Vec<Condition>,
+    /// Indices into the policy's interned condition table, in document order.
+    pub(crate) conditions: Vec<u32>,
 }
 
 /// The request, prepared once per evaluation.
 pub(crate) struct Prepared<'a> {
     pub(crate) req: &'a AuthzRequest,
     pub(crate) action: PreparedAction,
-    pub(crate) resource: ArnParts,
+    pub(crate) resource: ArnParts<'a>,
     pub(crate) ctx: &'a Context,
 }
 
@@ -146,8 +148,9 @@ impl Statement {
         any != self.not_resource
     }
 
-    /// Fast path: `None` when the statement matches, else the first failing part.
-    pub(crate) fn check(&self, p: &Prepared) -> Option<Miss> {
+    /// Fast path: `None` when the statement matches, else the first failing part. `memo`
+    /// caches condition results per interned condition (0 unknown, 1 false, 2 true).
+    pub(crate) fn check(&self, p: &Prepared, conds: &[Condition], memo: &mut [u8]) -> Option<Miss> {
         if !self.action_ok(p) {
             return Some(Miss::Action);
         }
@@ -159,8 +162,20 @@ impl Statement {
                 return Some(Miss::Principal);
             }
         }
-        for (i, c) in self.conditions.iter().enumerate() {
-            if !c.eval(p.ctx, None) {
+        for (i, ci) in self.conditions.iter().enumerate() {
+            let ci = *ci as usize;
+            let ok = match memo.get(ci).copied() {
+                Some(1) => false,
+                Some(2) => true,
+                _ => {
+                    let r = conds.get(ci).is_some_and(|c| c.eval(p.ctx, None));
+                    if let Some(m) = memo.get_mut(ci) {
+                        *m = if r { 2 } else { 1 };
+                    }
+                    r
+                }
+            };
+            if !ok {
                 return Some(Miss::Condition(i as u32));
             }
         }
@@ -169,7 +184,7 @@ impl Statement {
 
     /// Full detail for every element (conditions only when action, resource and principal
     /// matched; each condition is then evaluated, not short-circuited).
-    pub(crate) fn detail(&self, p: &Prepared) -> StatementDetail {
+    pub(crate) fn detail(&self, p: &Prepared, conds: &[Condition]) -> StatementDetail {
         let actions: Vec<ActionEntry> = self
             .action_text
             .iter()
@@ -200,6 +215,7 @@ impl Statement {
         {
             self.conditions
                 .iter()
+                .filter_map(|ci| conds.get(*ci as usize))
                 .map(|c| {
                     let mut d = ConditionExplanation::default();
                     c.eval(p.ctx, Some(&mut d));
@@ -228,6 +244,74 @@ pub struct CompiledPolicy {
     id: String,
     arn: Option<String>,
     pub(crate) statements: Vec<Statement>,
+    /// Interned conditions (identical conditions of several statements are evaluated once).
+    pub(crate) conditions: Vec<Condition>,
+    index: ActionIndex,
+}
+
+/// Statements that can match a service prefix, so others are skipped without a visit.
+#[derive(Clone, Debug, Default)]
+struct ActionIndex {
+    /// Lower-cased service → statements naming it or matching any service, in order.
+    by_service: HashMap<String, Box<[u32]>>,
+    /// Statements that can match any service (`*`, wildcard prefixes, NotAction).
+    other: Box<[u32]>,
+}
+
+impl ActionIndex {
+    fn build(statements: &[Statement]) -> ActionIndex {
+        // None = can match any service.
+        let services: Vec<Option<Vec<&[u8]>>> = statements
+            .iter()
+            .map(|s| {
+                if s.not_action {
+                    return None;
+                }
+                s.actions
+                    .iter()
+                    .map(|a| match a {
+                        ActionPat::Split(Glob::Exact(svc), _) => Some(&**svc),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut by_service: HashMap<String, Vec<u32>> = HashMap::new();
+        for list in services.iter().flatten() {
+            for svc in list {
+                by_service
+                    .entry(String::from_utf8_lossy(svc).into_owned())
+                    .or_default();
+            }
+        }
+        let mut other = Vec::new();
+        for (i, sv) in services.iter().enumerate() {
+            match sv {
+                None => {
+                    other.push(i as u32);
+                    for l in by_service.values_mut() {
+                        l.push(i as u32);
+                    }
+                }
+                Some(list) => {
+                    for svc in list {
+                        if let Some(l) = by_service.get_mut(&*String::from_utf8_lossy(svc)) {
+                            if l.last() != Some(&(i as u32)) {
+                                l.push(i as u32);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        ActionIndex {
+            by_service: by_service
+                .into_iter()
+                .map(|(k, v)| (k, v.into_boxed_slice()))
+                .collect(),
+            other: other.into_boxed_slice(),
+        }
+    }
 }
 
 fn malformed(p: impl Into<String>, m: impl Into<String>) -> PolicyError {
@@ -274,7 +358,12 @@ fn principal_set(p: &str, v: &Json, negated: bool) -> Result<PrincipalSet, Polic
     Ok(PrincipalSet { negated, entries })
 }
 
-fn compile_statement(p: &str, s: &Json, vars: bool) -> Result<Statement, PolicyError> {
+fn compile_statement(
+    p: &str,
+    s: &Json,
+    vars: bool,
+    table: &mut Vec<Condition>,
+) -> Result<Statement, PolicyError> {
     let obj = s
         .as_object()
         .ok_or_else(|| malformed(p, "a statement must be an object"))?;
@@ -320,10 +409,21 @@ fn compile_statement(p: &str, s: &Json, vars: bool) -> Result<Statement, PolicyE
             ))
         }
     };
-    let conditions = match get("Condition") {
+    let raw = match get("Condition") {
         None => Vec::new(),
         Some(c) => compile_block(&format!("{p}.Condition"), c, vars)?,
     };
+    let mut conditions = Vec::with_capacity(raw.len());
+    for c in raw {
+        let i = match table.iter().position(|t| t.same_as(&c)) {
+            Some(i) => i,
+            None => {
+                table.push(c);
+                table.len() - 1
+            }
+        };
+        conditions.push(i as u32);
+    }
     Ok(Statement {
         sid,
         effect,
@@ -363,19 +463,33 @@ impl CompiledPolicy {
             .find(|(k, _)| k == "Statement")
             .map(|(_, v)| v)
             .ok_or_else(|| malformed("Statement", "required element is missing"))?;
+        let mut conditions = Vec::new();
         let statements = match st {
             Json::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, s)| compile_statement(&format!("Statement[{i}]"), s, vars))
+                .map(|(i, s)| {
+                    compile_statement(&format!("Statement[{i}]"), s, vars, &mut conditions)
+                })
                 .collect::<Result<Vec<_>, _>>()?,
-            other => vec![compile_statement("Statement", other, vars)?],
+            other => vec![compile_statement("Statement", other, vars, &mut conditions)?],
         };
+        let index = ActionIndex::build(&statements);
         Ok(CompiledPolicy {
             id: id.into(),
             arn: None,
             statements,
+            conditions,
+            index,
         })
+    }
+
+    /// Statements whose action part can match a request for `service` (lower-case), in order.
+    pub(crate) fn candidates(&self, service: &str) -> &[u32] {
+        self.index
+            .by_service
+            .get(service)
+            .map_or(&self.index.other, |v| v)
     }
 
     /// Attach the policy ARN shown in explanations.

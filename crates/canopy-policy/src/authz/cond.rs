@@ -130,6 +130,7 @@ pub(crate) struct Condition {
     pub(crate) op_text: String,
     pub(crate) key_text: String,
     key_lc: String,
+    key_hash: u64,
     set: SetOp,
     base: Base,
     if_exists: bool,
@@ -210,6 +211,7 @@ pub(crate) fn compile_block(p: &str, c: &Json, vars: bool) -> Result<Vec<Conditi
                 op_text: op.clone(),
                 key_text: key.clone(),
                 key_lc: key.to_ascii_lowercase(),
+                key_hash: super::context::key_hash(&key.to_ascii_lowercase()),
                 set,
                 base,
                 if_exists,
@@ -418,6 +420,15 @@ fn cmp_ok<T: PartialOrd>(base: Base, r: T, p: T) -> bool {
 }
 
 impl Condition {
+    /// Same operator, key and values (conditions are interned per policy).
+    pub(crate) fn same_as(&self, o: &Condition) -> bool {
+        self.set == o.set
+            && self.base == o.base
+            && self.if_exists == o.if_exists
+            && self.key_lc == o.key_lc
+            && self.value_text == o.value_text
+    }
+
     /// The positive form of the operator: does request value `s` match policy value `pv`?
     /// An unresolvable variable makes the value non-matching and sets `unresolved`.
     fn pos_match(&self, pv: &PVal, s: &str, ctx: &Context, unresolved: &mut bool) -> bool {
@@ -488,7 +499,7 @@ impl Condition {
 
     /// Evaluate; with `detail`, fill in the explanation (and evaluate every value).
     pub(crate) fn eval(&self, ctx: &Context, detail: Option<&mut ConditionExplanation>) -> bool {
-        let rv = ctx.get_lc(&self.key_lc);
+        let rv = ctx.get_hashed(self.key_hash, &self.key_lc);
         let absent = rv.is_none_or(CtxValue::is_empty);
         let mut d = ConditionExplanation::default();
         let want = detail.is_some();

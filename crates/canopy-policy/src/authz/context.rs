@@ -49,6 +49,18 @@ impl From<Vec<String>> for ContextValue {
 pub struct RequestContext {
     /// Sorted by the lower-cased key.
     entries: Vec<(String, String, ContextValue)>,
+    /// `key_hash` of each entry, parallel to `entries`.
+    hashes: Vec<u64>,
+}
+
+/// FNV-1a of a lower-cased key (conditions store it at compile time).
+pub(crate) fn key_hash(lc: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in lc.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 pub(crate) type Context = RequestContext;
@@ -66,7 +78,10 @@ impl RequestContext {
         let value = value.into();
         match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
             Ok(i) => self.entries[i].2 = value,
-            Err(i) => self.entries.insert(i, (lc, key, value)),
+            Err(i) => {
+                self.hashes.insert(i, key_hash(&lc));
+                self.entries.insert(i, (lc, key, value));
+            }
         }
     }
 
@@ -76,6 +91,7 @@ impl RequestContext {
         match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
             Ok(_) => false,
             Err(i) => {
+                self.hashes.insert(i, key_hash(&lc));
                 self.entries.insert(i, (lc, key.to_string(), value));
                 true
             }
@@ -93,6 +109,16 @@ impl RequestContext {
             .binary_search_by(|e| e.0.as_str().cmp(lc))
             .ok()
             .map(|i| &self.entries[i].2)
+    }
+
+    /// Lookup with a lower-cased key and its [`key_hash`].
+    pub(crate) fn get_hashed(&self, hash: u64, lc: &str) -> Option<&ContextValue> {
+        match self.hashes.iter().position(|h| *h == hash) {
+            None => None,
+            Some(i) if self.entries[i].0 == lc => Some(&self.entries[i].2),
+            // A hash collision with another key: fall back to the ordered lookup.
+            Some(_) => self.get_lc(lc),
+        }
     }
 
     /// Entries as (key as first written, value), sorted case-insensitively.

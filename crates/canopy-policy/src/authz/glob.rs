@@ -73,7 +73,17 @@ impl Glob {
             Glob::Any => true,
             Glob::Exact(l) => **l == *s,
             Glob::Prefix(l) => s.starts_with(l),
-            Glob::Toks(t) => glob_match(t, s),
+            Glob::Toks(t) => glob_match(t, s, false),
+        }
+    }
+
+    /// Match ignoring ASCII case; the pattern must already be lower-case.
+    pub(crate) fn is_match_ci(&self, s: &[u8]) -> bool {
+        match self {
+            Glob::Any => true,
+            Glob::Exact(l) => l.eq_ignore_ascii_case(s),
+            Glob::Prefix(l) => s.len() >= l.len() && l.eq_ignore_ascii_case(&s[..l.len()]),
+            Glob::Toks(t) => glob_match(t, s, true),
         }
     }
 }
@@ -89,7 +99,7 @@ fn utf8_len(b: u8) -> usize {
 }
 
 /// Iterative wildcard match with single-star backtracking (linear-ish, no recursion).
-pub(crate) fn glob_match(p: &[Tok], s: &[u8]) -> bool {
+pub(crate) fn glob_match(p: &[Tok], s: &[u8], ci: bool) -> bool {
     let (mut pi, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {
@@ -105,7 +115,7 @@ pub(crate) fn glob_match(p: &[Tok], s: &[u8]) -> bool {
                     pi += 1;
                     continue;
                 }
-                Tok::Lit(b) if b == s[si] => {
+                Tok::Lit(b) if b == if ci { s[si].to_ascii_lowercase() } else { s[si] } => {
                     pi += 1;
                     si += 1;
                     continue;

@@ -402,6 +402,8 @@ pub struct LevelExplanation {
     /// `ExplicitDeny` if a Deny matched here, `Allow` if an Allow did, else `ImplicitDeny`.
     pub result: Outcome,
     policies: Vec<Arc<CompiledPolicy>>,
+    /// Results of the statements that were evaluated, in (policy, statement) order; the others
+    /// could not match the action (skipped through the policy's action index).
     statements: Vec<StatementResult>,
 }
 
@@ -456,29 +458,54 @@ impl StatementView<'_> {
 impl LevelExplanation {
     /// Every statement of every policy on the node, in attachment then statement order.
     pub fn statements(&self) -> impl Iterator<Item = StatementView<'_>> {
-        self.statements.iter().filter_map(move |r| {
-            let policy = self.policies.get(r.policy as usize)?;
-            let st = policy.statements.get(r.statement as usize)?;
-            let mismatch = r.miss.map(|m| match m {
-                Miss::Action => Mismatch::Action,
-                Miss::Resource => Mismatch::Resource,
-                Miss::Principal => Mismatch::Principal,
-                Miss::Condition(i) => match st.conditions.get(i as usize) {
-                    Some(c) => Mismatch::Condition {
-                        operator: &c.op_text,
-                        key: &c.key_text,
-                    },
-                    None => Mismatch::Action,
-                },
-            });
-            Some(StatementView {
-                policy,
-                statement_index: r.statement as usize,
-                effect: st.effect,
-                sid: st.sid.as_deref(),
-                mismatch,
-                detail: r.detail.as_deref(),
-            })
+        let mut cursor = 0usize;
+        self.policies.iter().enumerate().flat_map(move |(pi, policy)| {
+            let pi = pi as u32;
+            let results = &self.statements;
+            policy
+                .statements
+                .iter()
+                .enumerate()
+                .map(move |(si, st)| (pi, si as u32, st, policy))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(move |(pi, si, st, policy)| {
+                    while cursor < results.len()
+                        && (results[cursor].policy, results[cursor].statement) < (pi, si)
+                    {
+                        cursor += 1;
+                    }
+                    let r = results
+                        .get(cursor)
+                        .filter(|r| r.policy == pi && r.statement == si);
+                    let mismatch = match r {
+                        None => Some(Mismatch::Action),
+                        Some(r) => r.miss.map(|m| match m {
+                            Miss::Action => Mismatch::Action,
+                            Miss::Resource => Mismatch::Resource,
+                            Miss::Principal => Mismatch::Principal,
+                            Miss::Condition(i) => match st
+                                .conditions
+                                .get(i as usize)
+                                .and_then(|ci| policy.conditions.get(*ci as usize))
+                            {
+                                Some(c) => Mismatch::Condition {
+                                    operator: &c.op_text,
+                                    key: &c.key_text,
+                                },
+                                None => Mismatch::Action,
+                            },
+                        }),
+                    };
+                    StatementView {
+                        policy,
+                        statement_index: si as usize,
+                        effect: st.effect,
+                        sid: st.sid.as_deref(),
+                        mismatch,
+                        detail: r.and_then(|r| r.detail.as_deref()),
+                    }
+                })
         })
     }
 
@@ -671,14 +698,28 @@ pub fn evaluate_with(
     let mut first_gap: Option<usize> = None;
     let mut allow_at: Vec<(usize, usize, usize)> = Vec::with_capacity(levels.len());
     let mut out_levels = Vec::with_capacity(levels.len());
+    let service = prepared.action.service().to_string();
+    let mut memo: Vec<u8> = Vec::new();
     for (li, level) in levels.iter().enumerate() {
-        let n: usize = level.policies.iter().map(|p| p.statements.len()).sum();
-        let mut results = Vec::with_capacity(n);
+        let mut results = Vec::new();
         let mut node_allow: Option<(usize, usize)> = None;
         let mut node_deny = false;
         for (pi, policy) in level.policies.iter().enumerate() {
-            for (si, st) in policy.statements.iter().enumerate() {
-                let miss = st.check(&prepared);
+            memo.clear();
+            memo.resize(policy.conditions.len(), 0);
+            let all: Vec<u32>;
+            let candidates: &[u32] = if opts.detail {
+                all = (0..policy.statements.len() as u32).collect();
+                &all
+            } else {
+                policy.candidates(&service)
+            };
+            for &si in candidates {
+                let Some(st) = policy.statements.get(si as usize) else {
+                    continue;
+                };
+                let si = si as usize;
+                let miss = st.check(&prepared, &policy.conditions, &mut memo);
                 if miss.is_none() {
                     match st.effect {
                         Effect::Deny => {
@@ -698,7 +739,9 @@ pub fn evaluate_with(
                     policy: pi as u32,
                     statement: si as u32,
                     miss,
-                    detail: opts.detail.then(|| Box::new(st.detail(&prepared))),
+                    detail: opts
+                        .detail
+                        .then(|| Box::new(st.detail(&prepared, &policy.conditions))),
                 });
             }
         }
