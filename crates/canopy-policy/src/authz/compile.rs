@@ -131,7 +131,7 @@ pub(crate) struct Prepared<'a> {
     pub(crate) req: &'a AuthzRequest,
     pub(crate) action: PreparedAction,
     pub(crate) resource: ArnParts<'a>,
-    pub(crate) ctx: &'a Context,
+    pub(crate) ctx: &'a Context<'a>,
 }
 
 impl Statement {

@@ -2,6 +2,7 @@
 //! the engine derives itself (§3.8).
 
 use super::{AuthzRequest, OrgView, PathNode, PrincipalKind, TargetType};
+use std::borrow::Cow;
 
 /// The value of one condition key: a single string or, for multi-valued keys
 /// (`aws:TagKeys`, `aws:CalledVia`, ...), a list.
@@ -47,8 +48,8 @@ impl From<Vec<String>> for ContextValue {
 /// inserted is kept for explanations.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
-    /// Sorted by the lower-cased key.
-    entries: Vec<(String, String, ContextValue)>,
+    /// Sorted by the lower-cased key: (lower-cased key, key as written, value).
+    entries: Vec<(Cow<'static, str>, Cow<'static, str>, ContextValue)>,
     /// `key_hash` of each entry, parallel to `entries`.
     hashes: Vec<u64>,
 }
@@ -63,39 +64,81 @@ pub(crate) fn key_hash(lc: &str) -> u64 {
     h
 }
 
-pub(crate) type Context = RequestContext;
 pub(crate) type CtxValue = ContextValue;
 
+static EMPTY: RequestContext = RequestContext::new();
+
+/// What conditions and variables see: the caller's context and the derived keys, without
+/// copying either.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Context<'a> {
+    first: &'a RequestContext,
+    second: &'a RequestContext,
+}
+
+impl Default for Context<'static> {
+    fn default() -> Self {
+        Context {
+            first: &EMPTY,
+            second: &EMPTY,
+        }
+    }
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(caller: &'a RequestContext, derived: &'a RequestContext, caller_wins: bool) -> Self {
+        if caller_wins {
+            Context { first: caller, second: derived }
+        } else {
+            Context { first: derived, second: caller }
+        }
+    }
+
+    pub(crate) fn get_lc(&self, lc: &str) -> Option<&'a ContextValue> {
+        self.first.get_lc(lc).or_else(|| self.second.get_lc(lc))
+    }
+
+    pub(crate) fn get_hashed(&self, hash: u64, lc: &str) -> Option<&'a ContextValue> {
+        self.first
+            .get_hashed(hash, lc)
+            .or_else(|| self.second.get_hashed(hash, lc))
+    }
+}
+
 impl RequestContext {
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        RequestContext {
+            entries: Vec::new(),
+            hashes: Vec::new(),
+        }
     }
 
     /// Set `key` (any case) to `value`, replacing an earlier value of the same key.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<ContextValue>) {
         let key = key.into();
         let lc = key.to_ascii_lowercase();
-        let value = value.into();
-        match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
-            Ok(i) => self.entries[i].2 = value,
+        self.put(Cow::Owned(lc), Cow::Owned(key), value.into(), true);
+    }
+
+    fn put(&mut self, lc: Cow<'static, str>, key: Cow<'static, str>, value: ContextValue, replace: bool) -> bool {
+        match self.entries.binary_search_by(|e| (*e.0).cmp(&*lc)) {
+            Ok(i) => {
+                if replace {
+                    self.entries[i].2 = value;
+                }
+                false
+            }
             Err(i) => {
                 self.hashes.insert(i, key_hash(&lc));
                 self.entries.insert(i, (lc, key, value));
+                true
             }
         }
     }
 
-    /// Insert only when the key is absent; returns whether it was inserted.
-    pub(crate) fn insert_if_absent(&mut self, key: &str, value: ContextValue) -> bool {
-        let lc = key.to_ascii_lowercase();
-        match self.entries.binary_search_by(|e| e.0.as_str().cmp(&lc)) {
-            Ok(_) => false,
-            Err(i) => {
-                self.hashes.insert(i, key_hash(&lc));
-                self.entries.insert(i, (lc, key.to_string(), value));
-                true
-            }
-        }
+    /// Insert a derived key given in both spellings (no allocation for the names).
+    pub(crate) fn insert_static(&mut self, lc: &'static str, key: &'static str, value: ContextValue) {
+        self.put(Cow::Borrowed(lc), Cow::Borrowed(key), value, true);
     }
 
     /// The value of `key` (any case).
@@ -106,7 +149,7 @@ impl RequestContext {
     /// Lookup with an already lower-cased key.
     pub(crate) fn get_lc(&self, lc: &str) -> Option<&ContextValue> {
         self.entries
-            .binary_search_by(|e| e.0.as_str().cmp(lc))
+            .binary_search_by(|e| (*e.0).cmp(lc))
             .ok()
             .map(|i| &self.entries[i].2)
     }
@@ -123,7 +166,7 @@ impl RequestContext {
 
     /// Entries as (key as first written, value), sorted case-insensitively.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|(_, k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(_, k, v)| (&**k, v))
     }
 
     pub fn len(&self) -> usize {
@@ -173,26 +216,45 @@ fn principal_arn(req: &AuthzRequest) -> Option<String> {
     Some(p.arn.clone())
 }
 
-/// Add the keys the engine can derive (§3.8) to `ctx`, never overwriting a key the caller gave
-/// when `caller_wins`; otherwise derived values replace caller values.
-pub(crate) fn derive_keys(ctx: &mut RequestContext, org: &OrgView, req: &AuthzRequest, caller_wins: bool) {
-    let mut put = |k: &str, v: ContextValue| {
-        if caller_wins {
-            ctx.insert_if_absent(k, v);
-        } else {
-            ctx.insert(k, v);
-        }
+/// Lower-cased spelling of a derived key name (static, so no allocation per evaluation).
+fn lower(k: &'static str) -> &'static str {
+    const NAMES: &[(&str, &str)] = &[
+        ("aws:PrincipalIsAWSService", "aws:principalisawsservice"),
+        ("aws:PrincipalServiceName", "aws:principalservicename"),
+        ("aws:PrincipalType", "aws:principaltype"),
+        ("aws:PrincipalArn", "aws:principalarn"),
+        ("aws:PrincipalAccount", "aws:principalaccount"),
+        ("aws:PrincipalOrgID", "aws:principalorgid"),
+        ("aws:PrincipalOrgPaths", "aws:principalorgpaths"),
+        ("aws:ResourceAccount", "aws:resourceaccount"),
+        ("aws:ResourceOrgID", "aws:resourceorgid"),
+        ("aws:ResourceOrgPaths", "aws:resourceorgpaths"),
+    ];
+    NAMES.iter().find(|(n, _)| *n == k).map_or("", |(_, l)| l)
+}
+
+/// The keys the engine derives (§3.8) from the organization and the request.
+pub(crate) fn derive_keys(org: &OrgView, req: &AuthzRequest) -> RequestContext {
+    let mut ctx = RequestContext {
+        entries: Vec::with_capacity(12),
+        hashes: Vec::with_capacity(12),
     };
+    macro_rules! put {
+        ($k:literal, $v:expr) => {{
+            const LC: &str = $k;
+            ctx.insert_static(lower(LC), LC, $v)
+        }};
+    }
     let kind = req.principal.kind;
     let signed = kind != PrincipalKind::Anonymous;
     if signed {
-        put(
+        put!(
             "aws:PrincipalIsAWSService",
-            (if kind == PrincipalKind::AwsService { "true" } else { "false" }).into(),
+            (if kind == PrincipalKind::AwsService { "true" } else { "false" }).into()
         );
     }
     if kind == PrincipalKind::AwsService {
-        put("aws:PrincipalServiceName", req.principal.arn.as_str().into());
+        put!("aws:PrincipalServiceName", req.principal.arn.as_str().into());
     }
     let ptype = match kind {
         PrincipalKind::Root => Some("Account"),
@@ -203,33 +265,34 @@ pub(crate) fn derive_keys(ctx: &mut RequestContext, org: &OrgView, req: &AuthzRe
         PrincipalKind::AwsService => None,
     };
     if let Some(t) = ptype {
-        put("aws:PrincipalType", t.into());
+        put!("aws:PrincipalType", t.into());
     }
     if signed && kind != PrincipalKind::AwsService {
         if let Some(a) = principal_arn(req) {
-            put("aws:PrincipalArn", a.into());
+            put!("aws:PrincipalArn", a.into());
         }
         if let Some(acct) = req.principal.account() {
-            put("aws:PrincipalAccount", acct.to_string().into());
+            put!("aws:PrincipalAccount", acct.into());
         }
         if let (Some(id), Some(path)) = (&org.org_id, &org.principal_path) {
-            put("aws:PrincipalOrgID", id.as_str().into());
-            put(
+            put!("aws:PrincipalOrgID", id.as_str().into());
+            put!(
                 "aws:PrincipalOrgPaths",
-                ContextValue::Multi(vec![org_path_string(id, path)]),
+                ContextValue::Multi(vec![org_path_string(id, path)])
             );
         }
     }
     if let Some(ra) = &req.resource_account {
-        put("aws:ResourceAccount", ra.as_str().into());
+        put!("aws:ResourceAccount", ra.as_str().into());
         if let (Some(id), Some(path)) = (&org.org_id, &org.resource_path) {
-            put("aws:ResourceOrgID", id.as_str().into());
-            put(
+            put!("aws:ResourceOrgID", id.as_str().into());
+            put!(
                 "aws:ResourceOrgPaths",
-                ContextValue::Multi(vec![org_path_string(id, path)]),
+                ContextValue::Multi(vec![org_path_string(id, path)])
             );
         }
     }
+    ctx
 }
 
 #[cfg(test)]
@@ -244,6 +307,17 @@ mod tests {
         c.insert("aws:principaltag/team", "red");
         assert_eq!(c.len(), 1);
         assert_eq!(c.iter().next().unwrap().0, "aws:PrincipalTag/Team");
-        assert!(!c.insert_if_absent("AWS:PRINCIPALTAG/TEAM", "x".into()));
+    }
+
+    #[test]
+    fn derived_names_lower_case() {
+        for k in [
+            "aws:PrincipalIsAWSService", "aws:PrincipalServiceName", "aws:PrincipalType",
+            "aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalOrgID",
+            "aws:PrincipalOrgPaths", "aws:ResourceAccount", "aws:ResourceOrgID",
+            "aws:ResourceOrgPaths",
+        ] {
+            assert_eq!(lower(k), k.to_ascii_lowercase());
+        }
     }
 }

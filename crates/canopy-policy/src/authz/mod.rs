@@ -387,11 +387,12 @@ pub struct Decision {
     pub explanation: Explanation,
 }
 
-/// Per-level analysis plus the context the conditions saw (caller keys merged with derived).
+/// Per-level analysis plus the condition keys the engine derived (§3.8); conditions saw the
+/// caller's context merged with these ([`EvalOptions::caller_context_wins`] decides ties).
 #[derive(Debug, Clone, Default)]
 pub struct Explanation {
     pub levels: Vec<LevelExplanation>,
-    pub context: RequestContext,
+    pub derived_context: RequestContext,
 }
 
 /// The analysis of one path node.
@@ -576,7 +577,7 @@ pub struct ConditionExplanation {
     pub unresolved_variable: bool,
 }
 
-fn not_applicable(layer: Layer, reason: Reason, context: RequestContext) -> Decision {
+fn not_applicable(layer: Layer, reason: Reason, derived_context: RequestContext) -> Decision {
     Decision {
         layer,
         decision: Outcome::NotApplicable,
@@ -585,7 +586,7 @@ fn not_applicable(layer: Layer, reason: Reason, context: RequestContext) -> Deci
         allow_path: Vec::new(),
         explanation: Explanation {
             levels: Vec::new(),
-            context,
+            derived_context,
         },
     }
 }
@@ -678,15 +679,17 @@ pub fn evaluate_with(
     opts: &EvalOptions,
 ) -> Decision {
     if !org.enabled_policy_types.contains(&layer.policy_type()) {
-        return not_applicable(layer, Reason::PolicyTypeNotEnabled, request.context.clone());
+        return not_applicable(layer, Reason::PolicyTypeNotEnabled, RequestContext::new());
     }
     let action = PreparedAction::new(&request.action);
-    let mut ctx = request.context.clone();
-    if opts.derive_keys {
-        context::derive_keys(&mut ctx, org, request, opts.caller_context_wins);
-    }
+    let derived = if opts.derive_keys {
+        context::derive_keys(org, request)
+    } else {
+        RequestContext::new()
+    };
+    let ctx = context::Context::new(&request.context, &derived, opts.caller_context_wins);
     if let Some(r) = exemption(layer, org, request, opts, &action) {
-        return not_applicable(layer, r, ctx);
+        return not_applicable(layer, r, derived);
     }
     let prepared = Prepared {
         req: request,
@@ -701,7 +704,12 @@ pub fn evaluate_with(
     let service = prepared.action.service().to_string();
     let mut memo: Vec<u8> = Vec::new();
     for (li, level) in levels.iter().enumerate() {
-        let mut results = Vec::new();
+        let cap: usize = level
+            .policies
+            .iter()
+            .map(|p| if opts.detail { p.statements.len() } else { p.candidates(&service).len() })
+            .sum();
+        let mut results = Vec::with_capacity(cap);
         let mut node_allow: Option<(usize, usize)> = None;
         let mut node_deny = false;
         for (pi, policy) in level.policies.iter().enumerate() {
@@ -816,7 +824,7 @@ pub fn evaluate_with(
         allow_path,
         explanation: Explanation {
             levels: out_levels,
-            context: ctx,
+            derived_context: derived,
         },
     }
 }

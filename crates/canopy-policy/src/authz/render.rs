@@ -120,7 +120,7 @@ impl Decision {
     }
 
     /// The explanation of spec §3.12: `{layer, decision, reason, deciding?, allow_path?,
-    /// levels: [...], context}`.
+    /// levels: [...], derived_context}`.
     pub fn explanation_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("layer".into(), json!(self.layer.as_str()));
@@ -137,7 +137,7 @@ impl Decision {
             Value::Array(self.explanation.levels.iter().map(level_json).collect()),
         );
         let mut ctx = Map::new();
-        for (k, v) in self.explanation.context.iter() {
+        for (k, v) in self.explanation.derived_context.iter() {
             ctx.insert(
                 k.to_string(),
                 match v {
@@ -146,7 +146,7 @@ impl Decision {
                 },
             );
         }
-        m.insert("context".into(), Value::Object(ctx));
+        m.insert("derived_context".into(), Value::Object(ctx));
         Value::Object(m)
     }
 
