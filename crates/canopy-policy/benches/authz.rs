@@ -21,7 +21,16 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 const SERVICES: &[&str] = &[
-    "ec2", "iam", "rds", "lambda", "kms", "sqs", "sns", "dynamodb", "cloudtrail", "s3",
+    "ec2",
+    "iam",
+    "rds",
+    "lambda",
+    "kms",
+    "sqs",
+    "sns",
+    "dynamodb",
+    "cloudtrail",
+    "s3",
 ];
 
 /// Statement `k` of policy `j` at level `l`: a mix of service guardrails with conditions,
@@ -73,9 +82,26 @@ fn statement(l: usize, j: usize, k: usize) -> Value {
 }
 
 const SERVICES20: &[&str] = &[
-    "ec2", "iam", "rds", "lambda", "kms", "sqs", "sns", "dynamodb", "cloudtrail", "s3",
-    "config", "guardduty", "organizations", "route53", "ecr", "eks", "logs", "secretsmanager",
-    "ssm", "elasticloadbalancing",
+    "ec2",
+    "iam",
+    "rds",
+    "lambda",
+    "kms",
+    "sqs",
+    "sns",
+    "dynamodb",
+    "cloudtrail",
+    "s3",
+    "config",
+    "guardduty",
+    "organizations",
+    "route53",
+    "ecr",
+    "eks",
+    "logs",
+    "secretsmanager",
+    "ssm",
+    "elasticloadbalancing",
 ];
 
 /// A typical guardrail statement: service-specific actions, every statement conditioned.
@@ -119,12 +145,23 @@ fn setup() -> (OrgView, Vec<LevelPolicies>, AuthzRequest) {
     setup_with(statement)
 }
 
-fn setup_with(statement: fn(usize, usize, usize) -> Value) -> (OrgView, Vec<LevelPolicies>, AuthzRequest) {
+fn setup_with(
+    statement: fn(usize, usize, usize) -> Value,
+) -> (OrgView, Vec<LevelPolicies>, AuthzRequest) {
     let ids = [
         ("r-ab12".to_string(), TargetType::Root),
-        ("ou-ab12-aaaaaaaa".to_string(), TargetType::OrganizationalUnit),
-        ("ou-ab12-bbbbbbbb".to_string(), TargetType::OrganizationalUnit),
-        ("ou-ab12-cccccccc".to_string(), TargetType::OrganizationalUnit),
+        (
+            "ou-ab12-aaaaaaaa".to_string(),
+            TargetType::OrganizationalUnit,
+        ),
+        (
+            "ou-ab12-bbbbbbbb".to_string(),
+            TargetType::OrganizationalUnit,
+        ),
+        (
+            "ou-ab12-cccccccc".to_string(),
+            TargetType::OrganizationalUnit,
+        ),
         ("333333333333".to_string(), TargetType::Account),
     ];
     let mut levels = Vec::new();
@@ -139,10 +176,17 @@ fn setup_with(statement: fn(usize, usize, usize) -> Value) -> (OrgView, Vec<Leve
                 CompiledPolicy::compile(format!("p-{l}-{j}"), &doc).expect("compiles"),
             ));
         }
-        levels.push(LevelPolicies { target_id: id.clone(), target_type: *tt, policies });
+        levels.push(LevelPolicies {
+            target_id: id.clone(),
+            target_type: *tt,
+            policies,
+        });
     }
     assert_eq!(total, 1000);
-    let path: Vec<PathNode> = ids.iter().map(|(id, t)| PathNode::new(id.clone(), *t)).collect();
+    let path: Vec<PathNode> = ids
+        .iter()
+        .map(|(id, t)| PathNode::new(id.clone(), *t))
+        .collect();
     let org = OrgView {
         org_id: Some("o-a1b2c3d4e5".into()),
         management_account: "111111111111".into(),
@@ -179,18 +223,41 @@ fn bench(c: &mut Criterion) {
     let d = evaluate(Layer::Scp, &org, &levels, &req);
     assert_eq!(d.decision.as_str(), "Allow", "{:?}", d.deciding);
     c.bench_function("scp_decision_depth5_10x20_typical", |b| {
-        b.iter(|| evaluate(Layer::Scp, black_box(&org), black_box(&levels), black_box(&req)))
+        b.iter(|| {
+            evaluate(
+                Layer::Scp,
+                black_box(&org),
+                black_box(&levels),
+                black_box(&req),
+            )
+        })
     });
     let (org, levels, req) = setup();
     let d = evaluate(Layer::Scp, &org, &levels, &req);
     assert_eq!(d.decision.as_str(), "Allow", "{:?}", d.deciding);
     c.bench_function("scp_decision_depth5_10x20_worst_case", |b| {
-        b.iter(|| evaluate(Layer::Scp, black_box(&org), black_box(&levels), black_box(&req)))
+        b.iter(|| {
+            evaluate(
+                Layer::Scp,
+                black_box(&org),
+                black_box(&levels),
+                black_box(&req),
+            )
+        })
     });
-    let detail = EvalOptions { detail: true, ..Default::default() };
+    let detail = EvalOptions {
+        detail: true,
+        ..Default::default()
+    };
     c.bench_function("scp_decision_depth5_10x20_worst_case_detail", |b| {
         b.iter(|| {
-            evaluate_with(Layer::Scp, black_box(&org), black_box(&levels), black_box(&req), &detail)
+            evaluate_with(
+                Layer::Scp,
+                black_box(&org),
+                black_box(&levels),
+                black_box(&req),
+                &detail,
+            )
         })
     });
     let doc = json!({"Version": "2012-10-17", "Statement": (0..20).map(|k| statement(0, 0, k)).collect::<Vec<_>>()}).to_string();

@@ -18,11 +18,11 @@ mod types;
 mod vectors;
 
 pub use authz::{
-    evaluate, evaluate_with, AuthzRequest, CompiledPolicy, ConditionExplanation, ContextValue,
-    Deciding, Decision, Effect, EvalOptions, Explanation, Layer, LevelExplanation,
+    evaluate, evaluate_with, ActionEntry, AuthzRequest, CompiledPolicy, ConditionExplanation,
+    ContextValue, Deciding, Decision, Effect, EvalOptions, Explanation, Layer, LevelExplanation,
     LevelPolicies, Mismatch, OrgView, Outcome, PathNode, Principal, PrincipalKind, Reason,
-    RequestContext, ResourceEntry, ActionEntry, StatementDetail, StatementRef, StatementView,
-    TargetType, RCP_EXEMPT_ACTIONS, RCP_SUPPORTED_SERVICES, SCP_EXEMPT_SERVICES,
+    RequestContext, ResourceEntry, StatementDetail, StatementRef, StatementView, TargetType,
+    RCP_EXEMPT_ACTIONS, RCP_SUPPORTED_SERVICES, SCP_EXEMPT_SERVICES,
 };
 pub use error::PolicyError;
 pub use json::Json;

@@ -2,8 +2,8 @@
 //! hold for random policies and requests.
 
 use canopy_policy::{
-    evaluate, evaluate_with, AuthzRequest, CompiledPolicy, ContextValue, EvalOptions, Json,
-    Layer, LevelPolicies, OrgView, Outcome, PathNode, PolicyType, Principal, PrincipalKind,
+    evaluate, evaluate_with, AuthzRequest, CompiledPolicy, ContextValue, EvalOptions, Json, Layer,
+    LevelPolicies, OrgView, Outcome, PathNode, PolicyType, Principal, PrincipalKind,
     RequestContext, TargetType,
 };
 use proptest::prelude::*;
@@ -11,12 +11,25 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 const ACTIONS: &[&str] = &[
-    "*", "s3:*", "s3:Get*", "s3:GetObject", "ec2:*", "iam:*", "S3:*Object", "ec2:?unInstances",
-    "sqs:Send*", "*:Get*",
+    "*",
+    "s3:*",
+    "s3:Get*",
+    "s3:GetObject",
+    "ec2:*",
+    "iam:*",
+    "S3:*Object",
+    "ec2:?unInstances",
+    "sqs:Send*",
+    "*:Get*",
 ];
 const REQ_ACTIONS: &[&str] = &[
-    "s3:GetObject", "s3:PutObject", "ec2:RunInstances", "iam:CreateUser", "sqs:SendMessage",
-    "kms:Decrypt", "mechanicalturk:CreateHIT",
+    "s3:GetObject",
+    "s3:PutObject",
+    "ec2:RunInstances",
+    "iam:CreateUser",
+    "sqs:SendMessage",
+    "kms:Decrypt",
+    "mechanicalturk:CreateHIT",
 ];
 const RESOURCES: &[&str] = &[
     "*",
@@ -66,8 +79,14 @@ fn statement() -> impl Strategy<Value = Value> {
         .prop_map(|(deny, not_action, actions, not_res, res, cond)| {
             let mut s = serde_json::Map::new();
             s.insert("Effect".into(), json!(if deny { "Deny" } else { "Allow" }));
-            s.insert((if not_action { "NotAction" } else { "Action" }).into(), json!(actions));
-            s.insert((if not_res { "NotResource" } else { "Resource" }).into(), json!(res));
+            s.insert(
+                (if not_action { "NotAction" } else { "Action" }).into(),
+                json!(actions),
+            );
+            s.insert(
+                (if not_res { "NotResource" } else { "Resource" }).into(),
+                json!(res),
+            );
             if let Some(c) = cond {
                 s.insert("Condition".into(), c);
             }
@@ -87,33 +106,57 @@ fn tree() -> impl Strategy<Value = Tree> {
 
 fn context() -> impl Strategy<Value = Vec<(&'static str, ContextValue)>> {
     let single = |k: &'static str, vals: &'static [&'static str]| {
-        prop::option::of(prop::sample::select(vals)).prop_map(move |v| v.map(|v| (k, ContextValue::Single(v.to_string()))))
+        prop::option::of(prop::sample::select(vals))
+            .prop_map(move |v| v.map(|v| (k, ContextValue::Single(v.to_string()))))
     };
     (
         single("aws:RequestedRegion", &["us-east-1", "eu-west-1"]),
         single("aws:PrincipalTag/team", &["blue", "red", "BLUE"]),
-        prop::option::of(prop::collection::vec(prop::sample::select(&["a", "b", "c", "ab"][..]), 0..3))
-            .prop_map(|v| v.map(|v| ("aws:TagKeys", ContextValue::Multi(v.into_iter().map(String::from).collect())))),
+        prop::option::of(prop::collection::vec(
+            prop::sample::select(&["a", "b", "c", "ab"][..]),
+            0..3,
+        ))
+        .prop_map(|v| {
+            v.map(|v| {
+                (
+                    "aws:TagKeys",
+                    ContextValue::Multi(v.into_iter().map(String::from).collect()),
+                )
+            })
+        }),
         single("aws:MultiFactorAuthAge", &["50", "500", "x"]),
-        single("aws:CurrentTime", &["2025-06-01T00:00:00Z", "2026-06-01T00:00:00Z", "bad"]),
-        single("aws:SourceIp", &["10.1.2.3", "192.0.2.1", "::1", "2001:db8::5"]),
+        single(
+            "aws:CurrentTime",
+            &["2025-06-01T00:00:00Z", "2026-06-01T00:00:00Z", "bad"],
+        ),
+        single(
+            "aws:SourceIp",
+            &["10.1.2.3", "192.0.2.1", "::1", "2001:db8::5"],
+        ),
         single("aws:SecureTransport", &["true", "false"]),
-        single("aws:SourceArn", &["arn:aws:s3:::b", "arn:aws:sns:us-east-1:1:t"]),
+        single(
+            "aws:SourceArn",
+            &["arn:aws:s3:::b", "arn:aws:sns:us-east-1:1:t"],
+        ),
     )
-        .prop_map(|(a, b, c, d, e, f, g, h)| [a, b, c, d, e, f, g, h].into_iter().flatten().collect())
+        .prop_map(|(a, b, c, d, e, f, g, h)| {
+            [a, b, c, d, e, f, g, h].into_iter().flatten().collect()
+        })
 }
 
 fn request() -> impl Strategy<Value = AuthzRequest> {
     (
         prop::sample::select(REQ_ACTIONS),
         prop::sample::select(REQ_RESOURCES),
-        prop::sample::select(&[
-            PrincipalKind::AssumedRole,
-            PrincipalKind::IamUser,
-            PrincipalKind::Root,
-            PrincipalKind::ServiceLinkedRole,
-            PrincipalKind::AwsService,
-        ][..]),
+        prop::sample::select(
+            &[
+                PrincipalKind::AssumedRole,
+                PrincipalKind::IamUser,
+                PrincipalKind::Root,
+                PrincipalKind::ServiceLinkedRole,
+                PrincipalKind::AwsService,
+            ][..],
+        ),
         prop::sample::select(&["333333333333", "111111111111", "999999999999"][..]),
         context(),
     )
@@ -165,12 +208,19 @@ fn build(layer: Layer, t: &Tree) -> (OrgView, Vec<LevelPolicies>) {
                 )
             })
             .collect();
-        levels.push(LevelPolicies { target_id: id, target_type: tt, policies });
+        levels.push(LevelPolicies {
+            target_id: id,
+            target_type: tt,
+            policies,
+        });
     }
     let org = OrgView {
         org_id: Some("o-a1b2c3d4e5".into()),
         management_account: "111111111111".into(),
-        enabled_policy_types: vec![PolicyType::ServiceControlPolicy, PolicyType::ResourceControlPolicy],
+        enabled_policy_types: vec![
+            PolicyType::ServiceControlPolicy,
+            PolicyType::ResourceControlPolicy,
+        ],
         principal_path: Some(path.clone()),
         resource_path: Some(path),
     };
@@ -192,6 +242,14 @@ proptest! {
         prop_assert_eq!(d.decision, full.decision);
         prop_assert_eq!(&d.deciding, &full.deciding);
         prop_assert_eq!(&d.allow_path, &full.allow_path);
+        // The summary (action index, memo) and the full detail list the same statements with
+        // the same verdicts.
+        for (a, b) in d.explanation.levels.iter().zip(&full.explanation.levels) {
+            prop_assert_eq!(a.result, b.result);
+            let xa: Vec<_> = a.statements().map(|s| (s.policy.id().to_string(), s.statement_index, s.mismatch.map(|m| m.part()))).collect();
+            let xb: Vec<_> = b.statements().map(|s| (s.policy.id().to_string(), s.statement_index, s.mismatch.map(|m| m.part()))).collect();
+            prop_assert_eq!(xa, xb);
+        }
         if d.decision == Outcome::NotApplicable {
             prop_assert!(d.explanation.levels.is_empty());
             return Ok(());
@@ -312,10 +370,21 @@ fn arb_json() -> impl Strategy<Value = Value> {
         "\\PC{0,8}",
     ];
     let op = prop_oneof![
-        Just("StringEquals"), Just("StringNotLike"), Just("ForAllValues:StringLike"),
-        Just("ForAnyValue:StringNotEqualsIfExists"), Just("NumericLessThan"), Just("DateEquals"),
-        Just("Bool"), Just("BinaryEquals"), Just("IpAddress"), Just("NotIpAddressIfExists"),
-        Just("ArnLike"), Just("ArnNotEquals"), Just("Null"), Just("NullIfExists"), Just("Bogus"),
+        Just("StringEquals"),
+        Just("StringNotLike"),
+        Just("ForAllValues:StringLike"),
+        Just("ForAnyValue:StringNotEqualsIfExists"),
+        Just("NumericLessThan"),
+        Just("DateEquals"),
+        Just("Bool"),
+        Just("BinaryEquals"),
+        Just("IpAddress"),
+        Just("NotIpAddressIfExists"),
+        Just("ArnLike"),
+        Just("ArnNotEquals"),
+        Just("Null"),
+        Just("NullIfExists"),
+        Just("Bogus"),
     ];
     let values = prop_oneof![
         text.clone().prop_map(Value::String),
@@ -337,21 +406,35 @@ fn arb_json() -> impl Strategy<Value = Value> {
         prop::sample::select(&["Resource", "NotResource"][..]),
         values.clone(),
         prop::option::of(condition),
-        prop::option::of(prop_oneof![Just(json!("*")), Just(json!({"AWS": ["123456789012", "arn:aws:iam::*:role/x"]})), Just(json!({"Service": "s3.amazonaws.com"}))]),
+        prop::option::of(prop_oneof![
+            Just(json!("*")),
+            Just(json!({"AWS": ["123456789012", "arn:aws:iam::*:role/x"]})),
+            Just(json!({"Service": "s3.amazonaws.com"}))
+        ]),
     )
         .prop_map(|(e, ak, a, rk, r, c, p)| {
             let mut m = serde_json::Map::new();
             m.insert("Effect".into(), json!(e));
             m.insert(ak.into(), a);
             m.insert(rk.into(), r);
-            if let Some(c) = c { m.insert("Condition".into(), c); }
-            if let Some(p) = p { m.insert("Principal".into(), p); }
+            if let Some(c) = c {
+                m.insert("Condition".into(), c);
+            }
+            if let Some(p) = p {
+                m.insert("Principal".into(), p);
+            }
             Value::Object(m)
         });
-    (prop::option::of(prop::sample::select(&["2012-10-17", "2008-10-17"][..])), prop::collection::vec(stmt, 0..3), any::<bool>())
+    (
+        prop::option::of(prop::sample::select(&["2012-10-17", "2008-10-17"][..])),
+        prop::collection::vec(stmt, 0..3),
+        any::<bool>(),
+    )
         .prop_map(|(v, s, single)| {
             let mut m = serde_json::Map::new();
-            if let Some(v) = v { m.insert("Version".into(), json!(v)); }
+            if let Some(v) = v {
+                m.insert("Version".into(), json!(v));
+            }
             if single && !s.is_empty() {
                 m.insert("Statement".into(), s[0].clone());
             } else {

@@ -35,7 +35,11 @@ fn run(name: &str) -> (usize, Vec<String>) {
             failures.push(format!("{id}: {}", problems.join("; ")));
         }
     }
-    println!("{name}: authorization: {}/{} pass", cases.len() - failures.len(), cases.len());
+    println!(
+        "{name}: authorization: {}/{} pass",
+        cases.len() - failures.len(),
+        cases.len()
+    );
     (cases.len(), failures)
 }
 
@@ -43,14 +47,22 @@ fn run(name: &str) -> (usize, Vec<String>) {
 fn shared_authorization_vectors() {
     let (n, failures) = run("shared.json");
     assert_eq!(n, 37, "the shared file holds 37 authorization vectors");
-    assert!(failures.is_empty(), "failing shared vectors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing shared vectors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn canopy_authorization_vectors() {
     let (n, failures) = run("canopy_authz.json");
     assert!(n >= 60, "only {n} canopy authorization vectors");
-    assert!(failures.is_empty(), "failing canopy vectors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing canopy vectors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -61,19 +73,35 @@ fn comparison_catches_wrong_answers() {
             let exp = &case["expected"];
             let mut bad = good.clone();
             bad["decision"] = Value::String("Wrong".into());
-            assert!(!compare_case(&case, &bad).is_empty(), "{} decision", case["id"]);
+            assert!(
+                !compare_case(&case, &bad).is_empty(),
+                "{} decision",
+                case["id"]
+            );
             let mut bad = good.clone();
             bad["reason"] = Value::String("wrong".into());
-            assert!(!compare_case(&case, &bad).is_empty(), "{} reason", case["id"]);
+            assert!(
+                !compare_case(&case, &bad).is_empty(),
+                "{} reason",
+                case["id"]
+            );
             if exp.get("deciding").is_some() {
                 let mut bad = good.clone();
                 bad["deciding"]["target_id"] = Value::String("elsewhere".into());
-                assert!(!compare_case(&case, &bad).is_empty(), "{} deciding", case["id"]);
+                assert!(
+                    !compare_case(&case, &bad).is_empty(),
+                    "{} deciding",
+                    case["id"]
+                );
             }
             if exp.get("allow_path").is_some() {
                 let mut bad = good.clone();
                 bad["allow_path"] = Value::Array(vec![]);
-                assert!(!compare_case(&case, &bad).is_empty(), "{} allow_path", case["id"]);
+                assert!(
+                    !compare_case(&case, &bad).is_empty(),
+                    "{} allow_path",
+                    case["id"]
+                );
             }
         }
     }

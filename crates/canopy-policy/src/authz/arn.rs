@@ -161,8 +161,14 @@ mod tests {
     fn arn_fields() {
         assert!(m("*", "*"));
         assert!(!m("arn:*", "*"));
-        assert!(m("arn:aws:iam::*:role/role-to-deny", "arn:aws:iam::333333333333:role/role-to-deny"));
-        assert!(!m("arn:aws:iam::*:role/role-to-deny", "arn:aws:iam::333333333333:role/Role-To-Deny"));
+        assert!(m(
+            "arn:aws:iam::*:role/role-to-deny",
+            "arn:aws:iam::333333333333:role/role-to-deny"
+        ));
+        assert!(!m(
+            "arn:aws:iam::*:role/role-to-deny",
+            "arn:aws:iam::333333333333:role/Role-To-Deny"
+        ));
         assert!(m("ARN:AWS:S3:::bucket/*", "arn:aws:s3:::bucket/a/b:c"));
         assert!(!m("arn:aws:s3:::Bucket/*", "arn:aws:s3:::bucket/a"));
         // `*` never crosses a field separator.
@@ -170,7 +176,10 @@ mod tests {
         assert!(m("arn:aws:*", "arn:aws:iam::1:role/x"));
         assert!(m("arn:aws:s3:*", "arn:aws:s3:::b"));
         assert!(!m("arn:aws:s3", "arn:aws:s3:::b"));
-        assert!(m("arn:aws:bedrock:*::foundation-model/m", "arn:aws:bedrock:us-east-1::foundation-model/m"));
+        assert!(m(
+            "arn:aws:bedrock:*::foundation-model/m",
+            "arn:aws:bedrock:us-east-1::foundation-model/m"
+        ));
         assert!(m("arn:aws:s3:::b/${*}", "arn:aws:s3:::b/*"));
         assert!(!m("arn:aws:s3:::b/${*}", "arn:aws:s3:::b/x"));
     }

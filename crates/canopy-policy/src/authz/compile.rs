@@ -211,8 +211,7 @@ impl Statement {
         let action_matched = self.action_ok(p);
         let resource_matched = self.resource_ok(p);
         let principal_matched = self.principal.as_ref().map(|ps| ps.matches(p.req));
-        let conditions = if action_matched && resource_matched && principal_matched != Some(false)
-        {
+        let conditions = if action_matched && resource_matched && principal_matched != Some(false) {
             self.conditions
                 .iter()
                 .filter_map(|ci| conds.get(*ci as usize))
@@ -330,7 +329,10 @@ fn strings(p: &str, v: &Json) -> Result<Vec<String>, PolicyError> {
                     .ok_or_else(|| malformed(format!("{p}[{i}]"), "must be a string"))
             })
             .collect(),
-        _ => Err(malformed(p, "must be a string or a non-empty array of strings")),
+        _ => Err(malformed(
+            p,
+            "must be a string or a non-empty array of strings",
+        )),
     }
 }
 
@@ -353,7 +355,12 @@ fn principal_set(p: &str, v: &Json, negated: bool) -> Result<PrincipalSet, Polic
                 }
             }
         }
-        _ => return Err(malformed(p, "must be \"*\" or an object of principal lists")),
+        _ => {
+            return Err(malformed(
+                p,
+                "must be \"*\" or an object of principal lists",
+            ))
+        }
     }
     Ok(PrincipalSet { negated, entries })
 }
@@ -376,7 +383,12 @@ fn compile_statement(
     let effect = match get("Effect").and_then(Json::as_str) {
         Some("Allow") => Effect::Allow,
         Some("Deny") => Effect::Deny,
-        _ => return Err(malformed(format!("{p}.Effect"), "must be \"Allow\" or \"Deny\"")),
+        _ => {
+            return Err(malformed(
+                format!("{p}.Effect"),
+                "must be \"Allow\" or \"Deny\"",
+            ))
+        }
     };
     let (not_action, action_text) = match (get("Action"), get("NotAction")) {
         (Some(a), None) => (false, strings(&format!("{p}.Action"), a)?),
@@ -472,7 +484,12 @@ impl CompiledPolicy {
                     compile_statement(&format!("Statement[{i}]"), s, vars, &mut conditions)
                 })
                 .collect::<Result<Vec<_>, _>>()?,
-            other => vec![compile_statement("Statement", other, vars, &mut conditions)?],
+            other => vec![compile_statement(
+                "Statement",
+                other,
+                vars,
+                &mut conditions,
+            )?],
         };
         let index = ActionIndex::build(&statements);
         Ok(CompiledPolicy {

@@ -140,8 +140,7 @@ pub(crate) struct Condition {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let n = prefix.len();
-    (s.len() >= n && s.is_char_boundary(n) && s[..n].eq_ignore_ascii_case(prefix))
-        .then(|| &s[n..])
+    (s.len() >= n && s.is_char_boundary(n) && s[..n].eq_ignore_ascii_case(prefix)).then(|| &s[n..])
 }
 
 fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
@@ -176,7 +175,9 @@ pub(crate) fn compile_block(p: &str, c: &Json, vars: bool) -> Result<Vec<Conditi
                 let b = strip_suffix_ci(rest, "IfExists")
                     .and_then(Base::parse)
                     .filter(|b| *b != Base::Null)
-                    .ok_or_else(|| PolicyError::malformed(&op_path, "unknown condition operator"))?;
+                    .ok_or_else(|| {
+                        PolicyError::malformed(&op_path, "unknown condition operator")
+                    })?;
                 if_exists = true;
                 b
             }
@@ -247,9 +248,17 @@ fn compile_value(base: Base, text: &str, vars: bool) -> PVal {
                 GlobVal::Static(Glob::from_toks(t.static_toks(true)))
             })
         }
-        NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-        | NumericGreaterThan | NumericGreaterThanEquals => PVal::Num(parse_number(text)),
-        DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => PVal::Num(parse_number(text)),
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
         | DateGreaterThanEquals => PVal::Date(parse_date(text)),
         IpAddress | NotIpAddress => PVal::Ip(parse_cidr(text)),
         ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => PVal::Arn(ArnVal::new(text, vars)),
@@ -395,12 +404,20 @@ fn ip_in(req: &str, net: &(IpAddr, u8)) -> bool {
     match (ip, net.0) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let bits = net.1.min(32) as u32;
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             (u32::from(a) & mask) == (u32::from(n) & mask)
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
             let bits = net.1.min(128) as u32;
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             (u128::from(a) & mask) == (u128::from(n) & mask)
         }
         _ => false,
@@ -576,7 +593,10 @@ fn resolved_text(text: &str, pv: &PVal, ctx: &Context) -> String {
 /// Case-insensitive equality; `p` is already lower-cased.
 fn eq_ci(s: &str, p: &str) -> bool {
     if s.is_ascii() {
-        s.len() == p.len() && s.bytes().zip(p.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b)
+        s.len() == p.len()
+            && s.bytes()
+                .zip(p.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b)
     } else {
         s.to_lowercase() == p
     }
@@ -593,7 +613,10 @@ mod tests {
         assert_eq!(parse_date("86400"), Some(86_400_000));
         assert_eq!(parse_date("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_date("1969-12-31T23:00:00-01:00"), Some(0));
-        assert_eq!(parse_date("2020-02-29T12:30:15.5Z"), Some(1_582_979_415_500));
+        assert_eq!(
+            parse_date("2020-02-29T12:30:15.5Z"),
+            Some(1_582_979_415_500)
+        );
         assert_eq!(parse_date("2020-13-01"), None);
         assert_eq!(parse_date("nope"), None);
         assert_eq!(parse_date("2020-01-01T10"), None);

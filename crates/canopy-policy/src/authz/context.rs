@@ -86,11 +86,21 @@ impl Default for Context<'static> {
 }
 
 impl<'a> Context<'a> {
-    pub(crate) fn new(caller: &'a RequestContext, derived: &'a RequestContext, caller_wins: bool) -> Self {
+    pub(crate) fn new(
+        caller: &'a RequestContext,
+        derived: &'a RequestContext,
+        caller_wins: bool,
+    ) -> Self {
         if caller_wins {
-            Context { first: caller, second: derived }
+            Context {
+                first: caller,
+                second: derived,
+            }
         } else {
-            Context { first: derived, second: caller }
+            Context {
+                first: derived,
+                second: caller,
+            }
         }
     }
 
@@ -120,7 +130,13 @@ impl RequestContext {
         self.put(Cow::Owned(lc), Cow::Owned(key), value.into(), true);
     }
 
-    fn put(&mut self, lc: Cow<'static, str>, key: Cow<'static, str>, value: ContextValue, replace: bool) -> bool {
+    fn put(
+        &mut self,
+        lc: Cow<'static, str>,
+        key: Cow<'static, str>,
+        value: ContextValue,
+        replace: bool,
+    ) -> bool {
         match self.entries.binary_search_by(|e| (*e.0).cmp(&*lc)) {
             Ok(i) => {
                 if replace {
@@ -137,7 +153,12 @@ impl RequestContext {
     }
 
     /// Insert a derived key given in both spellings (no allocation for the names).
-    pub(crate) fn insert_static(&mut self, lc: &'static str, key: &'static str, value: ContextValue) {
+    pub(crate) fn insert_static(
+        &mut self,
+        lc: &'static str,
+        key: &'static str,
+        value: ContextValue,
+    ) {
         self.put(Cow::Borrowed(lc), Cow::Borrowed(key), value, true);
     }
 
@@ -250,11 +271,19 @@ pub(crate) fn derive_keys(org: &OrgView, req: &AuthzRequest) -> RequestContext {
     if signed {
         put!(
             "aws:PrincipalIsAWSService",
-            (if kind == PrincipalKind::AwsService { "true" } else { "false" }).into()
+            (if kind == PrincipalKind::AwsService {
+                "true"
+            } else {
+                "false"
+            })
+            .into()
         );
     }
     if kind == PrincipalKind::AwsService {
-        put!("aws:PrincipalServiceName", req.principal.arn.as_str().into());
+        put!(
+            "aws:PrincipalServiceName",
+            req.principal.arn.as_str().into()
+        );
     }
     let ptype = match kind {
         PrincipalKind::Root => Some("Account"),
@@ -303,7 +332,10 @@ mod tests {
     fn case_insensitive_keys() {
         let mut c = RequestContext::new();
         c.insert("aws:PrincipalTag/Team", "blue");
-        assert_eq!(c.get("AWS:principaltag/team"), Some(&ContextValue::Single("blue".into())));
+        assert_eq!(
+            c.get("AWS:principaltag/team"),
+            Some(&ContextValue::Single("blue".into()))
+        );
         c.insert("aws:principaltag/team", "red");
         assert_eq!(c.len(), 1);
         assert_eq!(c.iter().next().unwrap().0, "aws:PrincipalTag/Team");
@@ -312,9 +344,15 @@ mod tests {
     #[test]
     fn derived_names_lower_case() {
         for k in [
-            "aws:PrincipalIsAWSService", "aws:PrincipalServiceName", "aws:PrincipalType",
-            "aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalOrgID",
-            "aws:PrincipalOrgPaths", "aws:ResourceAccount", "aws:ResourceOrgID",
+            "aws:PrincipalIsAWSService",
+            "aws:PrincipalServiceName",
+            "aws:PrincipalType",
+            "aws:PrincipalArn",
+            "aws:PrincipalAccount",
+            "aws:PrincipalOrgID",
+            "aws:PrincipalOrgPaths",
+            "aws:ResourceAccount",
+            "aws:ResourceOrgID",
             "aws:ResourceOrgPaths",
         ] {
             assert_eq!(lower(k), k.to_ascii_lowercase());

@@ -115,7 +115,13 @@ pub(crate) fn glob_match(p: &[Tok], s: &[u8], ci: bool) -> bool {
                     pi += 1;
                     continue;
                 }
-                Tok::Lit(b) if b == if ci { s[si].to_ascii_lowercase() } else { s[si] } => {
+                Tok::Lit(b)
+                    if b == if ci {
+                        s[si].to_ascii_lowercase()
+                    } else {
+                        s[si]
+                    } =>
+                {
                     pi += 1;
                     si += 1;
                     continue;
@@ -270,8 +276,7 @@ impl Template {
 
     /// Resolve without a request (only valid when `!is_dynamic()`).
     pub(crate) fn static_string(&self) -> String {
-        self.resolve_string(&Context::default())
-            .unwrap_or_default()
+        self.resolve_string(&Context::default()).unwrap_or_default()
     }
 
     pub(crate) fn static_toks(&self, wild: bool) -> Vec<Tok> {

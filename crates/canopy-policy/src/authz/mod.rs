@@ -13,7 +13,7 @@ mod render;
 pub(crate) mod vectors;
 
 use crate::types::PolicyType;
-use compile::{Miss, PreparedAction, Prepared};
+use compile::{Miss, Prepared, PreparedAction};
 use std::sync::Arc;
 
 pub use compile::CompiledPolicy;
@@ -171,7 +171,10 @@ impl Principal {
         if let Some(a) = &self.account {
             return Some(a);
         }
-        if matches!(self.kind, PrincipalKind::AwsService | PrincipalKind::Anonymous) {
+        if matches!(
+            self.kind,
+            PrincipalKind::AwsService | PrincipalKind::Anonymous
+        ) {
             return None;
         }
         self.arn.split(':').nth(4).filter(|a| !a.is_empty())
@@ -179,7 +182,8 @@ impl Principal {
 
     /// Service-linked role: by kind or by the `/aws-service-role/` role path.
     pub fn is_service_linked_role(&self) -> bool {
-        self.kind == PrincipalKind::ServiceLinkedRole || self.arn.contains(":role/aws-service-role/")
+        self.kind == PrincipalKind::ServiceLinkedRole
+            || self.arn.contains(":role/aws-service-role/")
     }
 }
 
@@ -247,16 +251,68 @@ impl Default for EvalOptions {
 
 /// Service prefixes subject to RCPs (spec §3.10.2, mid-2026).
 pub const RCP_SUPPORTED_SERVICES: &[&str] = &[
-    "appstream", "dsql", "clouddirectory", "cloudfront", "cloudsearch", "logs",
-    "networkmonitor", "cognito-identity", "cognito-idp", "comprehend", "comprehendmedical",
-    "firehose", "dynamodb", "dax", "autoscaling", "ecr", "ecr-public", "gamelift",
-    "inspector-scan", "kendra", "kinesisvideo", "memorydb", "aoss", "personalize", "polly", "s3",
-    "swf", "sqs", "textract", "timestream-influxdb", "transcribe", "translate", "workspaces",
-    "appconfig", "autoscaling-plans", "budgets", "servicediscovery", "cloudtrail-data",
-    "codeartifact", "codebuild", "codecommit", "codepipeline", "compute-optimizer",
-    "cost-optimization-hub", "events", "fms", "fis", "health", "rolesanywhere", "kms",
-    "opensearch", "pricing", "pca-connector-ad", "resource-groups", "secretsmanager", "sts",
-    "signin", "support", "transfer", "notifications", "wafv2", "xray",
+    "appstream",
+    "dsql",
+    "clouddirectory",
+    "cloudfront",
+    "cloudsearch",
+    "logs",
+    "networkmonitor",
+    "cognito-identity",
+    "cognito-idp",
+    "comprehend",
+    "comprehendmedical",
+    "firehose",
+    "dynamodb",
+    "dax",
+    "autoscaling",
+    "ecr",
+    "ecr-public",
+    "gamelift",
+    "inspector-scan",
+    "kendra",
+    "kinesisvideo",
+    "memorydb",
+    "aoss",
+    "personalize",
+    "polly",
+    "s3",
+    "swf",
+    "sqs",
+    "textract",
+    "timestream-influxdb",
+    "transcribe",
+    "translate",
+    "workspaces",
+    "appconfig",
+    "autoscaling-plans",
+    "budgets",
+    "servicediscovery",
+    "cloudtrail-data",
+    "codeartifact",
+    "codebuild",
+    "codecommit",
+    "codepipeline",
+    "compute-optimizer",
+    "cost-optimization-hub",
+    "events",
+    "fms",
+    "fis",
+    "health",
+    "rolesanywhere",
+    "kms",
+    "opensearch",
+    "pricing",
+    "pca-connector-ad",
+    "resource-groups",
+    "secretsmanager",
+    "sts",
+    "signin",
+    "support",
+    "transfer",
+    "notifications",
+    "wafv2",
+    "xray",
 ];
 
 /// Actions RCPs never restrict (§3.10.2).
@@ -265,8 +321,12 @@ pub const RCP_EXEMPT_ACTIONS: &[&str] = &["kms:RetireGrant"];
 /// Service prefixes outside the normal IAM model that SCPs never restrict (§3.10.1) [L]:
 /// Amazon Mechanical Turk, Alexa Web Information Service, Alexa Top Sites, Product Advertising
 /// API.
-pub const SCP_EXEMPT_SERVICES: &[&str] =
-    &["mechanicalturk", "awis", "alexatopsites", "productadvertisingapi"];
+pub const SCP_EXEMPT_SERVICES: &[&str] = &[
+    "mechanicalturk",
+    "awis",
+    "alexatopsites",
+    "productadvertisingapi",
+];
 
 /// Decision of one layer (spec §0 vocabulary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -423,7 +483,10 @@ pub enum Mismatch<'a> {
     Resource,
     Principal,
     /// The first condition (in document order) that evaluated false.
-    Condition { operator: &'a str, key: &'a str },
+    Condition {
+        operator: &'a str,
+        key: &'a str,
+    },
 }
 
 impl Mismatch<'_> {
@@ -459,55 +522,55 @@ impl StatementView<'_> {
 impl LevelExplanation {
     /// Every statement of every policy on the node, in attachment then statement order.
     pub fn statements(&self) -> impl Iterator<Item = StatementView<'_>> {
+        let results = &self.statements;
         let mut cursor = 0usize;
-        self.policies.iter().enumerate().flat_map(move |(pi, policy)| {
-            let pi = pi as u32;
-            let results = &self.statements;
-            policy
-                .statements
-                .iter()
-                .enumerate()
-                .map(move |(si, st)| (pi, si as u32, st, policy))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .map(move |(pi, si, st, policy)| {
-                    while cursor < results.len()
-                        && (results[cursor].policy, results[cursor].statement) < (pi, si)
-                    {
-                        cursor += 1;
-                    }
-                    let r = results
-                        .get(cursor)
-                        .filter(|r| r.policy == pi && r.statement == si);
-                    let mismatch = match r {
-                        None => Some(Mismatch::Action),
-                        Some(r) => r.miss.map(|m| match m {
-                            Miss::Action => Mismatch::Action,
-                            Miss::Resource => Mismatch::Resource,
-                            Miss::Principal => Mismatch::Principal,
-                            Miss::Condition(i) => match st
-                                .conditions
-                                .get(i as usize)
-                                .and_then(|ci| policy.conditions.get(*ci as usize))
-                            {
-                                Some(c) => Mismatch::Condition {
-                                    operator: &c.op_text,
-                                    key: &c.key_text,
-                                },
-                                None => Mismatch::Action,
+        self.policies
+            .iter()
+            .enumerate()
+            .flat_map(|(pi, policy)| {
+                policy
+                    .statements
+                    .iter()
+                    .enumerate()
+                    .map(move |(si, st)| (pi as u32, si as u32, st, &**policy))
+            })
+            .map(move |(pi, si, st, policy)| {
+                while cursor < results.len()
+                    && (results[cursor].policy, results[cursor].statement) < (pi, si)
+                {
+                    cursor += 1;
+                }
+                let r = results
+                    .get(cursor)
+                    .filter(|r| r.policy == pi && r.statement == si);
+                let mismatch = match r {
+                    None => Some(Mismatch::Action),
+                    Some(r) => r.miss.map(|m| match m {
+                        Miss::Action => Mismatch::Action,
+                        Miss::Resource => Mismatch::Resource,
+                        Miss::Principal => Mismatch::Principal,
+                        Miss::Condition(i) => match st
+                            .conditions
+                            .get(i as usize)
+                            .and_then(|ci| policy.conditions.get(*ci as usize))
+                        {
+                            Some(c) => Mismatch::Condition {
+                                operator: &c.op_text,
+                                key: &c.key_text,
                             },
-                        }),
-                    };
-                    StatementView {
-                        policy,
-                        statement_index: si as usize,
-                        effect: st.effect,
-                        sid: st.sid.as_deref(),
-                        mismatch,
-                        detail: r.and_then(|r| r.detail.as_deref()),
-                    }
-                })
-        })
+                            None => Mismatch::Action,
+                        },
+                    }),
+                };
+                StatementView {
+                    policy,
+                    statement_index: si as usize,
+                    effect: st.effect,
+                    sid: st.sid.as_deref(),
+                    mismatch,
+                    detail: r.and_then(|r| r.detail.as_deref()),
+                }
+            })
     }
 
     /// Matching Allow statements.
@@ -598,7 +661,13 @@ fn in_list(list: &Option<Vec<String>>, default: &[&str], item: &str) -> bool {
     }
 }
 
-fn exemption(layer: Layer, org: &OrgView, req: &AuthzRequest, opts: &EvalOptions, action: &PreparedAction) -> Option<Reason> {
+fn exemption(
+    layer: Layer,
+    org: &OrgView,
+    req: &AuthzRequest,
+    opts: &EvalOptions,
+    action: &PreparedAction,
+) -> Option<Reason> {
     let p = &req.principal;
     match layer {
         Layer::Scp => {
@@ -616,14 +685,17 @@ fn exemption(layer: Layer, org: &OrgView, req: &AuthzRequest, opts: &EvalOptions
                 return Some(Reason::PrincipalOutsideOrganization);
             }
             if p.kind == PrincipalKind::Root
-                && opts
-                    .scp_root_exempt_actions
-                    .iter()
-                    .any(|pat| glob::Glob::new(&pat.to_ascii_lowercase()).is_match(action.lc.as_bytes()))
+                && opts.scp_root_exempt_actions.iter().any(|pat| {
+                    glob::Glob::new(&pat.to_ascii_lowercase()).is_match(action.lc.as_bytes())
+                })
             {
                 return Some(Reason::RootTaskExempt);
             }
-            if in_list(&opts.scp_exempt_services, SCP_EXEMPT_SERVICES, action.service()) {
+            if in_list(
+                &opts.scp_exempt_services,
+                SCP_EXEMPT_SERVICES,
+                action.service(),
+            ) {
                 return Some(Reason::ServiceExemptFromScps);
             }
             None
@@ -639,7 +711,11 @@ fn exemption(layer: Layer, org: &OrgView, req: &AuthzRequest, opts: &EvalOptions
             if p.is_service_linked_role() {
                 return Some(Reason::ServiceLinkedRoleExempt);
             }
-            if !in_list(&opts.rcp_supported_services, RCP_SUPPORTED_SERVICES, action.service()) {
+            if !in_list(
+                &opts.rcp_supported_services,
+                RCP_SUPPORTED_SERVICES,
+                action.service(),
+            ) {
                 return Some(Reason::ServiceNotSupportedByRcps);
             }
             if in_list(&opts.rcp_exempt_actions, RCP_EXEMPT_ACTIONS, &action.lc) {
@@ -707,7 +783,13 @@ pub fn evaluate_with(
         let cap: usize = level
             .policies
             .iter()
-            .map(|p| if opts.detail { p.statements.len() } else { p.candidates(&service).len() })
+            .map(|p| {
+                if opts.detail {
+                    p.statements.len()
+                } else {
+                    p.candidates(&service).len()
+                }
+            })
             .sum();
         let mut results = Vec::with_capacity(cap);
         let mut node_allow: Option<(usize, usize)> = None;

@@ -1,7 +1,7 @@
 //! JSON rendering of a [`Decision`] in the format of spec §3.12.
 
 use super::{
-    ConditionExplanation, ContextValue, Decision, Deciding, LevelExplanation, StatementDetail,
+    ConditionExplanation, ContextValue, Deciding, Decision, LevelExplanation, StatementDetail,
     StatementRef, StatementView,
 };
 use serde_json::{json, Map, Value};

@@ -5,8 +5,8 @@
 //! `scp_root_exempt_actions`, `rcp_supported_services`, `scp_exempt_services`).
 
 use super::{
-    evaluate_with, AuthzRequest, CompiledPolicy, ContextValue, EvalOptions, Layer,
-    LevelPolicies, OrgView, PathNode, Principal, PrincipalKind, RequestContext, TargetType,
+    evaluate_with, AuthzRequest, CompiledPolicy, ContextValue, EvalOptions, Layer, LevelPolicies,
+    OrgView, PathNode, Principal, PrincipalKind, RequestContext, TargetType,
 };
 use crate::json::Json;
 use crate::types::PolicyType;
@@ -57,7 +57,11 @@ fn scalar(v: &Value) -> String {
 
 /// Evaluate one `authorization` vector.
 pub(crate) fn eval_authorization(case: &Value) -> Value {
-    let Some(layer) = case.get("layer").and_then(Value::as_str).and_then(Layer::parse) else {
+    let Some(layer) = case
+        .get("layer")
+        .and_then(Value::as_str)
+        .and_then(Layer::parse)
+    else {
         return err("InvalidVector", "layer must be SCP or RCP");
     };
     let org = case.get("org");
@@ -83,7 +87,10 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
         kind,
     };
     let mut context = RequestContext::new();
-    if let Some(c) = req.and_then(|r| r.get("context")).and_then(Value::as_object) {
+    if let Some(c) = req
+        .and_then(|r| r.get("context"))
+        .and_then(Value::as_object)
+    {
         for (k, v) in c {
             let cv = match v {
                 Value::Array(a) => ContextValue::Multi(a.iter().map(scalar).collect()),
@@ -150,7 +157,10 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
             .filter_map(Value::as_str)
         {
             let Some(p) = policies.and_then(|p| p.get(pid)) else {
-                return err("InvalidVector", format!("attachment of unknown policy {pid}"));
+                return err(
+                    "InvalidVector",
+                    format!("attachment of unknown policy {pid}"),
+                );
             };
             if s(Some(p), "type").is_some_and(|t| t != layer.policy_type().as_str()) {
                 continue;
@@ -185,7 +195,11 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
         });
     }
     let o = case.get("options");
-    let flag = |k: &str, d: bool| o.and_then(|x| x.get(k)).and_then(Value::as_bool).unwrap_or(d);
+    let flag = |k: &str, d: bool| {
+        o.and_then(|x| x.get(k))
+            .and_then(Value::as_bool)
+            .unwrap_or(d)
+    };
     let opts = EvalOptions {
         derive_keys: flag("derive_keys", true),
         caller_context_wins: flag("caller_context_wins", true),
@@ -229,7 +243,9 @@ pub(crate) fn compare_authorization(exp: &Value, actual: &Value) -> Vec<String> 
     if let Some(p) = exp.get("allow_path") {
         let a = actual.get("allow_path").unwrap_or(&Value::Null);
         let ok = match (p.as_array(), a.as_array()) {
-            (Some(x), Some(y)) => x.len() == y.len() && x.iter().zip(y).all(|(e, a)| entry_eq(e, a)),
+            (Some(x), Some(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(e, a)| entry_eq(e, a))
+            }
             _ => false,
         };
         if !ok {
