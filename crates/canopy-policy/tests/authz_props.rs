@@ -357,6 +357,46 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Every operator family parses arbitrary request values without panicking.
+    #[test]
+    fn every_operator_survives_any_request_value(
+        value in prop_oneof!["\\PC{0,24}", "[0-9:.TZ+-]{0,26}", "[0-9a-f:./]{0,20}", "(arn:)?[a-z0-9:*/]{0,20}"],
+        multi in any::<bool>(),
+    ) {
+        let ops = [
+            "StringEquals", "StringNotEqualsIgnoreCase", "StringLike", "NumericLessThan",
+            "NumericNotEquals", "DateGreaterThanEquals", "DateNotEquals", "Bool", "BinaryEquals",
+            "IpAddress", "NotIpAddress", "ArnLike", "ArnNotEquals", "Null",
+            "ForAllValues:StringLike", "ForAnyValue:DateEqualsIfExists",
+        ];
+        let stmts: Vec<Value> = ops.iter().map(|op| {
+            let v = match *op {
+                "Null" | "Bool" => json!("true"),
+                "IpAddress" | "NotIpAddress" => json!(["10.0.0.0/8", "::/0"]),
+                o if o.contains("Date") => json!("2026-01-01T00:00:00+01:00"),
+                o if o.starts_with("Numeric") => json!("1.5"),
+                _ => json!(["a*", "${k}", "arn:aws:s3:::*"]),
+            };
+            json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {*op: {"k": v}}})
+        }).collect();
+        let doc = json!({"Version": "2012-10-17", "Statement": stmts});
+        let p = Arc::new(CompiledPolicy::from_json("p", &Json::from_value(&doc)).unwrap());
+        let mut context = RequestContext::new();
+        context.insert("k", if multi { ContextValue::Multi(vec![value.clone(), "x".into()]) } else { ContextValue::Single(value.clone()) });
+        let req = AuthzRequest {
+            principal: Principal { arn: "arn:aws:iam::333333333333:role/r".into(), account: None, kind: PrincipalKind::AssumedRole },
+            action: "s3:GetObject".into(), resource: value.clone(), resource_account: Some("333333333333".into()), context,
+        };
+        let (org, mut levels) = build(Layer::Scp, &vec![vec![]]);
+        levels[0].policies.push(p);
+        let d = evaluate_with(Layer::Scp, &org, &levels, &req, &EvalOptions { detail: true, ..Default::default() });
+        let _ = d.to_json();
+    }
+}
+
 /// Policy-shaped random JSON: the real element names with random values.
 fn arb_json() -> impl Strategy<Value = Value> {
     let text = prop_oneof![

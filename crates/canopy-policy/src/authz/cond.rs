@@ -362,6 +362,9 @@ pub(crate) fn parse_date(s: &str) -> Option<i128> {
         z => {
             let sign: i128 = if z.starts_with('-') { 1 } else { -1 };
             let zz = &z[1..];
+            if !zz.is_ascii() {
+                return None;
+            }
             let (zh, zm) = match zz.split_once(':') {
                 Some((a, b)) => (digits(a)?, digits(b)?),
                 None if zz.len() == 4 => (digits(&zz[..2])?, digits(&zz[2..])?),
@@ -620,6 +623,8 @@ mod tests {
         assert_eq!(parse_date("2020-13-01"), None);
         assert_eq!(parse_date("nope"), None);
         assert_eq!(parse_date("2020-01-01T10"), None);
+        assert_eq!(parse_date("2020-01-01T10:00+1é1"), None);
+        assert_eq!(parse_date("2020-01-01T10:00:00.é"), None);
     }
 
     #[test]
