@@ -318,7 +318,7 @@ pub const RCP_SUPPORTED_SERVICES: &[&str] = &[
 /// Actions RCPs never restrict (§3.10.2).
 pub const RCP_EXEMPT_ACTIONS: &[&str] = &["kms:RetireGrant"];
 
-/// Service prefixes outside the normal IAM model that SCPs never restrict (§3.10.1) [L]:
+/// Service prefixes outside the normal IAM model that SCPs never restrict (§3.10.1), an emulator decision:
 /// Amazon Mechanical Turk, Alexa Web Information Service, Alexa Top Sites, Product Advertising
 /// API.
 pub const SCP_EXEMPT_SERVICES: &[&str] = &[
