@@ -122,6 +122,10 @@ pub(crate) struct Statement {
     resources: Vec<ArnVal>,
     resource_text: Vec<String>,
     principal: Option<PrincipalSet>,
+    /// Index of the first statement of the policy with the same Action/NotAction list, and the
+    /// same for Resource/NotResource (their results are computed once per request).
+    action_set: u32,
+    resource_set: u32,
     /// Indices into the policy's interned condition table, in document order.
     pub(crate) conditions: Vec<u32>,
 }
@@ -149,12 +153,30 @@ impl Statement {
     }
 
     /// Fast path: `None` when the statement matches, else the first failing part. `memo`
-    /// caches condition results per interned condition (0 unknown, 1 false, 2 true).
+    /// caches results per request (0 unknown, 1 false, 2 true): the policy's interned
+    /// conditions first, then one slot per action set, then one per resource set.
     pub(crate) fn check(&self, p: &Prepared, conds: &[Condition], memo: &mut [u8]) -> Option<Miss> {
-        if !self.action_ok(p) {
+        let nc = conds.len();
+        let ns = memo.len().saturating_sub(nc) / 2;
+        let cached = |memo: &mut [u8], slot: usize, f: &dyn Fn() -> bool| -> bool {
+            match memo.get(slot).copied() {
+                Some(1) => false,
+                Some(2) => true,
+                _ => {
+                    let r = f();
+                    if let Some(m) = memo.get_mut(slot) {
+                        *m = if r { 2 } else { 1 };
+                    }
+                    r
+                }
+            }
+        };
+        if !cached(memo, nc + self.action_set as usize, &|| self.action_ok(p)) {
             return Some(Miss::Action);
         }
-        if !self.resource_ok(p) {
+        if !cached(memo, nc + ns + self.resource_set as usize, &|| {
+            self.resource_ok(p)
+        }) {
             return Some(Miss::Resource);
         }
         if let Some(ps) = &self.principal {
@@ -164,17 +186,9 @@ impl Statement {
         }
         for (i, ci) in self.conditions.iter().enumerate() {
             let ci = *ci as usize;
-            let ok = match memo.get(ci).copied() {
-                Some(1) => false,
-                Some(2) => true,
-                _ => {
-                    let r = conds.get(ci).is_some_and(|c| c.eval(p.ctx, None));
-                    if let Some(m) = memo.get_mut(ci) {
-                        *m = if r { 2 } else { 1 };
-                    }
-                    r
-                }
-            };
+            let ok = cached(memo, ci, &|| {
+                conds.get(ci).is_some_and(|c| c.eval(p.ctx, None))
+            });
             if !ok {
                 return Some(Miss::Condition(i as u32));
             }
@@ -440,6 +454,8 @@ fn compile_statement(
         sid,
         effect,
         not_action,
+        action_set: 0,
+        resource_set: 0,
         actions: action_text.iter().map(|a| ActionPat::new(a)).collect(),
         action_text,
         not_resource,
@@ -491,6 +507,21 @@ impl CompiledPolicy {
                 &mut conditions,
             )?],
         };
+        let mut statements = statements;
+        for i in 0..statements.len() {
+            let (before, rest) = statements.split_at_mut(i);
+            let Some(st) = rest.first_mut() else { break };
+            st.action_set = before
+                .iter()
+                .position(|o| o.not_action == st.not_action && o.action_text == st.action_text)
+                .unwrap_or(i) as u32;
+            st.resource_set = before
+                .iter()
+                .position(|o| {
+                    o.not_resource == st.not_resource && o.resource_text == st.resource_text
+                })
+                .unwrap_or(i) as u32;
+        }
         let index = ActionIndex::build(&statements);
         Ok(CompiledPolicy {
             id: id.into(),
@@ -499,6 +530,11 @@ impl CompiledPolicy {
             conditions,
             index,
         })
+    }
+
+    /// Size of the per-request memo [`Statement::check`] needs.
+    pub(crate) fn memo_len(&self) -> usize {
+        self.conditions.len() + 2 * self.statements.len()
     }
 
     /// Statements whose action part can match a request for `service` (lower-case), in order.

@@ -796,7 +796,7 @@ pub fn evaluate_with(
         let mut node_deny = false;
         for (pi, policy) in level.policies.iter().enumerate() {
             memo.clear();
-            memo.resize(policy.conditions.len(), 0);
+            memo.resize(policy.memo_len(), 0);
             let all: Vec<u32>;
             let candidates: &[u32] = if opts.detail {
                 all = (0..policy.statements.len() as u32).collect();
