@@ -8,8 +8,8 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Evaluate one case in the policy-vectors.json case format (kinds validation,
-    /// effective_policy, effective_policy_validation; authorization is not built yet) and print
-    /// the result as JSON on stdout. Exit 0 when the case was evaluated (whatever its verdict),
+    /// effective_policy, effective_policy_validation and authorization, the last evaluated
+    /// offline from the case's own organization) and print the result as JSON on stdout. Exit 0 when the case was evaluated (whatever its verdict),
     /// 2 when the input cannot be read or is not JSON.
     Eval {
         /// The case file, or `-` for stdin.
