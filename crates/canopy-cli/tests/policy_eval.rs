@@ -100,10 +100,17 @@ fn unreadable_input_exits_2_with_a_message() {
 
 #[test]
 fn unknown_kinds_are_answered_not_crashed() {
-    let (code, stdout, _) = eval_stdin(r#"{"kind":"authorization"}"#);
-    assert_eq!(code, 0);
+    // An authorization case without its layer, organization or request is answered as an
+    // invalid vector; so is a kind nobody knows.
+    for case in [r#"{"kind":"authorization"}"#, r#"{"kind":"no_such_kind"}"#] {
+        let (code, stdout, _) = eval_stdin(case);
+        assert_eq!(code, 0, "{case}");
+        let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert!(v["error"].is_string(), "{case}: {v}");
+    }
+    let (_, stdout, _) = eval_stdin(r#"{"kind":"authorization"}"#);
     let v: Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(v["error"], "NotImplemented");
+    assert_eq!(v["error"], "InvalidVector");
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
