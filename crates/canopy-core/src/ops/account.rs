@@ -284,22 +284,16 @@ pub fn close(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CloseAccountRe
 fn check_closure_quotas(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, now: i64) -> Result<(), OpError> {
     let window_start = now - 30 * DAY_MS;
     let (mut members, mut recent, mut in_progress) = (0u64, 0u64, 0u64);
-    let mut after = None;
-    loop {
-        let page = tx.account_list(&org.id, after, 500)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.seq);
-        for a in &page {
-            if a.id != org.management_account_id {
-                members += 1;
+    for a in &super::policy::all_accounts(tx, &org.id)? {
+        if a.id != org.management_account_id {
+            members += 1;
+        }
+        if let Some(requested) = a.close_requested_ms {
+            if requested >= window_start {
+                recent += 1;
             }
-            if let Some(requested) = a.close_requested_ms {
-                if requested >= window_start {
-                    recent += 1;
-                }
-                if views::lifecycle(a, &env.config, now) == Lifecycle::PendingClosure {
-                    in_progress += 1;
-                }
+            if views::lifecycle(a, &env.config, now) == Lifecycle::PendingClosure {
+                in_progress += 1;
             }
         }
     }

@@ -96,14 +96,7 @@ pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<(), OpError
     let now = env.clock.now_ms();
     // Collect every account of the organization; closed (or purged) accounts do not block the
     // deletion and leave with it, anything active or closing does.
-    let mut accounts = Vec::new();
-    let mut after = None;
-    loop {
-        let page = tx.account_list(&org.id, after, 500)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.seq);
-        accounts.extend(page);
-    }
+    let accounts = super::policy::all_accounts(tx, &org.id)?;
     let blocking = accounts.iter().any(|a| {
         a.id != org.management_account_id
             && matches!(views::lifecycle(a, &env.config, now), Lifecycle::Active | Lifecycle::PendingClosure | Lifecycle::Creating)
