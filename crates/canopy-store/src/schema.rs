@@ -127,11 +127,20 @@ CREATE INDEX policy_attachments_target ON policy_attachments (org_id, target_id,
 CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id, seq);
 CREATE INDEX policy_attachments_type ON policy_attachments (org_id, policy_type);
 "#,
+    // 3: per-organization OU count, kept with every OU insert and delete, so the OU quota check
+    // of CreateOrganizationalUnit costs one row read instead of a scan of the organization's OUs.
+    r#"
+CREATE TABLE org_ou_counts (
+    org_id TEXT PRIMARY KEY,
+    ous    BIGINT NOT NULL
+);
+INSERT INTO org_ou_counts (org_id, ous) SELECT org_id, COUNT(*) FROM ous GROUP BY org_id;
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
 pub const DATA_TABLES: &[&str] =
-    &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments"];
+    &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments", "org_ou_counts"];
 
 /// Brings the schema up to date in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -251,6 +251,7 @@ impl Tx for SqlTx<'_> {
         self.exec("DELETE FROM policies WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM create_account_requests WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM ous WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM org_ou_counts WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM roots WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM organizations WHERE id = ?1", [org_id])?;
         Ok(())
@@ -295,6 +296,10 @@ impl Tx for SqlTx<'_> {
             concat!("INSERT INTO ous (", ou_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
             params![ou.id, ou.org_id, ou.parent_id, ou.name, ou.created_ms, seq],
         )?;
+        self.exec(
+            "INSERT INTO org_ou_counts (org_id, ous) VALUES (?1, 1) ON CONFLICT (org_id) DO UPDATE SET ous = org_ou_counts.ous + 1",
+            [&ou.org_id],
+        )?;
         Ok(OuRecord { seq, ..ou.clone() })
     }
 
@@ -304,6 +309,8 @@ impl Tx for SqlTx<'_> {
     }
 
     fn ou_delete(&mut self, ou_id: &str) -> StoreResult<()> {
+        // The count row is updated only when the OU exists (the subquery finds its organization).
+        self.exec("UPDATE org_ou_counts SET ous = ous - 1 WHERE org_id = (SELECT org_id FROM ous WHERE id = ?1)", [ou_id])?;
         self.exec("DELETE FROM ous WHERE id = ?1", [ou_id])?;
         Ok(())
     }
@@ -325,7 +332,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn ou_count(&mut self, org_id: &str) -> StoreResult<u64> {
-        self.count("SELECT COUNT(*) FROM ous WHERE org_id = ?1", [org_id])
+        self.count("SELECT COALESCE(MAX(ous), 0) FROM org_ou_counts WHERE org_id = ?1", [org_id])
     }
 
     fn ou_count_by_parent(&mut self, parent_id: &str) -> StoreResult<u64> {

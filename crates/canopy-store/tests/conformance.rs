@@ -325,6 +325,17 @@ mod cases {
         assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-3")?)).await.unwrap(), 0);
         assert_eq!(read(&s, |tx| Ok(tx.ou_count_by_parent("r-1")?)).await.unwrap(), 5);
         assert_eq!(read(&s, |tx| Ok(tx.ou_count_by_parent("ou-9")?)).await.unwrap(), 5);
+
+        // The count follows deletes; deleting an OU that does not exist changes nothing.
+        write(&s, |tx| {
+            tx.ou_delete("ou-x0")?;
+            tx.ou_delete("ou-does-not-exist")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 9);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-2")?)).await.unwrap(), 1);
     }
 
     pub async fn ou_find_by_name_is_exact(s: Arc<dyn Store>) {
