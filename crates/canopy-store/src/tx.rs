@@ -324,8 +324,10 @@ impl Tx for SqlTx<'_> {
     }
 
     fn ou_find_by_name(&mut self, parent_id: &str, name: &str) -> StoreResult<Option<OuRecord>> {
+        // No ORDER BY: names are unique among siblings, and ordering by seq would make SQLite
+        // walk every child of the parent instead of using the (parent_id, name) index.
         self.one(
-            concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = ?1 AND name = ?2 ORDER BY seq LIMIT 1"),
+            concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = ?1 AND name = ?2 LIMIT 1"),
             [parent_id, name],
             ou_row,
         )
@@ -554,8 +556,9 @@ impl Tx for SqlTx<'_> {
     }
 
     fn policy_find_by_name(&mut self, org_id: &str, policy_type: PolicyType, name: &str) -> StoreResult<Option<PolicyRecord>> {
+        // No ORDER BY, for the same reason as ou_find_by_name: the name index does the work.
         self.one(
-            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = ?1 AND policy_type = ?2 AND name = ?3 ORDER BY seq LIMIT 1"),
+            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = ?1 AND policy_type = ?2 AND name = ?3 LIMIT 1"),
             [org_id, policy_type.as_str(), name],
             policy_row,
         )
