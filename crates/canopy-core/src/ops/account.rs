@@ -22,12 +22,18 @@ fn account_not_found() -> ApiError {
     ApiError::new(ErrorCode::AccountNotFoundException, "You specified an account that doesn't exist.")
 }
 
-/// A visible account of the caller's organization.
-fn find_member_account(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &str) -> Result<AccountRecord, OpError> {
+/// The account `id` if it is a visible member of `org` (not still being created, not purged).
+/// Every lookup of an account by id from a request goes through here.
+pub(crate) fn visible_member(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &str) -> Result<Option<AccountRecord>, OpError> {
     let now = env.clock.now_ms();
-    tx.account_get(&org.partition, id)?
-        .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
-        .ok_or_else(|| account_not_found().into())
+    Ok(tx
+        .account_get(&org.partition, id)?
+        .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now)))
+}
+
+/// A visible account of the caller's organization, or AccountNotFoundException.
+fn find_member_account(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &str) -> Result<AccountRecord, OpError> {
+    visible_member(tx, env, org, id)?.ok_or_else(|| account_not_found().into())
 }
 
 fn paths_of(tx: &mut dyn Tx, org: &OrganizationRecord, account: &AccountRecord) -> Result<Option<Vec<String>>, OpError> {

@@ -84,10 +84,7 @@ pub fn describe(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DescribeEff
     if target_id != member.account.id && !member.is_management() {
         return Err(ApiError::access_denied().into());
     }
-    let now = env.clock.now_ms();
-    let account = tx
-        .account_get(&org.partition, &target_id)?
-        .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
+    let account = super::account::visible_member(tx, env, &org, &target_id)?
         .ok_or_else(|| ApiError::new(ErrorCode::TargetNotFoundException, "We can't find an account with the TargetId that you specified."))?;
     let t = api_type(input.policy_type)?;
     let root = tree::root_of(tx, &org.id)?;
@@ -149,9 +146,7 @@ pub fn list_validation_errors(
     let member = access::reader(tx, caller)?;
     let org = &member.org;
     let now = env.clock.now_ms();
-    let account = tx
-        .account_get(&org.partition, &input.account_id)?
-        .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
+    let account = super::account::visible_member(tx, env, org, &input.account_id)?
         .ok_or_else(|| ApiError::new(ErrorCode::AccountNotFoundException, "You specified an account that doesn't exist."))?;
     let t = api_type(input.policy_type)?;
     let scope = format!("ListEffectivePolicyValidationErrors/{}/{}", account.id, input.policy_type.as_str());

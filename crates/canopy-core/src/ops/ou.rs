@@ -163,10 +163,7 @@ pub fn list_parents(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListPar
     let parent_id = if input.child_id.starts_with("ou-") {
         tx.ou_get(&input.child_id)?.filter(|o| o.org_id == org.id).map(|o| o.parent_id)
     } else {
-        let now = env.clock.now_ms();
-        tx.account_get(&org.partition, &input.child_id)?
-            .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
-            .and_then(|a| a.parent_id)
+        super::account::visible_member(tx, env, org, &input.child_id)?.and_then(|a| a.parent_id)
     };
     let parent_id = parent_id.ok_or_else(|| {
         ApiError::new(ErrorCode::ChildNotFoundException, "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.")

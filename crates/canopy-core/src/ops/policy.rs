@@ -199,10 +199,7 @@ pub fn lookup_target(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &
     } else if id.starts_with("ou-") {
         tx.ou_get(id)?.filter(|o| o.org_id == org.id).map(Target::Ou)
     } else {
-        let now = env.clock.now_ms();
-        tx.account_get(&org.partition, id)?
-            .filter(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(a, &env.config, now))
-            .map(Target::Account)
+        super::account::visible_member(tx, env, org, id)?.map(Target::Account)
     })
 }
 

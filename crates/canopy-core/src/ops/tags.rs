@@ -68,9 +68,7 @@ fn require_taggable(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &s
     } else if id.starts_with("ou-") {
         tx.ou_get(id)?.is_some_and(|o| o.org_id == org.id)
     } else if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
-        let now = env.clock.now_ms();
-        tx.account_get(&org.partition, id)?
-            .is_some_and(|a| a.org_id.as_deref() == Some(org.id.as_str()) && views::is_visible(&a, &env.config, now))
+        super::account::visible_member(tx, env, org, id)?.is_some()
     } else if id.starts_with("p-") {
         // Customer policies only: AWS-managed policies belong to no organization.
         tx.policy_get(&org.id, id)?.is_some()
