@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use canopy_core::{Canopy, CoreConfig};
+use canopy_policy::{LimitsTable, PolicyType, SizeUnit};
 use canopy_server::{AuthMode, ServerConfig};
 use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
@@ -133,11 +134,92 @@ pub struct ServeArgs {
     /// built yet, so with this flag those two types cannot be enabled.
     #[arg(long, env = "CANOPY_ENFORCE_POLICY_SERVICE_ACCESS")]
     enforce_policy_service_access: bool,
+
+    /// Accept an SCP or RCP without `Version` as if it said "2012-10-17" (AWS documents the
+    /// element as required; several of its examples omit it).
+    #[arg(long, env = "CANOPY_POLICY_LENIENT_VERSION")]
+    policy_lenient_version: bool,
+
+    /// How policy content size is counted against the per-type maximum: `characters` (current
+    /// AWS documentation) or `bytes` (UTF-8, older documentation).
+    #[arg(long, env = "CANOPY_POLICY_SIZE_UNIT", value_enum, default_value = "characters")]
+    policy_size_unit: PolicySizeUnit,
+
+    /// Override one per-type policy quota, as TYPE.FIELD=N; repeat the flag (or separate with
+    /// commas in the variable). FIELD: max_size, max_attachments, min_attachments,
+    /// max_policies. Defaults are AWS's 2026 figures, e.g. SERVICE_CONTROL_POLICY: 10240
+    /// characters, 10 per target, at least 1, 10000 per organization (before 15 May 2026:
+    /// SERVICE_CONTROL_POLICY.max_size=5120,SERVICE_CONTROL_POLICY.max_attachments=5).
+    #[arg(long = "policy-limit", env = "CANOPY_POLICY_LIMITS", value_delimiter = ',', value_name = "TYPE.FIELD=N", value_parser = parse_policy_limit)]
+    policy_limits: Vec<PolicyLimit>,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum PolicySizeUnit {
+    /// Unicode characters.
+    Characters,
+    /// UTF-8 bytes.
+    Bytes,
+}
+
+/// One `--policy-limit` override.
+#[derive(Clone, Debug)]
+pub struct PolicyLimit {
+    policy_type: PolicyType,
+    field: LimitField,
+    value: usize,
+}
+
+#[derive(Copy, Clone, Debug)]
+enum LimitField {
+    MaxSize,
+    MaxAttachments,
+    MinAttachments,
+    MaxPolicies,
+}
+
+fn parse_policy_limit(s: &str) -> Result<PolicyLimit, String> {
+    let usage = "expected TYPE.FIELD=N, e.g. SERVICE_CONTROL_POLICY.max_size=5120";
+    let (lhs, value) = s.trim().split_once('=').ok_or_else(|| format!("{s:?}: {usage}"))?;
+    let (t, field) = lhs.split_once('.').ok_or_else(|| format!("{s:?}: {usage}"))?;
+    let policy_type = PolicyType::from_wire(t).ok_or_else(|| format!("{t:?} is not a policy type (SERVICE_CONTROL_POLICY, TAG_POLICY, ...)"))?;
+    let field = match field {
+        "max_size" => LimitField::MaxSize,
+        "max_attachments" => LimitField::MaxAttachments,
+        "min_attachments" => LimitField::MinAttachments,
+        "max_policies" => LimitField::MaxPolicies,
+        other => return Err(format!("{other:?} is not a limit (max_size, max_attachments, min_attachments, max_policies)")),
+    };
+    let value = value.parse::<usize>().map_err(|_| format!("{value:?} is not a non-negative integer"))?;
+    Ok(PolicyLimit { policy_type, field, value })
+}
+
+/// The defaults with the overrides applied in order (a later one wins).
+fn limits_table(overrides: &[PolicyLimit]) -> Result<LimitsTable, String> {
+    let mut table = LimitsTable::new();
+    for o in overrides {
+        let mut l = table.get(o.policy_type);
+        match o.field {
+            LimitField::MaxSize => l.max_size = o.value,
+            LimitField::MaxAttachments => l.max_attachments_per_target = o.value,
+            LimitField::MinAttachments => l.min_attachments_per_target = o.value,
+            LimitField::MaxPolicies => l.max_policies_per_org = o.value,
+        }
+        table.set(o.policy_type, l);
+    }
+    for t in PolicyType::ALL {
+        let l = table.get(t);
+        if l.min_attachments_per_target > l.max_attachments_per_target {
+            return Err(format!("{t}: min_attachments ({}) is above max_attachments ({})", l.min_attachments_per_target, l.max_attachments_per_target));
+        }
+    }
+    Ok(table)
 }
 
 impl ServeArgs {
-    fn core_config(&self) -> CoreConfig {
-        CoreConfig {
+    fn core_config(&self) -> anyhow::Result<CoreConfig> {
+        let policy_limits = limits_table(&self.policy_limits).map_err(|e| anyhow::anyhow!("--policy-limit: {e}"))?;
+        Ok(CoreConfig {
             max_accounts: self.max_accounts,
             max_ous: self.max_ous,
             max_ou_depth: self.max_ou_depth,
@@ -154,8 +236,14 @@ impl ServeArgs {
             enable_scp_on_create: !self.no_scp_on_create,
             legacy_scp_grammar: self.legacy_scp_grammar,
             enforce_policy_service_access: self.enforce_policy_service_access,
+            policy_lenient_version: self.policy_lenient_version,
+            policy_size_unit: match self.policy_size_unit {
+                PolicySizeUnit::Characters => SizeUnit::Characters,
+                PolicySizeUnit::Bytes => SizeUnit::Bytes,
+            },
+            policy_limits,
             ..CoreConfig::default()
-        }
+        })
     }
 
     fn server_config(&self) -> ServerConfig {
@@ -206,10 +294,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server_config = args.server_config();
+    let core_config = args.core_config()?;
     let store = canopy_store::open(&args.database)
         .with_context(|| format!("opening the database {:?}", args.database))?;
     let kind = store.kind();
-    let canopy = Canopy::new(store, args.core_config());
+    let canopy = Canopy::new(store, core_config);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -272,4 +361,31 @@ fn init_logging(format: LogFormat) -> anyhow::Result<tracing_appender::non_block
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
     Ok(guard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_limit_overrides_apply_in_order() {
+        let o: Vec<PolicyLimit> = ["SERVICE_CONTROL_POLICY.max_size=5120", "SERVICE_CONTROL_POLICY.max_attachments=5", "TAG_POLICY.max_policies=3", "TAG_POLICY.max_policies=4"]
+            .iter()
+            .map(|s| parse_policy_limit(s).unwrap())
+            .collect();
+        let table = limits_table(&o).unwrap();
+        let scp = table.get(PolicyType::ServiceControlPolicy);
+        assert_eq!((scp.max_size, scp.max_attachments_per_target, scp.min_attachments_per_target, scp.max_policies_per_org), (5120, 5, 1, 10_000));
+        assert_eq!(table.get(PolicyType::TagPolicy).max_policies_per_org, 4);
+        assert_eq!(table.get(PolicyType::BackupPolicy), PolicyType::BackupPolicy.default_limits());
+    }
+
+    #[test]
+    fn bad_policy_limits_are_refused() {
+        for bad in ["SERVICE_CONTROL_POLICY", "scp.max_size=1", "TAG_POLICY.size=1", "TAG_POLICY.max_size=-1", "TAG_POLICY.max_size=x"] {
+            assert!(parse_policy_limit(bad).is_err(), "{bad}");
+        }
+        let o = vec![parse_policy_limit("RESOURCE_CONTROL_POLICY.max_attachments=0").unwrap()];
+        assert!(limits_table(&o).unwrap_err().contains("min_attachments"));
+    }
 }

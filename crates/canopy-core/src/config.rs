@@ -1,6 +1,6 @@
 //! Domain settings: quotas and timings. One struct, filled by the CLI from flags/env vars.
 
-use canopy_policy::LimitsTable;
+use canopy_policy::{LimitsTable, SizeUnit};
 
 /// Quotas and timings that shape the organization's behaviour. Defaults follow AWS (mid-2026
 /// figures) except where a test-friendly value serves users better; those are marked.
@@ -41,11 +41,20 @@ pub struct CoreConfig {
     /// Validate SCPs with the grammar from before September 2025 (Allow statements only with
     /// `Resource: "*"`, no NotResource, Condition only with Deny...).
     pub legacy_scp_grammar: bool,
+    /// Accept an SCP/RCP without `Version` as if it said `2012-10-17` (several AWS examples
+    /// omit it; the documentation says it is required, so off by default).
+    pub policy_lenient_version: bool,
+    /// How policy content size is counted against `max_size`: Unicode characters (current
+    /// AWS documentation, default) or UTF-8 bytes (older documentation).
+    pub policy_size_unit: SizeUnit,
     /// Enforce that SECURITYHUB_POLICY / INSPECTOR_POLICY need their service's trusted access
     /// before EnablePolicyType (ConstraintViolation SERVICE_ACCESS_NOT_ENABLED). Trusted access
     /// (EnableAWSServiceAccess) is not built yet, so when this is on those types can never be
     /// enabled; off by default.
     pub enforce_policy_service_access: bool,
+    /// Evaluate the SCPs in force before every call a member account makes to the
+    /// Organizations API (action `organizations:<Operation>`), as AWS does. On by default.
+    pub enforce_scps: bool,
 }
 
 impl Default for CoreConfig {
@@ -67,7 +76,10 @@ impl Default for CoreConfig {
             enable_scp_on_create: true,
             policy_limits: LimitsTable::new(),
             legacy_scp_grammar: false,
+            policy_lenient_version: false,
+            policy_size_unit: SizeUnit::Characters,
             enforce_policy_service_access: false,
+            enforce_scps: true,
         }
     }
 }

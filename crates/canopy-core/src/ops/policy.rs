@@ -219,8 +219,10 @@ fn require_all_features(org: &OrganizationRecord) -> Result<(), OpError> {
 fn validate_content(env: &Env, t: PolicyType, content: &str) -> Result<(), OpError> {
     let options = engine::ValidationOptions {
         legacy_scp_grammar: env.config.legacy_scp_grammar,
+        lenient_version: env.config.policy_lenient_version,
+        aws_managed: false,
+        size_unit: env.config.policy_size_unit,
         limits: env.config.policy_limits.clone(),
-        ..Default::default()
     };
     match engine::validate(engine_type(t)?, content, &options) {
         Ok(()) => Ok(()),
