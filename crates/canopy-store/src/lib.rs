@@ -1,10 +1,11 @@
 //! Canopy's storage: the only crate with SQL. Implements canopy-core's [`Store`] over SQLite
-//! (a file in WAL mode with `synchronous=FULL`, or an ephemeral in-memory database); a
-//! PostgreSQL backend with the same schema follows. The conformance suite in
+//! (a file in WAL mode with `synchronous=FULL`, or an ephemeral in-memory database) and over
+//! PostgreSQL (`postgres/`, the same tables; several replicas may share one database). The conformance suite in
 //! `tests/conformance.rs` runs against every backend.
 //!
 //! Start with [`open`].
 
+mod postgres;
 mod schema;
 mod sqlite;
 mod tx;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use canopy_core::{Store, StoreError};
 
 pub use schema::MIGRATIONS;
+pub use postgres::{PgScratch, PgStore, PG_MIGRATIONS};
 pub use sqlite::{SqliteStore, MAX_BATCH};
 
 /// The database file inside a data directory.
@@ -21,7 +23,8 @@ pub const DB_FILE_NAME: &str = "canopy.db";
 
 /// Opens the store a `--database` spec names:
 /// - `memory`: an ephemeral in-memory database;
-/// - `postgres://…` / `postgresql://…`: not supported yet (an error);
+/// - `postgres://…` / `postgresql://…`: a PostgreSQL database (libpq URL syntax; the schema
+///   is the first of the connection's `search_path`);
 /// - anything else is a filesystem path: a directory (it ends with `/` or exists as a
 ///   directory; created if missing) holding `canopy.db`, or else the database file itself
 ///   (its parent directories are created).
@@ -37,12 +40,25 @@ pub fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
     let lower = spec.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        // The URL is not echoed: it may hold a password.
-        return Err(StoreError::Backend(
-            "PostgreSQL is not supported yet: use a file path or `memory` for --database".into(),
-        ));
+        // The URL is never logged or echoed: it may hold a password.
+        return Ok(Arc::new(PgStore::open(spec)?));
     }
     let path = sqlite::resolve_path(spec)?;
     tracing::info!(path = %path.display(), "opening SQLite database");
     Ok(Arc::new(SqliteStore::open_file(&path)?))
+}
+
+/// Brings the schema of the database `spec` names up to date (what `open` does first) and
+/// returns the schema version now in force; for `canopy migrate`.
+pub fn migrate(spec: &str) -> Result<usize, StoreError> {
+    let spec = spec.trim();
+    let lower = spec.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        return postgres::migrate(spec);
+    }
+    if spec == "memory" || spec == ":memory:" {
+        return Err(StoreError::Backend("an in-memory database has nothing to migrate".into()));
+    }
+    drop(open(spec)?);
+    Ok(MIGRATIONS.len())
 }

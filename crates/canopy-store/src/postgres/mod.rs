@@ -1,0 +1,483 @@
+//! The PostgreSQL store: a pool of worker threads, each owning one connection (the synchronous
+//! `postgres` client must not run on an async thread), pulling jobs from one shared queue.
+//!
+//! Isolation — why SERIALIZABLE with retry, and not an organization row lock: a write closure
+//! is opaque (the store cannot know which organization it will touch before it runs), and its
+//! first reads (an OU by id, an account by id) happen before it could name a row to lock; a lock
+//! taken after those reads would not protect them. SERIALIZABLE makes every write transaction
+//! behave as if the writes ran one at a time, across all replicas, whatever they read first,
+//! which is exactly the store.rs contract. A transaction that PostgreSQL aborts with a
+//! serialization failure (40001) or a deadlock (40P01) is rolled back and its closure re-run
+//! (store.rs allows it), with jittered backoff, up to [`MAX_ATTEMPTS`] times or [`RETRY_BUDGET`];
+//! after that the request is answered `ConcurrentModificationException` (a 4xx the client may
+//! retry), never a 500. Reads run in REPEATABLE READ READ ONLY transactions: one snapshot, taken
+//! after every write acknowledged before the read started; they never conflict.
+//!
+//! Durability: each write is one transaction committed with `synchronous_commit = on`.
+//!
+//! Failures: a lost connection is an opaque `StoreError::Backend` (the server answers 500
+//! ServiceException, which SDKs retry) and the worker reconnects on its next job. Nothing waits
+//! without bound: connect timeout, TCP keepalives, `statement_timeout`, `lock_timeout`,
+//! `idle_in_transaction_session_timeout`, and a bound on each request's wait for its worker.
+
+mod schema;
+mod tx;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls, Statement};
+use tokio::sync::oneshot;
+
+use canopy_api::{ApiError, ErrorCode};
+use canopy_core::{BoxFuture, OpError, Store, StoreError, StoreResult, TxFn};
+
+pub use schema::PG_MIGRATIONS;
+use tx::PgTx;
+
+/// Connections (and worker threads) per store.
+pub const POOL_SIZE: usize = 8;
+/// A write closure is run at most this many times when PostgreSQL reports conflicts.
+pub const MAX_ATTEMPTS: u32 = 40;
+/// … and retried for at most this long.
+const RETRY_BUDGET: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Session settings of every connection: the server-side bounds that keep a request from
+/// waiting forever, and durable commits whatever the server's default.
+const SESSION_SQL: &str = "SET statement_timeout = '20s'; SET lock_timeout = '10s'; \
+     SET idle_in_transaction_session_timeout = '60s'; SET synchronous_commit = on; \
+     SET enable_seqscan = off";
+// enable_seqscan = off: every query has an index; a sequential scan on a small table would take
+// a relation-wide SERIALIZABLE predicate lock and make unrelated writers conflict.
+/// How long a request waits for its answer before giving up (the worker's own bounds are shorter).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+type OpResult = Result<Box<dyn Any + Send>, OpError>;
+
+enum Job {
+    Read { f: TxFn, reply: oneshot::Sender<OpResult> },
+    Write { f: TxFn, reply: oneshot::Sender<OpResult> },
+    Reset { reply: oneshot::Sender<StoreResult<()>> },
+    Migrate { reply: mpsc::Sender<StoreResult<usize>> },
+}
+
+/// A PostgreSQL-backed [`Store`]; build it with [`crate::open`] or [`PgStore::open`].
+pub struct PgStore {
+    jobs: Option<mpsc::Sender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// One worker's connection and its prepared statements.
+struct Conn {
+    client: Client,
+    stmts: HashMap<&'static str, Statement>,
+}
+
+/// The message of a PostgreSQL error (server errors with their SQLSTATE), never the URL.
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("PostgreSQL: {} (SQLSTATE {})", db.message(), db.code().code()),
+        None => format!("PostgreSQL: {e}"),
+    }
+}
+
+pub(crate) fn pg_err(e: postgres::Error) -> StoreError {
+    StoreError::Backend(describe(&e))
+}
+
+pub(crate) fn is_conflict(e: &postgres::Error) -> bool {
+    matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+/// Parses a `postgres://` URL and adds Canopy's client-side bounds.
+fn config(url: &str) -> StoreResult<postgres::Config> {
+    // The scheme is matched case-insensitively by `open`; the parser wants it in lower case.
+    let url = match url.find("://") {
+        Some(i) => format!("{}{}", url[..i].to_ascii_lowercase(), &url[i..]),
+        None => url.to_string(),
+    };
+    // The parser's message does not include the URL (which may hold a password).
+    let mut cfg = postgres::Config::from_str(&url).map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+    if cfg.get_connect_timeout().is_none() {
+        cfg.connect_timeout(CONNECT_TIMEOUT);
+    }
+    cfg.keepalives(true).keepalives_idle(Duration::from_secs(10)).keepalives_interval(Duration::from_secs(5)).keepalives_retries(3);
+    if cfg.get_application_name().is_none() {
+        cfg.application_name("canopy");
+    }
+    Ok(cfg)
+}
+
+fn connect(cfg: &postgres::Config) -> StoreResult<Conn> {
+    let mut client =
+        cfg.connect(NoTls).map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {}", describe(&e))))?;
+    client.batch_execute(SESSION_SQL).map_err(pg_err)?;
+    Ok(Conn { client, stmts: HashMap::new() })
+}
+
+/// Runs `f` on a plain thread: the synchronous client starts its own runtime, which must not
+/// happen on a thread that is driving async tasks (tests and `open` are called from async code).
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+}
+
+impl PgStore {
+    /// Connects, brings the schema up to date (safe when several replicas start at once) and
+    /// starts the pool.
+    pub fn open(url: &str) -> StoreResult<PgStore> {
+        let cfg = config(url)?;
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let mut threads = Vec::with_capacity(POOL_SIZE);
+        for i in 0..POOL_SIZE {
+            let rx = jobs_rx.clone();
+            let cfg = cfg.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("canopy-pg-{i}"))
+                .spawn(move || worker(cfg, rx))
+                .map_err(|e| StoreError::Backend(format!("cannot start a PostgreSQL worker thread: {e}")))?;
+            threads.push(handle);
+        }
+        let store = PgStore { jobs: Some(jobs_tx), threads };
+        let (reply, answer) = mpsc::channel();
+        store.send(Job::Migrate { reply })?;
+        let version = answer.recv().map_err(|_| StoreError::Closed)??;
+        tracing::info!(host = ?cfg.get_hosts(), dbname = ?cfg.get_dbname(), version, "PostgreSQL store ready");
+        Ok(store)
+    }
+
+    fn send(&self, job: Job) -> StoreResult<()> {
+        self.jobs.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)
+    }
+}
+
+/// Connects and migrates without starting a pool (`canopy migrate`). Returns the schema version.
+pub fn migrate(url: &str) -> StoreResult<usize> {
+    let cfg = config(url)?;
+    off_runtime(move || {
+        let mut conn = connect(&cfg)?;
+        schema::migrate(&mut conn.client)
+    })
+}
+
+fn worker(cfg: postgres::Config, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    let mut slot: Option<Conn> = None;
+    loop {
+        let job = {
+            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+            rx.recv()
+        };
+        let Ok(job) = job else { break };
+        match job {
+            Job::Read { mut f, reply } => {
+                let r = run_op(&cfg, &mut slot, &mut f, false);
+                drop(f);
+                let _ = reply.send(r);
+            }
+            Job::Write { mut f, reply } => {
+                let r = run_op(&cfg, &mut slot, &mut f, true);
+                drop(f);
+                let _ = reply.send(r);
+            }
+            Job::Reset { reply } => {
+                let _ = reply.send(run_reset(&cfg, &mut slot));
+            }
+            Job::Migrate { reply } => {
+                let r = conn(&cfg, &mut slot).and_then(|c| schema::migrate(&mut c.client));
+                forget_if_closed(&mut slot);
+                let _ = reply.send(r);
+            }
+        }
+    }
+    tracing::debug!("PostgreSQL worker exiting");
+}
+
+/// The worker's connection, (re)connecting when there is none or it was closed.
+fn conn<'a>(cfg: &postgres::Config, slot: &'a mut Option<Conn>) -> StoreResult<&'a mut Conn> {
+    if slot.as_ref().is_some_and(|c| c.client.is_closed()) {
+        *slot = None;
+    }
+    if slot.is_none() {
+        *slot = Some(connect(cfg)?);
+    }
+    Ok(slot.as_mut().expect("connected above"))
+}
+
+fn forget_if_closed(slot: &mut Option<Conn>) {
+    if slot.as_ref().is_some_and(|c| c.client.is_closed()) {
+        *slot = None;
+    }
+}
+
+/// Opens a transaction. A pooled connection that died since its last use (the server
+/// restarted) is replaced once: nothing was sent on it, so this is safe.
+fn begin<'a>(cfg: &postgres::Config, slot: &'a mut Option<Conn>, sql: &str) -> StoreResult<&'a mut Conn> {
+    let fresh = slot.is_none();
+    let first = conn(cfg, slot)?.client.batch_execute(sql);
+    if let Err(e) = first {
+        *slot = None;
+        if fresh {
+            return Err(pg_err(e));
+        }
+        tracing::warn!(error = %describe(&e), "a pooled PostgreSQL connection failed; reconnecting");
+        conn(cfg, slot)?.client.batch_execute(sql).map_err(pg_err)?;
+    }
+    Ok(slot.as_mut().expect("connected"))
+}
+
+fn rollback(slot: &mut Option<Conn>) {
+    if let Some(c) = slot.as_mut() {
+        if let Err(e) = c.client.batch_execute("ROLLBACK") {
+            tracing::warn!(error = %describe(&e), "rollback failed; dropping the connection");
+            *slot = None;
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".into()
+    }
+}
+
+fn conflict_exhausted() -> OpError {
+    OpError::Api(ApiError::new(
+        ErrorCode::ConcurrentModificationException,
+        "The target of the operation is currently being modified by a different request. Try again later.",
+    ))
+}
+
+enum Attempt {
+    Done(OpResult),
+    Conflict,
+}
+
+/// Runs a closure as one transaction, re-running it after serialization conflicts (writes).
+fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writable: bool) -> OpResult {
+    let start = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match attempt_once(cfg, slot, f, writable) {
+            Attempt::Done(r) => {
+                if attempt > 1 {
+                    tracing::debug!(attempt, "write succeeded after serialization conflicts");
+                }
+                return r;
+            }
+            Attempt::Conflict => {
+                if attempt >= MAX_ATTEMPTS || start.elapsed() >= RETRY_BUDGET {
+                    tracing::warn!(attempt, "write gave up after repeated serialization conflicts");
+                    return Err(conflict_exhausted());
+                }
+                std::thread::sleep(backoff(attempt));
+            }
+        }
+    }
+}
+
+/// Jittered exponential backoff: up to 1, 2, 4 … 50 ms.
+fn backoff(attempt: u32) -> Duration {
+    let cap_us = (1000u64 << attempt.min(6)).min(50_000);
+    // Jitter without a RNG dependency: the clock's nanoseconds mixed with the thread.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) as u64;
+    let mut x = nanos ^ (std::thread::current().id().as_u64_hash() << 17);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    Duration::from_micros(cap_us / 2 + x % (cap_us / 2 + 1))
+}
+
+trait ThreadIdHash {
+    fn as_u64_hash(&self) -> u64;
+}
+impl ThreadIdHash for std::thread::ThreadId {
+    fn as_u64_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+fn attempt_once(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writable: bool) -> Attempt {
+    let begin_sql = if writable { "BEGIN ISOLATION LEVEL SERIALIZABLE" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
+    let c = match begin(cfg, slot, begin_sql) {
+        Ok(c) => c,
+        Err(e) => return Attempt::Done(Err(OpError::Store(e))),
+    };
+    let Conn { client, stmts } = c;
+    let mut tx = PgTx::new(client, stmts, writable);
+    let result = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
+    let (failed, conflict) = (tx.failed, tx.conflict);
+    drop(tx);
+    let result = match result {
+        Ok(r) => r,
+        Err(payload) => {
+            tracing::error!(panic = %panic_message(payload.as_ref()), writable, "store operation panicked");
+            rollback(slot);
+            return Attempt::Done(Err(OpError::Store(StoreError::Backend("operation panicked".into()))));
+        }
+    };
+    if conflict {
+        rollback(slot);
+        return Attempt::Conflict;
+    }
+    match result {
+        Ok(v) if !failed => {
+            let Some(c) = slot.as_mut() else { return Attempt::Done(Err(OpError::Store(StoreError::Closed))) };
+            match c.client.batch_execute("COMMIT") {
+                Ok(()) => Attempt::Done(Ok(v)),
+                Err(e) if is_conflict(&e) => Attempt::Conflict,
+                Err(e) => {
+                    // The outcome of a COMMIT whose answer was lost is unknown: the client gets a
+                    // 500 and may retry; an acknowledged write is never lost.
+                    tracing::error!(error = %describe(&e), "COMMIT failed");
+                    rollback(slot);
+                    forget_if_closed(slot);
+                    Attempt::Done(Err(OpError::Store(pg_err(e))))
+                }
+            }
+        }
+        Ok(_) => {
+            // The closure ignored a failed statement; the PostgreSQL transaction is aborted.
+            rollback(slot);
+            Attempt::Done(Err(OpError::Store(StoreError::Backend("a statement failed inside the transaction".into()))))
+        }
+        Err(e) => {
+            rollback(slot);
+            forget_if_closed(slot);
+            Attempt::Done(Err(e))
+        }
+    }
+}
+
+fn run_reset(cfg: &postgres::Config, slot: &mut Option<Conn>) -> StoreResult<()> {
+    let sql = format!(
+        "BEGIN; TRUNCATE {}; SELECT setval('canopy_seq', 1, false); COMMIT",
+        schema::PG_DATA_TABLES
+    );
+    let r = conn(cfg, slot)?.client.batch_execute(&sql).map_err(pg_err);
+    if r.is_err() {
+        rollback(slot);
+        forget_if_closed(slot);
+    }
+    r
+}
+
+async fn answer<T>(rx: oneshot::Receiver<Result<T, OpError>>) -> Result<T, OpError> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err(OpError::Store(StoreError::Closed)),
+        Err(_) => Err(OpError::Store(StoreError::Backend("PostgreSQL did not answer in time".into()))),
+    }
+}
+
+impl Store for PgStore {
+    fn read(&self, f: TxFn) -> BoxFuture<OpResult> {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.send(Job::Read { f, reply });
+        Box::pin(async move {
+            sent.map_err(OpError::Store)?;
+            answer(rx).await
+        })
+    }
+
+    fn write(&self, f: TxFn) -> BoxFuture<OpResult> {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.send(Job::Write { f, reply });
+        Box::pin(async move {
+            sent.map_err(OpError::Store)?;
+            answer(rx).await
+        })
+    }
+
+    fn reset(&self) -> BoxFuture<StoreResult<()>> {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.send(Job::Reset { reply });
+        Box::pin(async move {
+            sent?;
+            match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err(StoreError::Closed),
+                Err(_) => Err(StoreError::Backend("PostgreSQL did not answer in time".into())),
+            }
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+impl Drop for PgStore {
+    /// Closes the queue; the workers finish the jobs already queued, close their connections
+    /// and exit. Joins them (unless dropped from one of them).
+    fn drop(&mut self) {
+        self.jobs.take();
+        let me = std::thread::current().id();
+        for handle in self.threads.drain(..) {
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// A throwaway schema for one test: created empty in the database `base_url` names, dropped
+/// (with everything in it) when this is dropped. [`PgScratch::url`] selects it through the
+/// connection's `search_path`, so a store opened on that URL sees only this schema.
+pub struct PgScratch {
+    base_url: String,
+    schema: String,
+    url: String,
+}
+
+impl PgScratch {
+    pub fn create(base_url: &str) -> StoreResult<PgScratch> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let schema = format!("canopy_t_{}_{}_{}", std::process::id(), nanos % 1_000_000_000, N.fetch_add(1, Ordering::Relaxed));
+        let cfg = config(base_url)?;
+        let sql = format!("CREATE SCHEMA {schema}");
+        off_runtime(move || {
+            let mut c = connect(&cfg)?;
+            c.client.batch_execute(&sql).map_err(pg_err)
+        })?;
+        let sep = if base_url.contains('?') { '&' } else { '?' };
+        let url = format!("{base_url}{sep}options=-csearch_path%3D{schema}");
+        Ok(PgScratch { base_url: base_url.to_string(), schema, url })
+    }
+
+    /// The URL of the scratch schema (give it to `canopy_store::open` or `canopy serve`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        let Ok(cfg) = config(&self.base_url) else { return };
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
+        let r = off_runtime(move || connect(&cfg).and_then(|mut c| c.client.batch_execute(&sql).map_err(pg_err)));
+        if let Err(e) = r {
+            tracing::warn!(error = %e, schema = %self.schema, "could not drop a scratch schema");
+        }
+    }
+}

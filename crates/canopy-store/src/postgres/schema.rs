@@ -1,0 +1,172 @@
+//! The PostgreSQL schema: the same tables, columns and meaning as the SQLite migrations 1..3
+//! (`crate::schema`), in PostgreSQL types, with two deliberate differences:
+//! - the insertion counter is a SEQUENCE (`canopy_seq`) instead of the `counters` row: a row
+//!   that every insert updates would make every pair of concurrent SERIALIZABLE writers
+//!   conflict; `nextval` never conflicts and is still monotonic across replicas;
+//! - `tags.key` is `COLLATE "C"` so that `ORDER BY key` is byte order, as in SQLite.
+//!
+//! Migrations run at open (and by `canopy migrate`) in one transaction that first takes a
+//! transaction-level advisory lock keyed by the schema name, so replicas starting at once
+//! apply each migration exactly once: the others wait, then find the version already current.
+//! Never edit a shipped entry: append one.
+
+use postgres::Client;
+
+use canopy_core::StoreError;
+
+use super::pg_err;
+
+/// Ordered migrations; index `i` moves the schema from version `i` to `i + 1`.
+pub const PG_MIGRATIONS: &[&str] = &[
+    // 1: organizations, roots, OUs, accounts, create-account requests, tags, the seq counter.
+    r#"
+CREATE SEQUENCE canopy_seq AS BIGINT START WITH 1;
+
+CREATE TABLE organizations (
+    id                    TEXT PRIMARY KEY,
+    partition             TEXT NOT NULL,
+    management_account_id TEXT NOT NULL,
+    feature_set           TEXT NOT NULL,
+    created_ms            BIGINT NOT NULL
+);
+
+CREATE TABLE roots (
+    id                   TEXT PRIMARY KEY,
+    org_id               TEXT NOT NULL,
+    name                 TEXT NOT NULL,
+    enabled_policy_types TEXT NOT NULL,
+    seq                  BIGINT NOT NULL
+);
+CREATE INDEX roots_org_seq ON roots (org_id, seq);
+
+CREATE TABLE ous (
+    id         TEXT PRIMARY KEY,
+    org_id     TEXT NOT NULL,
+    parent_id  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    seq        BIGINT NOT NULL
+);
+CREATE INDEX ous_parent_seq ON ous (parent_id, seq);
+CREATE INDEX ous_parent_name ON ous (parent_id, name);
+CREATE INDEX ous_org ON ous (org_id);
+
+CREATE TABLE accounts (
+    partition          TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    email              TEXT NOT NULL,
+    email_lower        TEXT NOT NULL,
+    org_id             TEXT,
+    parent_id          TEXT,
+    joined_method      TEXT,
+    joined_ms          BIGINT,
+    created_ms         BIGINT NOT NULL,
+    close_requested_ms BIGINT,
+    seq                BIGINT NOT NULL,
+    PRIMARY KEY (partition, id)
+);
+CREATE INDEX accounts_org_seq ON accounts (org_id, seq);
+CREATE INDEX accounts_org_parent_seq ON accounts (org_id, parent_id, seq);
+CREATE INDEX accounts_partition_email ON accounts (partition, email_lower);
+
+CREATE TABLE create_account_requests (
+    id             TEXT PRIMARY KEY,
+    org_id         TEXT NOT NULL,
+    account_name   TEXT NOT NULL,
+    email          TEXT NOT NULL,
+    requested_ms   BIGINT NOT NULL,
+    completes_ms   BIGINT NOT NULL,
+    account_id     TEXT,
+    failure_reason TEXT,
+    seq            BIGINT NOT NULL
+);
+CREATE INDEX create_account_requests_org_seq ON create_account_requests (org_id, seq);
+
+CREATE TABLE tags (
+    org_id      TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    key         TEXT COLLATE "C" NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (org_id, resource_id, key)
+);
+"#,
+    // 2: customer-managed policies and policy attachments.
+    r#"
+CREATE TABLE policies (
+    org_id      TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    created_ms  BIGINT NOT NULL,
+    updated_ms  BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (org_id, id)
+);
+CREATE INDEX policies_org_type_seq ON policies (org_id, policy_type, seq);
+CREATE INDEX policies_org_type_name ON policies (org_id, policy_type, name);
+
+CREATE TABLE policy_attachments (
+    org_id      TEXT NOT NULL,
+    policy_id   TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    attached_ms BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (org_id, policy_id, target_id)
+);
+CREATE INDEX policy_attachments_target ON policy_attachments (org_id, target_id, policy_type, seq);
+CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id, seq);
+CREATE INDEX policy_attachments_type ON policy_attachments (org_id, policy_type);
+"#,
+    // 3: per-organization OU count (the OU quota check reads one row).
+    r#"
+CREATE TABLE org_ou_counts (
+    org_id TEXT PRIMARY KEY,
+    ous    BIGINT NOT NULL
+);
+INSERT INTO org_ou_counts (org_id, ous) SELECT org_id, COUNT(*) FROM ous GROUP BY org_id;
+"#,
+];
+
+/// Data tables emptied by `reset` (everything but `schema_version`; the sequence is rewound).
+pub const PG_DATA_TABLES: &str =
+    "organizations, roots, ous, accounts, create_account_requests, tags, policies, policy_attachments, org_ou_counts";
+
+/// Brings the schema (the first schema of the connection's `search_path`) up to date in one
+/// transaction, serialized with any other process doing the same. Returns the version now in force.
+pub fn migrate(client: &mut Client) -> Result<usize, StoreError> {
+    let mut tx = client.transaction().map_err(pg_err)?;
+    // The key is per schema, so tests migrating their own scratch schemas do not wait on each other.
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('canopy-migrate:' || coalesce(current_schema(), '')))", &[])
+        .map_err(pg_err)?;
+    if tx.query_one("SELECT current_schema() IS NULL", &[]).map_err(pg_err)?.get::<_, bool>(0) {
+        return Err(StoreError::Backend("PostgreSQL has no schema to create Canopy's tables in (check search_path)".into()));
+    }
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").map_err(pg_err)?;
+    let current: Option<i64> = tx.query_opt("SELECT version FROM schema_version", &[]).map_err(pg_err)?.map(|r| r.get(0));
+    let current = match current {
+        Some(v) => v,
+        None => {
+            tx.execute("INSERT INTO schema_version (version) VALUES (0)", &[]).map_err(pg_err)?;
+            0
+        }
+    };
+    let known = PG_MIGRATIONS.len() as i64;
+    if current > known || current < 0 {
+        return Err(StoreError::Corrupt(format!(
+            "database schema version {current} is not supported by this build (it knows versions up to {known})"
+        )));
+    }
+    for (i, sql) in PG_MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql).map_err(|e| StoreError::Backend(format!("migration {}: {}", i + 1, super::describe(&e))))?;
+        tracing::info!(version = i + 1, "applied PostgreSQL schema migration");
+    }
+    if current != known {
+        tx.execute("UPDATE schema_version SET version = $1", &[&known]).map_err(pg_err)?;
+    }
+    tx.commit().map_err(pg_err)?;
+    Ok(known as usize)
+}

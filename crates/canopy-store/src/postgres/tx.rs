@@ -1,0 +1,663 @@
+//! [`PgTx`]: the `Tx` trait over one PostgreSQL connection inside an open transaction. Every
+//! statement is prepared once per connection and cached. A failed statement aborts the whole
+//! PostgreSQL transaction, so the Tx remembers it (`failed`) and whether it was a serialization
+//! conflict (`conflict`): the runner then rolls back, and retries on a conflict.
+
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement};
+
+use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
+use canopy_core::{
+    AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
+    StoreError, StoreResult, TagRecord, Tx,
+};
+
+use super::{describe, is_conflict};
+
+pub(crate) const READ_ONLY_WRITE: &str = "write in a read transaction";
+
+type P<'a> = &'a (dyn ToSql + Sync);
+
+pub(crate) struct PgTx<'c> {
+    client: &'c mut Client,
+    stmts: &'c mut HashMap<&'static str, Statement>,
+    writable: bool,
+    /// A statement failed: the PostgreSQL transaction is aborted and must not be committed.
+    pub(crate) failed: bool,
+    /// That failure was a serialization failure or a deadlock: the closure may be re-run.
+    pub(crate) conflict: bool,
+}
+
+impl<'c> PgTx<'c> {
+    pub(crate) fn new(client: &'c mut Client, stmts: &'c mut HashMap<&'static str, Statement>, writable: bool) -> Self {
+        PgTx { client, stmts, writable, failed: false, conflict: false }
+    }
+
+    fn writable(&self) -> StoreResult<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(READ_ONLY_WRITE.into()))
+        }
+    }
+
+    fn err(&mut self, e: postgres::Error) -> StoreError {
+        self.failed = true;
+        if is_conflict(&e) {
+            self.conflict = true;
+        }
+        StoreError::Backend(describe(&e))
+    }
+
+    fn stmt(&mut self, sql: &'static str) -> StoreResult<Statement> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        match self.client.prepare(sql) {
+            Ok(s) => {
+                self.stmts.insert(sql, s.clone());
+                Ok(s)
+            }
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn rows(&mut self, sql: &'static str, p: &[P<'_>]) -> StoreResult<Vec<Row>> {
+        let st = self.stmt(sql)?;
+        match self.client.query(&st, p) {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn one<T>(&mut self, sql: &'static str, p: &[P<'_>], map: fn(&Row) -> StoreResult<T>) -> StoreResult<Option<T>> {
+        match self.rows(sql, p)?.first() {
+            Some(r) => map(r).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn many<T>(&mut self, sql: &'static str, p: &[P<'_>], map: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+        self.rows(sql, p)?.iter().map(map).collect()
+    }
+
+    fn count(&mut self, sql: &'static str, p: &[P<'_>]) -> StoreResult<u64> {
+        let rows = self.rows(sql, p)?;
+        let n: i64 = rows.first().ok_or_else(|| StoreError::Backend("a count returned no row".into()))?.try_get(0).map_err(col)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn exec(&mut self, sql: &'static str, p: &[P<'_>]) -> StoreResult<u64> {
+        self.writable()?;
+        let st = self.stmt(sql)?;
+        match self.client.execute(&st, p) {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    /// An INSERT … RETURNING seq: the store-assigned insertion order.
+    fn insert_seq(&mut self, sql: &'static str, p: &[P<'_>]) -> StoreResult<i64> {
+        self.writable()?;
+        let rows = self.rows(sql, p)?;
+        rows.first().ok_or_else(|| StoreError::Backend("INSERT … RETURNING gave no row".into()))?.try_get(0).map_err(col)
+    }
+}
+
+/// A column that does not convert: the stored data is not what this build wrote.
+fn col(e: postgres::Error) -> StoreError {
+    StoreError::Corrupt(describe(&e))
+}
+
+fn lim(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn after(after_seq: Option<i64>) -> i64 {
+    after_seq.unwrap_or(i64::MIN)
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} {value:?}"))
+}
+
+fn join_policy_types(types: &[PolicyType]) -> String {
+    types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+}
+
+fn split_policy_types(s: &str) -> StoreResult<Vec<PolicyType>> {
+    s.split(',').filter(|p| !p.is_empty()).map(|p| PolicyType::from_wire(p).ok_or_else(|| corrupt("policy type", p))).collect()
+}
+
+macro_rules! org_cols { () => { "id, partition, management_account_id, feature_set, created_ms" } }
+macro_rules! root_cols { () => { "id, org_id, name, enabled_policy_types" } }
+macro_rules! ou_cols { () => { "id, org_id, parent_id, name, created_ms, seq" } }
+macro_rules! account_cols {
+    () => { "partition, id, name, email, org_id, parent_id, joined_method, joined_ms, created_ms, close_requested_ms, seq" };
+}
+macro_rules! car_cols {
+    () => { "id, org_id, account_name, email, requested_ms, completes_ms, account_id, failure_reason, seq" };
+}
+macro_rules! policy_cols {
+    () => { "id, org_id, policy_type, name, description, content, created_ms, updated_ms, seq" };
+}
+macro_rules! attachment_cols { () => { "org_id, policy_id, target_id, policy_type, attached_ms, seq" } }
+
+fn g<'a, T: postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> StoreResult<T> {
+    r.try_get(i).map_err(col)
+}
+
+fn org_row(r: &Row) -> StoreResult<OrganizationRecord> {
+    let fs: String = g(r, 3)?;
+    Ok(OrganizationRecord {
+        id: g(r, 0)?,
+        partition: g(r, 1)?,
+        management_account_id: g(r, 2)?,
+        feature_set: OrganizationFeatureSet::from_wire(&fs).ok_or_else(|| corrupt("feature set", &fs))?,
+        created_ms: g(r, 4)?,
+    })
+}
+
+fn root_row(r: &Row) -> StoreResult<RootRecord> {
+    let types: String = g(r, 3)?;
+    Ok(RootRecord { id: g(r, 0)?, org_id: g(r, 1)?, name: g(r, 2)?, enabled_policy_types: split_policy_types(&types)? })
+}
+
+fn ou_row(r: &Row) -> StoreResult<OuRecord> {
+    Ok(OuRecord { id: g(r, 0)?, org_id: g(r, 1)?, parent_id: g(r, 2)?, name: g(r, 3)?, created_ms: g(r, 4)?, seq: g(r, 5)? })
+}
+
+fn account_row(r: &Row) -> StoreResult<AccountRecord> {
+    let jm: Option<String> = g(r, 6)?;
+    let joined_method = match jm {
+        Some(s) => Some(AccountJoinedMethod::from_wire(&s).ok_or_else(|| corrupt("joined method", &s))?),
+        None => None,
+    };
+    Ok(AccountRecord {
+        partition: g(r, 0)?,
+        id: g(r, 1)?,
+        name: g(r, 2)?,
+        email: g(r, 3)?,
+        org_id: g(r, 4)?,
+        parent_id: g(r, 5)?,
+        joined_method,
+        joined_ms: g(r, 7)?,
+        created_ms: g(r, 8)?,
+        close_requested_ms: g(r, 9)?,
+        seq: g(r, 10)?,
+    })
+}
+
+fn car_row(r: &Row) -> StoreResult<CreateAccountRecord> {
+    let fr: Option<String> = g(r, 7)?;
+    let failure_reason = match fr {
+        Some(s) => Some(CreateAccountFailureReason::from_wire(&s).ok_or_else(|| corrupt("failure reason", &s))?),
+        None => None,
+    };
+    Ok(CreateAccountRecord {
+        id: g(r, 0)?,
+        org_id: g(r, 1)?,
+        account_name: g(r, 2)?,
+        email: g(r, 3)?,
+        requested_ms: g(r, 4)?,
+        completes_ms: g(r, 5)?,
+        account_id: g(r, 6)?,
+        failure_reason,
+        seq: g(r, 8)?,
+    })
+}
+
+fn policy_type_col(r: &Row, i: usize) -> StoreResult<PolicyType> {
+    let t: String = g(r, i)?;
+    PolicyType::from_wire(&t).ok_or_else(|| corrupt("policy type", &t))
+}
+
+fn policy_row(r: &Row) -> StoreResult<PolicyRecord> {
+    Ok(PolicyRecord {
+        id: g(r, 0)?,
+        org_id: g(r, 1)?,
+        policy_type: policy_type_col(r, 2)?,
+        name: g(r, 3)?,
+        description: g(r, 4)?,
+        content: g(r, 5)?,
+        created_ms: g(r, 6)?,
+        updated_ms: g(r, 7)?,
+        seq: g(r, 8)?,
+    })
+}
+
+fn attachment_row(r: &Row) -> StoreResult<PolicyAttachmentRecord> {
+    Ok(PolicyAttachmentRecord {
+        org_id: g(r, 0)?,
+        policy_id: g(r, 1)?,
+        target_id: g(r, 2)?,
+        policy_type: policy_type_col(r, 3)?,
+        attached_ms: g(r, 4)?,
+        seq: g(r, 5)?,
+    })
+}
+
+fn tag_row(r: &Row) -> StoreResult<TagRecord> {
+    Ok(TagRecord { key: g(r, 0)?, value: g(r, 1)? })
+}
+
+impl Tx for PgTx<'_> {
+    // --- organizations ---
+    fn org_get(&mut self, org_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+        self.one(concat!("SELECT ", org_cols!(), " FROM organizations WHERE id = $1"), &[&org_id], org_row)
+    }
+
+    fn org_insert(&mut self, org: &OrganizationRecord) -> StoreResult<()> {
+        self.exec(
+            concat!("INSERT INTO organizations (", org_cols!(), ") VALUES ($1, $2, $3, $4, $5)"),
+            &[&org.id, &org.partition, &org.management_account_id, &org.feature_set.as_str(), &org.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn org_update(&mut self, org: &OrganizationRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE organizations SET partition = $2, management_account_id = $3, feature_set = $4, created_ms = $5 WHERE id = $1",
+            &[&org.id, &org.partition, &org.management_account_id, &org.feature_set.as_str(), &org.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn org_delete(&mut self, org_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM tags WHERE org_id = $1", &[&org_id])?;
+        self.exec("DELETE FROM policy_attachments WHERE org_id = $1", &[&org_id])?;
+        self.exec("DELETE FROM policies WHERE org_id = $1", &[&org_id])?;
+        self.exec("DELETE FROM create_account_requests WHERE org_id = $1", &[&org_id])?;
+        self.exec("DELETE FROM ous WHERE org_id = $1", &[&org_id])?;
+        self.exec("DELETE FROM org_ou_counts WHERE org_id = $1", &[&org_id])?;
+        self.exec("DELETE FROM roots WHERE org_id = $1", &[&org_id])?;
+        self.exec("DELETE FROM organizations WHERE id = $1", &[&org_id])?;
+        Ok(())
+    }
+
+    // --- roots ---
+    fn root_get(&mut self, root_id: &str) -> StoreResult<Option<RootRecord>> {
+        self.one(concat!("SELECT ", root_cols!(), " FROM roots WHERE id = $1"), &[&root_id], root_row)
+    }
+
+    fn root_list(&mut self, org_id: &str) -> StoreResult<Vec<RootRecord>> {
+        self.many(concat!("SELECT ", root_cols!(), " FROM roots WHERE org_id = $1 ORDER BY seq"), &[&org_id], root_row)
+    }
+
+    fn root_insert(&mut self, root: &RootRecord) -> StoreResult<()> {
+        self.insert_seq(
+            concat!("INSERT INTO roots (", root_cols!(), ", seq) VALUES ($1, $2, $3, $4, nextval('canopy_seq')) RETURNING seq"),
+            &[&root.id, &root.org_id, &root.name, &join_policy_types(&root.enabled_policy_types)],
+        )?;
+        Ok(())
+    }
+
+    fn root_update(&mut self, root: &RootRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE roots SET org_id = $2, name = $3, enabled_policy_types = $4 WHERE id = $1",
+            &[&root.id, &root.org_id, &root.name, &join_policy_types(&root.enabled_policy_types)],
+        )?;
+        Ok(())
+    }
+
+    // --- organizational units ---
+    fn ou_get(&mut self, ou_id: &str) -> StoreResult<Option<OuRecord>> {
+        self.one(concat!("SELECT ", ou_cols!(), " FROM ous WHERE id = $1"), &[&ou_id], ou_row)
+    }
+
+    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<OuRecord> {
+        let seq = self.insert_seq(
+            "INSERT INTO ous (id, org_id, parent_id, name, created_ms, seq) VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) RETURNING seq",
+            &[&ou.id, &ou.org_id, &ou.parent_id, &ou.name, &ou.created_ms],
+        )?;
+        self.exec(
+            "INSERT INTO org_ou_counts (org_id, ous) VALUES ($1, 1) ON CONFLICT (org_id) DO UPDATE SET ous = org_ou_counts.ous + 1",
+            &[&ou.org_id],
+        )?;
+        Ok(OuRecord { seq, ..ou.clone() })
+    }
+
+    fn ou_update(&mut self, ou: &OuRecord) -> StoreResult<()> {
+        self.exec("UPDATE ous SET name = $2, parent_id = $3 WHERE id = $1", &[&ou.id, &ou.name, &ou.parent_id])?;
+        Ok(())
+    }
+
+    fn ou_delete(&mut self, ou_id: &str) -> StoreResult<()> {
+        // The count row changes only when the OU exists (the subquery finds its organization).
+        self.exec("UPDATE org_ou_counts SET ous = ous - 1 WHERE org_id = (SELECT org_id FROM ous WHERE id = $1)", &[&ou_id])?;
+        self.exec("DELETE FROM ous WHERE id = $1", &[&ou_id])?;
+        Ok(())
+    }
+
+    fn ou_list_by_parent(&mut self, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<OuRecord>> {
+        self.many(
+            concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&parent_id, &after(after_seq), &lim(limit)],
+            ou_row,
+        )
+    }
+
+    fn ou_find_by_name(&mut self, parent_id: &str, name: &str) -> StoreResult<Option<OuRecord>> {
+        self.one(concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = $1 AND name = $2 LIMIT 1"), &[&parent_id, &name], ou_row)
+    }
+
+    fn ou_count(&mut self, org_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COALESCE(MAX(ous), 0)::BIGINT FROM org_ou_counts WHERE org_id = $1", &[&org_id])
+    }
+
+    fn ou_count_by_parent(&mut self, parent_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM ous WHERE parent_id = $1", &[&parent_id])
+    }
+
+    // --- accounts ---
+    fn account_get(&mut self, partition: &str, account_id: &str) -> StoreResult<Option<AccountRecord>> {
+        self.one(
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = $1 AND id = $2"),
+            &[&partition, &account_id],
+            account_row,
+        )
+    }
+
+    fn account_insert(&mut self, a: &AccountRecord) -> StoreResult<AccountRecord> {
+        let seq = self.insert_seq(
+            concat!(
+                "INSERT INTO accounts (",
+                account_cols!(),
+                ", email_lower) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, nextval('canopy_seq'), $11) RETURNING seq"
+            ),
+            &[
+                &a.partition,
+                &a.id,
+                &a.name,
+                &a.email,
+                &a.org_id,
+                &a.parent_id,
+                &a.joined_method.as_ref().map(|m| m.as_str()),
+                &a.joined_ms,
+                &a.created_ms,
+                &a.close_requested_ms,
+                &a.email.to_lowercase(),
+            ],
+        )?;
+        Ok(AccountRecord { seq, ..a.clone() })
+    }
+
+    fn account_update(&mut self, a: &AccountRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE accounts SET name = $3, email = $4, org_id = $5, parent_id = $6, joined_method = $7, joined_ms = $8, \
+             created_ms = $9, close_requested_ms = $10, email_lower = $11 WHERE partition = $1 AND id = $2",
+            &[
+                &a.partition,
+                &a.id,
+                &a.name,
+                &a.email,
+                &a.org_id,
+                &a.parent_id,
+                &a.joined_method.as_ref().map(|m| m.as_str()),
+                &a.joined_ms,
+                &a.created_ms,
+                &a.close_requested_ms,
+                &a.email.to_lowercase(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn account_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
+        self.many(
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&org_id, &after(after_seq), &lim(limit)],
+            account_row,
+        )
+    }
+
+    fn account_list_by_parent(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
+        self.many(
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = $1 AND parent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
+            &[&org_id, &parent_id, &after(after_seq), &lim(limit)],
+            account_row,
+        )
+    }
+
+    fn account_count(&mut self, org_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM accounts WHERE org_id = $1", &[&org_id])
+    }
+
+    fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM accounts WHERE org_id = $1 AND parent_id = $2", &[&org_id, &parent_id])
+    }
+
+    fn account_find_by_email(&mut self, partition: &str, email: &str) -> StoreResult<Option<AccountRecord>> {
+        self.one(
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = $1 AND email_lower = $2 ORDER BY seq LIMIT 1"),
+            &[&partition, &email.to_lowercase()],
+            account_row,
+        )
+    }
+
+    // --- create-account requests ---
+    fn car_get(&mut self, org_id: &str, car_id: &str) -> StoreResult<Option<CreateAccountRecord>> {
+        self.one(
+            concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE id = $1 AND org_id = $2"),
+            &[&car_id, &org_id],
+            car_row,
+        )
+    }
+
+    fn car_insert(&mut self, c: &CreateAccountRecord) -> StoreResult<CreateAccountRecord> {
+        let seq = self.insert_seq(
+            concat!(
+                "INSERT INTO create_account_requests (",
+                car_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('canopy_seq')) RETURNING seq"
+            ),
+            &[
+                &c.id,
+                &c.org_id,
+                &c.account_name,
+                &c.email,
+                &c.requested_ms,
+                &c.completes_ms,
+                &c.account_id,
+                &c.failure_reason.as_ref().map(|f| f.as_str()),
+            ],
+        )?;
+        Ok(CreateAccountRecord { seq, ..c.clone() })
+    }
+
+    fn car_update(&mut self, c: &CreateAccountRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE create_account_requests SET org_id = $2, account_name = $3, email = $4, requested_ms = $5, \
+             completes_ms = $6, account_id = $7, failure_reason = $8 WHERE id = $1",
+            &[
+                &c.id,
+                &c.org_id,
+                &c.account_name,
+                &c.email,
+                &c.requested_ms,
+                &c.completes_ms,
+                &c.account_id,
+                &c.failure_reason.as_ref().map(|f| f.as_str()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn car_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<CreateAccountRecord>> {
+        self.many(
+            concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&org_id, &after(after_seq), &lim(limit)],
+            car_row,
+        )
+    }
+
+    // --- tags ---
+    fn tags_get(&mut self, org_id: &str, resource_id: &str) -> StoreResult<Vec<TagRecord>> {
+        self.many("SELECT key, value FROM tags WHERE org_id = $1 AND resource_id = $2 ORDER BY key", &[&org_id, &resource_id], tag_row)
+    }
+
+    fn tags_put(&mut self, org_id: &str, resource_id: &str, tags: &[TagRecord]) -> StoreResult<()> {
+        self.writable()?;
+        for t in tags {
+            self.exec(
+                "INSERT INTO tags (org_id, resource_id, key, value) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (org_id, resource_id, key) DO UPDATE SET value = excluded.value",
+                &[&org_id, &resource_id, &t.key, &t.value],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn tags_delete(&mut self, org_id: &str, resource_id: &str, keys: &[String]) -> StoreResult<()> {
+        self.writable()?;
+        for k in keys {
+            self.exec("DELETE FROM tags WHERE org_id = $1 AND resource_id = $2 AND key = $3", &[&org_id, &resource_id, k])?;
+        }
+        Ok(())
+    }
+
+    fn tags_delete_all(&mut self, org_id: &str, resource_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM tags WHERE org_id = $1 AND resource_id = $2", &[&org_id, &resource_id])?;
+        Ok(())
+    }
+
+    // --- policies ---
+    fn policy_get(&mut self, org_id: &str, policy_id: &str) -> StoreResult<Option<PolicyRecord>> {
+        self.one(concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND id = $2"), &[&org_id, &policy_id], policy_row)
+    }
+
+    fn policy_insert(&mut self, p: &PolicyRecord) -> StoreResult<PolicyRecord> {
+        let seq = self.insert_seq(
+            concat!(
+                "INSERT INTO policies (",
+                policy_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('canopy_seq')) RETURNING seq"
+            ),
+            &[&p.id, &p.org_id, &p.policy_type.as_str(), &p.name, &p.description, &p.content, &p.created_ms, &p.updated_ms],
+        )?;
+        Ok(PolicyRecord { seq, ..p.clone() })
+    }
+
+    fn policy_update(&mut self, p: &PolicyRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE policies SET name = $3, description = $4, content = $5, updated_ms = $6 WHERE org_id = $1 AND id = $2",
+            &[&p.org_id, &p.id, &p.name, &p.description, &p.content, &p.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn policy_delete(&mut self, org_id: &str, policy_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM policies WHERE org_id = $1 AND id = $2", &[&org_id, &policy_id])?;
+        Ok(())
+    }
+
+    fn policy_list(&mut self, org_id: &str, policy_type: PolicyType, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyRecord>> {
+        self.many(
+            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND policy_type = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
+            &[&org_id, &policy_type.as_str(), &after(after_seq), &lim(limit)],
+            policy_row,
+        )
+    }
+
+    fn policy_count(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM policies WHERE org_id = $1 AND policy_type = $2", &[&org_id, &policy_type.as_str()])
+    }
+
+    fn policy_find_by_name(&mut self, org_id: &str, policy_type: PolicyType, name: &str) -> StoreResult<Option<PolicyRecord>> {
+        self.one(
+            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND policy_type = $2 AND name = $3 LIMIT 1"),
+            &[&org_id, &policy_type.as_str(), &name],
+            policy_row,
+        )
+    }
+
+    // --- policy attachments ---
+    fn attachment_insert(&mut self, a: &PolicyAttachmentRecord) -> StoreResult<PolicyAttachmentRecord> {
+        let seq = self.insert_seq(
+            concat!(
+                "INSERT INTO policy_attachments (",
+                attachment_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) RETURNING seq"
+            ),
+            &[&a.org_id, &a.policy_id, &a.target_id, &a.policy_type.as_str(), &a.attached_ms],
+        )?;
+        Ok(PolicyAttachmentRecord { seq, ..a.clone() })
+    }
+
+    fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>> {
+        self.one(
+            concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND target_id = $3"),
+            &[&org_id, &policy_id, &target_id],
+            attachment_row,
+        )
+    }
+
+    fn attachment_delete(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND target_id = $3",
+            &[&org_id, &policy_id, &target_id],
+        )?;
+        Ok(())
+    }
+
+    fn attachment_list_by_target(
+        &mut self,
+        org_id: &str,
+        target_id: &str,
+        policy_type: Option<PolicyType>,
+        after_seq: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<PolicyAttachmentRecord>> {
+        match policy_type {
+            Some(t) => self.many(
+                concat!(
+                    "SELECT ",
+                    attachment_cols!(),
+                    " FROM policy_attachments WHERE org_id = $1 AND target_id = $2 AND policy_type = $3 AND seq > $4 ORDER BY seq LIMIT $5"
+                ),
+                &[&org_id, &target_id, &t.as_str(), &after(after_seq), &lim(limit)],
+                attachment_row,
+            ),
+            None => self.many(
+                concat!(
+                    "SELECT ",
+                    attachment_cols!(),
+                    " FROM policy_attachments WHERE org_id = $1 AND target_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+                ),
+                &[&org_id, &target_id, &after(after_seq), &lim(limit)],
+                attachment_row,
+            ),
+        }
+    }
+
+    fn attachment_list_by_policy(&mut self, org_id: &str, policy_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyAttachmentRecord>> {
+        self.many(
+            concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
+            &[&org_id, &policy_id, &after(after_seq), &lim(limit)],
+            attachment_row,
+        )
+    }
+
+    fn attachment_count_by_target(&mut self, org_id: &str, target_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM policy_attachments WHERE org_id = $1 AND target_id = $2 AND policy_type = $3",
+            &[&org_id, &target_id, &policy_type.as_str()],
+        )
+    }
+
+    fn attachment_count_by_policy(&mut self, org_id: &str, policy_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM policy_attachments WHERE org_id = $1 AND policy_id = $2", &[&org_id, &policy_id])
+    }
+
+    fn attachment_delete_by_type(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<()> {
+        self.exec("DELETE FROM policy_attachments WHERE org_id = $1 AND policy_type = $2", &[&org_id, &policy_type.as_str()])?;
+        Ok(())
+    }
+
+    fn attachment_delete_by_target(&mut self, org_id: &str, target_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM policy_attachments WHERE org_id = $1 AND target_id = $2", &[&org_id, &target_id])?;
+        Ok(())
+    }
+}
