@@ -1,5 +1,6 @@
 //! `canopy`: a wire-compatible AWS Organizations emulator.
 
+mod migrate;
 mod policy;
 mod serve;
 
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the server (AWS Organizations API on POST /, Canopy API under /canopy/v1/).
     Serve(Box<serve::ServeArgs>),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(migrate::MigrateArgs),
     /// Policy tools that run offline (no server).
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -32,6 +35,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Policy(cmd) => return policy::run(cmd),
     };
     match result {

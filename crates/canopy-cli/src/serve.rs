@@ -296,7 +296,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server_config = args.server_config();
     let core_config = args.core_config()?;
     let store = canopy_store::open(&args.database)
-        .with_context(|| format!("opening the database {:?}", args.database))?;
+        .with_context(|| format!("opening the database {:?}", crate::migrate::display_spec(&args.database)))?;
     let kind = store.kind();
     let canopy = Canopy::new(store, core_config);
     let listener = tokio::net::TcpListener::bind(args.listen)
