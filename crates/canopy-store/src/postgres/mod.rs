@@ -84,7 +84,20 @@ struct Conn {
 pub(crate) fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("PostgreSQL: {} (SQLSTATE {})", db.message(), db.code().code()),
-        None => format!("PostgreSQL: {e}"),
+        None => {
+            // The client's own errors keep their cause (e.g. "Connection refused") in the source chain.
+            let mut msg = format!("PostgreSQL: {e}");
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !msg.contains(&text) {
+                    msg.push_str(": ");
+                    msg.push_str(&text);
+                }
+                cause = c.source();
+            }
+            msg
+        }
     }
 }
 

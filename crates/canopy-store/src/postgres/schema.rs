@@ -145,6 +145,8 @@ pub fn migrate(client: &mut Client) -> Result<usize, StoreError> {
     if tx.query_one("SELECT current_schema() IS NULL", &[]).map_err(pg_err)?.get::<_, bool>(0) {
         return Err(StoreError::Backend("PostgreSQL has no schema to create Canopy's tables in (check search_path)".into()));
     }
+    // Quiet the "already exists, skipping" notice of every start after the first.
+    tx.batch_execute("SET LOCAL client_min_messages = warning").map_err(pg_err)?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").map_err(pg_err)?;
     let current: Option<i64> = tx.query_opt("SELECT version FROM schema_version", &[]).map_err(pg_err)?.map(|r| r.get(0));
     let current = match current {
