@@ -65,12 +65,20 @@ impl<'c> SqlTx<'c> {
         }
     }
 
-    fn many<T>(&self, sql: &str, p: impl rusqlite::Params, map: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    /// At most `limit` rows. The limit is applied here, not as `LIMIT ?` in the SQL: SQLite
+    /// re-prepares a statement whose LIMIT is a bound parameter on every execution (the value
+    /// may change the plan), which cost a fifth of a list request. The list queries walk an
+    /// index in `ORDER BY` order (all but a target's attachments of every type, which are few),
+    /// so stopping early reads no more rows than LIMIT would.
+    fn many<T>(&self, sql: &str, p: impl rusqlite::Params, limit: usize, map: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
         let mut st = self.conn.prepare_cached(sql).st()?;
         let mut rows = st.query(p).st()?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().st()? {
-            out.push(map(row)?);
+        let mut out = Vec::with_capacity(limit.min(32));
+        while out.len() < limit {
+            match rows.next().st()? {
+                Some(row) => out.push(map(row)?),
+                None => break,
+            }
         }
         Ok(out)
     }
@@ -84,10 +92,6 @@ impl<'c> SqlTx<'c> {
 
 fn after(after_seq: Option<i64>) -> i64 {
     after_seq.unwrap_or(i64::MIN)
-}
-
-fn lim(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -263,7 +267,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn root_list(&mut self, org_id: &str) -> StoreResult<Vec<RootRecord>> {
-        self.many(concat!("SELECT ", root_cols!(), " FROM roots WHERE org_id = ?1 ORDER BY seq"), [org_id], root_row)
+        self.many(concat!("SELECT ", root_cols!(), " FROM roots WHERE org_id = ?1 ORDER BY seq"), [org_id], usize::MAX, root_row)
     }
 
     fn root_insert(&mut self, root: &RootRecord) -> StoreResult<()> {
@@ -317,8 +321,9 @@ impl Tx for SqlTx<'_> {
 
     fn ou_list_by_parent(&mut self, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<OuRecord>> {
         self.many(
-            concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-            params![parent_id, after(after_seq), lim(limit)],
+            concat!("SELECT ", ou_cols!(), " FROM ous WHERE parent_id = ?1 AND seq > ?2 ORDER BY seq"),
+            params![parent_id, after(after_seq)],
+            limit,
             ou_row,
         )
     }
@@ -396,8 +401,9 @@ impl Tx for SqlTx<'_> {
 
     fn account_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
         self.many(
-            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-            params![org_id, after(after_seq), lim(limit)],
+            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND seq > ?2 ORDER BY seq"),
+            params![org_id, after(after_seq)],
+            limit,
             account_row,
         )
     }
@@ -407,9 +413,10 @@ impl Tx for SqlTx<'_> {
             concat!(
                 "SELECT ",
                 account_cols!(),
-                " FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+                " FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq"
             ),
-            params![org_id, parent_id, after(after_seq), lim(limit)],
+            params![org_id, parent_id, after(after_seq)],
+            limit,
             account_row,
         )
     }
@@ -479,15 +486,16 @@ impl Tx for SqlTx<'_> {
 
     fn car_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<CreateAccountRecord>> {
         self.many(
-            concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-            params![org_id, after(after_seq), lim(limit)],
+            concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE org_id = ?1 AND seq > ?2 ORDER BY seq"),
+            params![org_id, after(after_seq)],
+            limit,
             car_row,
         )
     }
 
     // --- tags ---
     fn tags_get(&mut self, org_id: &str, resource_id: &str) -> StoreResult<Vec<TagRecord>> {
-        self.many("SELECT key, value FROM tags WHERE org_id = ?1 AND resource_id = ?2 ORDER BY key", [org_id, resource_id], tag_row)
+        self.many("SELECT key, value FROM tags WHERE org_id = ?1 AND resource_id = ?2 ORDER BY key", [org_id, resource_id], usize::MAX, tag_row)
     }
 
     fn tags_put(&mut self, org_id: &str, resource_id: &str, tags: &[TagRecord]) -> StoreResult<()> {
@@ -545,8 +553,9 @@ impl Tx for SqlTx<'_> {
 
     fn policy_list(&mut self, org_id: &str, policy_type: PolicyType, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyRecord>> {
         self.many(
-            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = ?1 AND policy_type = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
-            params![org_id, policy_type.as_str(), after(after_seq), lim(limit)],
+            concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = ?1 AND policy_type = ?2 AND seq > ?3 ORDER BY seq"),
+            params![org_id, policy_type.as_str(), after(after_seq)],
+            limit,
             policy_row,
         )
     }
@@ -604,18 +613,20 @@ impl Tx for SqlTx<'_> {
                 concat!(
                     "SELECT ",
                     attachment_cols!(),
-                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND policy_type = ?3 AND seq > ?4 ORDER BY seq LIMIT ?5"
+                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND policy_type = ?3 AND seq > ?4 ORDER BY seq"
                 ),
-                params![org_id, target_id, t.as_str(), after(after_seq), lim(limit)],
+                params![org_id, target_id, t.as_str(), after(after_seq)],
+            limit,
                 attachment_row,
             ),
             None => self.many(
                 concat!(
                     "SELECT ",
                     attachment_cols!(),
-                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND seq > ?3 ORDER BY seq"
                 ),
-                params![org_id, target_id, after(after_seq), lim(limit)],
+                params![org_id, target_id, after(after_seq)],
+            limit,
                 attachment_row,
             ),
         }
@@ -623,8 +634,9 @@ impl Tx for SqlTx<'_> {
 
     fn attachment_list_by_policy(&mut self, org_id: &str, policy_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyAttachmentRecord>> {
         self.many(
-            concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
-            params![org_id, policy_id, after(after_seq), lim(limit)],
+            concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND seq > ?3 ORDER BY seq"),
+            params![org_id, policy_id, after(after_seq)],
+            limit,
             attachment_row,
         )
     }
