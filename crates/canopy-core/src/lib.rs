@@ -5,6 +5,7 @@
 
 mod access;
 pub mod arn;
+pub mod authz;
 pub mod clock;
 pub mod config;
 pub mod ids;
@@ -99,139 +100,141 @@ fn unbox<T: 'static>(result: Result<Box<dyn std::any::Any + Send>, OpError>) -> 
 /// Wires an operation to a read or write closure. The input and caller move into the closure,
 /// which must be `'static` because the store may run it on another thread.
 macro_rules! run {
-    ($self:ident, $mode:ident, $ctx:ident, |$tx:ident, $env:ident, $caller:ident| $body:expr) => {{
+    // Every operation passes the SCP check of a member caller first (`authz::enforce`), in the
+    // operation's own transaction.
+    ($self:ident, $mode:ident, $ctx:ident, $op:ident, |$tx:ident, $env:ident, $caller:ident| $body:expr) => {{
         let $caller = $ctx.caller.clone();
-        $self.$mode(move |$tx, $env| { let _ = &$env; $body }).await
+        $self.$mode(move |$tx, $env| { authz::enforce($tx, $env, &$caller, api::Operation::$op)?; $body }).await
     }};
-    ($self:ident, $mode:ident, $ctx:ident, $input:ident, |$tx:ident, $env:ident, $caller:ident, $inp:ident| $body:expr) => {{
+    ($self:ident, $mode:ident, $ctx:ident, $op:ident, $input:ident, |$tx:ident, $env:ident, $caller:ident, $inp:ident| $body:expr) => {{
         let $caller = $ctx.caller.clone();
         let $inp = $input;
-        $self.$mode(move |$tx, $env| { let _ = &$env; $body }).await
+        $self.$mode(move |$tx, $env| { authz::enforce($tx, $env, &$caller, api::Operation::$op)?; $body }).await
     }};
 }
 
 impl Organizations for Canopy {
     async fn create_organization(&self, ctx: &RequestContext, input: api::CreateOrganizationRequest) -> Result<api::CreateOrganizationResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::organization::create(tx, env, &caller, &input))
+        run!(self, write, ctx, CreateOrganization, input, |tx, env, caller, input| ops::organization::create(tx, env, &caller, &input))
     }
     async fn describe_organization(&self, ctx: &RequestContext) -> Result<api::DescribeOrganizationResponse, ApiError> {
-        run!(self, read, ctx, |tx, env, caller| ops::organization::describe(tx, &caller))
+        run!(self, read, ctx, DescribeOrganization, |tx, env, caller| ops::organization::describe(tx, &caller))
     }
     async fn delete_organization(&self, ctx: &RequestContext) -> Result<(), ApiError> {
-        run!(self, write, ctx, |tx, env, caller| ops::organization::delete(tx, env, &caller))
+        run!(self, write, ctx, DeleteOrganization, |tx, env, caller| ops::organization::delete(tx, env, &caller))
     }
     async fn list_roots(&self, ctx: &RequestContext, input: api::ListRootsRequest) -> Result<api::ListRootsResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::organization::list_roots(tx, &caller, &input))
+        run!(self, read, ctx, ListRoots, input, |tx, env, caller, input| ops::organization::list_roots(tx, &caller, &input))
     }
 
     async fn create_organizational_unit(&self, ctx: &RequestContext, input: api::CreateOrganizationalUnitRequest) -> Result<api::CreateOrganizationalUnitResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::ou::create(tx, env, &caller, &input))
+        run!(self, write, ctx, CreateOrganizationalUnit, input, |tx, env, caller, input| ops::ou::create(tx, env, &caller, &input))
     }
     async fn describe_organizational_unit(&self, ctx: &RequestContext, input: api::DescribeOrganizationalUnitRequest) -> Result<api::DescribeOrganizationalUnitResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::describe(tx, &caller, &input))
+        run!(self, read, ctx, DescribeOrganizationalUnit, input, |tx, env, caller, input| ops::ou::describe(tx, &caller, &input))
     }
     async fn update_organizational_unit(&self, ctx: &RequestContext, input: api::UpdateOrganizationalUnitRequest) -> Result<api::UpdateOrganizationalUnitResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::ou::update(tx, &caller, &input))
+        run!(self, write, ctx, UpdateOrganizationalUnit, input, |tx, env, caller, input| ops::ou::update(tx, &caller, &input))
     }
     async fn delete_organizational_unit(&self, ctx: &RequestContext, input: api::DeleteOrganizationalUnitRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::ou::delete(tx, &caller, &input))
+        run!(self, write, ctx, DeleteOrganizationalUnit, input, |tx, env, caller, input| ops::ou::delete(tx, &caller, &input))
     }
     async fn list_organizational_units_for_parent(&self, ctx: &RequestContext, input: api::ListOrganizationalUnitsForParentRequest) -> Result<api::ListOrganizationalUnitsForParentResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::list_for_parent(tx, &caller, &input))
+        run!(self, read, ctx, ListOrganizationalUnitsForParent, input, |tx, env, caller, input| ops::ou::list_for_parent(tx, &caller, &input))
     }
     async fn list_children(&self, ctx: &RequestContext, input: api::ListChildrenRequest) -> Result<api::ListChildrenResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::list_children(tx, env, &caller, &input))
+        run!(self, read, ctx, ListChildren, input, |tx, env, caller, input| ops::ou::list_children(tx, env, &caller, &input))
     }
     async fn list_parents(&self, ctx: &RequestContext, input: api::ListParentsRequest) -> Result<api::ListParentsResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::ou::list_parents(tx, env, &caller, &input))
+        run!(self, read, ctx, ListParents, input, |tx, env, caller, input| ops::ou::list_parents(tx, env, &caller, &input))
     }
 
     async fn create_account(&self, ctx: &RequestContext, input: api::CreateAccountRequest) -> Result<api::CreateAccountResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::create(tx, env, &caller, &input))
+        run!(self, write, ctx, CreateAccount, input, |tx, env, caller, input| ops::account::create(tx, env, &caller, &input))
     }
     async fn describe_create_account_status(&self, ctx: &RequestContext, input: api::DescribeCreateAccountStatusRequest) -> Result<api::DescribeCreateAccountStatusResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::describe_create_status(tx, env, &caller, &input))
+        run!(self, read, ctx, DescribeCreateAccountStatus, input, |tx, env, caller, input| ops::account::describe_create_status(tx, env, &caller, &input))
     }
     async fn list_create_account_status(&self, ctx: &RequestContext, input: api::ListCreateAccountStatusRequest) -> Result<api::ListCreateAccountStatusResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::list_create_status(tx, env, &caller, &input))
+        run!(self, read, ctx, ListCreateAccountStatus, input, |tx, env, caller, input| ops::account::list_create_status(tx, env, &caller, &input))
     }
     async fn describe_account(&self, ctx: &RequestContext, input: api::DescribeAccountRequest) -> Result<api::DescribeAccountResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::describe(tx, env, &caller, &input))
+        run!(self, read, ctx, DescribeAccount, input, |tx, env, caller, input| ops::account::describe(tx, env, &caller, &input))
     }
     async fn list_accounts(&self, ctx: &RequestContext, input: api::ListAccountsRequest) -> Result<api::ListAccountsResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::list(tx, env, &caller, &input))
+        run!(self, read, ctx, ListAccounts, input, |tx, env, caller, input| ops::account::list(tx, env, &caller, &input))
     }
     async fn list_accounts_for_parent(&self, ctx: &RequestContext, input: api::ListAccountsForParentRequest) -> Result<api::ListAccountsForParentResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::account::list_for_parent(tx, env, &caller, &input))
+        run!(self, read, ctx, ListAccountsForParent, input, |tx, env, caller, input| ops::account::list_for_parent(tx, env, &caller, &input))
     }
     async fn move_account(&self, ctx: &RequestContext, input: api::MoveAccountRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::move_account(tx, env, &caller, &input))
+        run!(self, write, ctx, MoveAccount, input, |tx, env, caller, input| ops::account::move_account(tx, env, &caller, &input))
     }
     async fn close_account(&self, ctx: &RequestContext, input: api::CloseAccountRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::close(tx, env, &caller, &input))
+        run!(self, write, ctx, CloseAccount, input, |tx, env, caller, input| ops::account::close(tx, env, &caller, &input))
     }
     async fn remove_account_from_organization(&self, ctx: &RequestContext, input: api::RemoveAccountFromOrganizationRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::account::remove(tx, env, &caller, &input))
+        run!(self, write, ctx, RemoveAccountFromOrganization, input, |tx, env, caller, input| ops::account::remove(tx, env, &caller, &input))
     }
 
     async fn tag_resource(&self, ctx: &RequestContext, input: api::TagResourceRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::tags::tag_resource(tx, env, &caller, &input))
+        run!(self, write, ctx, TagResource, input, |tx, env, caller, input| ops::tags::tag_resource(tx, env, &caller, &input))
     }
     async fn untag_resource(&self, ctx: &RequestContext, input: api::UntagResourceRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::tags::untag_resource(tx, env, &caller, &input))
+        run!(self, write, ctx, UntagResource, input, |tx, env, caller, input| ops::tags::untag_resource(tx, env, &caller, &input))
     }
     async fn list_tags_for_resource(&self, ctx: &RequestContext, input: api::ListTagsForResourceRequest) -> Result<api::ListTagsForResourceResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::tags::list_tags_for_resource(tx, env, &caller, &input))
+        run!(self, read, ctx, ListTagsForResource, input, |tx, env, caller, input| ops::tags::list_tags_for_resource(tx, env, &caller, &input))
     }
 
     async fn create_policy(&self, ctx: &RequestContext, input: api::CreatePolicyRequest) -> Result<api::CreatePolicyResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::create(tx, env, &caller, &input))
+        run!(self, write, ctx, CreatePolicy, input, |tx, env, caller, input| ops::policy::create(tx, env, &caller, &input))
     }
     async fn describe_policy(&self, ctx: &RequestContext, input: api::DescribePolicyRequest) -> Result<api::DescribePolicyResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::describe(tx, &caller, &input))
+        run!(self, read, ctx, DescribePolicy, input, |tx, env, caller, input| ops::policy::describe(tx, &caller, &input))
     }
     async fn update_policy(&self, ctx: &RequestContext, input: api::UpdatePolicyRequest) -> Result<api::UpdatePolicyResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::update(tx, env, &caller, &input))
+        run!(self, write, ctx, UpdatePolicy, input, |tx, env, caller, input| ops::policy::update(tx, env, &caller, &input))
     }
     async fn delete_policy(&self, ctx: &RequestContext, input: api::DeletePolicyRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::delete(tx, &caller, &input))
+        run!(self, write, ctx, DeletePolicy, input, |tx, env, caller, input| ops::policy::delete(tx, &caller, &input))
     }
     async fn list_policies(&self, ctx: &RequestContext, input: api::ListPoliciesRequest) -> Result<api::ListPoliciesResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::list(tx, &caller, &input))
+        run!(self, read, ctx, ListPolicies, input, |tx, env, caller, input| ops::policy::list(tx, &caller, &input))
     }
     async fn list_policies_for_target(&self, ctx: &RequestContext, input: api::ListPoliciesForTargetRequest) -> Result<api::ListPoliciesForTargetResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::list_for_target(tx, env, &caller, &input))
+        run!(self, read, ctx, ListPoliciesForTarget, input, |tx, env, caller, input| ops::policy::list_for_target(tx, env, &caller, &input))
     }
     async fn list_targets_for_policy(&self, ctx: &RequestContext, input: api::ListTargetsForPolicyRequest) -> Result<api::ListTargetsForPolicyResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::policy::list_targets(tx, env, &caller, &input))
+        run!(self, read, ctx, ListTargetsForPolicy, input, |tx, env, caller, input| ops::policy::list_targets(tx, env, &caller, &input))
     }
     async fn attach_policy(&self, ctx: &RequestContext, input: api::AttachPolicyRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::attach(tx, env, &caller, &input))
+        run!(self, write, ctx, AttachPolicy, input, |tx, env, caller, input| ops::policy::attach(tx, env, &caller, &input))
     }
     async fn detach_policy(&self, ctx: &RequestContext, input: api::DetachPolicyRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::detach(tx, env, &caller, &input))
+        run!(self, write, ctx, DetachPolicy, input, |tx, env, caller, input| ops::policy::detach(tx, env, &caller, &input))
     }
     async fn enable_policy_type(&self, ctx: &RequestContext, input: api::EnablePolicyTypeRequest) -> Result<api::EnablePolicyTypeResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::enable_type(tx, env, &caller, &input))
+        run!(self, write, ctx, EnablePolicyType, input, |tx, env, caller, input| ops::policy::enable_type(tx, env, &caller, &input))
     }
     async fn disable_policy_type(&self, ctx: &RequestContext, input: api::DisablePolicyTypeRequest) -> Result<api::DisablePolicyTypeResponse, ApiError> {
-        run!(self, write, ctx, input, |tx, env, caller, input| ops::policy::disable_type(tx, &caller, &input))
+        run!(self, write, ctx, DisablePolicyType, input, |tx, env, caller, input| ops::policy::disable_type(tx, &caller, &input))
     }
     async fn describe_effective_policy(&self, ctx: &RequestContext, input: api::DescribeEffectivePolicyRequest) -> Result<api::DescribeEffectivePolicyResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::effective::describe(tx, env, &caller, &input))
+        run!(self, read, ctx, DescribeEffectivePolicy, input, |tx, env, caller, input| ops::effective::describe(tx, env, &caller, &input))
     }
     async fn list_accounts_with_invalid_effective_policy(
         &self,
         ctx: &RequestContext,
         input: api::ListAccountsWithInvalidEffectivePolicyRequest,
     ) -> Result<api::ListAccountsWithInvalidEffectivePolicyResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::effective::list_invalid_accounts(tx, env, &caller, &input))
+        run!(self, read, ctx, ListAccountsWithInvalidEffectivePolicy, input, |tx, env, caller, input| ops::effective::list_invalid_accounts(tx, env, &caller, &input))
     }
     async fn list_effective_policy_validation_errors(
         &self,
         ctx: &RequestContext,
         input: api::ListEffectivePolicyValidationErrorsRequest,
     ) -> Result<api::ListEffectivePolicyValidationErrorsResponse, ApiError> {
-        run!(self, read, ctx, input, |tx, env, caller, input| ops::effective::list_validation_errors(tx, env, &caller, &input))
+        run!(self, read, ctx, ListEffectivePolicyValidationErrors, input, |tx, env, caller, input| ops::effective::list_validation_errors(tx, env, &caller, &input))
     }
 }

@@ -18,8 +18,8 @@ mod types;
 mod vectors;
 
 pub use authz::{
-    evaluate, evaluate_with, ActionEntry, AuthzRequest, CompiledPolicy, ConditionExplanation,
-    ContextValue, Deciding, Decision, Effect, EvalOptions, Explanation, Layer, LevelExplanation,
+    combine, evaluate, evaluate_with, ActionEntry, AuthzRequest, Combined, CompiledPolicy, ConditionExplanation,
+    ContextValue, Deciding, DecidingLayer, Decision, Effect, EvalOptions, Explanation, Layer, LevelExplanation,
     LevelPolicies, Mismatch, OrgView, Outcome, PathNode, Principal, PrincipalKind, Reason,
     RequestContext, ResourceEntry, StatementDetail, StatementRef, StatementView, TargetType,
     RCP_EXEMPT_ACTIONS, RCP_SUPPORTED_SERVICES, SCP_EXEMPT_SERVICES,

@@ -11,6 +11,7 @@
 //! store for tests).
 
 mod auth;
+mod canopy_api;
 mod handlers;
 mod observe;
 pub mod testing;
@@ -87,6 +88,7 @@ pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
     let mut router = Router::new()
         .route("/", post(handlers::aws_json))
         .route("/canopy/v1/health", get(handlers::health));
+    router = canopy_api::routes(router);
     if auth == AuthMode::Dev {
         router = router
             .route("/canopy/v1/reset", post(handlers::reset))

@@ -5,6 +5,7 @@
 //! call [`evaluate`] per request. Pure: no I/O, no clock, never panics on user input.
 
 mod arn;
+mod combine;
 mod compile;
 mod cond;
 mod context;
@@ -16,6 +17,7 @@ use crate::types::PolicyType;
 use compile::{Miss, Prepared, PreparedAction};
 use std::sync::Arc;
 
+pub use combine::{combine, Combined, DecidingLayer};
 pub use compile::CompiledPolicy;
 pub use context::{ContextValue, RequestContext};
 

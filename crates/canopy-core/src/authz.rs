@@ -1,0 +1,704 @@
+//! Authorization over the stored organization (policy-semantics §3.9–3.12): the snapshot that
+//! simulate and what-if evaluate against, the what-if change set, and the SCP check every
+//! member-account call passes before it runs ([`enforce`]).
+//!
+//! A [`Snapshot`] is read in one read transaction: the tree, the enabled types, the SCP/RCP
+//! attachments in attachment order and every SCP/RCP compiled once (compiled documents are
+//! shared through a process-wide cache keyed by id, ARN and content). Evaluation is pure and
+//! runs outside the transaction; what-if clones the snapshot and changes the copy only.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use canopy_api::{ApiError, Caller, ErrorCode, Operation, PolicyType};
+use canopy_policy::{
+    self as engine, combine, AuthzRequest, Combined, CompiledPolicy, Decision, EvalOptions, Layer,
+    LevelPolicies, OrgView, Outcome, PathNode, Principal, PrincipalKind, RequestContext, TargetType,
+};
+
+use crate::ops::policy::{all_accounts, managed_default, AnyPolicy};
+use crate::records::OrganizationRecord;
+use crate::store::{OpError, StoreError, Tx};
+use crate::{access, tree, views, Canopy, CoreConfig, Env};
+
+// ---------------------------------------------------------------------------------------------
+// Compiled policies, shared
+
+const CACHE_CAP: usize = 4096;
+
+type CacheKey = (String, String, String);
+
+fn cache() -> &'static Mutex<HashMap<CacheKey, Arc<CompiledPolicy>>> {
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<CompiledPolicy>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The compiled form of a policy document; compiled once per (id, ARN, content) per process.
+fn compiled(id: &str, arn: &str, content: &str) -> Result<Arc<CompiledPolicy>, engine::PolicyError> {
+    let key = (id.to_string(), arn.to_string(), content.to_string());
+    if let Some(c) = cache().lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let c = Arc::new(CompiledPolicy::compile(id, content)?.with_arn(arn));
+    if let Ok(mut m) = cache().lock() {
+        // Old documents (updated or deleted policies) are dropped wholesale; recompiling the
+        // live ones is cheap next to an unbounded cache.
+        if m.len() >= CACHE_CAP {
+            m.clear();
+        }
+        m.insert(key, c.clone());
+    }
+    Ok(c)
+}
+
+fn compile_stored(org: &OrganizationRecord, p: &AnyPolicy) -> Result<Arc<CompiledPolicy>, OpError> {
+    compiled(p.id(), &p.arn(org), p.content()).map_err(|e| {
+        OpError::Store(StoreError::Corrupt(format!("stored policy {} does not compile: {e}", p.id())))
+    })
+}
+
+fn layer_of(t: PolicyType) -> Option<Layer> {
+    match t {
+        PolicyType::ServiceControlPolicy => Some(Layer::Scp),
+        PolicyType::ResourceControlPolicy => Some(Layer::Rcp),
+        _ => None,
+    }
+}
+
+fn slot(layer: Layer) -> usize {
+    match layer {
+        Layer::Scp => 0,
+        Layer::Rcp => 1,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Principals
+
+/// The kind of principal an ARN names: `:root` → Root, `:user/` → IAMUser,
+/// `:role/aws-service-role/` → ServiceLinkedRole, `:role/` and `:assumed-role/` → AssumedRole,
+/// `:federated-user/` → FederatedUser, a `*.amazonaws.com` name → AWSService, `*` or
+/// `anonymous` → Anonymous.
+pub fn infer_principal_kind(arn: &str) -> Option<PrincipalKind> {
+    if arn == "*" || arn.eq_ignore_ascii_case("anonymous") {
+        return Some(PrincipalKind::Anonymous);
+    }
+    if !arn.starts_with("arn:") {
+        return arn.ends_with(".amazonaws.com").then_some(PrincipalKind::AwsService);
+    }
+    let resource = arn.splitn(6, ':').nth(5)?;
+    Some(if resource == "root" {
+        PrincipalKind::Root
+    } else if resource.starts_with("user/") {
+        PrincipalKind::IamUser
+    } else if resource.starts_with("role/aws-service-role/") {
+        PrincipalKind::ServiceLinkedRole
+    } else if resource.starts_with("role/") || resource.starts_with("assumed-role/") {
+        PrincipalKind::AssumedRole
+    } else if resource.starts_with("federated-user/") {
+        PrincipalKind::FederatedUser
+    } else {
+        return None;
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot
+
+#[derive(Debug, Clone)]
+struct PolicyEntry {
+    layer: Layer,
+    compiled: Arc<CompiledPolicy>,
+}
+
+/// What authorization needs to know about one organization, read at one instant.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    org: OrganizationRecord,
+    root_id: String,
+    enabled: Vec<engine::PolicyType>,
+    /// OU or account → its parent (root or OU).
+    parent: HashMap<String, String>,
+    /// Visible member accounts (management included), in creation order.
+    accounts: Vec<String>,
+    /// Target → SCP and RCP policy ids, each in attachment order.
+    attach: HashMap<String, [Vec<String>; 2]>,
+    policies: HashMap<String, PolicyEntry>,
+}
+
+/// One request to simulate: the request as the evaluator takes it, plus the IAM decision when
+/// the caller has one (§3.11).
+#[derive(Debug, Clone)]
+pub struct SimRequest {
+    pub request: AuthzRequest,
+    pub iam: Option<Outcome>,
+}
+
+/// Both layers and their combination.
+#[derive(Debug, Clone)]
+pub struct SimResult {
+    pub scp: Decision,
+    pub rcp: Decision,
+    pub combined: Combined,
+}
+
+impl Snapshot {
+    /// Reads the organization of `org` in the current transaction.
+    pub fn load(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord) -> Result<Snapshot, OpError> {
+        let root = tree::root_of(tx, &org.id)?;
+        let mut enabled = Vec::with_capacity(root.enabled_policy_types.len());
+        for t in &root.enabled_policy_types {
+            enabled.push(crate::ops::policy::engine_type(*t)?);
+        }
+        let mut parent = HashMap::new();
+        let mut queue = vec![root.id.clone()];
+        while let Some(p) = queue.pop() {
+            let mut after = None;
+            loop {
+                let page = tx.ou_list_by_parent(&p, after, 500)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.seq);
+                for ou in page {
+                    queue.push(ou.id.clone());
+                    parent.insert(ou.id, ou.parent_id);
+                }
+            }
+        }
+        let now = env.clock.now_ms();
+        let mut accounts = Vec::new();
+        for a in all_accounts(tx, &org.id)? {
+            if let (Some(p), true) = (&a.parent_id, views::is_visible(&a, &env.config, now)) {
+                parent.insert(a.id.clone(), p.clone());
+                accounts.push(a.id);
+            }
+        }
+        let mut policies = HashMap::new();
+        let mut rows: Vec<(i64, usize, String, String)> = Vec::new();
+        for t in [PolicyType::ServiceControlPolicy, PolicyType::ResourceControlPolicy] {
+            let layer = layer_of(t).expect("authorization type");
+            let mut all: Vec<AnyPolicy> = managed_default(t).map(AnyPolicy::Managed).into_iter().collect();
+            let mut after = None;
+            loop {
+                let page = tx.policy_list(&org.id, t, after, 500)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.seq);
+                all.extend(page.into_iter().map(AnyPolicy::Customer));
+            }
+            for p in all {
+                let mut after = None;
+                loop {
+                    let page = tx.attachment_list_by_policy(&org.id, p.id(), after, 500)?;
+                    let Some(last) = page.last() else { break };
+                    after = Some(last.seq);
+                    rows.extend(page.into_iter().map(|a| (a.seq, slot(layer), a.target_id, a.policy_id)));
+                }
+                policies.insert(p.id().to_string(), PolicyEntry { layer, compiled: compile_stored(org, &p)? });
+            }
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut attach: HashMap<String, [Vec<String>; 2]> = HashMap::new();
+        for (_, s, target, policy) in rows {
+            attach.entry(target).or_default()[s].push(policy);
+        }
+        Ok(Snapshot { org: org.clone(), root_id: root.id, enabled, parent, accounts, attach, policies })
+    }
+
+    pub fn org(&self) -> &OrganizationRecord {
+        &self.org
+    }
+
+    /// Visible member accounts, management account included.
+    pub fn accounts(&self) -> &[String] {
+        &self.accounts
+    }
+
+    fn is_account(&self, id: &str) -> bool {
+        !id.starts_with("ou-") && !id.starts_with("r-") && self.parent.contains_key(id)
+    }
+
+    fn node_type(id: &str) -> TargetType {
+        if id.starts_with("r-") {
+            TargetType::Root
+        } else if id.starts_with("ou-") {
+            TargetType::OrganizationalUnit
+        } else {
+            TargetType::Account
+        }
+    }
+
+    /// Root → OUs → `account`, when the account is a member.
+    fn path(&self, account: &str) -> Option<Vec<PathNode>> {
+        if !self.is_account(account) {
+            return None;
+        }
+        let mut ids = vec![account];
+        let mut current = account;
+        // Bounded by the OU depth limit; the guard only protects against a corrupt cycle.
+        for _ in 0..64 {
+            let p = self.parent.get(current)?;
+            ids.push(p);
+            if p.starts_with("r-") {
+                ids.reverse();
+                return Some(ids.into_iter().map(|id| PathNode::new(id, Self::node_type(id))).collect());
+            }
+            current = p;
+        }
+        None
+    }
+
+    fn levels(&self, path: &[PathNode], layer: Layer) -> Vec<LevelPolicies> {
+        path.iter()
+            .map(|n| LevelPolicies {
+                target_id: n.id.clone(),
+                target_type: n.target_type,
+                policies: self
+                    .attach
+                    .get(&n.id)
+                    .map(|a| a[slot(layer)].iter().filter_map(|id| self.policies.get(id)).map(|p| p.compiled.clone()).collect())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    fn view(&self, principal_path: Option<Vec<PathNode>>, resource_path: Option<Vec<PathNode>>) -> OrgView {
+        OrgView {
+            org_id: Some(self.org.id.clone()),
+            management_account: self.org.management_account_id.clone(),
+            enabled_policy_types: self.enabled.clone(),
+            principal_path,
+            resource_path,
+        }
+    }
+
+    fn layer(&self, layer: Layer, req: &AuthzRequest, opts: &EvalOptions) -> Decision {
+        let principal_path = req.principal.account().and_then(|a| self.path(a));
+        let resource_path = req.resource_account.as_deref().and_then(|a| self.path(a));
+        let levels = match layer {
+            Layer::Scp => principal_path.as_deref().map(|p| self.levels(p, layer)),
+            Layer::Rcp => resource_path.as_deref().map(|p| self.levels(p, layer)),
+        }
+        .unwrap_or_default();
+        engine::evaluate_with(layer, &self.view(principal_path, resource_path), &levels, req, opts)
+    }
+
+    /// Both layers and their combination (§3.11) for one request.
+    pub fn evaluate(&self, req: &SimRequest, opts: &EvalOptions) -> SimResult {
+        let scp = self.layer(Layer::Scp, &req.request, opts);
+        let rcp = self.layer(Layer::Rcp, &req.request, opts);
+        let combined = combine(&scp, &rcp, req.iam);
+        SimResult { scp, rcp, combined }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points on the service
+
+impl Canopy {
+    /// The snapshot of the caller's organization. Only its management account may read it
+    /// (AccessDeniedException otherwise; AWSOrganizationsNotInUseException outside any
+    /// organization).
+    pub async fn authz_snapshot(&self, caller: &Caller) -> Result<Snapshot, ApiError> {
+        let caller = caller.clone();
+        self.read(move |tx, env| {
+            let member = access::management(tx, &caller)?;
+            Snapshot::load(tx, env, &member.org)
+        })
+        .await
+    }
+}
+
+/// Options for simulate and what-if: the engine's defaults (simulation mode: caller-supplied
+/// context wins over derived keys), with element-level detail when asked.
+pub fn sim_options(detail: bool) -> EvalOptions {
+    EvalOptions { detail, ..EvalOptions::default() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What-if
+
+/// A proposed change. Policy ids may name a policy created earlier in the same change set by
+/// its `reference`.
+#[derive(Debug, Clone)]
+pub enum Change {
+    CreatePolicy { reference: String, policy_type: PolicyType, content: String },
+    UpdatePolicy { policy_id: String, content: String },
+    Attach { policy_id: String, target_id: String },
+    Detach { policy_id: String, target_id: String },
+    MoveAccount { account_id: String, destination_parent_id: String },
+    EnablePolicyType { policy_type: PolicyType },
+    DisablePolicyType { policy_type: PolicyType },
+}
+
+/// A request evaluated for every affected account. `principal` is `root`, an IAM path such as
+/// `role/Admin` (made into `arn:<partition>:iam::<account>:<path>`) or a full ARN; `{account}`
+/// in the principal, the resource or the resource account stands for the account probed.
+/// Without a resource account, the probed account owns the resource.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub principal: String,
+    pub kind: Option<PrincipalKind>,
+    pub action: String,
+    pub resource: String,
+    pub resource_account: Option<String>,
+    pub context: RequestContext,
+    pub iam: Option<Outcome>,
+}
+
+/// A decision that changes.
+#[derive(Debug, Clone)]
+pub struct Flip {
+    pub account_id: String,
+    pub probe: usize,
+    pub principal: String,
+    pub before: SimResult,
+    pub after: SimResult,
+}
+
+#[derive(Debug, Clone)]
+pub struct WhatIfResult {
+    pub affected_accounts: usize,
+    /// Probe evaluations before and after (each counts once).
+    pub evaluations: usize,
+    /// Total flips found; `flips` holds at most the limit asked for, in account then probe order.
+    pub flip_count: usize,
+    pub flips: Vec<Flip>,
+}
+
+/// Which part of the organization a change set touches.
+#[derive(Default)]
+struct Touched {
+    layers: [bool; 2],
+    all: bool,
+    nodes: HashSet<String>,
+    accounts: HashSet<String>,
+}
+
+fn bad(field: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::InvalidInputException, format!("Invalid value for {field}: {message}"))
+}
+
+impl Snapshot {
+    fn node_exists(&self, id: &str) -> bool {
+        id == self.root_id || self.parent.contains_key(id)
+    }
+
+    fn targets_of(&self, policy_id: &str) -> Vec<String> {
+        self.attach
+            .iter()
+            .filter(|(_, a)| a.iter().any(|l| l.iter().any(|p| p == policy_id)))
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
+    fn arn_for(&self, policy_type: PolicyType, id: &str) -> String {
+        let segment = policy_type.as_str().to_ascii_lowercase();
+        crate::arn::policy(&self.org.partition, &self.org.management_account_id, &self.org.id, &segment, id)
+    }
+
+    fn policy(&self, field: &str, id: &str) -> Result<&PolicyEntry, ApiError> {
+        self.policies.get(id).ok_or_else(|| {
+            ApiError::new(ErrorCode::PolicyNotFoundException, format!("{field}: no SCP or RCP {id} in the organization or the change set"))
+        })
+    }
+
+    fn type_enabled(&self, layer: Layer) -> bool {
+        self.enabled.contains(&layer.policy_type())
+    }
+
+    /// Applies change `i` to this copy, recording what it touches.
+    fn apply(&mut self, config: &CoreConfig, i: usize, change: &Change, touched: &mut Touched) -> Result<(), ApiError> {
+        let f = |name: &str| format!("changes[{i}].{name}");
+        match change {
+            Change::CreatePolicy { reference, policy_type, content } => {
+                let Some(layer) = layer_of(*policy_type) else {
+                    return Err(bad(&f("policy_type"), "what-if evaluates SERVICE_CONTROL_POLICY and RESOURCE_CONTROL_POLICY only"));
+                };
+                if reference.is_empty() || self.policies.contains_key(reference) {
+                    return Err(bad(&f("reference"), format!("{reference:?} is empty or names an existing policy")));
+                }
+                let compiled = validate_and_compile(config, &f("content"), *policy_type, reference, &self.arn_for(*policy_type, reference), content)?;
+                self.policies.insert(reference.clone(), PolicyEntry { layer, compiled });
+            }
+            Change::UpdatePolicy { policy_id, content } => {
+                let entry = self.policy(&f("policy_id"), policy_id)?;
+                if crate::ops::policy::managed(policy_id).is_some() {
+                    return Err(ApiError::new(ErrorCode::InvalidInputException, format!("{}: {policy_id} is an AWS managed policy and can't be updated", f("policy_id"))));
+                }
+                let layer = entry.layer;
+                let arn = entry.compiled.arn().unwrap_or_default().to_string();
+                let compiled = validate_and_compile(config, &f("content"), wire_type(layer), policy_id, &arn, content)?;
+                self.policies.insert(policy_id.clone(), PolicyEntry { layer, compiled });
+                touched.layers[slot(layer)] = true;
+                touched.nodes.extend(self.targets_of(policy_id));
+            }
+            Change::Attach { policy_id, target_id } | Change::Detach { policy_id, target_id } => {
+                let layer = self.policy(&f("policy_id"), policy_id)?.layer;
+                if !self.node_exists(target_id) {
+                    return Err(ApiError::new(ErrorCode::TargetNotFoundException, format!("{}: no root, OU or account {target_id} in the organization", f("target_id"))));
+                }
+                if !self.type_enabled(layer) {
+                    return Err(ApiError::new(
+                        ErrorCode::PolicyTypeNotEnabledException,
+                        format!("{}: the policy type {} isn't enabled in the root", f("policy_id"), layer.policy_type().as_str()),
+                    ));
+                }
+                let list = &mut self.attach.entry(target_id.clone()).or_default()[slot(layer)];
+                let present = list.iter().position(|p| p == policy_id);
+                match (change, present) {
+                    (Change::Attach { .. }, None) => list.push(policy_id.clone()),
+                    (Change::Attach { .. }, Some(_)) => {
+                        return Err(ApiError::new(ErrorCode::DuplicatePolicyAttachmentException, format!("{}: {policy_id} is already attached to {target_id}", f("policy_id"))))
+                    }
+                    (_, Some(at)) => {
+                        list.remove(at);
+                    }
+                    (_, None) => {
+                        return Err(ApiError::new(ErrorCode::PolicyNotAttachedException, format!("{}: {policy_id} isn't attached to {target_id}", f("policy_id"))))
+                    }
+                }
+                touched.layers[slot(layer)] = true;
+                touched.nodes.insert(target_id.clone());
+            }
+            Change::MoveAccount { account_id, destination_parent_id } => {
+                if !self.is_account(account_id) {
+                    return Err(ApiError::new(ErrorCode::AccountNotFoundException, format!("{}: no account {account_id} in the organization", f("account_id"))));
+                }
+                if !(destination_parent_id == &self.root_id || (destination_parent_id.starts_with("ou-") && self.parent.contains_key(destination_parent_id))) {
+                    return Err(ApiError::new(
+                        ErrorCode::DestinationParentNotFoundException,
+                        format!("{}: no root or OU {destination_parent_id} in the organization", f("destination_parent_id")),
+                    ));
+                }
+                self.parent.insert(account_id.clone(), destination_parent_id.clone());
+                touched.layers = [true, true];
+                touched.accounts.insert(account_id.clone());
+            }
+            Change::EnablePolicyType { policy_type } | Change::DisablePolicyType { policy_type } => {
+                let Some(layer) = layer_of(*policy_type) else {
+                    return Err(bad(&f("policy_type"), "what-if evaluates SERVICE_CONTROL_POLICY and RESOURCE_CONTROL_POLICY only"));
+                };
+                let t = layer.policy_type();
+                let enable = matches!(change, Change::EnablePolicyType { .. });
+                if enable == self.enabled.contains(&t) {
+                    let (code, state) = if enable {
+                        (ErrorCode::PolicyTypeAlreadyEnabledException, "already enabled")
+                    } else {
+                        (ErrorCode::PolicyTypeNotEnabledException, "not enabled")
+                    };
+                    return Err(ApiError::new(code, format!("{}: {} is {state} in the root", f("policy_type"), t.as_str())));
+                }
+                let s = slot(layer);
+                if enable {
+                    self.enabled.push(t);
+                    // As EnablePolicyType does: the AWS-managed default lands on every node.
+                    let default = managed_default(*policy_type).map(|m| m.id.to_string());
+                    let nodes: Vec<String> = std::iter::once(self.root_id.clone()).chain(self.parent.keys().cloned()).collect();
+                    if let Some(d) = default {
+                        for n in nodes {
+                            self.attach.entry(n).or_default()[s].push(d.clone());
+                        }
+                    }
+                } else {
+                    self.enabled.retain(|x| *x != t);
+                    for a in self.attach.values_mut() {
+                        a[s].clear();
+                    }
+                }
+                touched.layers[s] = true;
+                touched.all = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn probe_request(&self, probe: &Probe, account: &str) -> SimRequest {
+        let sub = |s: &str| s.replace("{account}", account);
+        let arn = if probe.principal.starts_with("arn:") || probe.principal == "*" || probe.principal.ends_with(".amazonaws.com") {
+            sub(&probe.principal)
+        } else {
+            format!("arn:{}:iam::{account}:{}", self.org.partition, probe.principal)
+        };
+        let kind = probe.kind.or_else(|| infer_principal_kind(&arn)).unwrap_or(PrincipalKind::AssumedRole);
+        SimRequest {
+            request: AuthzRequest {
+                principal: Principal { arn, account: None, kind },
+                action: probe.action.clone(),
+                resource: sub(&probe.resource),
+                resource_account: Some(probe.resource_account.as_deref().map_or_else(|| account.to_string(), sub)),
+                context: probe.context.clone(),
+            },
+            iam: probe.iam,
+        }
+    }
+
+    fn on_touched_path(&self, account: &str, touched: &Touched) -> bool {
+        self.path(account).is_some_and(|p| p.iter().any(|n| touched.nodes.contains(&n.id)))
+    }
+
+    /// Applies `changes` to a copy, evaluates every probe for every affected account before
+    /// and after, and answers the decisions that flip (at most `max_flips` of them). Nothing is
+    /// stored. `threads` bounds the parallelism (1 = on the calling thread).
+    pub fn what_if(
+        &self,
+        config: &CoreConfig,
+        changes: &[Change],
+        probes: &[Probe],
+        max_flips: usize,
+        detail: bool,
+        threads: usize,
+    ) -> Result<WhatIfResult, ApiError> {
+        let mut after = self.clone();
+        let mut touched = Touched::default();
+        for (i, c) in changes.iter().enumerate() {
+            after.apply(config, i, c, &mut touched)?;
+        }
+        let affected: Vec<&String> = after
+            .accounts
+            .iter()
+            .filter(|a| {
+                touched.all
+                    || touched.accounts.contains(*a)
+                    || self.on_touched_path(a, &touched)
+                    || after.on_touched_path(a, &touched)
+            })
+            .collect();
+        let opts = sim_options(detail);
+        let eval = |acct: &String| -> Vec<Flip> {
+            let mut out = Vec::new();
+            for (pi, probe) in probes.iter().enumerate() {
+                let req = self.probe_request(probe, acct);
+                let scp_b = self.layer(Layer::Scp, &req.request, &opts);
+                let rcp_b = self.layer(Layer::Rcp, &req.request, &opts);
+                // A layer the changes do not touch decides the same way after.
+                let scp_a = if touched.layers[0] { after.layer(Layer::Scp, &req.request, &opts) } else { scp_b.clone() };
+                let rcp_a = if touched.layers[1] { after.layer(Layer::Rcp, &req.request, &opts) } else { rcp_b.clone() };
+                let cb = combine(&scp_b, &rcp_b, req.iam);
+                let ca = combine(&scp_a, &rcp_a, req.iam);
+                if cb.decision != ca.decision {
+                    out.push(Flip {
+                        account_id: acct.clone(),
+                        probe: pi,
+                        principal: req.request.principal.arn.clone(),
+                        before: SimResult { scp: scp_b, rcp: rcp_b, combined: cb },
+                        after: SimResult { scp: scp_a, rcp: rcp_a, combined: ca },
+                    });
+                }
+            }
+            out
+        };
+        let threads = threads.clamp(1, 16).min(affected.len().max(1));
+        let per_account: Vec<Vec<Flip>> = if threads == 1 {
+            affected.iter().map(|a| eval(a)).collect()
+        } else {
+            let chunk = affected.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = affected
+                    .chunks(chunk)
+                    .map(|part| s.spawn(|| part.iter().map(|a| eval(a)).collect::<Vec<_>>()))
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            })
+        };
+        let flip_count = per_account.iter().map(Vec::len).sum();
+        let flips = per_account.into_iter().flatten().take(max_flips).collect();
+        Ok(WhatIfResult { affected_accounts: affected.len(), evaluations: affected.len() * probes.len() * 2, flip_count, flips })
+    }
+}
+
+fn wire_type(layer: Layer) -> PolicyType {
+    match layer {
+        Layer::Scp => PolicyType::ServiceControlPolicy,
+        Layer::Rcp => PolicyType::ResourceControlPolicy,
+    }
+}
+
+/// Validates proposed content as CreatePolicy/UpdatePolicy would, then compiles it.
+fn validate_and_compile(config: &CoreConfig, field: &str, t: PolicyType, id: &str, arn: &str, content: &str) -> Result<Arc<CompiledPolicy>, ApiError> {
+    let options = engine::ValidationOptions {
+        legacy_scp_grammar: config.legacy_scp_grammar,
+        limits: config.policy_limits.clone(),
+        ..Default::default()
+    };
+    let engine_type = engine::PolicyType::from_wire(t.as_str()).ok_or_else(|| bad(field, "unknown policy type"))?;
+    let invalid = |e: engine::PolicyError| {
+        let code = match e {
+            engine::PolicyError::ContentLimitExceeded { .. } => ErrorCode::ConstraintViolationException,
+            _ => ErrorCode::MalformedPolicyDocumentException,
+        };
+        ApiError::new(code, format!("{field}: {e}"))
+    };
+    engine::validate(engine_type, content, &options).map_err(invalid)?;
+    compiled(id, arn, content).map_err(invalid)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enforcement on Canopy's own API
+
+/// The SCP check of a member account's call to `op` (§3.11: `organizations:<Operation>`, as
+/// AWS does before any Organizations operation runs). The management account, accounts outside
+/// any organization and organizations without SCPs enabled pass; a deny answers
+/// AccessDeniedException in AWS's wording, naming the denying policy's ARN.
+pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation) -> Result<(), OpError> {
+    if !env.config.enforce_scps {
+        return Ok(());
+    }
+    let Some(member) = access::membership(tx, caller)? else { return Ok(()) };
+    if member.is_management() {
+        return Ok(());
+    }
+    let org = &member.org;
+    let root = tree::root_of(tx, &org.id)?;
+    if !root.enabled_policy_types.contains(&PolicyType::ServiceControlPolicy) {
+        return Ok(());
+    }
+    let Some(parent) = member.account.parent_id.as_deref() else { return Ok(()) };
+    let mut ids = tree::chain_to(tx, parent)?;
+    ids.push(member.account.id.clone());
+    let mut levels = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let rows = tx.attachment_list_by_target(&org.id, id, Some(PolicyType::ServiceControlPolicy), None, 1000)?;
+        let mut policies = Vec::with_capacity(rows.len());
+        for a in rows {
+            match crate::ops::policy::find_policy(tx, org, &a.policy_id) {
+                Ok(p) => policies.push(compile_stored(org, &p)?),
+                Err(OpError::Api(_)) => tracing::warn!(policy = %a.policy_id, "attachment of a missing policy"),
+                Err(e) => return Err(e),
+            }
+        }
+        levels.push(LevelPolicies { target_id: id.clone(), target_type: Snapshot::node_type(id), policies });
+    }
+    let path: Vec<PathNode> = levels.iter().map(|l| PathNode::new(l.target_id.clone(), l.target_type)).collect();
+    let view = OrgView {
+        org_id: Some(org.id.clone()),
+        management_account: org.management_account_id.clone(),
+        enabled_policy_types: vec![engine::PolicyType::ServiceControlPolicy],
+        principal_path: Some(path),
+        resource_path: None,
+    };
+    // Dev auth knows the account, not the IAM identity: the caller acts as the account's root user.
+    let principal = format!("arn:{}:iam::{}:root", caller.partition, caller.account_id);
+    let action = format!("organizations:{}", op.name());
+    let mut context = RequestContext::new();
+    context.insert("aws:RequestedRegion", caller.region.as_str());
+    let request = AuthzRequest {
+        principal: Principal { arn: principal.clone(), account: Some(caller.account_id.clone()), kind: PrincipalKind::Root },
+        action: action.clone(),
+        resource: "*".to_string(),
+        resource_account: None,
+        context,
+    };
+    // The context comes from the server, not from a simulation: derived keys win.
+    let opts = EvalOptions { caller_context_wins: false, ..EvalOptions::default() };
+    let d = engine::evaluate_with(Layer::Scp, &view, &levels, &request, &opts);
+    let message = match d.decision {
+        Outcome::ExplicitDeny => {
+            let arn = d.deciding.as_ref().and_then(|x| x.statement.as_ref()).and_then(|s| s.policy_arn.clone()).unwrap_or_default();
+            format!("User: {principal} is not authorized to perform: {action} with an explicit deny in a service control policy: {arn}")
+        }
+        Outcome::ImplicitDeny => {
+            format!("User: {principal} is not authorized to perform: {action} because no service control policy allows the {action} action")
+        }
+        Outcome::Allow | Outcome::NotApplicable => return Ok(()),
+    };
+    Err(ApiError::new(ErrorCode::AccessDeniedException, message).into())
+}
