@@ -23,20 +23,35 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The service behind the server (shares the store): inspect or seed state directly.
     pub canopy: Canopy,
+    /// The PostgreSQL scratch schema behind `canopy` (see [`TestServer::start`]); dropped last.
+    scratch: Option<canopy_store::PgScratch>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
 
 impl TestServer {
-    /// Memory store, default [`CoreConfig`], dev auth.
+    /// Memory store (or PostgreSQL, see below), default [`CoreConfig`], dev auth.
     pub async fn start() -> TestServer {
         Self::start_with(CoreConfig::default()).await
     }
 
-    /// Memory store, dev auth, the given domain settings.
+    /// Memory store, dev auth, the given domain settings. When `CANOPY_TEST_POSTGRES` holds a
+    /// postgres:// URL, the store is PostgreSQL instead: a fresh schema in that database,
+    /// dropped with the server, so the same suites run on both backends.
     pub async fn start_with(config: CoreConfig) -> TestServer {
-        let store = canopy_store::open("memory").expect("open the memory store");
-        Self::start_with_store(store, config).await
+        match std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) {
+            Some(base) => {
+                let scratch = canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema");
+                let store = canopy_store::open(scratch.url()).expect("open the PostgreSQL store");
+                let mut server = Self::start_with_store(store, config).await;
+                server.scratch = Some(scratch);
+                server
+            }
+            None => {
+                let store = canopy_store::open("memory").expect("open the memory store");
+                Self::start_with_store(store, config).await
+            }
+        }
     }
 
     /// The given store, dev auth.
@@ -58,7 +73,7 @@ impl TestServer {
                 tracing::error!(error = %e, "test server failed");
             }
         });
-        TestServer { endpoint: format!("http://{addr}"), addr, canopy, shutdown: Some(tx), task }
+        TestServer { endpoint: format!("http://{addr}"), addr, canopy, scratch: None, shutdown: Some(tx), task }
     }
 
     /// Stops accepting connections and waits (at most the drain bound) for the server to end.
