@@ -3,6 +3,8 @@
 mod migrate;
 mod policy;
 mod serve;
+mod simulate;
+mod what_if;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +31,12 @@ enum Command {
     /// Policy tools that run offline (no server).
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Ask a running server how the SCPs and RCPs in force decide a request (POST
+    /// /canopy/v1/simulate): the decision of each layer with its path as a tree, or --json.
+    Simulate(Box<simulate::SimulateArgs>),
+    /// Ask a running server which decisions proposed policy changes would flip (POST
+    /// /canopy/v1/what-if); nothing is stored. Prints the flips as a table, or --json.
+    WhatIf(what_if::WhatIfArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +45,8 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Migrate(args) => migrate::run(args),
         Command::Policy(cmd) => return policy::run(cmd),
+        Command::Simulate(args) => simulate::run(*args),
+        Command::WhatIf(args) => what_if::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
