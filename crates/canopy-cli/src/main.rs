@@ -1,5 +1,6 @@
 //! `canopy`: a wire-compatible AWS Organizations emulator.
 
+mod logging;
 mod migrate;
 mod policy;
 mod serve;

@@ -7,7 +7,6 @@ use canopy_core::{Canopy, CoreConfig};
 use canopy_policy::{LimitsTable, PolicyType, SizeUnit};
 use canopy_server::{AuthMode, ServerConfig};
 use clap::{Args, ValueEnum};
-use tracing_subscriber::EnvFilter;
 
 const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
 
@@ -283,7 +282,7 @@ fn parse_days(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let _log_guard = init_logging(args.log_format)?;
+    let _log_guard = crate::logging::init(args.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("canopy-worker")
@@ -341,26 +340,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-}
-
-fn init_logging(format: LogFormat) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    let filter = match std::env::var("CANOPY_LOG") {
-        Ok(directives) if !directives.trim().is_empty() => {
-            EnvFilter::try_new(&directives).with_context(|| format!("invalid CANOPY_LOG {directives:?}"))?
-        }
-        _ => EnvFilter::new("info"),
-    };
-    // Log lines go to stderr through a background thread: request handlers never block on I/O.
-    // The thread writes each batch of queued lines through one buffer and flushes it when the
-    // queue is empty, so a busy server makes few write calls and an idle one shows lines at once.
-    let (writer, guard) =
-        tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
-    match format {
-        LogFormat::Text => builder.with_ansi(false).init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-    Ok(guard)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The SQLite store: one writer thread with group commit, a pool of reader threads (file mode).
+//! The SQLite store: one writer thread with group commit, a pool of read connections (file mode).
 //!
 //! Writes: `write(f)` queues the job for the writer thread, which owns the only write
 //! connection. The thread drains every queued job (up to [`MAX_BATCH`]), opens one
@@ -7,9 +7,11 @@
 //! `COMMIT`s once (one fsync for the whole batch, `synchronous=FULL`), and only then answers
 //! the jobs. If the commit fails every job of the batch is answered with a storage error.
 //!
-//! Reads (file mode): reader threads, each with its own connection (`query_only`), pull jobs
-//! from one shared queue and run each in its own read transaction. A read issued after a
-//! write's future resolved starts its snapshot after that commit, so it sees the write.
+//! Reads (file mode): a small pool of read connections (`query_only`). A read runs at once on
+//! the calling thread, on the first idle connection, in its own read transaction: a read is a
+//! few microseconds of SQLite, less than handing it to another thread and back would cost. A
+//! read issued after a write's future resolved starts its snapshot after that commit, so it
+//! sees the write.
 //!
 //! Memory mode has one connection: the writer thread also serves reads, after the writes that
 //! were queued with them have been committed.
@@ -18,7 +20,8 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -54,9 +57,29 @@ enum WriteJob {
     Read { f: TxFn, reply: OpReply },
 }
 
-struct ReadJob {
-    f: TxFn,
-    reply: OpReply,
+/// The read connections of a file store. Not a queue: the caller runs its closure itself.
+struct ReadPool {
+    conns: Vec<Mutex<Connection>>,
+    /// Where the next read starts looking for an idle connection (spreads the waiting).
+    next: AtomicUsize,
+}
+
+impl ReadPool {
+    fn run(&self, f: TxFn) -> OpResult {
+        let n = self.conns.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            // A poisoned lock is still a usable connection: `run_read` ends any stale transaction.
+            let conn = match self.conns[(start + i) % n].try_lock() {
+                Ok(conn) => conn,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            return run_read(&conn, f);
+        }
+        let conn = self.conns[start % n].lock().unwrap_or_else(PoisonError::into_inner);
+        run_read(&conn, f)
+    }
 }
 
 /// A SQLite-backed [`Store`]. Build it with [`crate::open`], [`SqliteStore::open_memory`] or
@@ -65,7 +88,7 @@ pub struct SqliteStore {
     kind: &'static str,
     writer: Option<mpsc::Sender<WriteJob>>,
     /// `None` in memory mode (reads go to the writer).
-    readers: Option<mpsc::Sender<ReadJob>>,
+    readers: Option<ReadPool>,
     /// Dropping it ends the checkpoint thread (file mode only).
     stop_checkpoints: Option<mpsc::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
@@ -130,21 +153,14 @@ impl SqliteStore {
 
         let (writer_tx, writer_thread) = spawn_writer(conn)?;
         let mut threads = vec![writer_thread];
-        let (read_tx, read_rx) = mpsc::channel::<ReadJob>();
-        let read_rx = Arc::new(Mutex::new(read_rx));
-        for (i, rc) in reader_conns.into_iter().enumerate() {
-            let rx = read_rx.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("canopy-store-reader-{i}"))
-                .spawn(move || reader_loop(rc, rx))
-                .map_err(|e| StoreError::Backend(format!("cannot start a reader thread: {e}")))?;
-            threads.push(handle);
-        }
         threads.push(checkpoint_thread);
         Ok(SqliteStore {
             kind: "sqlite-file",
             writer: Some(writer_tx),
-            readers: Some(read_tx),
+            readers: Some(ReadPool {
+                conns: reader_conns.into_iter().map(Mutex::new).collect(),
+                next: AtomicUsize::new(0),
+            }),
             stop_checkpoints: Some(stop_checkpoints),
             threads,
         })
@@ -239,18 +255,6 @@ fn run_read(conn: &Connection, mut f: TxFn) -> OpResult {
     }
     drop(f);
     result
-}
-
-fn reader_loop(conn: Connection, rx: Arc<Mutex<mpsc::Receiver<ReadJob>>>) {
-    loop {
-        let job = {
-            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
-            rx.recv()
-        };
-        let Ok(job) = job else { break };
-        let result = run_read(&conn, job.f);
-        let _ = job.reply.send(result);
-    }
 }
 
 /// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], so commits
@@ -429,12 +433,11 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) {
 
 impl Store for SqliteStore {
     fn read(&self, f: TxFn) -> BoxFuture<OpResult> {
+        if let Some(readers) = &self.readers {
+            return Box::pin(std::future::ready(readers.run(f)));
+        }
         let (reply, rx) = oneshot::channel();
-        let sent = match (&self.readers, &self.writer) {
-            (Some(readers), _) => readers.send(ReadJob { f, reply }).is_ok(),
-            (None, Some(writer)) => writer.send(WriteJob::Read { f, reply }).is_ok(),
-            (None, None) => false,
-        };
+        let sent = self.writer.as_ref().is_some_and(|w| w.send(WriteJob::Read { f, reply }).is_ok());
         Box::pin(async move {
             if !sent {
                 return Err(OpError::Store(StoreError::Closed));
