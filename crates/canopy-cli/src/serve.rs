@@ -134,6 +134,13 @@ pub struct ServeArgs {
     #[arg(long, env = "CANOPY_ENFORCE_POLICY_SERVICE_ACCESS")]
     enforce_policy_service_access: bool,
 
+    /// Do not evaluate SCPs on calls that member accounts make to the Organizations API. By
+    /// default, as in AWS, a member's call to an operation is first checked against the SCPs in
+    /// force with the action `organizations:<Operation>` (the management account is never
+    /// restricted).
+    #[arg(long, env = "CANOPY_NO_SCP_ENFORCEMENT")]
+    no_scp_enforcement: bool,
+
     /// Accept an SCP or RCP without `Version` as if it said "2012-10-17" (AWS documents the
     /// element as required; several of its examples omit it).
     #[arg(long, env = "CANOPY_POLICY_LENIENT_VERSION")]
@@ -235,6 +242,7 @@ impl ServeArgs {
             enable_scp_on_create: !self.no_scp_on_create,
             legacy_scp_grammar: self.legacy_scp_grammar,
             enforce_policy_service_access: self.enforce_policy_service_access,
+            enforce_scps: !self.no_scp_enforcement,
             policy_lenient_version: self.policy_lenient_version,
             policy_size_unit: match self.policy_size_unit {
                 PolicySizeUnit::Characters => SizeUnit::Characters,
