@@ -1,9 +1,10 @@
 //! Effective management policies (spec §4.3–4.6).
 
-use crate::json::Json;
+use crate::json::JsonRef as Json;
 use crate::mgmt::{APPEND, ASSIGN, CHILD_CONTROL, REMOVE};
 use crate::types::PolicyType;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// One node of the path (root, OUs, account) with its attached policies of the type, in
 /// attachment order: `(policy_id, content_json)`.
@@ -106,7 +107,7 @@ fn ops_list(set: u8) -> Vec<String> {
     v
 }
 
-fn parse_cc(v: &Json) -> Option<u8> {
+fn parse_cc(v: &Json<'_>) -> Option<u8> {
     let Json::Array(items) = v else { return None };
     let mut set = 0u8;
     for it in items {
@@ -122,36 +123,61 @@ fn parse_cc(v: &Json) -> Option<u8> {
     Some(set)
 }
 
-#[derive(Debug, Default)]
-struct Node {
-    name: String,
-    value: Option<Json>,
-    emptied: bool,
-    children: Vec<Node>,
-    allowed: u8,
-    contributors: Vec<String>,
+/// Index of a policy in the merge's policy table (`EffectivePolicy::policies_applied` order);
+/// the merge records writers by index so that no id string is copied per node.
+type PolicyIx = u32;
+
+/// A setting's current value, borrowed from the parsed documents (which outlive the merge
+/// state): an assigned value as written, or a list built by `@@append` / `@@remove`.
+#[derive(Debug)]
+enum Val<'a> {
+    One(&'a Json<'a>),
+    List(Vec<&'a Json<'a>>),
 }
 
-impl Node {
-    fn new(name: String) -> Node {
+impl<'a> Val<'a> {
+    /// The value as a list of items (a non-list value is a one-item list).
+    fn into_items(self) -> Vec<&'a Json<'a>> {
+        match self {
+            Val::One(Json::Array(items)) => items.iter().collect(),
+            Val::One(other) => vec![other],
+            Val::List(items) => items,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Node<'a> {
+    name: Cow<'a, str>,
+    value: Option<Val<'a>>,
+    emptied: bool,
+    children: Vec<Node<'a>>,
+    allowed: u8,
+    contributors: Vec<PolicyIx>,
+}
+
+impl<'a> Node<'a> {
+    fn new(name: Cow<'a, str>) -> Node<'a> {
         Node {
             name,
             allowed: OP_ALL,
             ..Node::default()
         }
     }
-    fn child(&self, name: &str) -> Option<&Node> {
+    fn child(&self, name: &str) -> Option<&Node<'a>> {
         self.children.iter().find(|c| c.name == name)
     }
 }
 
+#[derive(Clone, Copy)]
 struct Applied<'a> {
-    policy_id: &'a str,
-    node: &'a Json,
+    policy: PolicyIx,
+    node: &'a Json<'a>,
 }
 
 struct Merger<'a> {
     target_id: &'a str,
+    ids: &'a [String],
     ignored: &'a mut Vec<IgnoredOperation>,
 }
 
@@ -161,10 +187,26 @@ fn push_unique(v: &mut Vec<String>, s: &str) {
     }
 }
 
+fn push_ix(v: &mut Vec<PolicyIx>, p: PolicyIx) {
+    if !v.contains(&p) {
+        v.push(p);
+    }
+}
+
+/// Name keys compare case-insensitively (§4.3): lower-case without allocating when the key
+/// already is.
+fn folded(k: &str) -> Cow<'_, str> {
+    if k.chars().any(char::is_uppercase) {
+        Cow::Owned(k.to_lowercase())
+    } else {
+        Cow::Borrowed(k)
+    }
+}
+
 impl Merger<'_> {
-    fn ignore(&mut self, policy_id: &str, path: &str, operator: &str, allowed: u8) {
+    fn ignore(&mut self, policy: PolicyIx, path: &str, operator: &str, allowed: u8) {
         self.ignored.push(IgnoredOperation {
-            policy_id: policy_id.to_string(),
+            policy_id: self.ids[policy as usize].clone(),
             target_id: self.target_id.to_string(),
             path: path.to_string(),
             operator: operator.to_string(),
@@ -172,16 +214,17 @@ impl Merger<'_> {
         });
     }
 
-    /// Apply one level's nodes (same path in each policy, attachment order). Returns the
-    /// policies that wrote something at or below this node.
-    fn apply(&mut self, state: &mut Node, level: &[Applied], path: &str) -> Vec<String> {
-        let mut writers: Vec<String> = Vec::new();
+    /// Apply one level's nodes (same path in each policy, attachment order) at `path` (dotted,
+    /// lower-cased; extended and restored for the children). Appends the policies that wrote
+    /// something at or below this node to `writers` (each once, in order).
+    fn apply<'d>(&mut self, state: &mut Node<'d>, level: &[Applied<'d>], path: &mut String, writers: &mut Vec<PolicyIx>) {
+        let start = writers.len();
         let mut level_cc: Option<u8> = None;
         let mut setting = false;
         for a in level {
             if let Some(o) = a.node.as_object() {
                 for (k, v) in o {
-                    match k.as_str() {
+                    match k.as_ref() {
                         CHILD_CONTROL => {
                             if let Some(cc) = parse_cc(v) {
                                 level_cc = Some(level_cc.unwrap_or(OP_ALL) & cc);
@@ -195,16 +238,16 @@ impl Merger<'_> {
         }
         if setting {
             // 1. First @@assign in attachment order wins.
-            if let Some((pid, val)) = level
+            if let Some((p, val)) = level
                 .iter()
-                .find_map(|a| a.node.get(ASSIGN).map(|v| (a.policy_id, v)))
+                .find_map(|a| a.node.get(ASSIGN).map(|v| (a.policy, v)))
             {
                 if state.allowed & OP_ASSIGN != 0 {
-                    state.value = Some(val.clone());
+                    state.value = Some(Val::One(val));
                     state.emptied = false;
-                    push_unique(&mut writers, pid);
+                    writers.push(p);
                 } else {
-                    self.ignore(pid, path, ASSIGN, state.allowed);
+                    self.ignore(p, path, ASSIGN, state.allowed);
                 }
             }
             // 2. Appends in attachment order.
@@ -213,151 +256,164 @@ impl Merger<'_> {
                     continue;
                 };
                 if state.allowed & OP_APPEND == 0 {
-                    self.ignore(a.policy_id, path, APPEND, state.allowed);
+                    self.ignore(a.policy, path, APPEND, state.allowed);
                     continue;
                 }
-                let add: Vec<Json> = match val {
-                    Json::Array(items) => items.clone(),
-                    other => vec![other.clone()],
+                let add: &[Json<'d>] = match val {
+                    Json::Array(items) => items,
+                    other => std::slice::from_ref(other),
                 };
-                let mut cur: Vec<Json> = match state.value.take() {
-                    Some(Json::Array(items)) => items,
-                    Some(other) => vec![other],
-                    None => Vec::new(),
-                };
+                let mut cur: Vec<&Json<'d>> = state.value.take().map(Val::into_items).unwrap_or_default();
                 for x in add {
                     if !cur.contains(&x) {
                         cur.push(x);
                     }
                 }
                 state.emptied = cur.is_empty() && state.emptied;
-                state.value = Some(Json::Array(cur));
-                push_unique(&mut writers, a.policy_id);
+                state.value = Some(Val::List(cur));
+                writers.push(a.policy);
             }
             // 3. Removes: union of all lists.
-            let removers: Vec<&Applied> = level
-                .iter()
-                .filter(|a| a.node.get(REMOVE).is_some())
-                .collect();
-            if !removers.is_empty() {
+            let removers = || level.iter().filter(|a| a.node.get(REMOVE).is_some());
+            if removers().next().is_some() {
                 if state.allowed & OP_REMOVE == 0 {
-                    for a in removers {
-                        self.ignore(a.policy_id, path, REMOVE, state.allowed);
+                    for a in removers() {
+                        self.ignore(a.policy, path, REMOVE, state.allowed);
                     }
                 } else {
-                    let mut gone: Vec<Json> = Vec::new();
-                    for a in &removers {
+                    let mut gone: Vec<&Json<'d>> = Vec::new();
+                    for a in removers() {
                         match a.node.get(REMOVE) {
-                            Some(Json::Array(items)) => gone.extend(items.iter().cloned()),
-                            Some(other) => gone.push(other.clone()),
+                            Some(Json::Array(items)) => gone.extend(items.iter()),
+                            Some(other) => gone.push(other),
                             None => {}
                         }
                     }
-                    if let Some(Json::Array(items)) = &mut state.value {
+                    // Only a list loses items; a scalar setting is left as it is.
+                    if let Some(v @ (Val::List(_) | Val::One(Json::Array(_)))) = state.value.take() {
+                        let mut items = v.into_items();
                         let before = items.len();
                         items.retain(|x| !gone.contains(x));
                         if before > 0 && items.is_empty() {
                             state.emptied = true;
                         }
+                        state.value = Some(Val::List(items));
                     }
-                    for a in removers {
-                        push_unique(&mut writers, a.policy_id);
-                    }
+                    writers.extend(removers().map(|a| a.policy));
                 }
             }
         } else {
-            // Container: existing children first (inherited order), then new keys in the order
-            // the level's policies name them.
-            let mut names: Vec<String> = Vec::new();
+            // Container: the level's name keys, case-folded, in the order the level's policies
+            // name them, and for each name the matching child of every policy (first spelling
+            // per policy) in attachment order.
+            let mut names: Vec<Cow<'d, str>> = Vec::new();
+            let mut children: Vec<(usize, Applied<'d>)> = Vec::new();
             for a in level {
-                for (k, _) in a.node.as_object().unwrap_or(&[]) {
+                for (k, v) in a.node.as_object().unwrap_or(&[]) {
                     if k.starts_with("@@") {
                         continue;
                     }
-                    let lk = k.to_lowercase();
-                    if !names.contains(&lk) {
-                        names.push(lk);
+                    let lk = folded(k);
+                    let n = match names.iter().position(|n| *n == lk) {
+                        Some(n) => n,
+                        None => {
+                            names.push(lk);
+                            names.len() - 1
+                        }
+                    };
+                    if !children.iter().any(|(m, c)| *m == n && c.policy == a.policy) {
+                        children.push((n, Applied { policy: a.policy, node: v }));
                     }
                 }
             }
-            let (mut order, new): (Vec<String>, Vec<String>) = {
-                let existing: Vec<String> = state
-                    .children
-                    .iter()
-                    .filter(|c| names.contains(&c.name))
-                    .map(|c| c.name.clone())
-                    .collect();
-                let new = names
-                    .iter()
-                    .filter(|n| !existing.contains(n))
-                    .cloned()
-                    .collect();
-                (existing, new)
-            };
-            order.extend(new);
-            for name in order {
-                let child_path = if path.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{path}.{name}")
-                };
-                let sub: Vec<Applied> = level
-                    .iter()
-                    .filter_map(|a| {
-                        a.node
-                            .as_object()?
-                            .iter()
-                            .find(|(k, _)| !k.starts_with("@@") && k.to_lowercase() == name)
-                            .map(|(_, v)| Applied {
-                                policy_id: a.policy_id,
-                                node: v,
-                            })
-                    })
-                    .collect();
-                let idx = match state.children.iter().position(|c| c.name == name) {
-                    Some(i) => i,
-                    None => {
-                        if state.allowed & (OP_ASSIGN | OP_APPEND) == 0 {
-                            let mut seen: Vec<String> = Vec::new();
-                            for a in &sub {
-                                if !seen.iter().any(|s| s == a.policy_id) {
-                                    seen.push(a.policy_id.to_string());
-                                    self.ignore(a.policy_id, &child_path, "add_key", state.allowed);
-                                }
-                            }
-                            continue;
+            // A stable sort by name makes each name's children one slice, still in attachment
+            // order: subs[starts[n]..starts[n + 1]].
+            children.sort_by_key(|(n, _)| *n);
+            let mut starts = vec![0usize; names.len() + 1];
+            for (n, _) in &children {
+                starts[n + 1] += 1;
+            }
+            for n in 0..names.len() {
+                starts[n + 1] += starts[n];
+            }
+            let subs: Vec<Applied<'d>> = children.into_iter().map(|(_, a)| a).collect();
+            // Existing children first (inherited order), then new keys in the level's order.
+            let mut order: Vec<usize> = Vec::with_capacity(names.len());
+            for c in &state.children {
+                if let Some(n) = names.iter().position(|n| *n == c.name) {
+                    order.push(n);
+                }
+            }
+            for n in 0..names.len() {
+                if !order.contains(&n) {
+                    order.push(n);
+                }
+            }
+            for n in order {
+                let name = &names[n];
+                let sub = &subs[starts[n]..starts[n + 1]];
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                let idx = match state.children.iter().position(|c| c.name == *name) {
+                    Some(i) => Some(i),
+                    None if state.allowed & (OP_ASSIGN | OP_APPEND) == 0 => {
+                        for a in sub {
+                            self.ignore(a.policy, path, "add_key", state.allowed);
                         }
+                        None
+                    }
+                    None => {
                         state.children.push(Node::new(name.clone()));
-                        state.children.len() - 1
+                        Some(state.children.len() - 1)
                     }
                 };
-                let w = self.apply(&mut state.children[idx], &sub, &child_path);
-                for p in w {
-                    push_unique(&mut writers, &p);
+                if let Some(idx) = idx {
+                    self.apply(&mut state.children[idx], sub, path, writers);
+                    dedup_from(writers, start);
                 }
+                path.truncate(len);
             }
         }
         if let Some(cc) = level_cc {
             state.allowed &= cc;
         }
-        for w in &writers {
-            push_unique(&mut state.contributors, w);
+        dedup_from(writers, start);
+        for &w in &writers[start..] {
+            push_ix(&mut state.contributors, w);
         }
-        writers
     }
 }
 
-fn render(n: &Node) -> Option<Value> {
+/// Drops repeated entries of `v[start..]`, keeping the first of each.
+fn dedup_from(v: &mut Vec<PolicyIx>, start: usize) {
+    let mut w = start;
+    for r in start..v.len() {
+        let x = v[r];
+        if !v[start..w].contains(&x) {
+            v[w] = x;
+            w += 1;
+        }
+    }
+    v.truncate(w);
+}
+
+fn render(n: &Node<'_>) -> Option<Value> {
     if let Some(v) = &n.value {
         if n.emptied {
             return None;
         }
-        return Some(v.to_value());
+        return Some(match v {
+            Val::One(j) => j.to_value(),
+            Val::List(items) => Value::Array(items.iter().map(|j| j.to_value()).collect()),
+        });
     }
     let mut m = Map::new();
     for c in &n.children {
         if let Some(v) = render(c) {
-            m.insert(c.name.clone(), v);
+            m.insert(c.name.to_string(), v);
         }
     }
     if m.is_empty() {
@@ -376,48 +432,56 @@ pub fn effective_policy(t: PolicyType, levels: &[Level]) -> EffectiveResult {
     if levels.iter().all(|l| l.policies.is_empty()) {
         return EffectiveResult::NotFound;
     }
-    let mut state = Node::new(String::new());
-    let mut ignored = Vec::new();
-    let mut applied = Vec::new();
     let mut skipped = Vec::new();
-    for level in levels {
-        let mut docs: Vec<(String, Json)> = Vec::new();
-        for (pid, content) in &level.policies {
-            match Json::parse(content) {
-                Ok(j) if j.as_object().is_some() => docs.push((pid.clone(), j)),
-                Ok(j) => skipped.push(SkippedPolicy {
-                    policy_id: pid.clone(),
-                    target_id: level.target_id.clone(),
-                    problem: format!("content is {}, not an object", j.type_name()),
-                }),
-                Err(e) => skipped.push(SkippedPolicy {
-                    policy_id: pid.clone(),
-                    target_id: level.target_id.clone(),
-                    problem: e,
-                }),
+    // Every document is parsed first: the merge state borrows values from them.
+    let parsed: Vec<Vec<(&str, Json<'_>)>> = levels
+        .iter()
+        .map(|level| {
+            let mut docs = Vec::with_capacity(level.policies.len());
+            for (pid, content) in &level.policies {
+                match Json::parse(content) {
+                    Ok(j) if j.as_object().is_some() => docs.push((pid.as_str(), j)),
+                    Ok(j) => skipped.push(SkippedPolicy {
+                        policy_id: pid.clone(),
+                        target_id: level.target_id.clone(),
+                        problem: format!("content is {}, not an object", j.type_name()),
+                    }),
+                    Err(e) => skipped.push(SkippedPolicy {
+                        policy_id: pid.clone(),
+                        target_id: level.target_id.clone(),
+                        problem: e,
+                    }),
+                }
             }
-        }
+            docs
+        })
+        .collect();
+    let mut state = Node::new(Cow::Borrowed(""));
+    let mut ignored = Vec::new();
+    let mut applied: Vec<String> = Vec::new();
+    for (level, docs) in levels.iter().zip(&parsed) {
         if docs.is_empty() {
             continue;
         }
-        for (pid, _) in &docs {
+        for (pid, _) in docs {
             push_unique(&mut applied, pid);
         }
         let nodes: Vec<Applied> = docs
             .iter()
             .map(|(pid, j)| Applied {
-                policy_id: pid,
+                policy: applied.iter().position(|a| a == pid).unwrap_or_default() as PolicyIx,
                 node: j,
             })
             .collect();
         let mut m = Merger {
             target_id: &level.target_id,
+            ids: &applied,
             ignored: &mut ignored,
         };
-        m.apply(&mut state, &nodes, "");
+        m.apply(&mut state, &nodes, &mut String::new(), &mut Vec::new());
     }
     let document = render(&state).unwrap_or_else(|| Value::Object(Map::new()));
-    let validation_errors = validate_effective(t, &document, &state);
+    let validation_errors = validate_effective(t, &document, &state, &applied);
     EffectiveResult::Found(EffectivePolicy {
         document,
         ignored_child_operations: ignored,
@@ -428,7 +492,7 @@ pub fn effective_policy(t: PolicyType, levels: &[Level]) -> EffectiveResult {
 }
 
 /// Contributors of the deepest existing state node on `path`.
-fn contributors(state: &Node, path: &[&str]) -> Vec<String> {
+fn contributors(state: &Node<'_>, path: &[&str], ids: &[String]) -> Vec<String> {
     let mut n = state;
     for seg in path {
         match n.child(seg) {
@@ -436,11 +500,12 @@ fn contributors(state: &Node, path: &[&str]) -> Vec<String> {
             None => break,
         }
     }
-    n.contributors.clone()
+    n.contributors.iter().map(|&p| ids[p as usize].clone()).collect()
 }
 
 struct Findings<'a> {
-    state: &'a Node,
+    state: &'a Node<'a>,
+    ids: &'a [String],
     out: Vec<EffectiveValidationError>,
 }
 
@@ -450,7 +515,7 @@ impl Findings<'_> {
             error_code: code.to_string(),
             error_message: message,
             path_to_error: path.join("."),
-            contributing_policies: contributors(self.state, path),
+            contributing_policies: contributors(self.state, path, self.ids),
         });
     }
 }
@@ -466,9 +531,10 @@ fn entries(v: Option<&Value>) -> Vec<(&String, &Value)> {
 }
 
 /// §4.6 checks on the merged document.
-fn validate_effective(t: PolicyType, doc: &Value, state: &Node) -> Vec<EffectiveValidationError> {
+fn validate_effective(t: PolicyType, doc: &Value, state: &Node<'_>, ids: &[String]) -> Vec<EffectiveValidationError> {
     let mut f = Findings {
         state,
+        ids,
         out: Vec::new(),
     };
     let root = t.root_key().unwrap_or("");
