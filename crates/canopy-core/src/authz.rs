@@ -531,6 +531,28 @@ impl Snapshot {
         }
     }
 
+    /// Evaluates `probe` for each of `accounts` (every member account when `None`); answers
+    /// the account ids with their results, in order. Unknown ids are refused
+    /// (AccountNotFoundException naming the first).
+    pub fn probe_accounts(
+        &self,
+        probe: &Probe,
+        accounts: Option<&[String]>,
+        opts: &EvalOptions,
+        threads: usize,
+    ) -> Result<Vec<(String, SimResult)>, ApiError> {
+        let list: Vec<&String> = match accounts {
+            None => self.accounts.iter().collect(),
+            Some(ids) => {
+                if let Some(bad) = ids.iter().find(|a| !self.is_account(a)) {
+                    return Err(ApiError::new(ErrorCode::AccountNotFoundException, format!("accounts: {bad} is not an account of the organization")));
+                }
+                ids.iter().collect()
+            }
+        };
+        Ok(par_map(&list, threads, |a| ((*a).clone(), self.evaluate(&self.probe_request(probe, a), opts))))
+    }
+
     fn on_touched_path(&self, account: &str, touched: &Touched) -> bool {
         self.path(account).is_some_and(|p| p.iter().any(|n| touched.nodes.contains(&n.id)))
     }
@@ -586,23 +608,26 @@ impl Snapshot {
             }
             out
         };
-        let threads = threads.clamp(1, 16).min(affected.len().max(1));
-        let per_account: Vec<Vec<Flip>> = if threads == 1 {
-            affected.iter().map(|a| eval(a)).collect()
-        } else {
-            let chunk = affected.len().div_ceil(threads);
-            std::thread::scope(|s| {
-                let handles: Vec<_> = affected
-                    .chunks(chunk)
-                    .map(|part| s.spawn(|| part.iter().map(|a| eval(a)).collect::<Vec<_>>()))
-                    .collect();
-                handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-            })
-        };
+        let per_account: Vec<Vec<Flip>> = par_map(&affected, threads, |a| eval(a));
         let flip_count = per_account.iter().map(Vec::len).sum();
         let flips = per_account.into_iter().flatten().take(max_flips).collect();
         Ok(WhatIfResult { affected_accounts: affected.len(), evaluations: affected.len() * probes.len() * 2, flip_count, flips })
     }
+}
+
+/// `f` over `items` on up to `threads` scoped threads, results in input order.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.clamp(1, 16).min(items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(chunk).map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
+        // A panicking evaluation is a bug; surface it rather than answer a partial result.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
 }
 
 fn wire_type(layer: Layer) -> PolicyType {

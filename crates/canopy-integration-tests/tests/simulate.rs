@@ -442,3 +442,28 @@ async fn what_if_refuses_invalid_changes() {
     let (s, reply) = post(&f.org, MGMT, "/canopy/v1/what-if", r#"{"changes": [], "probes": []}"#).await;
     assert_eq!(s, 400, "{reply}");
 }
+
+#[tokio::test]
+async fn simulate_one_probe_over_every_account() {
+    let f = fixture().await;
+    let reply = simulate(&f.org, json!({"probe": {"principal": "role/Ops", "action": "s3:DeleteBucket"}})).await;
+    let results = reply["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3, "management, sandbox and other: {reply}");
+    assert_eq!(reply["counts"], json!({"Allow": 2, "ExplicitDeny": 1}));
+    let denied: Vec<&Value> = results.iter().filter(|r| r["decision"] == "ExplicitDeny").collect();
+    assert_eq!(denied[0]["account_id"], f.sandbox.as_str());
+    assert_eq!(denied[0]["deciding_layer"], "SCP");
+    assert_eq!(denied[0]["deciding"]["policy_id"], f.scp.as_str());
+    assert_eq!(denied[0]["deciding"]["target_id"], f.ou.as_str());
+
+    // A chosen set of accounts; an unknown one is refused.
+    let reply = simulate(&f.org, json!({"probe": {"action": "s3:DeleteBucket"}, "accounts": [f.other]})).await;
+    assert_eq!(reply["results"].as_array().unwrap().len(), 1);
+    assert_eq!(reply["results"][0]["decision"], "Allow");
+    let body = json!({"probe": {"action": "s3:DeleteBucket"}, "accounts": ["222233334444"]}).to_string();
+    let (status, reply) = post(&f.org, MGMT, "/canopy/v1/simulate", &body).await;
+    assert_eq!((status, reply["error"].as_str()), (404, Some("AccountNotFoundException")), "{reply}");
+    let (status, reply) = post(&f.org, MGMT, "/canopy/v1/simulate", r#"{"probe": {"principal": "root"}}"#).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("probe.action is required"));
+}

@@ -321,6 +321,9 @@ async fn simulate(State(state): State<SharedState>, request: Request) -> Respons
         Ok(x) => x,
         Err((f, account)) => return fail(f, OP, account),
     };
+    if body.get("probe").is_some() {
+        return probe_accounts(body, snapshot, account).await;
+    }
     let parsed = (|| -> Result<(bool, Vec<SimRequest>, bool), Failure> {
         let detail = opt_bool(&body, "detail")?;
         if body.get("requests").is_some() {
@@ -347,6 +350,64 @@ async fn simulate(State(state): State<SharedState>, request: Request) -> Respons
         }
         Err(e) => {
             tracing::error!(error = %e, "simulation task failed");
+            fail(ApiError::internal().into(), OP, Some(account))
+        }
+    }
+}
+
+/// `POST /canopy/v1/simulate` with `{"probe": {...}, "accounts": [...]}`: one probe for each
+/// account (every member account without `accounts`); per account the decision and what
+/// decided it, plus counts per decision.
+async fn probe_accounts(body: Value, snapshot: Snapshot, account: String) -> Response {
+    const OP: &str = "Simulate";
+    let parsed = (|| -> Result<_, Failure> {
+        let p = probe(body.get("probe").unwrap_or(&Value::Null), "probe.")?;
+        let accounts = match body.get("accounts") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(|v| v.as_str().map(str::to_string).ok_or_else(|| Failure::invalid("accounts must be an array of account ids")))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(_) => return Err(Failure::invalid("accounts must be an array of account ids")),
+        };
+        Ok((p, accounts))
+    })();
+    let (p, accounts) = match parsed {
+        Ok(x) => x,
+        Err(f) => return fail(f, OP, Some(account)),
+    };
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let task = tokio::task::spawn_blocking(move || {
+        let results = snapshot.probe_accounts(&p, accounts.as_deref(), &sim_options(false), threads)?;
+        let mut counts = Map::new();
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|(id, r)| {
+                let d = r.combined.decision.as_str();
+                let n = counts.get(d).and_then(Value::as_u64).unwrap_or(0);
+                counts.insert(d.to_string(), json!(n + 1));
+                let mut m = summary(r);
+                m.insert("account_id".into(), json!(id));
+                let deciding = match r.combined.deciding_layer.map(|l| l.as_str()) {
+                    Some("SCP") => r.scp.deciding_json(),
+                    Some("RCP") => r.rcp.deciding_json(),
+                    _ => None,
+                };
+                if let Some(d) = deciding {
+                    m.insert("deciding".into(), d);
+                }
+                Value::Object(m)
+            })
+            .collect();
+        Ok::<Value, ApiError>(json!({"counts": counts, "results": rows}))
+    })
+    .await;
+    match task {
+        Ok(Ok(body)) => respond(StatusCode::OK, &body, OP, Some(account), None),
+        Ok(Err(e)) => fail(e.into(), OP, Some(account)),
+        Err(e) => {
+            tracing::error!(error = %e, "probe task failed");
             fail(ApiError::internal().into(), OP, Some(account))
         }
     }
