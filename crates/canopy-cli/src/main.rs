@@ -1,5 +1,8 @@
 //! `canopy`: a wire-compatible AWS Organizations emulator.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod logging;
 mod migrate;
 mod policy;
