@@ -273,7 +273,8 @@ fn conflict_exhausted() -> OpError {
 
 enum Attempt {
     Done(OpResult),
-    Conflict,
+    /// A serialization conflict, or a connection lost before COMMIT: nothing was committed.
+    Retry,
 }
 
 /// Runs a closure as one transaction, re-running it after serialization conflicts (writes).
@@ -289,9 +290,9 @@ fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writabl
                 }
                 return r;
             }
-            Attempt::Conflict => {
+            Attempt::Retry => {
                 if attempt >= MAX_ATTEMPTS || start.elapsed() >= RETRY_BUDGET {
-                    tracing::warn!(attempt, "write gave up after repeated serialization conflicts");
+                    tracing::warn!(attempt, "gave up after repeated serialization conflicts or lost connections");
                     return Err(conflict_exhausted());
                 }
                 std::thread::sleep(backoff(attempt));
@@ -345,14 +346,21 @@ fn attempt_once(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, w
     };
     if conflict {
         rollback(slot);
-        return Attempt::Conflict;
+        return Attempt::Retry;
+    }
+    if failed && slot.as_ref().is_some_and(|c| c.client.is_closed()) {
+        // The connection died before COMMIT was sent (the server restarted, or an administrator
+        // ended the session): nothing was committed, so the closure is re-run on a new one.
+        *slot = None;
+        tracing::warn!("PostgreSQL connection lost inside a transaction; re-running it on a new connection");
+        return Attempt::Retry;
     }
     match result {
         Ok(v) if !failed => {
             let Some(c) = slot.as_mut() else { return Attempt::Done(Err(OpError::Store(StoreError::Closed))) };
             match c.client.batch_execute("COMMIT") {
                 Ok(()) => Attempt::Done(Ok(v)),
-                Err(e) if is_conflict(&e) => Attempt::Conflict,
+                Err(e) if is_conflict(&e) => Attempt::Retry,
                 Err(e) => {
                     // The outcome of a COMMIT whose answer was lost is unknown: the client gets a
                     // 500 and may retry; an acknowledged write is never lost.
@@ -470,7 +478,8 @@ impl PgScratch {
             c.client.batch_execute(&sql).map_err(pg_err)
         })?;
         let sep = if base_url.contains('?') { '&' } else { '?' };
-        let url = format!("{base_url}{sep}options=-csearch_path%3D{schema}");
+        // The application name marks the sessions of this schema (see `terminate_sessions`).
+        let url = format!("{base_url}{sep}options=-csearch_path%3D{schema}&application_name={schema}");
         Ok(PgScratch { base_url: base_url.to_string(), schema, url })
     }
 
@@ -481,6 +490,21 @@ impl PgScratch {
 
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    /// Ends every server session opened through [`PgScratch::url`] (what a server restart does
+    /// to them); for fault tests. Returns how many were ended.
+    pub fn terminate_sessions(&self) -> StoreResult<u64> {
+        let cfg = config(&self.base_url)?;
+        let name = self.schema.clone();
+        off_runtime(move || {
+            let mut c = connect(&cfg)?;
+            let rows = c
+                .client
+                .query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", &[&name])
+                .map_err(pg_err)?;
+            Ok(rows.len() as u64)
+        })
     }
 }
 
