@@ -128,14 +128,32 @@ struct Stats {
     /// 5xx inside a fault window (must be the retryable ServiceException).
     fault_5xx: Mutex<BTreeMap<String, usize>>,
     hangs: Mutex<Vec<String>>,
-    fault_window: AtomicBool,
+    /// Fault windows: (start, end or still open).
+    windows: Mutex<Vec<(Instant, Option<Instant>)>>,
 }
 
 impl Stats {
+    fn fault_begins(&self) {
+        self.windows.lock().unwrap().push((Instant::now(), None));
+    }
+
+    fn fault_ends(&self) {
+        if let Some(w) = self.windows.lock().unwrap().last_mut() {
+            w.1 = Some(Instant::now());
+        }
+    }
+
+    /// Whether a call that started at `started` and ends now overlapped a fault window.
+    fn overlaps_fault(&self, started: Instant) -> bool {
+        let now = Instant::now();
+        self.windows.lock().unwrap().iter().any(|(from, to)| *from <= now && to.is_none_or(|t| t >= started))
+    }
+
     async fn call<T, E>(&self, op: &'static str, fut: impl Future<Output = Result<T, SdkError<E>>>) -> Result<T, Failure>
     where
         E: ProvideErrorMetadata + std::fmt::Debug,
     {
+        let started = Instant::now();
         match tokio::time::timeout(CALL_TIMEOUT, fut).await {
             Err(_) => {
                 self.hangs.lock().unwrap().push(op.to_string());
@@ -149,7 +167,7 @@ impl Stats {
                 Some(status) => {
                     let code = e.code().unwrap_or("<no code>").to_string();
                     if status >= 500 {
-                        if self.fault_window.load(Ordering::Relaxed) {
+                        if self.overlaps_fault(started) {
                             *self.fault_5xx.lock().unwrap().entry(format!("{status} {code}")).or_default() += 1;
                         } else {
                             self.steady_5xx.lock().unwrap().push(format!("{op}: {status} {code} {:?}", e.message()));
@@ -587,8 +605,9 @@ async fn postgres_three_replicas() {
     };
     let scratch = canopy_store::PgScratch::create(&base).expect("scratch schema");
     let bin = canopy_binary();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("canopy.log");
+    // The replicas' log is kept when the test fails (its path is printed).
+    let log = std::env::temp_dir().join(format!("canopy-replicas-{}.log", std::process::id()));
+    println!("replica log: {}", log.display());
     // Started at once: their migrations race and must serialize.
     let (a, b, c) = tokio::join!(
         start_replica(&bin, scratch.url(), &log),
@@ -606,10 +625,10 @@ async fn postgres_three_replicas() {
 
     // Fault 1: every PostgreSQL session of the replicas ends (as in a server restart).
     tokio::time::sleep(total / 4).await;
-    ctx.stats.fault_window.store(true, Ordering::Relaxed);
+    ctx.stats.fault_begins();
     let ended = scratch.terminate_sessions().expect("terminate sessions");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    ctx.stats.fault_window.store(false, Ordering::Relaxed);
+    ctx.stats.fault_ends();
     println!("ended {ended} PostgreSQL sessions at {:.1?}", start.elapsed());
 
     // Fault 2: SIGKILL one replica; the others keep answering.
@@ -624,13 +643,13 @@ async fn postgres_three_replicas() {
     // Fault 3 (opt-in): restart PostgreSQL itself.
     tokio::time::sleep(total / 4).await;
     if let Some(cmd) = &restart_cmd {
-        ctx.stats.fault_window.store(true, Ordering::Relaxed);
+        ctx.stats.fault_begins();
         let t = Instant::now();
         let status = tokio::process::Command::new("sh").arg("-c").arg(cmd).status().await.expect("run the restart command");
         assert!(status.success(), "{cmd} failed: {status:?}");
         println!("PostgreSQL restarted ({cmd}) in {:.1?}", t.elapsed());
         tokio::time::sleep(Duration::from_secs(3)).await;
-        ctx.stats.fault_window.store(false, Ordering::Relaxed);
+        ctx.stats.fault_ends();
     }
     tokio::time::sleep(total / 4).await;
     stop_clients(&ctx, tasks).await;
@@ -649,4 +668,5 @@ async fn postgres_three_replicas() {
     assert_clean(&ctx);
     drop(replicas);
     drop(scratch);
+    let _ = std::fs::remove_file(&log);
 }

@@ -28,11 +28,23 @@ pub(crate) struct PgTx<'c> {
     pub(crate) failed: bool,
     /// That failure was a serialization failure or a deadlock: the closure may be re-run.
     pub(crate) conflict: bool,
+    /// That failure was a unique violation: under SERIALIZABLE it can come from a concurrent
+    /// insert of the same key that this transaction checked for and could not see yet.
+    pub(crate) duplicate: bool,
+    /// The first organization the closure named: a re-run after a conflict is queued behind
+    /// the other re-runs on the same organization (see `run_op`).
+    pub(crate) org: Option<String>,
 }
 
 impl<'c> PgTx<'c> {
     pub(crate) fn new(client: &'c mut Client, stmts: &'c mut HashMap<&'static str, Statement>, writable: bool) -> Self {
-        PgTx { client, stmts, writable, failed: false, conflict: false }
+        PgTx { client, stmts, writable, failed: false, conflict: false, duplicate: false, org: None }
+    }
+
+    fn note_org(&mut self, org_id: &str) {
+        if self.org.is_none() {
+            self.org = Some(org_id.to_string());
+        }
     }
 
     fn writable(&self) -> StoreResult<()> {
@@ -47,6 +59,9 @@ impl<'c> PgTx<'c> {
         self.failed = true;
         if is_conflict(&e) {
             self.conflict = true;
+        }
+        if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            self.duplicate = true;
         }
         StoreError::Backend(describe(&e))
     }
@@ -246,10 +261,12 @@ fn tag_row(r: &Row) -> StoreResult<TagRecord> {
 impl Tx for PgTx<'_> {
     // --- organizations ---
     fn org_get(&mut self, org_id: &str) -> StoreResult<Option<OrganizationRecord>> {
+        self.note_org(org_id);
         self.one(concat!("SELECT ", org_cols!(), " FROM organizations WHERE id = $1"), &[&org_id], org_row)
     }
 
     fn org_insert(&mut self, org: &OrganizationRecord) -> StoreResult<()> {
+        self.note_org(&org.id);
         self.exec(
             concat!("INSERT INTO organizations (", org_cols!(), ") VALUES ($1, $2, $3, $4, $5)"),
             &[&org.id, &org.partition, &org.management_account_id, &org.feature_set.as_str(), &org.created_ms],
@@ -266,6 +283,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn org_delete(&mut self, org_id: &str) -> StoreResult<()> {
+        self.note_org(org_id);
         self.exec("DELETE FROM tags WHERE org_id = $1", &[&org_id])?;
         self.exec("DELETE FROM policy_attachments WHERE org_id = $1", &[&org_id])?;
         self.exec("DELETE FROM policies WHERE org_id = $1", &[&org_id])?;
@@ -283,6 +301,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn root_list(&mut self, org_id: &str) -> StoreResult<Vec<RootRecord>> {
+        self.note_org(org_id);
         self.many(concat!("SELECT ", root_cols!(), " FROM roots WHERE org_id = $1 ORDER BY seq"), &[&org_id], root_row)
     }
 
@@ -308,6 +327,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<OuRecord> {
+        self.note_org(&ou.org_id);
         let seq = self.insert_seq(
             "INSERT INTO ous (id, org_id, parent_id, name, created_ms, seq) VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) RETURNING seq",
             &[&ou.id, &ou.org_id, &ou.parent_id, &ou.name, &ou.created_ms],
@@ -344,6 +364,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn ou_count(&mut self, org_id: &str) -> StoreResult<u64> {
+        self.note_org(org_id);
         self.count("SELECT COALESCE(MAX(ous), 0)::BIGINT FROM org_ou_counts WHERE org_id = $1", &[&org_id])
     }
 
@@ -406,6 +427,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn account_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
+        self.note_org(org_id);
         self.many(
             concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
             &[&org_id, &after(after_seq), &lim(limit)],
@@ -414,6 +436,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn account_list_by_parent(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
+        self.note_org(org_id);
         self.many(
             concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = $1 AND parent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
             &[&org_id, &parent_id, &after(after_seq), &lim(limit)],
@@ -422,10 +445,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn account_count(&mut self, org_id: &str) -> StoreResult<u64> {
+        self.note_org(org_id);
         self.count("SELECT COUNT(*) FROM accounts WHERE org_id = $1", &[&org_id])
     }
 
     fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64> {
+        self.note_org(org_id);
         self.count("SELECT COUNT(*) FROM accounts WHERE org_id = $1 AND parent_id = $2", &[&org_id, &parent_id])
     }
 
@@ -439,6 +464,7 @@ impl Tx for PgTx<'_> {
 
     // --- create-account requests ---
     fn car_get(&mut self, org_id: &str, car_id: &str) -> StoreResult<Option<CreateAccountRecord>> {
+        self.note_org(org_id);
         self.one(
             concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE id = $1 AND org_id = $2"),
             &[&car_id, &org_id],
@@ -486,6 +512,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn car_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<CreateAccountRecord>> {
+        self.note_org(org_id);
         self.many(
             concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
             &[&org_id, &after(after_seq), &lim(limit)],
@@ -495,10 +522,12 @@ impl Tx for PgTx<'_> {
 
     // --- tags ---
     fn tags_get(&mut self, org_id: &str, resource_id: &str) -> StoreResult<Vec<TagRecord>> {
+        self.note_org(org_id);
         self.many("SELECT key, value FROM tags WHERE org_id = $1 AND resource_id = $2 ORDER BY key", &[&org_id, &resource_id], tag_row)
     }
 
     fn tags_put(&mut self, org_id: &str, resource_id: &str, tags: &[TagRecord]) -> StoreResult<()> {
+        self.note_org(org_id);
         self.writable()?;
         for t in tags {
             self.exec(
@@ -511,6 +540,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn tags_delete(&mut self, org_id: &str, resource_id: &str, keys: &[String]) -> StoreResult<()> {
+        self.note_org(org_id);
         self.writable()?;
         for k in keys {
             self.exec("DELETE FROM tags WHERE org_id = $1 AND resource_id = $2 AND key = $3", &[&org_id, &resource_id, k])?;
@@ -519,12 +549,14 @@ impl Tx for PgTx<'_> {
     }
 
     fn tags_delete_all(&mut self, org_id: &str, resource_id: &str) -> StoreResult<()> {
+        self.note_org(org_id);
         self.exec("DELETE FROM tags WHERE org_id = $1 AND resource_id = $2", &[&org_id, &resource_id])?;
         Ok(())
     }
 
     // --- policies ---
     fn policy_get(&mut self, org_id: &str, policy_id: &str) -> StoreResult<Option<PolicyRecord>> {
+        self.note_org(org_id);
         self.one(concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND id = $2"), &[&org_id, &policy_id], policy_row)
     }
 
@@ -549,11 +581,13 @@ impl Tx for PgTx<'_> {
     }
 
     fn policy_delete(&mut self, org_id: &str, policy_id: &str) -> StoreResult<()> {
+        self.note_org(org_id);
         self.exec("DELETE FROM policies WHERE org_id = $1 AND id = $2", &[&org_id, &policy_id])?;
         Ok(())
     }
 
     fn policy_list(&mut self, org_id: &str, policy_type: PolicyType, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyRecord>> {
+        self.note_org(org_id);
         self.many(
             concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND policy_type = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
             &[&org_id, &policy_type.as_str(), &after(after_seq), &lim(limit)],
@@ -562,10 +596,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn policy_count(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
+        self.note_org(org_id);
         self.count("SELECT COUNT(*) FROM policies WHERE org_id = $1 AND policy_type = $2", &[&org_id, &policy_type.as_str()])
     }
 
     fn policy_find_by_name(&mut self, org_id: &str, policy_type: PolicyType, name: &str) -> StoreResult<Option<PolicyRecord>> {
+        self.note_org(org_id);
         self.one(
             concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND policy_type = $2 AND name = $3 LIMIT 1"),
             &[&org_id, &policy_type.as_str(), &name],
@@ -587,6 +623,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>> {
+        self.note_org(org_id);
         self.one(
             concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND target_id = $3"),
             &[&org_id, &policy_id, &target_id],
@@ -595,6 +632,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_delete(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<()> {
+        self.note_org(org_id);
         self.exec(
             "DELETE FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND target_id = $3",
             &[&org_id, &policy_id, &target_id],
@@ -633,6 +671,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_list_by_policy(&mut self, org_id: &str, policy_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyAttachmentRecord>> {
+        self.note_org(org_id);
         self.many(
             concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
             &[&org_id, &policy_id, &after(after_seq), &lim(limit)],
@@ -641,6 +680,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_count_by_target(&mut self, org_id: &str, target_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
+        self.note_org(org_id);
         self.count(
             "SELECT COUNT(*) FROM policy_attachments WHERE org_id = $1 AND target_id = $2 AND policy_type = $3",
             &[&org_id, &target_id, &policy_type.as_str()],
@@ -648,15 +688,18 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_count_by_policy(&mut self, org_id: &str, policy_id: &str) -> StoreResult<u64> {
+        self.note_org(org_id);
         self.count("SELECT COUNT(*) FROM policy_attachments WHERE org_id = $1 AND policy_id = $2", &[&org_id, &policy_id])
     }
 
     fn attachment_delete_by_type(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<()> {
+        self.note_org(org_id);
         self.exec("DELETE FROM policy_attachments WHERE org_id = $1 AND policy_type = $2", &[&org_id, &policy_type.as_str()])?;
         Ok(())
     }
 
     fn attachment_delete_by_target(&mut self, org_id: &str, target_id: &str) -> StoreResult<()> {
+        self.note_org(org_id);
         self.exec("DELETE FROM policy_attachments WHERE org_id = $1 AND target_id = $2", &[&org_id, &target_id])?;
         Ok(())
     }
