@@ -69,23 +69,35 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     };
     let reply = post(&args.endpoint, "/canopy/v1/simulate", &body)?;
     if args.endpoint.json {
-        println!("{}", serde_json::to_string_pretty(&reply)?);
-        return Ok(());
+        return write_out(&format!("{}\n", serde_json::to_string_pretty(&reply)?));
     }
+    let mut out = String::new();
     match reply.get("results").and_then(Value::as_array) {
         Some(results) => {
             let requests = body.get("requests").and_then(Value::as_array);
             for (i, r) in results.iter().enumerate() {
                 if i > 0 {
-                    println!();
+                    out.push('\n');
                 }
-                let req = requests.and_then(|q| q.get(i)).unwrap_or(&Value::Null);
-                print!("{}", render(req, r));
+                // Probe mode answers per account; batches per request.
+                let req = requests.and_then(|q| q.get(i)).or_else(|| body.get("probe")).unwrap_or(&Value::Null);
+                if let Some(a) = r.get("account_id").and_then(Value::as_str) {
+                    out.push_str(&format!("account {a}\n"));
+                }
+                out.push_str(&render(req, r));
             }
         }
-        None => print!("{}", render(&body, &reply)),
+        None => out.push_str(&render(&body, &reply)),
     }
-    Ok(())
+    write_out(&out)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+pub fn write_out(text: &str) -> Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 fn request_body(args: &SimulateArgs) -> Result<Value> {
@@ -277,6 +289,13 @@ fn render(req: &Value, reply: &Value) -> String {
     let blocked: Vec<&str> = reply.get("blocked_by").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     if !blocked.is_empty() {
         out.push_str(&format!("blocked by: {}\n", blocked.join(", ")));
+    }
+    // Probe mode: no per-layer explanation, only what decided.
+    if let Some(d) = reply.get("deciding") {
+        match d.get("policy_id") {
+            Some(_) => out.push_str(&format!("deciding: {} at {}\n", statement_label(d), s(d, "target_id"))),
+            None => out.push_str(&format!("deciding: no statement allows it at {}\n", s(d, "target_id"))),
+        }
     }
     for (name, key) in [("SCP", "scp"), ("RCP", "rcp")] {
         if let Some(layer) = reply.get(key) {

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::Value;
 
-use crate::simulate::{post, read_json, Endpoint};
+use crate::simulate::{post, read_json, write_out, Endpoint};
 
 #[derive(Args, Debug)]
 pub struct WhatIfArgs {
@@ -43,17 +43,17 @@ pub fn run(args: WhatIfArgs) -> Result<()> {
     let body = read_json(&args.file)?;
     let reply = post(&args.endpoint, "/canopy/v1/what-if", &body)?;
     if args.endpoint.json {
-        println!("{}", serde_json::to_string_pretty(&reply)?);
-        return Ok(());
+        return write_out(&format!("{}\n", serde_json::to_string_pretty(&reply)?));
     }
+    let mut out = String::new();
     let n = |k: &str| reply.get(k).and_then(Value::as_u64).unwrap_or(0);
-    println!("affected accounts: {}   evaluations: {}   flips: {}", n("affected_accounts"), n("evaluations"), n("flip_count"));
+    out.push_str(&format!("affected accounts: {}   evaluations: {}   flips: {}\n", n("affected_accounts"), n("evaluations"), n("flip_count")));
     let flips = reply.get("flips").and_then(Value::as_array).cloned().unwrap_or_default();
     if flips.is_empty() {
         if n("flip_count") == 0 {
-            println!("no decision changes");
+            out.push_str("no decision changes\n");
         }
-        return Ok(());
+        return write_out(&out);
     }
     let header = ["ACCOUNT", "PROBE", "PRINCIPAL", "ACTION", "RESOURCE", "BEFORE", "AFTER", "DECIDED BY"];
     let rows: Vec<[String; 8]> = flips
@@ -80,16 +80,17 @@ pub fn run(args: WhatIfArgs) -> Result<()> {
             *w = (*w).max(c.chars().count());
         }
     }
-    let line = |cells: &[String]| {
+    let mut line = |cells: &[String]| {
         let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", parts.join("  ").trim_end());
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
     };
     line(&header.map(String::from));
     for r in &rows {
         line(r);
     }
     if reply.get("truncated").and_then(Value::as_bool) == Some(true) {
-        println!("({} more not shown; raise max_flips)", n("flip_count") as usize - rows.len());
+        out.push_str(&format!("({} more not shown; raise max_flips)\n", n("flip_count") as usize - rows.len()));
     }
-    Ok(())
+    write_out(&out)
 }
