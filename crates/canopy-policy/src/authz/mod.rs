@@ -222,6 +222,10 @@ pub struct EvalOptions {
     /// Record element-level detail (per action/resource entry, per condition values) for every
     /// statement. Default false (the summary still says which part failed).
     pub detail: bool,
+    /// Build the per-level explanation (`explanation.levels`). Default true; false answers the
+    /// decision, reason, deciding statement and allow path only, for bulk evaluation (probes
+    /// over every account, what-if). Ignored when `detail` is set.
+    pub explain: bool,
     /// Skip RCPs for requests without a resource (`"*"`), spec §9.10. Default true.
     pub rcp_skip_without_resource: bool,
     /// Service prefixes subject to RCPs; `None` = [`RCP_SUPPORTED_SERVICES`].
@@ -242,6 +246,7 @@ impl Default for EvalOptions {
             derive_keys: true,
             caller_context_wins: true,
             detail: false,
+            explain: true,
             rcp_skip_without_resource: true,
             rcp_supported_services: None,
             rcp_exempt_actions: None,
@@ -781,7 +786,8 @@ pub fn evaluate_with(
     let mut out_levels = Vec::with_capacity(levels.len());
     let service = prepared.action.service().to_string();
     let mut memo: Vec<u8> = Vec::new();
-    for (li, level) in levels.iter().enumerate() {
+    let explain = opts.explain || opts.detail;
+    'levels: for (li, level) in levels.iter().enumerate() {
         let cap: usize = level
             .policies
             .iter()
@@ -793,7 +799,7 @@ pub fn evaluate_with(
                 }
             })
             .sum();
-        let mut results = Vec::with_capacity(cap);
+        let mut results = Vec::with_capacity(if explain { cap } else { 0 });
         let mut node_allow: Option<(usize, usize)> = None;
         let mut node_deny = false;
         for (pi, policy) in level.policies.iter().enumerate() {
@@ -819,6 +825,11 @@ pub fn evaluate_with(
                             if first_deny.is_none() {
                                 first_deny = Some((li, pi, si));
                             }
+                            // The root-most first Deny decides; without an explanation
+                            // nothing else is needed.
+                            if !explain {
+                                break 'levels;
+                            }
                         }
                         Effect::Allow => {
                             if node_allow.is_none() {
@@ -826,6 +837,9 @@ pub fn evaluate_with(
                             }
                         }
                     }
+                }
+                if !explain {
+                    continue;
                 }
                 results.push(StatementResult {
                     policy: pi as u32,
@@ -844,6 +858,9 @@ pub fn evaluate_with(
                     first_gap = Some(li);
                 }
             }
+        }
+        if !explain {
+            continue;
         }
         out_levels.push(LevelExplanation {
             target_id: level.target_id.clone(),

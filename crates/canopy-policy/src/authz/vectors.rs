@@ -204,6 +204,7 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
         derive_keys: flag("derive_keys", true),
         caller_context_wins: flag("caller_context_wins", true),
         detail: flag("detail", true),
+        explain: flag("explain", true),
         rcp_skip_without_resource: flag("rcp_skip_without_resource", true),
         rcp_supported_services: strings(o.and_then(|x| x.get("rcp_supported_services"))),
         rcp_exempt_actions: strings(o.and_then(|x| x.get("rcp_exempt_actions"))),
