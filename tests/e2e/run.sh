@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end: the real `canopy` binary, driven by boto3 (test_boto3.py) and the aws CLI
-# (test_cli.sh), as users call it.
+# End-to-end: the real `canopy` binary, driven by boto3 (test_boto3.py, test_policies_boto3.py)
+# and the aws CLI (test_cli.sh, test_policies_cli.sh), as users call it.
 #
 #   tests/e2e/run.sh
 #
@@ -107,6 +107,20 @@ fi
 echo "== aws CLI"
 PATH="$VENV/bin:$PATH" PY="$PY" bash "$HERE/test_cli.sh" "$TMP/results.cli"
 add_results "$TMP/results.cli" test_cli.sh
+
+# Policies: each script builds its own organization on an empty store.
+for script in test_policies_boto3.py test_policies_cli.sh; do
+  if ! reset_store; then
+    echo "FAIL reset: POST /canopy/v1/reset"
+    failed=$((failed + 1))
+  fi
+  echo "== $script"
+  case $script in
+    *.py) "$PY" "$HERE/$script" "$TMP/results.$script" ;;
+    *.sh) PATH="$VENV/bin:$PATH" PY="$PY" bash "$HERE/$script" "$TMP/results.$script" ;;
+  esac
+  add_results "$TMP/results.$script" "$script"
+done
 
 if ! kill -0 "$PID" 2>/dev/null; then
   echo "FAIL server: canopy died during the run" >&2
