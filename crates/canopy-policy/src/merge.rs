@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// One node of the path (root, OUs, account) with its attached policies of the type, in
-/// attachment order: `(policy_id, content_json)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// attachment order: `(policy_id, content_json)`. Hashable, so that callers can memoize merges by
+/// their inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Level {
     pub target_id: String,
     pub policies: Vec<(String, String)>,

@@ -3,7 +3,8 @@
 //! The merge itself is canopy-policy's `effective_policy`; this module gathers the attached
 //! policies on the account's path (root first, attachment order within a node).
 //!
-//! Computed synchronously on every read, so PolicyChangesInProgressException never happens.
+//! Computed synchronously on every read (the merge itself is memoized by its inputs), so
+//! PolicyChangesInProgressException never happens.
 //! An invalid effective policy is still returned as computed (AWS keeps serving the last valid
 //! one; Canopy keeps no history).
 
@@ -15,6 +16,10 @@ use canopy_api::{
     ListEffectivePolicyValidationErrorsResponse, PolicyType, Timestamp,
 };
 use canopy_policy as engine;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::records::{AccountRecord, OrganizationRecord};
 use crate::store::{OpError, StoreError, Tx};
@@ -31,7 +36,7 @@ fn api_type(t: EffectivePolicyType) -> Result<PolicyType, OpError> {
 /// An account's effective policy of a type and when its inputs last changed; `None` when the
 /// type is not enabled or nothing of the type applies.
 pub struct Computed {
-    pub policy: engine::EffectivePolicy,
+    pub policy: Arc<engine::EffectivePolicy>,
     pub last_updated_ms: i64,
 }
 
@@ -57,10 +62,40 @@ pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType]
         levels.push(engine::Level { target_id: node, policies });
     }
     let engine_t = super::policy::engine_type(t)?;
-    Ok(match engine::effective_policy(engine_t, &levels) {
-        engine::EffectiveResult::Found(policy) => Some(Computed { policy, last_updated_ms }),
+    Ok(merged(engine_t, &levels).map(|policy| Computed { policy, last_updated_ms }))
+}
+
+/// The merge is a pure function of the type and the path's attached documents, and most of a
+/// DescribeEffectivePolicy's CPU: results are memoized under a keyed 128-bit hash of those
+/// inputs (contents included, so an update or a re-ordering is a new key and nothing is ever
+/// stale). Bounded; emptied when full.
+struct MergeMemo {
+    keys: (RandomState, RandomState),
+    results: Mutex<HashMap<(u64, u64), Option<Arc<engine::EffectivePolicy>>>>,
+}
+
+const MEMO_ENTRIES: usize = 512;
+
+static MEMO: OnceLock<MergeMemo> = OnceLock::new();
+
+fn merged(t: engine::PolicyType, levels: &[engine::Level]) -> Option<Arc<engine::EffectivePolicy>> {
+    let memo = MEMO.get_or_init(|| MergeMemo { keys: (RandomState::new(), RandomState::new()), results: Mutex::new(HashMap::new()) });
+    let key = (memo.keys.0.hash_one((t, levels)), memo.keys.1.hash_one((t, levels)));
+    // A poisoned lock only means another request panicked while holding it; the map is
+    // still consistent (inserts and clears are single calls).
+    if let Some(hit) = memo.results.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let result = match engine::effective_policy(t, levels) {
+        engine::EffectiveResult::Found(policy) => Some(Arc::new(policy)),
         engine::EffectiveResult::NotFound | engine::EffectiveResult::UnsupportedPolicyType => None,
-    })
+    };
+    let mut results = memo.results.lock().unwrap_or_else(|e| e.into_inner());
+    if results.len() >= MEMO_ENTRIES {
+        results.clear();
+    }
+    results.insert(key, result.clone());
+    result
 }
 
 fn not_found(t: EffectivePolicyType, account: &str) -> ApiError {
@@ -186,4 +221,38 @@ pub fn list_validation_errors(
         path,
         policy_type: Some(input.policy_type),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(value: &str, order: [&str; 2]) -> Vec<engine::Level> {
+        let doc = |v: &str| format!(r#"{{"tags":{{"cc":{{"tag_key":{{"@@assign":"{v}"}}}}}}}}"#);
+        vec![
+            engine::Level { target_id: "r-ab12".into(), policies: vec![("p-root0001".into(), doc(value))] },
+            engine::Level {
+                target_id: "111111111111".into(),
+                policies: order.iter().map(|v| (format!("p-{v:0>8}"), doc(v))).collect(),
+            },
+        ]
+    }
+
+    fn tag_key(p: &engine::EffectivePolicy) -> String {
+        p.document["tags"]["cc"]["tag_key"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn memoized_merges_follow_their_inputs() {
+        let t = engine::PolicyType::TagPolicy;
+        let first = merged(t, &levels("A", ["X", "Y"])).unwrap();
+        let again = merged(t, &levels("A", ["X", "Y"])).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "same inputs: the memoized result");
+        assert_eq!(tag_key(&first), "X", "the account's first attachment wins");
+        // A re-ordering and a content change are new inputs, never a stale answer.
+        assert_eq!(tag_key(&merged(t, &levels("A", ["Y", "X"])).unwrap()), "Y");
+        let no_children = vec![engine::Level { target_id: "r-ab12".into(), policies: levels("B", ["X", "Y"])[0].policies.clone() }];
+        assert_eq!(tag_key(&merged(t, &no_children).unwrap()), "B");
+        assert!(merged(t, &[engine::Level { target_id: "r-ab12".into(), policies: vec![] }]).is_none());
+    }
 }
