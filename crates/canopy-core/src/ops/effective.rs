@@ -71,14 +71,17 @@ pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType]
 /// stale). Bounded; emptied when full.
 struct MergeMemo {
     keys: (RandomState, RandomState),
-    results: Mutex<HashMap<(u64, u64), Option<Arc<engine::EffectivePolicy>>>>,
+    results: Mutex<HashMap<(u64, u64), Merged>>,
 }
+
+/// A merge's answer: `None` when nothing of the type is attached on the path.
+type Merged = Option<Arc<engine::EffectivePolicy>>;
 
 const MEMO_ENTRIES: usize = 512;
 
 static MEMO: OnceLock<MergeMemo> = OnceLock::new();
 
-fn merged(t: engine::PolicyType, levels: &[engine::Level]) -> Option<Arc<engine::EffectivePolicy>> {
+fn merged(t: engine::PolicyType, levels: &[engine::Level]) -> Merged {
     let memo = MEMO.get_or_init(|| MergeMemo { keys: (RandomState::new(), RandomState::new()), results: Mutex::new(HashMap::new()) });
     let key = (memo.keys.0.hash_one((t, levels)), memo.keys.1.hash_one((t, levels)));
     // A poisoned lock only means another request panicked while holding it; the map is
