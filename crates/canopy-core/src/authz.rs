@@ -126,6 +126,14 @@ pub struct Snapshot {
     policies: HashMap<String, PolicyEntry>,
 }
 
+/// What evaluating an account's own requests needs (see [`Snapshot::account_ctx`]).
+struct AccountCtx {
+    account: String,
+    view: OrgView,
+    scp: Vec<LevelPolicies>,
+    rcp: Vec<LevelPolicies>,
+}
+
 /// One request to simulate: the request as the evaluator takes it, plus the IAM decision when
 /// the caller has one (§3.11).
 #[derive(Debug, Clone)]
@@ -281,6 +289,29 @@ impl Snapshot {
         engine::evaluate_with(layer, &self.view(principal_path, resource_path), &levels, req, opts)
     }
 
+    /// The view and both layers' levels for requests whose principal and resource belong to
+    /// `account`: built once per account when many probes are evaluated for it.
+    fn account_ctx(&self, account: &str) -> AccountCtx {
+        let path = self.path(account);
+        let scp = path.as_deref().map(|p| self.levels(p, Layer::Scp)).unwrap_or_default();
+        let rcp = path.as_deref().map(|p| self.levels(p, Layer::Rcp)).unwrap_or_default();
+        AccountCtx { account: account.to_string(), view: self.view(path.clone(), path), scp, rcp }
+    }
+
+    /// [`Self::layer`] through `ctx` when the request is the account's own (principal and
+    /// resource in it); otherwise the general path.
+    fn layer_in(&self, layer: Layer, req: &AuthzRequest, opts: &EvalOptions, ctx: &AccountCtx) -> Decision {
+        let own = req.principal.account() == Some(ctx.account.as_str()) && req.resource_account.as_deref() == Some(ctx.account.as_str());
+        if !own {
+            return self.layer(layer, req, opts);
+        }
+        let levels = match layer {
+            Layer::Scp => &ctx.scp,
+            Layer::Rcp => &ctx.rcp,
+        };
+        engine::evaluate_with(layer, &ctx.view, levels, req, opts)
+    }
+
     /// Both layers and their combination (§3.11) for one request.
     pub fn evaluate(&self, req: &SimRequest, opts: &EvalOptions) -> SimResult {
         let scp = self.layer(Layer::Scp, &req.request, opts);
@@ -311,6 +342,12 @@ impl Canopy {
 /// context wins over derived keys), with element-level detail when asked.
 pub fn sim_options(detail: bool) -> EvalOptions {
     EvalOptions { detail, ..EvalOptions::default() }
+}
+
+/// Options for evaluating many requests when only decisions and what decided them are
+/// answered (no per-level explanation).
+pub fn bulk_options() -> EvalOptions {
+    EvalOptions { explain: false, ..EvalOptions::default() }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,7 +587,14 @@ impl Snapshot {
                 ids.iter().collect()
             }
         };
-        Ok(par_map(&list, threads, |a| ((*a).clone(), self.evaluate(&self.probe_request(probe, a), opts))))
+        Ok(par_map(&list, threads, |a| {
+            let ctx = self.account_ctx(a);
+            let req = self.probe_request(probe, a);
+            let scp = self.layer_in(Layer::Scp, &req.request, opts, &ctx);
+            let rcp = self.layer_in(Layer::Rcp, &req.request, opts, &ctx);
+            let combined = combine(&scp, &rcp, req.iam);
+            ((*a).clone(), SimResult { scp, rcp, combined })
+        }))
     }
 
     fn on_touched_path(&self, account: &str, touched: &Touched) -> bool {
@@ -585,32 +629,42 @@ impl Snapshot {
             })
             .collect();
         let opts = sim_options(detail);
-        let eval = |acct: &String| -> Vec<Flip> {
+        let fast = bulk_options();
+        // Pass 1: decisions only, no explanations; a layer the changes do not touch decides
+        // the same way after. Answers the probes that flip for each account.
+        let find = |acct: &String| -> Vec<usize> {
+            let (cb, ca) = (self.account_ctx(acct), after.account_ctx(acct));
             let mut out = Vec::new();
             for (pi, probe) in probes.iter().enumerate() {
                 let req = self.probe_request(probe, acct);
-                let scp_b = self.layer(Layer::Scp, &req.request, &opts);
-                let rcp_b = self.layer(Layer::Rcp, &req.request, &opts);
-                // A layer the changes do not touch decides the same way after.
-                let scp_a = if touched.layers[0] { after.layer(Layer::Scp, &req.request, &opts) } else { scp_b.clone() };
-                let rcp_a = if touched.layers[1] { after.layer(Layer::Rcp, &req.request, &opts) } else { rcp_b.clone() };
-                let cb = combine(&scp_b, &rcp_b, req.iam);
-                let ca = combine(&scp_a, &rcp_a, req.iam);
-                if cb.decision != ca.decision {
-                    out.push(Flip {
-                        account_id: acct.clone(),
-                        probe: pi,
-                        principal: req.request.principal.arn.clone(),
-                        before: SimResult { scp: scp_b, rcp: rcp_b, combined: cb },
-                        after: SimResult { scp: scp_a, rcp: rcp_a, combined: ca },
-                    });
+                let r = &req.request;
+                let scp_b = self.layer_in(Layer::Scp, r, &fast, &cb);
+                let rcp_b = self.layer_in(Layer::Rcp, r, &fast, &cb);
+                let before = combine(&scp_b, &rcp_b, req.iam).decision;
+                let scp_a = if touched.layers[0] { after.layer_in(Layer::Scp, r, &fast, &ca) } else { scp_b };
+                let rcp_a = if touched.layers[1] { after.layer_in(Layer::Rcp, r, &fast, &ca) } else { rcp_b };
+                if before != combine(&scp_a, &rcp_a, req.iam).decision {
+                    out.push(pi);
                 }
             }
             out
         };
-        let per_account: Vec<Vec<Flip>> = par_map(&affected, threads, |a| eval(a));
+        let per_account: Vec<Vec<usize>> = par_map(&affected, threads, |a| find(a));
         let flip_count = per_account.iter().map(Vec::len).sum();
-        let flips = per_account.into_iter().flatten().take(max_flips).collect();
+        // Pass 2: the flips answered (at most `max_flips`), both sides with explanations.
+        let chosen: Vec<(&String, usize)> =
+            affected.iter().zip(&per_account).flat_map(|(a, ps)| ps.iter().map(move |p| (*a, *p))).take(max_flips).collect();
+        let flips = par_map(&chosen, threads, |(acct, pi)| {
+            let req = self.probe_request(&probes[*pi], acct);
+            let full = |s: &Snapshot| {
+                let c = s.account_ctx(acct);
+                let scp = s.layer_in(Layer::Scp, &req.request, &opts, &c);
+                let rcp = s.layer_in(Layer::Rcp, &req.request, &opts, &c);
+                let combined = combine(&scp, &rcp, req.iam);
+                SimResult { scp, rcp, combined }
+            };
+            Flip { account_id: (*acct).clone(), probe: *pi, principal: req.request.principal.arn.clone(), before: full(self), after: full(&after) }
+        });
         Ok(WhatIfResult { affected_accounts: affected.len(), evaluations: affected.len() * probes.len() * 2, flip_count, flips })
     }
 }

@@ -17,7 +17,7 @@ use canopy_api::{
     CreatePolicyRequest, DescribeCreateAccountStatusRequest, EnablePolicyTypeRequest, ListRootsRequest, MoveAccountRequest, OrganizationFeatureSet, Organizations,
     PolicyType, RequestContext,
 };
-use canopy_core::authz::{sim_options, Change, Probe};
+use canopy_core::authz::{bulk_options, Change, Probe};
 use canopy_core::canopy_policy::RequestContext as Ctx;
 use canopy_core::{Canopy, CoreConfig};
 use serde_json::{json, Value};
@@ -165,7 +165,7 @@ fn main() {
     println!("organization built: {} member accounts + management, 110 OUs ({:.1} s)", members, t.elapsed().as_secs_f64());
     let caller = ctx().caller;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let opts = sim_options(false);
+    let opts = bulk_options();
     let one = probe("ec2:RunInstances", "us-east-1");
 
     let snapshot = rt.block_on(canopy.authz_snapshot(&caller)).expect("snapshot");

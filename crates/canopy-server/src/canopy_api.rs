@@ -17,7 +17,7 @@ use axum::routing::post;
 use axum::Router;
 use canopy_api::{ApiError, ErrorCode, PolicyType};
 use canopy_core::authz::{
-    infer_principal_kind, sim_options, Change, Probe, SimRequest, SimResult, Snapshot,
+    bulk_options, infer_principal_kind, sim_options, Change, Probe, SimRequest, SimResult, Snapshot,
 };
 use canopy_core::canopy_policy::{
     AuthzRequest, ContextValue, Decision, Outcome as Decided, Principal, PrincipalKind,
@@ -379,7 +379,7 @@ async fn probe_accounts(body: Value, snapshot: Snapshot, account: String) -> Res
     };
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let task = tokio::task::spawn_blocking(move || {
-        let results = snapshot.probe_accounts(&p, accounts.as_deref(), &sim_options(false), threads)?;
+        let results = snapshot.probe_accounts(&p, accounts.as_deref(), &bulk_options(), threads)?;
         let mut counts = Map::new();
         let rows: Vec<Value> = results
             .iter()

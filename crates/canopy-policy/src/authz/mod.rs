@@ -765,15 +765,18 @@ pub fn evaluate_with(
         return not_applicable(layer, Reason::PolicyTypeNotEnabled, RequestContext::new());
     }
     let action = PreparedAction::new(&request.action);
-    let derived = if opts.derive_keys {
+    let exempt = exemption(layer, org, request, opts, &action);
+    // An exempt layer needs the derived keys only to show them.
+    let derive = opts.derive_keys && (exempt.is_none() || opts.explain || opts.detail);
+    let derived = if derive {
         context::derive_keys(org, request)
     } else {
         RequestContext::new()
     };
-    let ctx = context::Context::new(&request.context, &derived, opts.caller_context_wins);
-    if let Some(r) = exemption(layer, org, request, opts, &action) {
+    if let Some(r) = exempt {
         return not_applicable(layer, r, derived);
     }
+    let ctx = context::Context::new(&request.context, &derived, opts.caller_context_wins);
     let prepared = Prepared {
         req: request,
         action,
