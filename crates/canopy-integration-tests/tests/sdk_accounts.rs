@@ -219,6 +219,26 @@ async fn account_quota() {
 }
 
 #[tokio::test]
+async fn purged_accounts_leave_the_account_quota() {
+    // No retention after closure: a closed account is purged (gone from the organization) at once.
+    let config = CoreConfig { max_accounts: 3, closed_account_retention_ms: 0, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let one = org.create_account("One").await;
+    org.create_account("Two").await;
+    expect_err(
+        org.mgmt.create_account().account_name("Three").email("three@example.org").send().await,
+        "ConstraintViolationException",
+        Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED"),
+    );
+    org.mgmt.close_account().account_id(&one).send().await.unwrap();
+    let listed: Vec<String> =
+        org.mgmt.list_accounts().send().await.unwrap().accounts().iter().filter_map(|a| a.id().map(str::to_string)).collect();
+    assert!(!listed.contains(&one), "a purged account is not listed: {listed:?}");
+    let three = org.create_account("Three").await;
+    assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 3, "management, Two and {three}");
+}
+
+#[tokio::test]
 async fn describe_account_not_found() {
     let org = Org::new().await;
     expect_err(org.mgmt.describe_account().account_id("000000000000").send().await, "AccountNotFoundException", None);

@@ -57,7 +57,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
         }
     }
     let now = env.clock.now_ms();
-    if tx.account_count(&org.id)? >= env.config.max_accounts {
+    if accounts_toward_quota(tx, env, &org.id, now)? >= env.config.max_accounts {
         return Err(ApiError::constraint(
             ConstraintViolationExceptionReason::AccountNumberLimitExceeded,
             format!("You have exceeded the allowed number of AWS accounts ({}).", env.config.max_accounts),
@@ -123,6 +123,21 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
     status.completed_timestamp = None;
     status.failure_reason = None;
     Ok(CreateAccountResponse { create_account_status: Some(status) })
+}
+
+/// Accounts that count toward the organization's account quota: every row but the accounts
+/// purged after their closure (they have left the organization). The purged ones are only
+/// counted, with a scan, when the cheap count says the quota is reached.
+fn accounts_toward_quota(tx: &mut dyn Tx, env: &Env, org_id: &str, now: i64) -> Result<u64, OpError> {
+    let rows = tx.account_count(org_id)?;
+    if rows < env.config.max_accounts {
+        return Ok(rows);
+    }
+    let purged = super::policy::all_accounts(tx, org_id)?
+        .iter()
+        .filter(|a| views::lifecycle(a, &env.config, now) == views::Lifecycle::Purged)
+        .count() as u64;
+    Ok(rows.saturating_sub(purged))
 }
 
 fn count_creations_in_progress(tx: &mut dyn Tx, org_id: &str, now: i64) -> Result<u64, OpError> {
