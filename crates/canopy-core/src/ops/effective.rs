@@ -59,7 +59,11 @@ pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType]
             last_updated_ms = last_updated_ms.max(a.attached_ms).max(p.updated_ms);
             policies.push((p.id, p.content));
         }
-        levels.push(engine::Level { target_id: node, policies });
+        // A node without policies of the type changes nothing in the merge; leaving it out lets
+        // accounts that share their attached policies share one memoized merge.
+        if !policies.is_empty() {
+            levels.push(engine::Level { target_id: node, policies });
+        }
     }
     let engine_t = super::policy::engine_type(t)?;
     Ok(merged(engine_t, &levels).map(|policy| Computed { policy, last_updated_ms }))
