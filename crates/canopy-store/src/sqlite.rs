@@ -50,8 +50,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// The WAL file is truncated back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 const MMAP_BYTES: i64 = 256 << 20;
-/// Page cache per connection, in KiB (SQLite's negative `cache_size` form).
-const CACHE_KIB: i64 = -8192;
+/// The writer's page cache, in KiB (SQLite's negative `cache_size` form). Readers keep the
+/// default (2 MiB): they read the database through the memory map.
+const WRITER_CACHE_KIB: i64 = -8192;
 /// Prepared statements kept per connection (the Tx uses about 40 distinct statements).
 const STATEMENT_CACHE: usize = 128;
 
@@ -139,6 +140,7 @@ impl SqliteStore {
         // durable (one fdatasync of the WAL) before any of its operations is answered, while
         // the writer already runs the next batch. See `sync_loop`.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(be)?;
+        conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB).map_err(be)?;
         // Checkpoints run on their own thread (see `checkpoint_loop`), not inside a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(be)?;
         schema::migrate(&mut conn)?;
@@ -207,7 +209,6 @@ fn configure_common(conn: &Connection) -> StoreResult<()> {
     conn.pragma_update(None, "temp_store", "MEMORY").map_err(be)?;
     // Reads of the database file through a memory map instead of a pread per page.
     conn.pragma_update(None, "mmap_size", MMAP_BYTES).map_err(be)?;
-    conn.pragma_update(None, "cache_size", CACHE_KIB).map_err(be)?;
     // The schema has no foreign keys: cascades are explicit (org_delete).
     Ok(())
 }
