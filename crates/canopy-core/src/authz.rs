@@ -26,27 +26,28 @@ use crate::{access, tree, views, Canopy, CoreConfig, Env};
 
 const CACHE_CAP: usize = 4096;
 
-type CacheKey = (String, String, String);
+/// ARN → (content, compiled). A lookup hashes the short ARN and compares the content; a hit
+/// allocates nothing.
+type Cache = HashMap<String, (String, Arc<CompiledPolicy>)>;
 
-fn cache() -> &'static Mutex<HashMap<CacheKey, Arc<CompiledPolicy>>> {
-    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<CompiledPolicy>>>> = OnceLock::new();
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// The compiled form of a policy document; compiled once per (id, ARN, content) per process.
+/// The compiled form of a policy document; compiled once per (ARN, content) per process.
 fn compiled(id: &str, arn: &str, content: &str) -> Result<Arc<CompiledPolicy>, engine::PolicyError> {
-    let key = (id.to_string(), arn.to_string(), content.to_string());
-    if let Some(c) = cache().lock().ok().and_then(|m| m.get(&key).cloned()) {
+    if let Some(c) = cache().lock().ok().and_then(|m| m.get(arn).filter(|(text, _)| text == content).map(|(_, c)| c.clone())) {
         return Ok(c);
     }
     let c = Arc::new(CompiledPolicy::compile(id, content)?.with_arn(arn));
     if let Ok(mut m) = cache().lock() {
-        // Old documents (updated or deleted policies) are dropped wholesale; recompiling the
-        // live ones is cheap next to an unbounded cache.
+        // Policies of deleted organizations are dropped wholesale; recompiling the live ones
+        // is cheap next to an unbounded cache.
         if m.len() >= CACHE_CAP {
             m.clear();
         }
-        m.insert(key, c.clone());
+        m.insert(arn.to_string(), (content.to_string(), c.clone()));
     }
     Ok(c)
 }

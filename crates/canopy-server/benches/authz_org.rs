@@ -206,6 +206,26 @@ fn main() {
         let s = rt.block_on(canopy.authz_snapshot(&caller)).expect("snapshot");
         s.what_if(&config, &changes, &probes, 1000, false, threads).expect("what-if");
     });
+    // Enforcement: the cost of the SCP check on Canopy's own API, per DescribeOrganization
+    // (memory store, called in-process): management caller (two point reads, then exempt) and a
+    // member under the guardrails (path, attachments and evaluation), with the check on and off.
+    let member = snapshot.accounts().iter().find(|a| a.as_str() != MGMT).expect("a member").clone();
+    let off = Canopy::new(canopy.store().clone(), CoreConfig { enforce_scps: false, max_accounts: members as u64 + 10, ..CoreConfig::default() });
+    let calls = if quick { 100 } else { 20_000 };
+    let per_call = |c: &Canopy, account: &str| {
+        let mut ctx = ctx();
+        ctx.caller.account_id = account.to_string();
+        let d = median(runs.min(5), || {
+            rt.block_on(async {
+                for _ in 0..calls {
+                    c.describe_organization(&ctx).await.expect("DescribeOrganization");
+                }
+            })
+        });
+        d.as_secs_f64() * 1e6 / calls as f64
+    };
+    let (mgmt_on, mgmt_off) = (per_call(&canopy, MGMT), per_call(&off, MGMT));
+    let (member_on, member_off) = (per_call(&canopy, &member), per_call(&off, &member));
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!("| measurement | median |");
     println!("|---|---:|");
@@ -215,5 +235,7 @@ fn main() {
     println!("| one probe × every account, snapshot read + evaluation ({threads} threads) | {} |", ms(full));
     println!("| what-if: 1 SCP update × 20 probes × {affected} accounts, 1 thread ({flips} flips) | {} |", ms(what_if1));
     println!("| what-if: same, snapshot read + {threads} threads | {} |", ms(what_ifn));
+    println!("| DescribeOrganization in-process, management caller: SCP check on / off | {mgmt_on:.1} µs / {mgmt_off:.1} µs |");
+    println!("| DescribeOrganization in-process, member under 4 levels of SCPs: on / off | {member_on:.1} µs / {member_off:.1} µs |");
     assert!(flips > 0, "the change flips decisions");
 }
