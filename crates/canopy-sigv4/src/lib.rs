@@ -1,17 +1,23 @@
-//! Pure AWS Signature Version 4 handling: no I/O, no async, no clock.
+//! Pure AWS Signature Version 4 handling: no I/O, no async, no clock (the caller passes `now`).
 //!
-//! Today this crate *parses* the credentials a request carries, from the `Authorization` header
+//! Parsing: the credentials a request carries, from the `Authorization` header
 //! ([`parse_authorization_header`]) or from presigned query parameters ([`parse_presigned_query`]),
 //! into a [`ParsedAuth`]. `dev` auth in the server uses only the parse: the access key id picks
 //! the caller, the credential scope picks the region.
 //!
-//! Verification (strict auth) slots in after parsing: a verifier takes a [`ParsedAuth`], the
-//! canonical request parts and the secret for `access_key_id`, and returns a *verified* caller
-//! type (never a bool). Everything it needs from the credentials is already in [`ParsedAuth`]:
-//! the scope (date/region/service), the signed header list, the signature, where they came from
-//! ([`AuthSource`]) and, for presigned URLs, the request time and expiry.
+//! Verification (strict auth): [`Pending::from_request`] parses a [`SignedRequest`] and checks
+//! its time (±15 minutes; a presigned URL until `X-Amz-Expires`), then [`Pending::verify`] with
+//! the secret of the access key id rebuilds the canonical request, derives the signing key and
+//! compares signatures in constant time, returning a [`Verified`] request (never a bool). The
+//! two steps let a server look the secret up asynchronously; [`verify`] does both in one call.
 
 mod parse;
+mod verify;
+
+pub use verify::{
+    canonical_request, format_request_time, parse_request_time, signature, signing_key, verify, Pending, Scope,
+    SigV4Error, SignedRequest, Verified, MAX_PRESIGNED_EXPIRES_SECS, MAX_SKEW_SECS, UNSIGNED_PAYLOAD,
+};
 
 pub use parse::{parse_authorization_header, parse_credential, parse_presigned_query, percent_decode};
 
