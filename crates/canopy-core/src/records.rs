@@ -106,3 +106,39 @@ pub struct PolicyAttachmentRecord {
     /// the end); 0 before insertion.
     pub seq: i64,
 }
+
+/// An access key Canopy issued: long-term (`canopy credentials create`) or temporary (STS
+/// AssumeRole, with a session token and an expiry). The secret is never stored in clear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialRecord {
+    pub access_key_id: String,
+    pub partition: String,
+    pub account_id: String,
+    /// The resource part of the principal's ARN: `root`, `user/NAME` or
+    /// `assumed-role/ROLE/SESSION` (an `sts` ARN).
+    pub principal: String,
+    /// GetCallerIdentity's UserId: the account id (root), `AIDA…` (user) or `AROA…:SESSION`.
+    pub user_id: String,
+    /// The secret access key sealed under the server's master key (AES-256-GCM, nonce first,
+    /// base64); only the holder of the master key can recover it.
+    pub secret_sealed: String,
+    /// SHA-256 (hex) of the session token of temporary credentials.
+    pub session_token_sha256: Option<String>,
+    /// When temporary credentials stop working.
+    pub expires_ms: Option<i64>,
+    pub created_ms: i64,
+}
+
+/// An IAM role that STS AssumeRole can assume: CreateAccount makes one in every new account,
+/// trusting the management account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleRecord {
+    pub partition: String,
+    pub account_id: String,
+    pub name: String,
+    /// `AROA…`, the first half of an assumed-role session's UserId.
+    pub role_id: String,
+    /// The only account whose principals the trust policy admits.
+    pub trusted_account_id: String,
+    pub created_ms: i64,
+}

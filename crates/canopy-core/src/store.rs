@@ -159,4 +159,16 @@ pub trait Tx {
     fn attachment_delete_by_type(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<()>;
     /// Detaches everything from a target (its OU was deleted or its account left).
     fn attachment_delete_by_target(&mut self, org_id: &str, target_id: &str) -> StoreResult<()>;
+
+    // --- identity: issued credentials and assumable roles (not scoped to an organization) ---
+    fn credential_get(&mut self, access_key_id: &str) -> StoreResult<Option<CredentialRecord>>;
+    /// Inserting an access key id that exists is a store error (ids are random; core never reuses one).
+    fn credential_insert(&mut self, credential: &CredentialRecord) -> StoreResult<()>;
+    /// Long-term credentials (those without a session token).
+    fn credential_count_long_term(&mut self) -> StoreResult<u64>;
+    /// Deletes temporary credentials that expired before `now_ms`.
+    fn credential_delete_expired(&mut self, now_ms: i64) -> StoreResult<()>;
+    fn role_get(&mut self, partition: &str, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>>;
+    /// Inserts or replaces the role of that (partition, account, name).
+    fn role_put(&mut self, role: &RoleRecord) -> StoreResult<()>;
 }

@@ -136,11 +136,36 @@ CREATE TABLE org_ou_counts (
 );
 INSERT INTO org_ou_counts (org_id, ous) SELECT org_id, COUNT(*) FROM ous GROUP BY org_id;
 "#,
+    // 4: identity: issued credentials (secrets sealed, session tokens hashed) and assumable roles.
+    r#"
+CREATE TABLE credentials (
+    access_key_id        TEXT PRIMARY KEY,
+    partition            TEXT NOT NULL,
+    account_id           TEXT NOT NULL,
+    principal            TEXT NOT NULL,
+    user_id              TEXT NOT NULL,
+    secret_sealed        TEXT NOT NULL,
+    session_token_sha256 TEXT,
+    expires_ms           BIGINT,
+    created_ms           BIGINT NOT NULL
+);
+CREATE INDEX credentials_expires ON credentials (expires_ms);
+
+CREATE TABLE roles (
+    partition          TEXT NOT NULL,
+    account_id         TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    role_id            TEXT NOT NULL,
+    trusted_account_id TEXT NOT NULL,
+    created_ms         BIGINT NOT NULL,
+    PRIMARY KEY (partition, account_id, name)
+);
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
 pub const DATA_TABLES: &[&str] =
-    &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments", "org_ou_counts"];
+    &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments", "org_ou_counts", "credentials", "roles"];
 
 /// Brings the schema up to date in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

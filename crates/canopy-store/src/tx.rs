@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, Row};
 use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
     AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
-    StoreError, StoreResult, TagRecord, Tx,
+    StoreError, StoreResult, TagRecord, Tx, CredentialRecord, RoleRecord,
 };
 
 /// Maps a SQLite error to a backend error.
@@ -192,6 +192,10 @@ macro_rules! policy_cols {
     () => { "id, org_id, policy_type, name, description, content, created_ms, updated_ms, seq" };
 }
 macro_rules! attachment_cols { () => { "org_id, policy_id, target_id, policy_type, attached_ms, seq" } }
+macro_rules! credential_cols {
+    () => { "access_key_id, partition, account_id, principal, user_id, secret_sealed, session_token_sha256, expires_ms, created_ms" };
+}
+macro_rules! role_cols { () => { "partition, account_id, name, role_id, trusted_account_id, created_ms" } }
 
 fn policy_type_col(r: &Row, i: usize) -> StoreResult<PolicyType> {
     let t: String = r.get(i).st()?;
@@ -661,4 +665,66 @@ impl Tx for SqlTx<'_> {
         self.exec("DELETE FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2", [org_id, target_id])?;
         Ok(())
     }
+
+    fn credential_get(&mut self, access_key_id: &str) -> StoreResult<Option<CredentialRecord>> {
+        self.one(concat!("SELECT ", credential_cols!(), " FROM credentials WHERE access_key_id = ?1"), [access_key_id], credential_row)
+    }
+
+    fn credential_insert(&mut self, c: &CredentialRecord) -> StoreResult<()> {
+        self.exec(
+            concat!("INSERT INTO credentials (", credential_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![c.access_key_id, c.partition, c.account_id, c.principal, c.user_id, c.secret_sealed, c.session_token_sha256, c.expires_ms, c.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn credential_count_long_term(&mut self) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM credentials WHERE session_token_sha256 IS NULL", [])
+    }
+
+    fn credential_delete_expired(&mut self, now_ms: i64) -> StoreResult<()> {
+        self.exec("DELETE FROM credentials WHERE expires_ms < ?1", [now_ms])?;
+        Ok(())
+    }
+
+    fn role_get(&mut self, partition: &str, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>> {
+        self.one(
+            concat!("SELECT ", role_cols!(), " FROM roles WHERE partition = ?1 AND account_id = ?2 AND name = ?3"),
+            [partition, account_id, name],
+            role_row,
+        )
+    }
+
+    fn role_put(&mut self, r: &RoleRecord) -> StoreResult<()> {
+        self.exec(
+            concat!("INSERT OR REPLACE INTO roles (", role_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            params![r.partition, r.account_id, r.name, r.role_id, r.trusted_account_id, r.created_ms],
+        )?;
+        Ok(())
+    }
+}
+
+fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
+    Ok(CredentialRecord {
+        access_key_id: r.get(0).st()?,
+        partition: r.get(1).st()?,
+        account_id: r.get(2).st()?,
+        principal: r.get(3).st()?,
+        user_id: r.get(4).st()?,
+        secret_sealed: r.get(5).st()?,
+        session_token_sha256: r.get(6).st()?,
+        expires_ms: r.get(7).st()?,
+        created_ms: r.get(8).st()?,
+    })
+}
+
+fn role_row(r: &Row) -> StoreResult<RoleRecord> {
+    Ok(RoleRecord {
+        partition: r.get(0).st()?,
+        account_id: r.get(1).st()?,
+        name: r.get(2).st()?,
+        role_id: r.get(3).st()?,
+        trusted_account_id: r.get(4).st()?,
+        created_ms: r.get(5).st()?,
+    })
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use canopy_api::{AccountJoinedMethod, ApiError, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
-    AccountRecord, CreateAccountRecord, OpError, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
+    AccountRecord, CreateAccountRecord, CredentialRecord, OpError, RoleRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
     Store, StoreError, TagRecord, Tx,
 };
 
@@ -220,6 +220,8 @@ macro_rules! conformance {
                 org_delete_removes_policies,
                 policy_writes_refused_in_read_tx,
                 reset_empties_policies,
+                credential_round_trip_and_expiry,
+                role_round_trip_and_reset,
             );
         }
     };
@@ -240,6 +242,87 @@ conformance!(postgres, postgres_fixture);
 
 mod cases {
     use super::*;
+
+    // --- identity: credentials and roles ---
+
+    fn credential(akid: &str, account: &str, expires_ms: Option<i64>) -> CredentialRecord {
+        CredentialRecord {
+            access_key_id: akid.into(),
+            partition: "aws".into(),
+            account_id: account.into(),
+            principal: if expires_ms.is_some() { "assumed-role/R/s".into() } else { "user/alice".into() },
+            user_id: "AIDAEXAMPLE".into(),
+            secret_sealed: "c2VhbGVk".into(),
+            session_token_sha256: expires_ms.map(|_| "ab".repeat(32)),
+            expires_ms,
+            created_ms: 1_000,
+        }
+    }
+
+    pub async fn credential_round_trip_and_expiry(s: Arc<dyn Store>) {
+        assert_eq!(read(&s, |tx| Ok(tx.credential_count_long_term()?)).await.unwrap(), 0);
+        let long = credential("AKIAAAAAAAAAAAAAAAA1", "111111111111", None);
+        let short = credential("ASIAAAAAAAAAAAAAAAA1", "222222222222", Some(5_000));
+        let later = credential("ASIAAAAAAAAAAAAAAAA2", "222222222222", Some(9_000));
+        let (l, sh, la) = (long.clone(), short.clone(), later.clone());
+        write(&s, move |tx| {
+            tx.credential_insert(&l)?;
+            tx.credential_insert(&sh)?;
+            Ok(tx.credential_insert(&la)?)
+        })
+        .await
+        .unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("AKIAAAAAAAAAAAAAAAA1")?)).await.unwrap(), Some(long.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("ASIAAAAAAAAAAAAAAAA1")?)).await.unwrap(), Some(short));
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("AKIANOPE")?)).await.unwrap(), None);
+        // Only long-term keys count.
+        assert_eq!(read(&s, |tx| Ok(tx.credential_count_long_term()?)).await.unwrap(), 1);
+        // A duplicate access key id is refused.
+        let dup = long.clone();
+        assert!(matches!(write(&s, move |tx| Ok(tx.credential_insert(&dup)?)).await, Err(OpError::Store(_))));
+        // Expired sessions go; live sessions and long-term keys stay.
+        write(&s, |tx| Ok(tx.credential_delete_expired(6_000)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("ASIAAAAAAAAAAAAAAAA1")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("ASIAAAAAAAAAAAAAAAA2")?)).await.unwrap(), Some(later));
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("AKIAAAAAAAAAAAAAAAA1")?)).await.unwrap(), Some(long));
+        // Writes are refused in a read transaction.
+        let c = credential("AKIAAAAAAAAAAAAAAAA9", "1", None);
+        assert!(read(&s, move |tx| Ok(tx.credential_insert(&c)?)).await.is_err());
+    }
+
+    pub async fn role_round_trip_and_reset(s: Arc<dyn Store>) {
+        let role = RoleRecord {
+            partition: "aws".into(),
+            account_id: "333333333333".into(),
+            name: "OrganizationAccountAccessRole".into(),
+            role_id: "AROAEXAMPLE".into(),
+            trusted_account_id: "111111111111".into(),
+            created_ms: 7,
+        };
+        let r = role.clone();
+        write(&s, move |tx| Ok(tx.role_put(&r)?)).await.unwrap();
+        assert_eq!(
+            read(&s, |tx| Ok(tx.role_get("aws", "333333333333", "OrganizationAccountAccessRole")?)).await.unwrap(),
+            Some(role.clone())
+        );
+        // Keyed by partition, account and exact name.
+        assert_eq!(read(&s, |tx| Ok(tx.role_get("aws-cn", "333333333333", "OrganizationAccountAccessRole")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.role_get("aws", "333333333333", "Other")?)).await.unwrap(), None);
+        // Put replaces.
+        let replaced = RoleRecord { trusted_account_id: "444444444444".into(), ..role.clone() };
+        let r = replaced.clone();
+        write(&s, move |tx| Ok(tx.role_put(&r)?)).await.unwrap();
+        assert_eq!(
+            read(&s, |tx| Ok(tx.role_get("aws", "333333333333", "OrganizationAccountAccessRole")?)).await.unwrap(),
+            Some(replaced)
+        );
+        // Reset empties roles and credentials too.
+        let c = credential("AKIAAAAAAAAAAAAAAAA1", "111111111111", None);
+        write(&s, move |tx| Ok(tx.credential_insert(&c)?)).await.unwrap();
+        s.reset().await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.role_get("aws", "333333333333", "OrganizationAccountAccessRole")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("AKIAAAAAAAAAAAAAAAA1")?)).await.unwrap(), None);
+    }
 
     pub async fn org_round_trip(s: Arc<dyn Store>) {
         let o = org("o-aaaaaaaaaa");

@@ -11,7 +11,7 @@ use postgres::{Client, Row, Statement};
 use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
     AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
-    StoreError, StoreResult, TagRecord, Tx,
+    StoreError, StoreResult, TagRecord, Tx, CredentialRecord, RoleRecord,
 };
 
 use super::{describe, is_conflict};
@@ -159,6 +159,10 @@ macro_rules! policy_cols {
     () => { "id, org_id, policy_type, name, description, content, created_ms, updated_ms, seq" };
 }
 macro_rules! attachment_cols { () => { "org_id, policy_id, target_id, policy_type, attached_ms, seq" } }
+macro_rules! credential_cols {
+    () => { "access_key_id, partition, account_id, principal, user_id, secret_sealed, session_token_sha256, expires_ms, created_ms" };
+}
+macro_rules! role_cols { () => { "partition, account_id, name, role_id, trusted_account_id, created_ms" } }
 
 fn g<'a, T: postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> StoreResult<T> {
     r.try_get(i).map_err(col)
@@ -703,4 +707,70 @@ impl Tx for PgTx<'_> {
         self.exec("DELETE FROM policy_attachments WHERE org_id = $1 AND target_id = $2", &[&org_id, &target_id])?;
         Ok(())
     }
+
+    fn credential_get(&mut self, access_key_id: &str) -> StoreResult<Option<CredentialRecord>> {
+        self.one(concat!("SELECT ", credential_cols!(), " FROM credentials WHERE access_key_id = $1"), &[&access_key_id], credential_row)
+    }
+
+    fn credential_insert(&mut self, c: &CredentialRecord) -> StoreResult<()> {
+        self.exec(
+            concat!("INSERT INTO credentials (", credential_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+            &[&c.access_key_id, &c.partition, &c.account_id, &c.principal, &c.user_id, &c.secret_sealed, &c.session_token_sha256, &c.expires_ms, &c.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn credential_count_long_term(&mut self) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM credentials WHERE session_token_sha256 IS NULL", &[])
+    }
+
+    fn credential_delete_expired(&mut self, now_ms: i64) -> StoreResult<()> {
+        self.exec("DELETE FROM credentials WHERE expires_ms < $1", &[&now_ms])?;
+        Ok(())
+    }
+
+    fn role_get(&mut self, partition: &str, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>> {
+        self.one(
+            concat!("SELECT ", role_cols!(), " FROM roles WHERE partition = $1 AND account_id = $2 AND name = $3"),
+            &[&partition, &account_id, &name],
+            role_row,
+        )
+    }
+
+    fn role_put(&mut self, r: &RoleRecord) -> StoreResult<()> {
+        self.exec(
+            concat!(
+                "INSERT INTO roles (", role_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6) ",
+                "ON CONFLICT (partition, account_id, name) DO UPDATE SET role_id = excluded.role_id, ",
+                "trusted_account_id = excluded.trusted_account_id, created_ms = excluded.created_ms"
+            ),
+            &[&r.partition, &r.account_id, &r.name, &r.role_id, &r.trusted_account_id, &r.created_ms],
+        )?;
+        Ok(())
+    }
+}
+
+fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
+    Ok(CredentialRecord {
+        access_key_id: g(r, 0)?,
+        partition: g(r, 1)?,
+        account_id: g(r, 2)?,
+        principal: g(r, 3)?,
+        user_id: g(r, 4)?,
+        secret_sealed: g(r, 5)?,
+        session_token_sha256: g(r, 6)?,
+        expires_ms: g(r, 7)?,
+        created_ms: g(r, 8)?,
+    })
+}
+
+fn role_row(r: &Row) -> StoreResult<RoleRecord> {
+    Ok(RoleRecord {
+        partition: g(r, 0)?,
+        account_id: g(r, 1)?,
+        name: g(r, 2)?,
+        role_id: g(r, 3)?,
+        trusted_account_id: g(r, 4)?,
+        created_ms: g(r, 5)?,
+    })
 }
