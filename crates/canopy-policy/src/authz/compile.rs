@@ -155,7 +155,13 @@ impl Statement {
     /// Fast path: `None` when the statement matches, else the first failing part. `memo`
     /// caches results per request (0 unknown, 1 false, 2 true): the policy's interned
     /// conditions first, then one slot per action set, then one per resource set.
-    pub(crate) fn check(&self, p: &Prepared, conds: &[Condition], memo: &mut [u8]) -> Option<Miss> {
+    pub(crate) fn check<'c>(
+        &self,
+        p: &Prepared,
+        conds: &'c [Condition],
+        memo: &mut [u8],
+        shared: &mut super::cond::SharedConditions<'c>,
+    ) -> Option<Miss> {
         let nc = conds.len();
         let ns = memo.len().saturating_sub(nc) / 2;
         let cached = |memo: &mut [u8], slot: usize, f: &dyn Fn() -> bool| -> bool {
@@ -186,9 +192,17 @@ impl Statement {
         }
         for (i, ci) in self.conditions.iter().enumerate() {
             let ci = *ci as usize;
-            let ok = cached(memo, ci, &|| {
-                conds.get(ci).is_some_and(|c| c.eval(p.ctx, None))
-            });
+            let ok = match memo.get(ci).copied() {
+                Some(1) => false,
+                Some(2) => true,
+                _ => {
+                    let r = conds.get(ci).is_some_and(|c| shared.eval(c, p.ctx));
+                    if let Some(m) = memo.get_mut(ci) {
+                        *m = if r { 2 } else { 1 };
+                    }
+                    r
+                }
+            };
             if !ok {
                 return Some(Miss::Condition(i as u32));
             }

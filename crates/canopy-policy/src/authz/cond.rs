@@ -136,6 +136,10 @@ pub(crate) struct Condition {
     if_exists: bool,
     values: Vec<PVal>,
     value_text: Vec<String>,
+    /// Everything the result depends on besides the request (operator, key, compiled
+    /// values), and its hash: equal signatures evaluate alike, across policies.
+    sig: Box<str>,
+    fp: u64,
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -208,16 +212,20 @@ pub(crate) fn compile_block(p: &str, c: &Json, vars: bool) -> Result<Vec<Conditi
                 values.push(compile_value(base, &text, vars));
                 value_text.push(text);
             }
+            let key_lc = key.to_ascii_lowercase();
+            let sig: Box<str> = format!("{set:?}|{base:?}|{if_exists}|{key_lc}|{values:?}").into();
             out.push(Condition {
                 op_text: op.clone(),
                 key_text: key.clone(),
-                key_lc: key.to_ascii_lowercase(),
-                key_hash: super::context::key_hash(&key.to_ascii_lowercase()),
+                key_hash: super::context::key_hash(&key_lc),
+                key_lc,
                 set,
                 base,
                 if_exists,
                 values,
                 value_text,
+                fp: super::context::key_hash(&sig),
+                sig,
             });
         }
     }
@@ -436,6 +444,29 @@ fn cmp_ok<T: PartialOrd>(base: Base, r: T, p: T) -> bool {
         NumericGreaterThan | DateGreaterThan => r > p,
         NumericGreaterThanEquals | DateGreaterThanEquals => r >= p,
         _ => false,
+    }
+}
+
+/// Condition results shared by every policy of one evaluation (the per-policy memo only
+/// covers one policy): landing-zone SCPs repeat the same conditions across many policies.
+#[derive(Default)]
+pub(crate) struct SharedConditions<'c> {
+    seen: Vec<(&'c Condition, bool)>,
+}
+
+/// Bound on remembered conditions: the scan stays short; beyond it conditions are evaluated.
+const SHARED_MAX: usize = 64;
+
+impl<'c> SharedConditions<'c> {
+    pub(crate) fn eval(&mut self, c: &'c Condition, ctx: &Context) -> bool {
+        if let Some((_, r)) = self.seen.iter().find(|(o, _)| o.fp == c.fp && o.sig == c.sig) {
+            return *r;
+        }
+        let r = c.eval(ctx, None);
+        if self.seen.len() < SHARED_MAX {
+            self.seen.push((c, r));
+        }
+        r
     }
 }
 

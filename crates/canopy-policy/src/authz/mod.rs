@@ -790,6 +790,7 @@ pub fn evaluate_with(
     let service = prepared.action.service().to_string();
     let mut memo: Vec<u8> = Vec::new();
     let explain = opts.explain || opts.detail;
+    let mut shared = cond::SharedConditions::default();
     'levels: for (li, level) in levels.iter().enumerate() {
         let cap: usize = level
             .policies
@@ -820,7 +821,7 @@ pub fn evaluate_with(
                     continue;
                 };
                 let si = si as usize;
-                let miss = st.check(&prepared, &policy.conditions, &mut memo);
+                let miss = st.check(&prepared, &policy.conditions, &mut memo, &mut shared);
                 if miss.is_none() {
                     match st.effect {
                         Effect::Deny => {
