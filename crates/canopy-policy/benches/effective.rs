@@ -13,7 +13,9 @@
 //!
 //! Run: `cargo bench -p canopy-policy --bench effective`
 
-use canopy_policy::{effective_policy, validate, EffectiveResult, Level, PolicyType, ValidationOptions};
+use canopy_policy::{
+    effective_policy, validate, EffectiveResult, Level, PolicyType, ValidationOptions,
+};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Map, Value};
 use std::hint::black_box;
@@ -27,7 +29,9 @@ fn tag_policy(l: usize, j: usize) -> Value {
     for (k, key) in SHARED_KEYS.iter().enumerate() {
         let values: Vec<String> = (0..4).map(|v| format!("{key}-{l}-{j}-{v}")).collect();
         let tag_value = match (l, (j + k) % 3) {
-            (0, _) => json!({"@@assign": values, "@@operators_allowed_for_child_policies": ["@@append", "@@remove"]}),
+            (0, _) => {
+                json!({"@@assign": values, "@@operators_allowed_for_child_policies": ["@@append", "@@remove"]})
+            }
             (_, 0) => json!({"@@append": values}),
             (_, 1) => json!({"@@remove": [format!("{key}-{}-{j}-0", l - 1)]}),
             _ => json!({"@@append": [values[0].clone()], "@@remove": [format!("{key}-0-{j}-1")]}),
@@ -86,7 +90,10 @@ fn backup_policy(l: usize, j: usize) -> Value {
     };
     let mut plans = Map::new();
     if l == 0 {
-        plans.insert("@@operators_allowed_for_child_policies".into(), json!(["@@append", "@@assign"]));
+        plans.insert(
+            "@@operators_allowed_for_child_policies".into(),
+            json!(["@@append", "@@assign"]),
+        );
         plans.insert(format!("shared{j}"), plan(j));
     } else {
         // Override the root plan's schedule and add a region.
@@ -121,35 +128,67 @@ fn levels(t: PolicyType, nodes: usize, doc: fn(usize, usize) -> Value) -> Vec<Le
                     (format!("p-{l:04}{j:04}"), content)
                 })
                 .collect();
-            Level { target_id, policies }
+            Level {
+                target_id,
+                policies,
+            }
         })
         .collect()
 }
 
 /// Runs the merge once and checks that every policy's own key or plan survived.
 fn check(t: PolicyType, levels: &[Level]) {
-    let EffectiveResult::Found(p) = effective_policy(t, levels) else { panic!("{t}: no effective policy") };
+    let EffectiveResult::Found(p) = effective_policy(t, levels) else {
+        panic!("{t}: no effective policy")
+    };
     let root_key = t.root_key().unwrap();
-    let merged = p.document[root_key].as_object().unwrap_or_else(|| panic!("{t}: no {root_key} in {}", p.document));
+    let merged = p.document[root_key]
+        .as_object()
+        .unwrap_or_else(|| panic!("{t}: no {root_key} in {}", p.document));
     let own = levels.len() * POLICIES_PER_LEVEL;
-    let expected = own + if t == PolicyType::TagPolicy { SHARED_KEYS.len() } else { POLICIES_PER_LEVEL };
+    let expected = own
+        + if t == PolicyType::TagPolicy {
+            SHARED_KEYS.len()
+        } else {
+            POLICIES_PER_LEVEL
+        };
     assert_eq!(merged.len(), expected, "{t}: {}", p.document);
     assert_eq!(p.policies_applied.len(), own, "{t}: every policy applies");
-    assert!(p.skipped_policies.is_empty(), "{t}: {:?}", p.skipped_policies);
+    assert!(
+        p.skipped_policies.is_empty(),
+        "{t}: {:?}",
+        p.skipped_policies
+    );
 }
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("effective");
     for (t, name, doc) in [
-        (PolicyType::TagPolicy, "tag", tag_policy as fn(usize, usize) -> Value),
-        (PolicyType::BackupPolicy, "backup", backup_policy as fn(usize, usize) -> Value),
+        (
+            PolicyType::TagPolicy,
+            "tag",
+            tag_policy as fn(usize, usize) -> Value,
+        ),
+        (
+            PolicyType::BackupPolicy,
+            "backup",
+            backup_policy as fn(usize, usize) -> Value,
+        ),
     ] {
         for (depth_name, nodes) in [("depth5", 5), ("max_depth", 7)] {
             let levels = levels(t, nodes, doc);
             check(t, &levels);
-            let bytes: usize = levels.iter().flat_map(|l| l.policies.iter().map(|p| p.1.len())).sum();
-            println!("{name}/{depth_name}: {nodes} nodes, {} policies, {bytes} bytes of content", nodes * POLICIES_PER_LEVEL);
-            group.bench_function(format!("{name}/{depth_name}"), |b| b.iter(|| effective_policy(t, black_box(&levels))));
+            let bytes: usize = levels
+                .iter()
+                .flat_map(|l| l.policies.iter().map(|p| p.1.len()))
+                .sum();
+            println!(
+                "{name}/{depth_name}: {nodes} nodes, {} policies, {bytes} bytes of content",
+                nodes * POLICIES_PER_LEVEL
+            );
+            group.bench_function(format!("{name}/{depth_name}"), |b| {
+                b.iter(|| effective_policy(t, black_box(&levels)))
+            });
         }
     }
     group.finish();

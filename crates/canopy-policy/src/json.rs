@@ -376,11 +376,17 @@ mod tests {
         let r = JsonRef::parse(text).unwrap();
         assert_eq!(r.to_value(), Json::parse(text).unwrap().to_value());
         assert!(matches!(r.get("b"), Some(JsonRef::Number(_))));
-        assert!(matches!(&r.get("c").unwrap().as_object().unwrap()[0].0, Cow::Owned(k) if k == "k\n"));
+        assert!(
+            matches!(&r.get("c").unwrap().as_object().unwrap()[0].0, Cow::Owned(k) if k == "k\n")
+        );
         let e = JsonRef::parse(r#"{"a":1,"x":{"k":1,"k":2}}"#).unwrap_err();
         assert!(e.contains("duplicate key \"k\""), "{e}");
-        let keys: Vec<String> = (0..40).map(|i| format!("\"k{}\":{i}", if i == 30 { 3 } else { i })).collect();
-        assert!(JsonRef::parse(&format!("{{{}}}", keys.join(","))).unwrap_err().contains("duplicate key \"k3\""));
+        let keys: Vec<String> = (0..40)
+            .map(|i| format!("\"k{}\":{i}", if i == 30 { 3 } else { i }))
+            .collect();
+        assert!(JsonRef::parse(&format!("{{{}}}", keys.join(",")))
+            .unwrap_err()
+            .contains("duplicate key \"k3\""));
         assert!(JsonRef::parse(&"[".repeat(100_000)).is_err());
     }
 

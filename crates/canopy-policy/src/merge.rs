@@ -218,7 +218,13 @@ impl Merger<'_> {
     /// Apply one level's nodes (same path in each policy, attachment order) at `path` (dotted,
     /// lower-cased; extended and restored for the children). Appends the policies that wrote
     /// something at or below this node to `writers` (each once, in order).
-    fn apply<'d>(&mut self, state: &mut Node<'d>, level: &[Applied<'d>], path: &mut String, writers: &mut Vec<PolicyIx>) {
+    fn apply<'d>(
+        &mut self,
+        state: &mut Node<'d>,
+        level: &[Applied<'d>],
+        path: &mut String,
+        writers: &mut Vec<PolicyIx>,
+    ) {
         let start = writers.len();
         let mut level_cc: Option<u8> = None;
         let mut setting = false;
@@ -264,7 +270,8 @@ impl Merger<'_> {
                     Json::Array(items) => items,
                     other => std::slice::from_ref(other),
                 };
-                let mut cur: Vec<&Json<'d>> = state.value.take().map(Val::into_items).unwrap_or_default();
+                let mut cur: Vec<&Json<'d>> =
+                    state.value.take().map(Val::into_items).unwrap_or_default();
                 for x in add {
                     if !cur.contains(&x) {
                         cur.push(x);
@@ -291,7 +298,8 @@ impl Merger<'_> {
                         }
                     }
                     // Only a list loses items; a scalar setting is left as it is.
-                    if let Some(v @ (Val::List(_) | Val::One(Json::Array(_)))) = state.value.take() {
+                    if let Some(v @ (Val::List(_) | Val::One(Json::Array(_)))) = state.value.take()
+                    {
                         let mut items = v.into_items();
                         let before = items.len();
                         items.retain(|x| !gone.contains(x));
@@ -322,8 +330,17 @@ impl Merger<'_> {
                             names.len() - 1
                         }
                     };
-                    if !children.iter().any(|(m, c)| *m == n && c.policy == a.policy) {
-                        children.push((n, Applied { policy: a.policy, node: v }));
+                    if !children
+                        .iter()
+                        .any(|(m, c)| *m == n && c.policy == a.policy)
+                    {
+                        children.push((
+                            n,
+                            Applied {
+                                policy: a.policy,
+                                node: v,
+                            },
+                        ));
                     }
                 }
             }
@@ -501,7 +518,10 @@ fn contributors(state: &Node<'_>, path: &[&str], ids: &[String]) -> Vec<String> 
             None => break,
         }
     }
-    n.contributors.iter().map(|&p| ids[p as usize].clone()).collect()
+    n.contributors
+        .iter()
+        .map(|&p| ids[p as usize].clone())
+        .collect()
 }
 
 struct Findings<'a> {
@@ -532,7 +552,12 @@ fn entries(v: Option<&Value>) -> Vec<(&String, &Value)> {
 }
 
 /// §4.6 checks on the merged document.
-fn validate_effective(t: PolicyType, doc: &Value, state: &Node<'_>, ids: &[String]) -> Vec<EffectiveValidationError> {
+fn validate_effective(
+    t: PolicyType,
+    doc: &Value,
+    state: &Node<'_>,
+    ids: &[String],
+) -> Vec<EffectiveValidationError> {
     let mut f = Findings {
         state,
         ids,
