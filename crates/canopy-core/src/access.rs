@@ -1,6 +1,8 @@
 //! Who is calling: the caller's account, its organization and its role in it. Every operation
 //! starts here; the checks are the "Caller" column of api-facts §2.
 
+use std::cell::RefCell;
+
 use canopy_api::{ApiError, Caller};
 
 use crate::records::{AccountRecord, OrganizationRecord};
@@ -18,8 +20,41 @@ impl Member {
     }
 }
 
+thread_local! {
+    /// The caller's membership as `authz::enforce` read it at the start of the transaction
+    /// closure running on this thread: the operation's first `membership` call takes it instead
+    /// of reading the same two rows again. Cleared when the closure ends ([`Prefetched`]).
+    static PREFETCHED: RefCell<Option<(String, String, Option<Member>)>> = const { RefCell::new(None) };
+}
+
+/// Clears the prefetched membership when dropped (end of the closure, error or panic alike).
+pub struct Prefetched(());
+
+/// Hands `member` (the membership of `caller`, read in the running transaction) to the
+/// operation's first [`membership`] call.
+pub fn prefetch(caller: &Caller, member: Option<Member>) -> Prefetched {
+    PREFETCHED.with(|p| *p.borrow_mut() = Some((caller.partition.clone(), caller.account_id.clone(), member)));
+    Prefetched(())
+}
+
+/// A guard that prefetches nothing (the check is switched off): operations read as usual.
+pub fn prefetch_none() -> Prefetched {
+    Prefetched(())
+}
+
+impl Drop for Prefetched {
+    fn drop(&mut self) {
+        PREFETCHED.with(|p| p.borrow_mut().take());
+    }
+}
+
 /// The caller's organization, if it belongs to one.
 pub fn membership(tx: &mut dyn Tx, caller: &Caller) -> Result<Option<Member>, OpError> {
+    if let Some((partition, account, member)) = PREFETCHED.with(|p| p.borrow_mut().take()) {
+        if partition == caller.partition && account == caller.account_id {
+            return Ok(member);
+        }
+    }
     let Some(account) = tx.account_get(&caller.partition, &caller.account_id)? else {
         return Ok(None);
     };

@@ -718,14 +718,23 @@ fn validate_and_compile(config: &CoreConfig, field: &str, t: PolicyType, id: &st
 /// AWS does before any Organizations operation runs). The management account, accounts outside
 /// any organization and organizations without SCPs enabled pass; a deny answers
 /// AccessDeniedException in AWS's wording, naming the denying policy's ARN.
-pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation) -> Result<(), OpError> {
+///
+/// The membership it reads is handed to the operation (the returned guard keeps it for the
+/// operation's first `access::membership` call until the closure ends), so the check costs a
+/// management caller nothing more.
+pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation) -> Result<access::Prefetched, OpError> {
     if !env.config.enforce_scps {
-        return Ok(());
+        return Ok(access::prefetch_none());
     }
-    let Some(member) = access::membership(tx, caller)? else { return Ok(()) };
-    if member.is_management() {
-        return Ok(());
-    }
+    let member = access::membership(tx, caller)?;
+    let Some(m) = member.as_ref().filter(|m| !m.is_management()) else {
+        return Ok(access::prefetch(caller, member));
+    };
+    check_member(tx, caller, m, op)?;
+    Ok(access::prefetch(caller, member))
+}
+
+fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {
     let org = &member.org;
     let root = tree::root_of(tx, &org.id)?;
     if !root.enabled_policy_types.contains(&PolicyType::ServiceControlPolicy) {

@@ -104,12 +104,12 @@ macro_rules! run {
     // operation's own transaction.
     ($self:ident, $mode:ident, $ctx:ident, $op:ident, |$tx:ident, $env:ident, $caller:ident| $body:expr) => {{
         let $caller = $ctx.caller.clone();
-        $self.$mode(move |$tx, $env| { authz::enforce($tx, $env, &$caller, api::Operation::$op)?; $body }).await
+        $self.$mode(move |$tx, $env| { let _member = authz::enforce($tx, $env, &$caller, api::Operation::$op)?; $body }).await
     }};
     ($self:ident, $mode:ident, $ctx:ident, $op:ident, $input:ident, |$tx:ident, $env:ident, $caller:ident, $inp:ident| $body:expr) => {{
         let $caller = $ctx.caller.clone();
         let $inp = $input;
-        $self.$mode(move |$tx, $env| { authz::enforce($tx, $env, &$caller, api::Operation::$op)?; $body }).await
+        $self.$mode(move |$tx, $env| { let _member = authz::enforce($tx, $env, &$caller, api::Operation::$op)?; $body }).await
     }};
 }
 
