@@ -13,6 +13,13 @@ const MGMT: &str = "111111111111";
 
 /// One awsJson1.1 call as `account` (dev auth); panics unless it succeeds.
 fn aws(addr: &str, account: &str, op: &str, body: Value) -> Value {
+    let (status, value) = aws_status(addr, account, op, body);
+    assert_eq!(status, 200, "{op}: {value}");
+    value
+}
+
+/// One awsJson1.1 call as `account` (dev auth): status and JSON body.
+fn aws_status(addr: &str, account: &str, op: &str, body: Value) -> (u16, Value) {
     let body = body.to_string();
     let request = format!(
         "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.1\r\n\
@@ -26,12 +33,13 @@ fn aws(addr: &str, account: &str, op: &str, body: Value) -> Value {
     let mut raw = String::new();
     stream.read_to_string(&mut raw).expect("read");
     let (head, payload) = raw.split_once("\r\n\r\n").expect("headers");
-    assert!(head.starts_with("HTTP/1.1 200"), "{op}: {head}\n{payload}");
-    if payload.trim().is_empty() {
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let value = if payload.trim().is_empty() {
         Value::Null
     } else {
         serde_json::from_str(payload).unwrap_or_else(|e| panic!("{op}: {e}: {payload}"))
-    }
+    };
+    (status, value)
 }
 
 fn canopy(args: &[&str]) -> Output {
@@ -133,4 +141,55 @@ fn simulate_and_what_if_from_the_command_line() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected KEY=VALUE"));
     let _ = std::fs::remove_dir_all(&dir);
     drop(server);
+}
+
+/// `canopy serve` as a user starts it: SCPs are enforced on member calls by default, and
+/// `--no-scp-enforcement` switches that off.
+#[test]
+fn serve_enforces_scps_unless_told_not_to() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for (flag, denied) in [(None, true), (Some("--no-scp-enforcement"), false)] {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory"])
+            .args(flag)
+            .env_remove("CANOPY_LOG")
+            .env_remove("CANOPY_NO_SCP_ENFORCEMENT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn canopy serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("listening line");
+        let addr = line
+            .strip_prefix("canopy listening on http://")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        aws(&addr, MGMT, "CreateOrganization", json!({"FeatureSet": "ALL"}));
+        let car = aws(&addr, MGMT, "CreateAccount", json!({"AccountName": "m", "Email": "m@example.org"}));
+        let car_id = car["CreateAccountStatus"]["Id"].as_str().unwrap();
+        let status = aws(&addr, MGMT, "DescribeCreateAccountStatus", json!({"CreateAccountRequestId": car_id}));
+        let member = status["CreateAccountStatus"]["AccountId"].as_str().unwrap().to_string();
+        let content = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:Describe*", "Resource": "*"}]});
+        let policy = aws(&addr, MGMT, "CreatePolicy", json!({"Name": "NoDescribe", "Description": "", "Type": "SERVICE_CONTROL_POLICY", "Content": content.to_string()}))
+            ["Policy"]["PolicySummary"]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        aws(&addr, MGMT, "AttachPolicy", json!({"PolicyId": policy, "TargetId": member}));
+        let (status, body) = aws_status(&addr, &member, "DescribeOrganization", json!({}));
+        if denied {
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(body["__type"], "AccessDeniedException");
+            let message = body["Message"].as_str().unwrap();
+            assert!(message.contains("with an explicit deny in a service control policy: arn:aws:organizations::111111111111:policy/"), "{message}");
+            assert!(message.ends_with(&policy), "{message}");
+        } else {
+            assert_eq!(status, 200, "{body}");
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
