@@ -5,7 +5,7 @@
 //! `scp_root_exempt_actions`, `rcp_supported_services`, `scp_exempt_services`).
 
 use super::{
-    evaluate_with, AuthzRequest, CompiledPolicy, ContextValue, EvalOptions, Layer, LevelPolicies,
+    combine, evaluate_with, AuthzRequest, Outcome, CompiledPolicy, ContextValue, EvalOptions, Layer, LevelPolicies,
     OrgView, PathNode, Principal, PrincipalKind, RequestContext, TargetType,
 };
 use crate::json::Json;
@@ -55,20 +55,50 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// Evaluate one `authorization` vector.
+/// Evaluate one `authorization` vector. Canopy extension: `"layer": "COMBINED"` evaluates both
+/// layers over the same organization and combines them (§3.11) with the optional
+/// `request.iam_decision`; the answer is `{decision, deciding_layer?, blocked_by, scp, rcp}`.
 pub(crate) fn eval_authorization(case: &Value) -> Value {
-    let Some(layer) = case
-        .get("layer")
-        .and_then(Value::as_str)
-        .and_then(Layer::parse)
-    else {
-        return err("InvalidVector", "layer must be SCP or RCP");
+    let layer = case.get("layer").and_then(Value::as_str);
+    if layer.is_some_and(|l| l.eq_ignore_ascii_case("COMBINED")) {
+        let iam = match s(case.get("request"), "iam_decision") {
+            None => None,
+            Some("Allow") => Some(Outcome::Allow),
+            Some("ImplicitDeny") => Some(Outcome::ImplicitDeny),
+            Some("ExplicitDeny") => Some(Outcome::ExplicitDeny),
+            Some(other) => return err("InvalidVector", format!("unknown iam_decision \"{other}\"")),
+        };
+        let (scp, rcp) = match (eval_layer(case, Layer::Scp), eval_layer(case, Layer::Rcp)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return e,
+        };
+        let c = combine(&scp, &rcp, iam);
+        let mut out = json!({
+            "decision": c.decision.as_str(),
+            "blocked_by": c.blocked_by.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
+            "scp": scp.to_json(),
+            "rcp": rcp.to_json(),
+        });
+        if let Some(l) = c.deciding_layer {
+            out["deciding_layer"] = json!(l.as_str());
+        }
+        return out;
+    }
+    let Some(layer) = layer.and_then(Layer::parse) else {
+        return err("InvalidVector", "layer must be SCP, RCP or COMBINED");
     };
+    match eval_layer(case, layer) {
+        Ok(d) => d.to_json(),
+        Err(e) => e,
+    }
+}
+
+fn eval_layer(case: &Value, layer: Layer) -> Result<super::Decision, Value> {
     let org = case.get("org");
     let nodes = match org.and_then(|o| o.get("path")) {
         Some(p) => match path(p) {
             Ok(n) => n,
-            Err(e) => return e,
+            Err(e) => return Err(e),
         },
         None => Vec::new(),
     };
@@ -78,7 +108,7 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
         None => PrincipalKind::AssumedRole,
         Some(t) => match PrincipalKind::parse(t) {
             Some(k) => k,
-            None => return err("InvalidVector", format!("unknown principal type \"{t}\"")),
+            None => return Err(err("InvalidVector", format!("unknown principal type \"{t}\""))),
         },
     };
     let principal = Principal {
@@ -121,12 +151,12 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
     };
     let principal_path = match explicit("principal_path") {
         Some(Ok(p)) => p,
-        Some(Err(e)) => return e,
+        Some(Err(e)) => return Err(e),
         None => same(request.principal.account()).then(|| nodes.clone()),
     };
     let resource_path = match explicit("resource_path") {
         Some(Ok(p)) => p,
-        Some(Err(e)) => return e,
+        Some(Err(e)) => return Err(e),
         None => same(request.resource_account.as_deref()).then(|| nodes.clone()),
     };
     let view = OrgView {
@@ -157,10 +187,10 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
             .filter_map(Value::as_str)
         {
             let Some(p) = policies.and_then(|p| p.get(pid)) else {
-                return err(
+                return Err(err(
                     "InvalidVector",
                     format!("attachment of unknown policy {pid}"),
-                );
+                ));
             };
             if s(Some(p), "type").is_some_and(|t| t != layer.policy_type().as_str()) {
                 continue;
@@ -181,10 +211,10 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
                     ps.push(c);
                 }
                 Err(e) => {
-                    return json!({
+                    return Err(json!({
                         "error": e.exception_name(),
                         "message": format!("policy {pid}: {e}"),
-                    })
+                    }))
                 }
             }
         }
@@ -212,13 +242,16 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
             .unwrap_or_default(),
         scp_exempt_services: strings(o.and_then(|x| x.get("scp_exempt_services"))),
     };
-    evaluate_with(layer, &view, &levels, &request, &opts).to_json()
+    Ok(evaluate_with(layer, &view, &levels, &request, &opts))
 }
 
 /// Compare per spec §0: decision, reason, and `deciding` / `allow_path` when expected.
 pub(crate) fn compare_authorization(exp: &Value, actual: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for k in ["decision", "reason"] {
+    for k in ["decision", "reason", "deciding_layer", "blocked_by"] {
+        if matches!(k, "deciding_layer" | "blocked_by") && exp.get(k).is_none() {
+            continue;
+        }
         if exp.get(k) != actual.get(k) {
             out.push(format!(
                 "{k}: expected {}, got {}",
