@@ -212,6 +212,61 @@ impl Snapshot {
         Ok(Snapshot { org: org.clone(), root_id: root.id, enabled, parent, accounts, attach, policies })
     }
 
+    /// Reads only the paths of `ids` (see [`Canopy::authz_snapshot`]): their accounts, the OUs
+    /// above them, the SCP/RCP attachments of those nodes and the policies attached there.
+    pub fn load_paths(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, ids: &[String]) -> Result<Snapshot, OpError> {
+        let root = tree::root_of(tx, &org.id)?;
+        let mut enabled = Vec::with_capacity(root.enabled_policy_types.len());
+        for t in &root.enabled_policy_types {
+            enabled.push(crate::ops::policy::engine_type(*t)?);
+        }
+        let now = env.clock.now_ms();
+        let mut parent: HashMap<String, String> = HashMap::new();
+        let mut accounts = Vec::new();
+        for id in ids {
+            if parent.contains_key(id) {
+                continue;
+            }
+            let Some(a) = tx.account_get(&org.partition, id)? else { continue };
+            let Some(p) = a.parent_id.clone() else { continue };
+            if a.org_id.as_deref() != Some(org.id.as_str()) || !views::is_visible(&a, &env.config, now) {
+                continue;
+            }
+            if p != root.id && !parent.contains_key(&p) {
+                let chain = tree::chain_to(tx, &p)?;
+                for w in chain.windows(2) {
+                    parent.insert(w[1].clone(), w[0].clone());
+                }
+            }
+            parent.insert(a.id.clone(), p);
+            accounts.push(a.id);
+        }
+        let mut attach: HashMap<String, [Vec<String>; 2]> = HashMap::new();
+        let mut policies = HashMap::new();
+        let nodes: Vec<String> = std::iter::once(root.id.clone()).chain(parent.keys().cloned()).collect();
+        for node in nodes {
+            // Every attachment of the node, all types, in attachment order (at most a few dozen).
+            let rows = tx.attachment_list_by_target(&org.id, &node, None, None, 10_000)?;
+            for a in rows {
+                let Some(layer) = layer_of(a.policy_type) else { continue };
+                if !policies.contains_key(&a.policy_id) {
+                    match crate::ops::policy::find_policy(tx, org, &a.policy_id) {
+                        Ok(p) => {
+                            policies.insert(a.policy_id.clone(), PolicyEntry { layer, compiled: compile_stored(org, &p)? });
+                        }
+                        Err(OpError::Api(_)) => {
+                            tracing::warn!(policy = %a.policy_id, "attachment of a missing policy");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                attach.entry(node.clone()).or_default()[slot(layer)].push(a.policy_id);
+            }
+        }
+        Ok(Snapshot { org: org.clone(), root_id: root.id, enabled, parent, accounts, attach, policies })
+    }
+
     pub fn org(&self) -> &OrganizationRecord {
         &self.org
     }
@@ -329,11 +384,19 @@ impl Canopy {
     /// The snapshot of the caller's organization. Only its management account may read it
     /// (AccessDeniedException otherwise; AWSOrganizationsNotInUseException outside any
     /// organization).
-    pub async fn authz_snapshot(&self, caller: &Caller) -> Result<Snapshot, ApiError> {
+    ///
+    /// `accounts`: `None` reads every account; `Some(ids)` reads only the paths of those
+    /// accounts (ids that are not visible members are left out), enough to evaluate requests
+    /// whose principal and resource accounts are among them, at a cost independent of the
+    /// organization's size.
+    pub async fn authz_snapshot(&self, caller: &Caller, accounts: Option<Vec<String>>) -> Result<Snapshot, ApiError> {
         let caller = caller.clone();
         self.read(move |tx, env| {
             let member = access::management(tx, &caller)?;
-            Snapshot::load(tx, env, &member.org)
+            match &accounts {
+                None => Snapshot::load(tx, env, &member.org),
+                Some(ids) => Snapshot::load_paths(tx, env, &member.org, ids),
+            }
         })
         .await
     }

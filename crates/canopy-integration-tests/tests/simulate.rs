@@ -456,6 +456,14 @@ async fn simulate_one_probe_over_every_account() {
     assert_eq!(denied[0]["deciding"]["policy_id"], f.scp.as_str());
     assert_eq!(denied[0]["deciding"]["target_id"], f.ou.as_str());
 
+    // Simulating each account's request reads only its path; it answers as the full read does.
+    for r in results {
+        let id = r["account_id"].as_str().unwrap();
+        let one = simulate(&f.org, json!({"principal": format!("arn:aws:iam::{id}:role/Ops"), "action": "s3:DeleteBucket", "resource_account": id})).await;
+        assert_eq!(one["decision"], r["decision"], "{id}");
+        assert_eq!(one["scp"]["deciding"], r.get("deciding").cloned().unwrap_or(Value::Null), "{id}");
+    }
+
     // A chosen set of accounts; an unknown one is refused.
     let reply = simulate(&f.org, json!({"probe": {"action": "s3:DeleteBucket"}, "accounts": [f.other]})).await;
     assert_eq!(reply["results"].as_array().unwrap().len(), 1);

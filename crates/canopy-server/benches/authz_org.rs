@@ -17,7 +17,7 @@ use canopy_api::{
     CreatePolicyRequest, DescribeCreateAccountStatusRequest, EnablePolicyTypeRequest, ListRootsRequest, MoveAccountRequest, OrganizationFeatureSet, Organizations,
     PolicyType, RequestContext,
 };
-use canopy_core::authz::{bulk_options, Change, Probe};
+use canopy_core::authz::{bulk_options, sim_options, Change, Probe};
 use canopy_core::canopy_policy::RequestContext as Ctx;
 use canopy_core::{Canopy, CoreConfig};
 use serde_json::{json, Value};
@@ -168,10 +168,17 @@ fn main() {
     let opts = bulk_options();
     let one = probe("ec2:RunInstances", "us-east-1");
 
-    let snapshot = rt.block_on(canopy.authz_snapshot(&caller)).expect("snapshot");
+    let snapshot = rt.block_on(canopy.authz_snapshot(&caller, None)).expect("snapshot");
     assert_eq!(snapshot.accounts().len(), members + 1);
     let load = median(runs, || {
-        rt.block_on(canopy.authz_snapshot(&caller)).expect("snapshot");
+        rt.block_on(canopy.authz_snapshot(&caller, None)).expect("snapshot");
+    });
+    // One simulate request as the API serves it: the paths of its account only, then both layers.
+    let member_id = snapshot.accounts().iter().find(|a| a.as_str() != MGMT).expect("a member").clone();
+    let single = median(runs, || {
+        let s = rt.block_on(canopy.authz_snapshot(&caller, Some(vec![member_id.clone()]))).expect("snapshot");
+        let r = s.probe_accounts(&one, Some(std::slice::from_ref(&member_id)), &sim_options(false), 1).expect("probe");
+        assert_eq!(r.len(), 1);
     });
     let eval1 = median(runs, || {
         snapshot.probe_accounts(&one, None, &opts, 1).expect("probe");
@@ -180,7 +187,7 @@ fn main() {
         snapshot.probe_accounts(&one, None, &opts, threads).expect("probe");
     });
     let full = median(runs, || {
-        let s = rt.block_on(canopy.authz_snapshot(&caller)).expect("snapshot");
+        let s = rt.block_on(canopy.authz_snapshot(&caller, None)).expect("snapshot");
         let r = s.probe_accounts(&one, None, &opts, threads).expect("probe");
         assert_eq!(r.len(), members + 1);
     });
@@ -203,7 +210,7 @@ fn main() {
         (flips, affected) = (r.flip_count, r.affected_accounts);
     });
     let what_ifn = median(runs, || {
-        let s = rt.block_on(canopy.authz_snapshot(&caller)).expect("snapshot");
+        let s = rt.block_on(canopy.authz_snapshot(&caller, None)).expect("snapshot");
         s.what_if(&config, &changes, &probes, 1000, false, threads).expect("what-if");
     });
     // Enforcement: the cost of the SCP check on Canopy's own API, per DescribeOrganization
@@ -237,6 +244,7 @@ fn main() {
     println!("| measurement | median |");
     println!("|---|---:|");
     println!("| snapshot read ({} accounts, 110 OUs, SCP+RCP attachments) | {} |", members + 1, ms(load));
+    println!("| one simulate request (its account's path read + both layers explained) | {:.2} ms |", single.as_secs_f64() * 1000.0);
     println!("| one probe × every account, evaluation only, 1 thread | {} |", ms(eval1));
     println!("| one probe × every account, evaluation only, {threads} threads | {} |", ms(evaln));
     println!("| one probe × every account, snapshot read + evaluation ({threads} threads) | {} |", ms(full));

@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use canopy_api::{ApiError, ErrorCode, PolicyType};
+use canopy_api::{ApiError, Caller, ErrorCode, PolicyType};
 use canopy_core::authz::{
     bulk_options, infer_principal_kind, sim_options, Change, Probe, SimRequest, SimResult, Snapshot,
 };
@@ -79,8 +79,8 @@ fn fail(f: Failure, operation: &'static str, account: Option<String>) -> Respons
     respond(f.status, &body, operation, account, Some(f.code))
 }
 
-/// Caller, body and snapshot: what both endpoints start with.
-async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Snapshot), (Failure, Option<String>)> {
+/// Caller and body: what both endpoints start with.
+async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller), (Failure, Option<String>)> {
     let (parts, body) = request.into_parts();
     if state.config.auth == AuthMode::Strict {
         return Err((
@@ -112,8 +112,12 @@ async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Snapsh
     if !value.is_object() {
         return Err((Failure::invalid("the body must be a JSON object"), account));
     }
-    let snapshot = state.canopy.authz_snapshot(&caller).await.map_err(|e| (Failure::from(e), account.clone()))?;
-    Ok((value, snapshot))
+    Ok((value, caller))
+}
+
+/// The snapshot of the caller's organization (`accounts`: only those accounts' paths).
+async fn snapshot(state: &SharedState, caller: &Caller, accounts: Option<Vec<String>>) -> Result<Snapshot, Failure> {
+    state.canopy.authz_snapshot(caller, accounts).await.map_err(Failure::from)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,12 +321,12 @@ fn changed(before: &Decision, after: &Decision) -> bool {
 async fn simulate(State(state): State<SharedState>, request: Request) -> Response {
     const OP: &str = "Simulate";
     let account = auth::resolve_caller(request.headers(), request.uri().query(), &state.config.default_account).account_id;
-    let (body, snapshot) = match prepare(&state, request).await {
+    let (body, caller) = match prepare(&state, request).await {
         Ok(x) => x,
         Err((f, account)) => return fail(f, OP, account),
     };
     if body.get("probe").is_some() {
-        return probe_accounts(body, snapshot, account).await;
+        return probe_accounts(&state, body, caller).await;
     }
     let parsed = (|| -> Result<(bool, Vec<SimRequest>, bool), Failure> {
         let detail = opt_bool(&body, "detail")?;
@@ -336,6 +340,18 @@ async fn simulate(State(state): State<SharedState>, request: Request) -> Respons
     })();
     let (batch, requests, detail) = match parsed {
         Ok(x) => x,
+        Err(f) => return fail(f, OP, Some(account)),
+    };
+    // Only the paths of the accounts the requests name: independent of the organization's size.
+    let mut accounts: Vec<String> = Vec::new();
+    for r in &requests {
+        accounts.extend(r.request.principal.account().map(str::to_string));
+        accounts.extend(r.request.resource_account.clone());
+    }
+    accounts.sort_unstable();
+    accounts.dedup();
+    let snapshot = match snapshot(&state, &caller, Some(accounts)).await {
+        Ok(s) => s,
         Err(f) => return fail(f, OP, Some(account)),
     };
     let results = tokio::task::spawn_blocking(move || {
@@ -358,8 +374,9 @@ async fn simulate(State(state): State<SharedState>, request: Request) -> Respons
 /// `POST /canopy/v1/simulate` with `{"probe": {...}, "accounts": [...]}`: one probe for each
 /// account (every member account without `accounts`); per account the decision and what
 /// decided it, plus counts per decision.
-async fn probe_accounts(body: Value, snapshot: Snapshot, account: String) -> Response {
+async fn probe_accounts(state: &SharedState, body: Value, caller: Caller) -> Response {
     const OP: &str = "Simulate";
+    let account = caller.account_id.clone();
     let parsed = (|| -> Result<_, Failure> {
         let p = probe(body.get("probe").unwrap_or(&Value::Null), "probe.")?;
         let accounts = match body.get("accounts") {
@@ -375,6 +392,19 @@ async fn probe_accounts(body: Value, snapshot: Snapshot, account: String) -> Res
     })();
     let (p, accounts) = match parsed {
         Ok(x) => x,
+        Err(f) => return fail(f, OP, Some(account)),
+    };
+    // Listed accounts: their paths only, plus any fixed principal or resource account of the probe.
+    let scope = accounts.as_ref().map(|ids| {
+        let mut all = ids.clone();
+        if p.principal.starts_with("arn:") && !p.principal.contains("{account}") {
+            all.extend(p.principal.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_string));
+        }
+        all.extend(p.resource_account.clone().filter(|a| a != "{account}"));
+        all
+    });
+    let snapshot = match snapshot(state, &caller, scope).await {
+        Ok(s) => s,
         Err(f) => return fail(f, OP, Some(account)),
     };
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -417,7 +447,7 @@ async fn probe_accounts(body: Value, snapshot: Snapshot, account: String) -> Res
 async fn what_if(State(state): State<SharedState>, request: Request) -> Response {
     const OP: &str = "WhatIf";
     let account = auth::resolve_caller(request.headers(), request.uri().query(), &state.config.default_account).account_id;
-    let (body, snapshot) = match prepare(&state, request).await {
+    let (body, caller) = match prepare(&state, request).await {
         Ok(x) => x,
         Err((f, account)) => return fail(f, OP, account),
     };
@@ -440,6 +470,10 @@ async fn what_if(State(state): State<SharedState>, request: Request) -> Response
     })();
     let (changes, probes, max_flips, detail) = match parsed {
         Ok(x) => x,
+        Err(f) => return fail(f, OP, Some(account)),
+    };
+    let snapshot = match snapshot(&state, &caller, None).await {
+        Ok(s) => s,
         Err(f) => return fail(f, OP, Some(account)),
     };
     let config = state.canopy.env().config.clone();
