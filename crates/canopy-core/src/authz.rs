@@ -10,7 +10,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use canopy_api::{ApiError, Caller, ErrorCode, Operation, PolicyType};
+use canopy_api::{
+    ApiError, Caller, ConstraintViolationExceptionReason, ErrorCode, InvalidInputExceptionReason, Operation, PolicyType,
+};
 use canopy_policy::{
     self as engine, combine, AuthzRequest, Combined, CompiledPolicy, Decision, EvalOptions, Layer,
     LevelPolicies, OrgView, Outcome, PathNode, Principal, PrincipalKind, RequestContext, TargetType,
@@ -543,9 +545,29 @@ impl Snapshot {
                         format!("{}: the policy type {} isn't enabled in the root", f("policy_id"), layer.policy_type().as_str()),
                     ));
                 }
+                let limits = config.policy_limits.get(layer.policy_type());
                 let list = &mut self.attach.entry(target_id.clone()).or_default()[slot(layer)];
                 let present = list.iter().position(|p| p == policy_id);
+                // The quotas and the non-detachable RCP default, as AttachPolicy/DetachPolicy check them.
                 match (change, present) {
+                    (Change::Attach { .. }, None) if list.len() >= limits.max_attachments_per_target => {
+                        return Err(ApiError::constraint(
+                            ConstraintViolationExceptionReason::MaxPolicyTypeAttachmentLimitExceeded,
+                            format!("{}: {target_id} already has {} policies of type {}", f("target_id"), list.len(), wire_type(layer).as_str()),
+                        ))
+                    }
+                    (Change::Detach { .. }, Some(_)) if crate::ops::policy::managed(policy_id).is_some() && layer == Layer::Rcp => {
+                        return Err(ApiError::invalid_input(
+                            InvalidInputExceptionReason::NonDetachablePolicy,
+                            format!("{}: the AWS managed policy {policy_id} can't be detached", f("policy_id")),
+                        ))
+                    }
+                    (Change::Detach { .. }, Some(_)) if limits.min_attachments_per_target > 0 && list.len() <= limits.min_attachments_per_target => {
+                        return Err(ApiError::constraint(
+                            ConstraintViolationExceptionReason::MinPolicyTypeAttachmentLimitExceeded,
+                            format!("{}: {target_id} must keep at least {} policy of type {}", f("policy_id"), limits.min_attachments_per_target, wire_type(layer).as_str()),
+                        ))
+                    }
                     (Change::Attach { .. }, None) => list.push(policy_id.clone()),
                     (Change::Attach { .. }, Some(_)) => {
                         return Err(ApiError::new(ErrorCode::DuplicatePolicyAttachmentException, format!("{}: {policy_id} is already attached to {target_id}", f("policy_id"))))

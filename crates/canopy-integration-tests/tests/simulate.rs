@@ -432,6 +432,15 @@ async fn what_if_refuses_invalid_changes() {
         ),
         (json!([{"change": "enable_policy_type", "policy_type": "SERVICE_CONTROL_POLICY"}]), 400, "PolicyTypeAlreadyEnabledException", "already enabled"),
         (json!([{"change": "rename"}]), 400, "InvalidRequest", "changes[0].change"),
+        // DetachPolicy's rules: a target keeps one SCP; the RCP default stays.
+        (json!([{"change": "detach_policy", "policy_id": "p-FullAWSAccess", "target_id": f.other}]), 400, "ConstraintViolationException", "at least 1"),
+        (
+            json!([{"change": "enable_policy_type", "policy_type": "RESOURCE_CONTROL_POLICY"},
+                   {"change": "detach_policy", "policy_id": "p-RCPFullAWSAccess", "target_id": f.other}]),
+            400,
+            "InvalidInputException",
+            "can't be detached",
+        ),
     ] {
         let body = json!({"changes": changes, "probes": probes}).to_string();
         let (s, reply) = post(&f.org, MGMT, "/canopy/v1/what-if", &body).await;
