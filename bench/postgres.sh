@@ -76,11 +76,16 @@ run_config() { # run_config NAME DATABASE REPLICAS
       printf '{"workload":"%s","config":"%s","failed":"HTTP %s"}\n' "$name" "$cfg" "$status" >>"$results"
       continue
     fi
-    for i in "${!urls[@]}"; do [ "$WARMUP" != 0 ] && run_wrk "${urls[$i]}" "$per" "$op" "$body" "$WARMUP" "$cfg-w$i" >/dev/null & done
-    wait
+    # One wrk per replica at once; waits for those wrk jobs only (the servers are children too).
+    local wrks=()
+    if [ "$WARMUP" != 0 ]; then
+      for i in "${!urls[@]}"; do run_wrk "${urls[$i]}" "$per" "$op" "$body" "$WARMUP" "$cfg-w$i" >/dev/null & wrks+=($!); done
+      wait "${wrks[@]}" || true
+      wrks=()
+    fi
     log "$name on $cfg: ${SECS}s, $per connections x $n"
-    for i in "${!urls[@]}"; do run_wrk "${urls[$i]}" "$per" "$op" "$body" "$SECS" "$cfg-r$i" >"$BENCH_TMP/wrk-$cfg-$i.out" & done
-    wait
+    for i in "${!urls[@]}"; do run_wrk "${urls[$i]}" "$per" "$op" "$body" "$SECS" "$cfg-r$i" >"$BENCH_TMP/wrk-$cfg-$i.out" & wrks+=($!); done
+    wait "${wrks[@]}" || true
     for i in "${!urls[@]}"; do
       line="$(grep '^BENCH_RESULT ' "$BENCH_TMP/wrk-$cfg-$i.out" | head -1)"
       [ -n "$line" ] || { cat "$BENCH_TMP/wrk-$cfg-$i.out" >&2; die "wrk printed no result for $name on $cfg"; }
