@@ -54,6 +54,62 @@ fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     Ok((status, body))
 }
 
+/// One awsJson1.1 call as management account 111111111111 (dev auth); (status, body).
+fn aws_call(addr: &str, operation: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AWSOrganizationsV20161128.{operation}\r\nX-Amz-Date: 20261129T000000Z\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=111111111111/20261129/us-east-1/organizations/aws4_request, \
+         SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}\r\nContent-Length: {}\r\n\r\n{body}",
+        "0".repeat(64),
+        body.len()
+    )?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    let status = reply.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+#[test]
+fn policy_flags_reach_create_policy() {
+    let create = |addr: &str, t: &str, content: &str| {
+        let body = serde_json::json!({"Type": t, "Name": format!("p{}", content.len()), "Description": "", "Content": content});
+        aws_call(addr, "CreatePolicy", &body.to_string()).unwrap()
+    };
+    let no_version = r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+    // Three two-byte characters: 100 characters are 103 bytes.
+    let tag = |pad: usize| format!(r#"{{"tags":{{"cc":{{"tag_value":{{"@@assign":["ééé{}"]}}}}}}}}"#, "x".repeat(pad));
+    let defaults = spawn(&[]);
+    assert_eq!(aws_call(&defaults.addr, "CreateOrganization", "{}").unwrap().0, 200);
+    let (status, body) = create(&defaults.addr, "SERVICE_CONTROL_POLICY", no_version);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("MalformedPolicyDocumentException") && body.contains("Version"), "{body}");
+    let doc = tag(100 - tag(0).chars().count());
+    assert_eq!((doc.chars().count(), doc.len()), (100, 103));
+    assert_eq!(create(&defaults.addr, "TAG_POLICY", &doc).0, 200, "10,000 characters by default");
+
+    let tuned = spawn(&[
+        "--policy-lenient-version",
+        "--policy-size-unit",
+        "bytes",
+        "--policy-limit",
+        "TAG_POLICY.max_size=100,S3_POLICY.max_policies=0",
+    ]);
+    assert_eq!(aws_call(&tuned.addr, "CreateOrganization", "{}").unwrap().0, 200);
+    let (status, body) = create(&tuned.addr, "SERVICE_CONTROL_POLICY", no_version);
+    assert_eq!(status, 200, "a missing Version is accepted: {body}");
+    let (status, body) = create(&tuned.addr, "TAG_POLICY", &doc);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("POLICY_CONTENT_LIMIT_EXCEEDED") && body.contains("bytes"), "100 characters are 103 bytes: {body}");
+    let (status, body) = create(&tuned.addr, "S3_POLICY", r#"{"s3_attributes":{"public_access_block_configuration":{"@@assign":"all"}}}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("POLICY_NUMBER_LIMIT_EXCEEDED"), "{body}");
+}
+
 fn sigterm(child: &Child) {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
     assert!(status.success());
@@ -144,6 +200,8 @@ fn invalid_flags_exit_2() {
         vec!["serve", "--account-creation-delay", "-1"],
         vec!["serve", "--max-accounts", "many"],
         vec!["serve", "--no-such-flag"],
+        vec!["serve", "--policy-limit", "TAG_POLICY.size=1"],
+        vec!["serve", "--policy-size-unit", "words"],
         vec!["frobnicate"],
     ] {
         let out = Command::new(BIN).args(&args).env_remove("CANOPY_LISTEN").output().unwrap();
@@ -173,6 +231,9 @@ fn help_documents_every_flag_and_env_var() {
         ("--no-scp-on-create", "CANOPY_NO_SCP_ON_CREATE"),
         ("--max-tags-per-resource", "CANOPY_MAX_TAGS_PER_RESOURCE"),
         ("--close-quota-floor", "CANOPY_CLOSE_QUOTA_FLOOR"),
+        ("--policy-limit", "CANOPY_POLICY_LIMITS"),
+        ("--policy-size-unit", "CANOPY_POLICY_SIZE_UNIT"),
+        ("--policy-lenient-version", "CANOPY_POLICY_LENIENT_VERSION"),
     ] {
         assert!(help.contains(flag), "{flag} in help");
         assert!(help.contains(env), "{env} in help");
