@@ -81,7 +81,8 @@ struct MergeMemo {
 /// A merge's answer: `None` when nothing of the type is attached on the path.
 type Merged = Option<Arc<engine::EffectivePolicy>>;
 
-const MEMO_ENTRIES: usize = 512;
+/// Bounds the memo's memory: a large merged document (35 backup policies) is ~100 KB as a tree.
+const MEMO_ENTRIES: usize = 256;
 
 static MEMO: OnceLock<MergeMemo> = OnceLock::new();
 
