@@ -40,33 +40,64 @@ pub struct Computed {
     pub last_updated_ms: i64,
 }
 
-pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType], account: &AccountRecord, t: PolicyType) -> Result<Option<Computed>, OpError> {
+/// Reads that the accounts of one request share: the chain of each parent and the policies of
+/// the type attached to each root or OU (ListAccountsWithInvalidEffectivePolicy visits many
+/// accounts under the same OUs).
+#[derive(Default)]
+pub struct PathReads {
+    chains: HashMap<String, Vec<String>>,
+    attached: HashMap<String, (Vec<(String, String)>, i64)>,
+}
+
+pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType], account: &AccountRecord, t: PolicyType, reads: &mut PathReads) -> Result<Option<Computed>, OpError> {
     if !enabled.contains(&t) {
         return Ok(None);
     }
     let Some(parent) = &account.parent_id else { return Ok(None) };
-    let mut nodes = tree::chain_to(tx, parent)?;
-    nodes.push(account.id.clone());
-    let mut levels = Vec::with_capacity(nodes.len());
+    if !reads.chains.contains_key(parent) {
+        let chain = tree::chain_to(tx, parent)?;
+        reads.chains.insert(parent.clone(), chain);
+    }
+    let mut levels = Vec::new();
     let mut last_updated_ms = 0;
-    for node in nodes {
-        let mut policies = Vec::new();
-        for a in tx.attachment_list_by_target(&org.id, &node, Some(t), None, MAX_PER_NODE)? {
-            let Some(p) = tx.policy_get(&org.id, &a.policy_id)? else {
-                tracing::warn!(policy = %a.policy_id, "attachment of a missing policy");
-                continue;
-            };
-            last_updated_ms = last_updated_ms.max(a.attached_ms).max(p.updated_ms);
-            policies.push((p.id, p.content));
-        }
+    let chain = reads.chains[parent].clone();
+    for node in chain.iter().chain(std::iter::once(&account.id)) {
+        // The account's own attachments are read every time; its ancestors' once per request.
+        let (policies, updated) = match reads.attached.get(node) {
+            Some(hit) => hit.clone(),
+            None => {
+                let read = attached(tx, org, node, t)?;
+                if *node != account.id {
+                    reads.attached.insert(node.clone(), read.clone());
+                }
+                read
+            }
+        };
+        last_updated_ms = last_updated_ms.max(updated);
         // A node without policies of the type changes nothing in the merge; leaving it out lets
         // accounts that share their attached policies share one memoized merge.
         if !policies.is_empty() {
-            levels.push(engine::Level { target_id: node, policies });
+            levels.push(engine::Level { target_id: node.clone(), policies });
         }
     }
     let engine_t = super::policy::engine_type(t)?;
     Ok(merged(engine_t, &levels).map(|policy| Computed { policy, last_updated_ms }))
+}
+
+/// The policies of type `t` attached to `node` in attachment order, as (id, content), and the
+/// latest attachment or update among them.
+fn attached(tx: &mut dyn Tx, org: &OrganizationRecord, node: &str, t: PolicyType) -> Result<(Vec<(String, String)>, i64), OpError> {
+    let mut policies = Vec::new();
+    let mut updated = 0;
+    for a in tx.attachment_list_by_target(&org.id, node, Some(t), None, MAX_PER_NODE)? {
+        let Some(p) = tx.policy_get(&org.id, &a.policy_id)? else {
+            tracing::warn!(policy = %a.policy_id, "attachment of a missing policy");
+            continue;
+        };
+        updated = updated.max(a.attached_ms).max(p.updated_ms);
+        policies.push((p.id, p.content));
+    }
+    Ok((policies, updated))
 }
 
 /// The merge is a pure function of the type and the path's attached documents, and most of a
@@ -131,7 +162,7 @@ pub fn describe(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DescribeEff
         .ok_or_else(|| ApiError::new(ErrorCode::TargetNotFoundException, "We can't find an account with the TargetId that you specified."))?;
     let t = api_type(input.policy_type)?;
     let root = tree::root_of(tx, &org.id)?;
-    let computed = compute(tx, &org, &root.enabled_policy_types, &account, t)?.ok_or_else(|| not_found(input.policy_type, &account.id))?;
+    let computed = compute(tx, &org, &root.enabled_policy_types, &account, t, &mut PathReads::default())?.ok_or_else(|| not_found(input.policy_type, &account.id))?;
     Ok(DescribeEffectivePolicyResponse {
         effective_policy: Some(EffectivePolicy {
             last_updated_timestamp: Some(Timestamp::from_millis(computed.last_updated_ms)),
@@ -157,6 +188,7 @@ pub fn list_invalid_accounts(
     let now = env.clock.now_ms();
     let mut invalid = Vec::new();
     let mut after = page.after_seq;
+    let mut reads = PathReads::default();
     if root.enabled_policy_types.contains(&t) {
         'scan: loop {
             let batch = tx.account_list(&org.id, after, 200)?;
@@ -166,7 +198,7 @@ pub fn list_invalid_accounts(
                 if !views::is_visible(&account, &env.config, now) {
                     continue;
                 }
-                if compute(tx, org, &root.enabled_policy_types, &account, t)?.is_some_and(|c| c.policy.is_invalid()) {
+                if compute(tx, org, &root.enabled_policy_types, &account, t, &mut reads)?.is_some_and(|c| c.policy.is_invalid()) {
                     invalid.push(account);
                     if invalid.len() > page.limit {
                         break 'scan;
@@ -195,7 +227,7 @@ pub fn list_validation_errors(
     let scope = format!("ListEffectivePolicyValidationErrors/{}/{}", account.id, input.policy_type.as_str());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let root = tree::root_of(tx, &org.id)?;
-    let computed = compute(tx, org, &root.enabled_policy_types, &account, t)?.ok_or_else(|| not_found(input.policy_type, &account.id))?;
+    let computed = compute(tx, org, &root.enabled_policy_types, &account, t, &mut PathReads::default())?.ok_or_else(|| not_found(input.policy_type, &account.id))?;
     // Findings are numbered from 1; the token carries the last number served.
     let skip = page.after_seq.unwrap_or(0).max(0) as usize;
     let rows: Vec<(i64, &engine::EffectiveValidationError)> = computed
