@@ -8,9 +8,10 @@
 //! behave as if the writes ran one at a time, across all replicas, whatever they read first,
 //! which is exactly the store.rs contract. A transaction that PostgreSQL aborts with a
 //! serialization failure (40001) or a deadlock (40P01) is rolled back and its closure re-run
-//! (store.rs allows it), with jittered backoff, up to [`MAX_ATTEMPTS`] times or [`RETRY_BUDGET`];
-//! after that the request is answered `ConcurrentModificationException` (a 4xx the client may
-//! retry), never a 500. Reads run in REPEATABLE READ READ ONLY transactions: one snapshot, taken
+//! (store.rs allows it), up to [`MAX_ATTEMPTS`] times or [`RETRY_BUDGET`]; after that the
+//! request is answered `ConcurrentModificationException` (a 4xx the client may retry), never a
+//! 500. To keep conflicts rare, writes to one organization queue behind an advisory lock (see
+//! `run_op`): the lock is an optimization, SERIALIZABLE is what makes it correct. Reads run in REPEATABLE READ READ ONLY transactions: one snapshot, taken
 //! after every write acknowledged before the read started; they never conflict.
 //!
 //! Durability: each write is one transaction committed with `synchronous_commit = on`.
@@ -182,6 +183,8 @@ pub fn migrate(url: &str) -> StoreResult<usize> {
 
 fn worker(cfg: postgres::Config, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut slot: Option<Conn> = None;
+    // The organization this worker's last write named: the next write queues behind it first.
+    let mut guess: Option<String> = None;
     loop {
         let job = {
             let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
@@ -190,12 +193,12 @@ fn worker(cfg: postgres::Config, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let Ok(job) = job else { break };
         match job {
             Job::Read { mut f, reply } => {
-                let r = run_op(&cfg, &mut slot, &mut f, false);
+                let r = run_op(&cfg, &mut slot, &mut f, false, &mut None);
                 drop(f);
                 let _ = reply.send(r);
             }
             Job::Write { mut f, reply } => {
-                let r = run_op(&cfg, &mut slot, &mut f, true);
+                let r = run_op(&cfg, &mut slot, &mut f, true, &mut guess);
                 drop(f);
                 let _ = reply.send(r);
             }
@@ -279,34 +282,44 @@ enum Attempt {
     /// A unique violation: a concurrent insert of a key this run checked for, or a real
     /// duplicate. One re-run tells them apart (it sees the other insert, or fails again).
     Duplicate(Option<String>, OpError),
+    /// The closure named another organization than the queue it ran behind: nothing was done.
+    WrongQueue(Option<String>),
 }
 
 /// Runs a closure as one transaction, re-running it after serialization conflicts.
 ///
-/// The first run takes no lock. A re-run first takes a session-level advisory lock keyed by
-/// the organization the failed run named, before its transaction (and so its snapshot)
-/// begins: re-runs on one organization then queue instead of conflicting with each other again,
-/// which bounds the wasted work when many clients write to one organization. Correctness never
-/// rests on the lock (SERIALIZABLE alone is correct); it only keeps retries from thrashing.
-fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writable: bool) -> OpResult {
+/// Writes to one organization queue behind a session-level advisory lock keyed by it, taken
+/// before the transaction (and so its snapshot) begins: concurrent writers of one organization
+/// then run one after the other instead of failing each other with serialization conflicts.
+/// The store cannot know a closure's organization before running it, so a write is queued
+/// behind the organization its worker's previous write named (`guess`); when the closure names
+/// another one first, it stops at once and is re-run behind the right queue. A write with no
+/// guess runs unqueued and joins its organization's queue only if it conflicts. Correctness
+/// never rests on the lock (SERIALIZABLE alone is correct, including across organizations); it
+/// only keeps the retries of a busy organization from thrashing.
+fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writable: bool, guess: &mut Option<String>) -> OpResult {
     let start = Instant::now();
     let mut attempt = 0u32;
-    let mut queue_key: Option<String> = None;
+    let mut queue_org: Option<String> = if writable { guess.clone() } else { None };
     let mut duplicate_rerun = false;
     loop {
         attempt += 1;
-        let locked = match &queue_key {
-            Some(key) => match lock_queue(cfg, slot, key) {
+        let locked = match &queue_org {
+            Some(org) => match lock_queue(cfg, slot, org) {
                 Ok(()) => true,
                 Err(e) => return Err(e),
             },
             None => false,
         };
-        let outcome = attempt_once(cfg, slot, f, writable);
+        let mut noted = None;
+        let outcome = attempt_once(cfg, slot, f, writable, queue_org.as_deref().filter(|_| locked), &mut noted);
         if locked {
-            unlock_queue(slot, queue_key.as_deref().unwrap_or_default());
+            unlock_queue(slot, queue_org.as_deref().unwrap_or_default());
         }
-        let org = match outcome {
+        if writable && noted.is_some() {
+            guess.clone_from(&noted);
+        }
+        let (org, conflicted) = match outcome {
             Attempt::Done(r) => {
                 if attempt > 1 {
                     tracing::debug!(attempt, "transaction succeeded after being re-run");
@@ -316,27 +329,36 @@ fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writabl
             Attempt::Duplicate(_, e) if duplicate_rerun => return Err(e),
             Attempt::Duplicate(org, _) => {
                 duplicate_rerun = true;
-                org
+                (org, true)
             }
-            Attempt::Retry(org) => org,
+            Attempt::Retry(org) => (org, true),
+            Attempt::WrongQueue(org) => (org, false),
         };
         if attempt >= MAX_ATTEMPTS || start.elapsed() >= RETRY_BUDGET {
             tracing::warn!(attempt, "gave up after repeated serialization conflicts or lost connections");
             return Err(conflict_exhausted());
         }
-        if queue_key.is_none() {
-            queue_key = Some(format!("canopy-org:{}", org.unwrap_or_default()));
-        } else {
+        let org = org.unwrap_or_default();
+        // Conflicting again behind the right queue (with a writer of another organization, or
+        // an unqueued first run): back off a little before the next run.
+        if conflicted && locked && queue_org.as_deref() == Some(org.as_str()) {
             std::thread::sleep(backoff(attempt));
         }
+        queue_org = Some(org);
     }
 }
 
-/// Waits (at most `lock_timeout`) for the re-run queue of an organization.
 /// A queue that does not move within `lock_timeout` is answered like exhausted retries.
-fn lock_queue(cfg: &postgres::Config, slot: &mut Option<Conn>, key: &str) -> Result<(), OpError> {
-    let c = conn(cfg, slot)?;
-    match c.client.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]) {
+fn lock_queue(cfg: &postgres::Config, slot: &mut Option<Conn>, org: &str) -> Result<(), OpError> {
+    let key = format!("canopy-org:{org}");
+    let fresh = slot.is_none();
+    let mut r = conn(cfg, slot)?.client.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]);
+    if r.as_ref().is_err_and(|_| !fresh && slot.as_ref().is_some_and(|c| c.client.is_closed())) {
+        // A pooled connection that died since its last use: replaced once, as in `begin`.
+        *slot = None;
+        r = conn(cfg, slot)?.client.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]);
+    }
+    match r {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(conflict_exhausted()),
         Err(e) => {
@@ -346,7 +368,8 @@ fn lock_queue(cfg: &postgres::Config, slot: &mut Option<Conn>, key: &str) -> Res
     }
 }
 
-fn unlock_queue(slot: &mut Option<Conn>, key: &str) {
+fn unlock_queue(slot: &mut Option<Conn>, org: &str) {
+    let key = format!("canopy-org:{org}");
     if let Some(c) = slot.as_mut() {
         if let Err(e) = c.client.execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key]) {
             // A lost connection released the lock with the session.
@@ -366,17 +389,25 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_micros(cap_us / 2 + h.finish() % (cap_us / 2 + 1))
 }
 
-fn attempt_once(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writable: bool) -> Attempt {
+fn attempt_once(
+    cfg: &postgres::Config,
+    slot: &mut Option<Conn>,
+    f: &mut TxFn,
+    writable: bool,
+    locked_org: Option<&str>,
+    noted: &mut Option<String>,
+) -> Attempt {
     let begin_sql = if writable { "BEGIN ISOLATION LEVEL SERIALIZABLE" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
     let c = match begin(cfg, slot, begin_sql) {
         Ok(c) => c,
         Err(e) => return Attempt::Done(Err(OpError::Store(e))),
     };
     let Conn { client, stmts } = c;
-    let mut tx = PgTx::new(client, stmts, writable);
+    let mut tx = PgTx::new(client, stmts, writable, locked_org.map(str::to_string));
     let result = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
-    let (failed, conflict, duplicate, org) = (tx.failed, tx.conflict, tx.duplicate && writable, tx.org.take());
+    let (failed, conflict, duplicate, wrong_lock, org) = (tx.failed, tx.conflict, tx.duplicate && writable, tx.wrong_lock, tx.org.take());
     drop(tx);
+    noted.clone_from(&org);
     let result = match result {
         Ok(r) => r,
         Err(payload) => {
@@ -385,6 +416,10 @@ fn attempt_once(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, w
             return Attempt::Done(Err(OpError::Store(StoreError::Backend("operation panicked".into()))));
         }
     };
+    if wrong_lock {
+        rollback(slot);
+        return Attempt::WrongQueue(org);
+    }
     if conflict {
         rollback(slot);
         return Attempt::Retry(org);

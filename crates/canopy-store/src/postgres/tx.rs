@@ -34,16 +34,36 @@ pub(crate) struct PgTx<'c> {
     /// The first organization the closure named: a re-run after a conflict is queued behind
     /// the other re-runs on the same organization (see `run_op`).
     pub(crate) org: Option<String>,
+    /// The organization whose queue lock this transaction holds, if any.
+    locked_org: Option<String>,
+    /// The closure named another organization first (see `note_org`).
+    pub(crate) wrong_lock: bool,
 }
 
 impl<'c> PgTx<'c> {
-    pub(crate) fn new(client: &'c mut Client, stmts: &'c mut HashMap<&'static str, Statement>, writable: bool) -> Self {
-        PgTx { client, stmts, writable, failed: false, conflict: false, duplicate: false, org: None }
+    pub(crate) fn new(
+        client: &'c mut Client,
+        stmts: &'c mut HashMap<&'static str, Statement>,
+        writable: bool,
+        locked_org: Option<String>,
+    ) -> Self {
+        PgTx { client, stmts, writable, failed: false, conflict: false, duplicate: false, org: None, locked_org, wrong_lock: false }
     }
 
-    fn note_org(&mut self, org_id: &str) {
-        if self.org.is_none() {
-            self.org = Some(org_id.to_string());
+    /// Records the first organization the closure names. A write running under another
+    /// organization's queue lock (a wrong guess) stops here and is re-run under the right one.
+    fn note_org(&mut self, org_id: &str) -> StoreResult<()> {
+        if self.org.is_some() {
+            return Ok(());
+        }
+        self.org = Some(org_id.to_string());
+        match &self.locked_org {
+            Some(locked) if locked != org_id => {
+                self.wrong_lock = true;
+                self.failed = true;
+                Err(StoreError::Backend("re-run under its organization's queue lock".into()))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -265,12 +285,12 @@ fn tag_row(r: &Row) -> StoreResult<TagRecord> {
 impl Tx for PgTx<'_> {
     // --- organizations ---
     fn org_get(&mut self, org_id: &str) -> StoreResult<Option<OrganizationRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.one(concat!("SELECT ", org_cols!(), " FROM organizations WHERE id = $1"), &[&org_id], org_row)
     }
 
     fn org_insert(&mut self, org: &OrganizationRecord) -> StoreResult<()> {
-        self.note_org(&org.id);
+        self.note_org(&org.id)?;
         self.exec(
             concat!("INSERT INTO organizations (", org_cols!(), ") VALUES ($1, $2, $3, $4, $5)"),
             &[&org.id, &org.partition, &org.management_account_id, &org.feature_set.as_str(), &org.created_ms],
@@ -287,7 +307,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn org_delete(&mut self, org_id: &str) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.exec("DELETE FROM tags WHERE org_id = $1", &[&org_id])?;
         self.exec("DELETE FROM policy_attachments WHERE org_id = $1", &[&org_id])?;
         self.exec("DELETE FROM policies WHERE org_id = $1", &[&org_id])?;
@@ -305,7 +325,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn root_list(&mut self, org_id: &str) -> StoreResult<Vec<RootRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.many(concat!("SELECT ", root_cols!(), " FROM roots WHERE org_id = $1 ORDER BY seq"), &[&org_id], root_row)
     }
 
@@ -331,7 +351,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<OuRecord> {
-        self.note_org(&ou.org_id);
+        self.note_org(&ou.org_id)?;
         let seq = self.insert_seq(
             "INSERT INTO ous (id, org_id, parent_id, name, created_ms, seq) VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) RETURNING seq",
             &[&ou.id, &ou.org_id, &ou.parent_id, &ou.name, &ou.created_ms],
@@ -368,7 +388,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn ou_count(&mut self, org_id: &str) -> StoreResult<u64> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.count("SELECT COALESCE(MAX(ous), 0)::BIGINT FROM org_ou_counts WHERE org_id = $1", &[&org_id])
     }
 
@@ -431,7 +451,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn account_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.many(
             concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
             &[&org_id, &after(after_seq), &lim(limit)],
@@ -440,7 +460,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn account_list_by_parent(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.many(
             concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = $1 AND parent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
             &[&org_id, &parent_id, &after(after_seq), &lim(limit)],
@@ -449,12 +469,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn account_count(&mut self, org_id: &str) -> StoreResult<u64> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.count("SELECT COUNT(*) FROM accounts WHERE org_id = $1", &[&org_id])
     }
 
     fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.count("SELECT COUNT(*) FROM accounts WHERE org_id = $1 AND parent_id = $2", &[&org_id, &parent_id])
     }
 
@@ -468,7 +488,7 @@ impl Tx for PgTx<'_> {
 
     // --- create-account requests ---
     fn car_get(&mut self, org_id: &str, car_id: &str) -> StoreResult<Option<CreateAccountRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.one(
             concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE id = $1 AND org_id = $2"),
             &[&car_id, &org_id],
@@ -516,7 +536,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn car_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<CreateAccountRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.many(
             concat!("SELECT ", car_cols!(), " FROM create_account_requests WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
             &[&org_id, &after(after_seq), &lim(limit)],
@@ -526,12 +546,12 @@ impl Tx for PgTx<'_> {
 
     // --- tags ---
     fn tags_get(&mut self, org_id: &str, resource_id: &str) -> StoreResult<Vec<TagRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.many("SELECT key, value FROM tags WHERE org_id = $1 AND resource_id = $2 ORDER BY key", &[&org_id, &resource_id], tag_row)
     }
 
     fn tags_put(&mut self, org_id: &str, resource_id: &str, tags: &[TagRecord]) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.writable()?;
         for t in tags {
             self.exec(
@@ -544,7 +564,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn tags_delete(&mut self, org_id: &str, resource_id: &str, keys: &[String]) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.writable()?;
         for k in keys {
             self.exec("DELETE FROM tags WHERE org_id = $1 AND resource_id = $2 AND key = $3", &[&org_id, &resource_id, k])?;
@@ -553,14 +573,14 @@ impl Tx for PgTx<'_> {
     }
 
     fn tags_delete_all(&mut self, org_id: &str, resource_id: &str) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.exec("DELETE FROM tags WHERE org_id = $1 AND resource_id = $2", &[&org_id, &resource_id])?;
         Ok(())
     }
 
     // --- policies ---
     fn policy_get(&mut self, org_id: &str, policy_id: &str) -> StoreResult<Option<PolicyRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.one(concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND id = $2"), &[&org_id, &policy_id], policy_row)
     }
 
@@ -585,13 +605,13 @@ impl Tx for PgTx<'_> {
     }
 
     fn policy_delete(&mut self, org_id: &str, policy_id: &str) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.exec("DELETE FROM policies WHERE org_id = $1 AND id = $2", &[&org_id, &policy_id])?;
         Ok(())
     }
 
     fn policy_list(&mut self, org_id: &str, policy_type: PolicyType, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.many(
             concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND policy_type = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
             &[&org_id, &policy_type.as_str(), &after(after_seq), &lim(limit)],
@@ -600,12 +620,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn policy_count(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.count("SELECT COUNT(*) FROM policies WHERE org_id = $1 AND policy_type = $2", &[&org_id, &policy_type.as_str()])
     }
 
     fn policy_find_by_name(&mut self, org_id: &str, policy_type: PolicyType, name: &str) -> StoreResult<Option<PolicyRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.one(
             concat!("SELECT ", policy_cols!(), " FROM policies WHERE org_id = $1 AND policy_type = $2 AND name = $3 LIMIT 1"),
             &[&org_id, &policy_type.as_str(), &name],
@@ -627,7 +647,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.one(
             concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND target_id = $3"),
             &[&org_id, &policy_id, &target_id],
@@ -636,7 +656,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_delete(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.exec(
             "DELETE FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND target_id = $3",
             &[&org_id, &policy_id, &target_id],
@@ -675,7 +695,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_list_by_policy(&mut self, org_id: &str, policy_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyAttachmentRecord>> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.many(
             concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = $1 AND policy_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
             &[&org_id, &policy_id, &after(after_seq), &lim(limit)],
@@ -684,7 +704,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_count_by_target(&mut self, org_id: &str, target_id: &str, policy_type: PolicyType) -> StoreResult<u64> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.count(
             "SELECT COUNT(*) FROM policy_attachments WHERE org_id = $1 AND target_id = $2 AND policy_type = $3",
             &[&org_id, &target_id, &policy_type.as_str()],
@@ -692,18 +712,18 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment_count_by_policy(&mut self, org_id: &str, policy_id: &str) -> StoreResult<u64> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.count("SELECT COUNT(*) FROM policy_attachments WHERE org_id = $1 AND policy_id = $2", &[&org_id, &policy_id])
     }
 
     fn attachment_delete_by_type(&mut self, org_id: &str, policy_type: PolicyType) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.exec("DELETE FROM policy_attachments WHERE org_id = $1 AND policy_type = $2", &[&org_id, &policy_type.as_str()])?;
         Ok(())
     }
 
     fn attachment_delete_by_target(&mut self, org_id: &str, target_id: &str) -> StoreResult<()> {
-        self.note_org(org_id);
+        self.note_org(org_id)?;
         self.exec("DELETE FROM policy_attachments WHERE org_id = $1 AND target_id = $2", &[&org_id, &target_id])?;
         Ok(())
     }
