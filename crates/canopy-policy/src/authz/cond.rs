@@ -559,14 +559,13 @@ impl Condition {
                 .iter()
                 .any(|pv| matches!(pv, PVal::Null(Some(b)) if *b == absent))
         } else if absent {
-            let r = if self.if_exists {
-                true
-            } else {
-                match self.set {
-                    SetOp::ForAnyValue => false,
-                    SetOp::ForAllValues => true,
-                    SetOp::None => self.base.negated(),
-                }
+            // The set operator decides for a missing key: ForAnyValue has no value to satisfy
+            // it, IfExists or not (AWS denies an Allow on `ForAnyValue:StringEqualsIfExists`
+            // when the key is absent).
+            let r = match self.set {
+                SetOp::ForAnyValue => false,
+                SetOp::ForAllValues => true,
+                SetOp::None => self.if_exists || self.base.negated(),
             };
             d.matched_because_missing = r;
             d.failed_because_missing = !r;
