@@ -1227,6 +1227,30 @@ async fn pg_lost_sessions_are_replaced() {
     assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000131")?)).await.unwrap().map(|a| a.id), Some("000000000131".to_string()));
 }
 
+/// Writes queue behind the organization their worker's last write named; a closure that names
+/// a new organization on every run (CreateOrganization draws a fresh id each time) must still
+/// succeed, not be re-queued until it gives up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_closures_naming_a_fresh_org_each_run_succeed() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let Some(scratch) = with_pg_scratch() else { return };
+    let s = canopy_store::open(scratch.url()).unwrap();
+    write(&s, |tx| Ok(tx.org_insert(&org("o-old"))?)).await.unwrap();
+    for _ in 0..32 {
+        write(&s, |tx| {
+            let mut o = tx.org_get("o-old")?.unwrap();
+            o.created_ms += 1;
+            Ok(tx.org_update(&o)?)
+        })
+        .await
+        .unwrap();
+    }
+    static N: AtomicU64 = AtomicU64::new(0);
+    for _ in 0..16 {
+        write(&s, |tx| Ok(tx.org_insert(&org(&format!("o-new-{}", N.fetch_add(1, Ordering::Relaxed))))?)).await.expect("a fresh organization is created");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pg_newer_schema_is_refused() {
     let Some(scratch) = with_pg_scratch() else { return };

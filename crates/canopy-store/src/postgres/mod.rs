@@ -302,6 +302,7 @@ fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writabl
     let mut attempt = 0u32;
     let mut queue_org: Option<String> = if writable { guess.clone() } else { None };
     let mut duplicate_rerun = false;
+    let (mut requeued, mut unqueued) = (false, false);
     loop {
         attempt += 1;
         let locked = match &queue_org {
@@ -332,7 +333,16 @@ fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writabl
                 (org, true)
             }
             Attempt::Retry(org) => (org, true),
-            Attempt::WrongQueue(org) => (org, false),
+            Attempt::WrongQueue(org) if requeued => {
+                // The closure names a different organization on every run (one it creates, with
+                // a fresh id): it cannot be queued, so it runs unqueued from now on.
+                unqueued = true;
+                (org, false)
+            }
+            Attempt::WrongQueue(org) => {
+                requeued = true;
+                (org, false)
+            }
         };
         if attempt >= MAX_ATTEMPTS || start.elapsed() >= RETRY_BUDGET {
             tracing::warn!(attempt, "gave up after repeated serialization conflicts or lost connections");
@@ -344,7 +354,7 @@ fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writabl
         if conflicted && locked && queue_org.as_deref() == Some(org.as_str()) {
             std::thread::sleep(backoff(attempt));
         }
-        queue_org = Some(org);
+        queue_org = if unqueued { None } else { Some(org) };
     }
 }
 
