@@ -158,11 +158,14 @@ fn main() {
             }
             t0.elapsed().as_nanos() as f64 / (iters * cases.len()) as f64 / 1000.0
         };
-        let full = time(&|k| {
+        // `--precompiled-only` skips the two slow paths (for profiling the evaluator alone).
+        let only_pre = args.iter().any(|a| a == "--precompiled-only");
+        let time_unless = |skip: bool, f: &dyn Fn(usize)| if skip { f64::NAN } else { time(f) };
+        let full = time_unless(only_pre, &|k| {
             std::hint::black_box(decision(layers[k].0));
             std::hint::black_box(decision(layers[k].1));
         });
-        let decide = time(&|k| {
+        let decide = time_unless(only_pre, &|k| {
             std::hint::black_box(decision(&quiet_layers[k].0));
             std::hint::black_box(decision(&quiet_layers[k].1));
         });
