@@ -459,17 +459,17 @@ async fn check_invariants(c: &Client, ctx: &Ctx) {
     assert_eq!(account_parents.keys().cloned().collect::<BTreeSet<_>>(), all, "the tree's accounts are the organization's");
 
     // Acknowledged creates exist (reachable from the root: no orphan OU), acknowledged deletes are gone.
-    let w = ctx.world.lock().unwrap();
-    for ou in &w.created_ous {
-        if w.deleted_ous.contains(ou) {
-            assert!(!seen_ous.contains_key(ou), "OU {ou} was deleted (acknowledged) but is still in the tree");
-        } else {
-            assert!(seen_ous.contains_key(ou), "OU {ou} was created (acknowledged) but is not in the tree");
+    let (requests, deleted) = {
+        let w = ctx.world.lock().unwrap();
+        for ou in &w.created_ous {
+            if w.deleted_ous.contains(ou) {
+                assert!(!seen_ous.contains_key(ou), "OU {ou} was deleted (acknowledged) but is still in the tree");
+            } else {
+                assert!(seen_ous.contains_key(ou), "OU {ou} was created (acknowledged) but is not in the tree");
+            }
         }
-    }
-    let requests = w.create_requests.clone();
-    let deleted: Vec<String> = w.deleted_ous.iter().cloned().collect();
-    drop(w);
+        (w.create_requests.clone(), w.deleted_ous.iter().cloned().collect::<Vec<String>>())
+    };
     for ou in deleted.iter().take(50) {
         let r = c.describe_organizational_unit().organizational_unit_id(ou).send().await;
         match r {
