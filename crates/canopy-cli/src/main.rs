@@ -3,6 +3,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod credentials;
 mod logging;
 mod migrate;
 mod policy;
@@ -30,6 +31,9 @@ struct Cli {
 enum Command {
     /// Run the server (AWS Organizations API on POST /, Canopy API under /canopy/v1/).
     Serve(Box<serve::ServeArgs>),
+    /// Issue credentials for strict auth (`credentials create --account ID`).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
     /// Create or upgrade the database schema, then exit.
     Migrate(migrate::MigrateArgs),
     /// Policy tools that run offline (no server).
@@ -47,6 +51,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
+        Command::Credentials(cmd) => credentials::run(cmd),
         Command::Migrate(args) => migrate::run(args),
         Command::Policy(cmd) => return policy::run(cmd),
         Command::Simulate(args) => simulate::run(*args),

@@ -14,7 +14,7 @@ const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
 pub enum Auth {
     /// Signatures are parsed, not verified; a 12-digit access key id is the caller's account.
     Dev,
-    /// SigV4 must verify against credentials Canopy issued (not available yet: refuses all).
+    /// SigV4 must verify against credentials Canopy issued (`canopy credentials create`).
     Strict,
 }
 
@@ -42,13 +42,16 @@ pub struct ServeArgs {
     database: String,
 
     /// How callers are identified: `dev` parses SigV4 credentials without verifying them;
-    /// `strict` requires verified SigV4 (not available yet, so every request is refused).
+    /// `strict` requires SigV4 verified against credentials Canopy issued.
     #[arg(long, env = "CANOPY_AUTH", value_enum, default_value = "dev")]
     auth: Auth,
 
     /// The account (12 digits) of callers whose access key id is not itself a 12-digit account id.
     #[arg(long, env = "CANOPY_DEFAULT_ACCOUNT", default_value = "123456789012", value_parser = parse_account_id)]
     default_account: String,
+
+    #[command(flatten)]
+    key: crate::credentials::KeyArgs,
 
     /// Log line format, written to stderr.
     #[arg(long, env = "CANOPY_LOG_FORMAT", value_enum, default_value = "text")]
@@ -261,6 +264,7 @@ impl ServeArgs {
             },
             default_account: self.default_account.clone(),
             max_body_bytes: self.max_body_bytes,
+            master_key: None,
         }
     }
 }
@@ -311,12 +315,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the listening address")?;
 
-    if server_config.auth == AuthMode::Strict {
-        let warning = "strict auth: SigV4 signature verification is not available yet in this version; \
-                       every AWS API request will be refused with MissingAuthenticationTokenException \
-                       (use --auth dev to accept unverified requests)";
-        eprintln!("canopy: warning: {warning}");
-        tracing::warn!("{warning}");
+    let strict = server_config.auth == AuthMode::Strict;
+    let mut server_config = server_config;
+    server_config.master_key = crate::credentials::master_key(&args.key, &args.database, strict)?;
+    if strict {
+        let count = canopy.long_term_credential_count().await.map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
+        if count == 0 {
+            let db = crate::migrate::display_spec(&args.database);
+            let hint = if kind == "sqlite-memory" {
+                "strict auth on an in-memory database: no credentials can be issued to it, so every request \
+                 will be refused; use a database path".to_owned()
+            } else {
+                format!(
+                    "strict auth and no credentials yet: every request will be refused until you issue one, e.g. \
+                     `canopy credentials create --account 123456789012 --database {db}` (prints an access key)"
+                )
+            };
+            eprintln!("canopy: {hint}");
+            tracing::warn!("{hint}");
+        }
     }
     println!("canopy listening on http://{addr} (store: {kind}, auth: {})", server_config.auth.as_str());
     tracing::info!(%addr, store = kind, auth = server_config.auth.as_str(), "serving");

@@ -164,8 +164,11 @@ fn healthy_soon_after_spawn() {
 
 #[test]
 fn strict_auth_warns_and_refuses() {
+    // A fresh data directory has no credentials: the server says how to issue the first.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("{}/", dir.path().join("data").display());
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory", "--auth", "strict"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--auth", "strict"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -180,11 +183,11 @@ fn strict_auth_warns_and_refuses() {
     for _ in 0..20 {
         warning.clear();
         stderr.read_line(&mut warning).unwrap();
-        if warning.contains("not available yet") || warning.is_empty() {
+        if warning.contains("canopy credentials create --account") || warning.is_empty() {
             break;
         }
     }
-    assert!(warning.contains("not available yet"), "{warning:?}");
+    assert!(warning.contains("canopy credentials create --account"), "{warning:?}");
     let addr = line.strip_prefix("canopy listening on http://").unwrap().split_whitespace().next().unwrap().to_owned();
     let server = Server { child, addr };
     let (status, _) = http_get(&server.addr, "/canopy/v1/health").unwrap();

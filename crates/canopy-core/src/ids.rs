@@ -14,7 +14,17 @@ pub trait IdSource: Send + Sync + 'static {
     fn policy_id(&self) -> String {
         format!("p-{}", random_from(LOWER_ALNUM, 8))
     }
+    /// An access key id: `prefix` (`AKIA` long-term, `ASIA` temporary) + 16 of `A-Z2-7`.
+    fn access_key_id(&self, prefix: &str) -> String {
+        format!("{prefix}{}", random_from(UPPER_BASE32, 16))
+    }
+    /// A unique id of an IAM principal: `prefix` (`AROA` role, `AIDA` user) + 17 of `A-Z2-7`.
+    fn principal_id(&self, prefix: &str) -> String {
+        format!("{prefix}{}", random_from(UPPER_BASE32, 17))
+    }
 }
+
+const UPPER_BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 pub struct RandomIds;
 

@@ -8,6 +8,7 @@ pub mod arn;
 pub mod authz;
 pub mod clock;
 pub mod config;
+pub mod identity;
 pub mod ids;
 mod ops;
 pub mod paging;

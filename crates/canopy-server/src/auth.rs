@@ -1,19 +1,222 @@
-//! Who is calling. `dev` auth: SigV4 credentials are parsed (never verified) from the
-//! `Authorization` header or a presigned query; the access key id and the scope's region make
-//! the caller. Strict auth will verify the signature here and hand back the same `Caller`.
+//! Who is calling.
+//!
+//! `dev` auth: SigV4 credentials are parsed (never verified) from the `Authorization` header or
+//! a presigned query; a 12-digit access key id is the caller's account, an access key Canopy
+//! issued (a live AssumeRole session, or a key from `canopy credentials create`) is its owner,
+//! anything else is the default account.
+//!
+//! `strict` auth: the signature is verified (canopy-sigv4) with the secret of an access key
+//! Canopy issued; temporary keys must carry their session token and be unexpired. Failures are
+//! AWS's errors, in the JSON protocol's or the query protocol's (STS) names.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::http::header::AUTHORIZATION;
-use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use canopy_api::partition::partition_for_region;
 use canopy_api::Caller;
-use canopy_sigv4::{parse_authorization_header, parse_presigned_query, ParsedAuth};
+use canopy_core::identity::Principal;
+use canopy_core::CredentialRecord;
+use canopy_sigv4::{parse_authorization_header, parse_presigned_query, ParsedAuth, Pending, SigV4Error, SignedRequest};
+
+use crate::secrets::{token_hash, MasterKey};
+use crate::{AppState, AuthMode};
 
 /// The region assumed when a request carries no (or malformed) credentials.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// Resolves the caller in `dev` auth: a 12-digit access key id *is* the caller's account; any
-/// other key, or missing/malformed credentials, is `default_account`. The region comes from the
-/// credential scope (default `us-east-1`) and picks the partition.
+/// A resolved caller: the account-level `Caller` operations see, and the principal STS reports.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub caller: Caller,
+    pub principal: Principal,
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AuthFailure {
+    SigV4(SigV4Error),
+    /// A temporary key whose session has ended.
+    ExpiredToken,
+    /// A temporary key without (or with the wrong) session token, or a key of another partition.
+    InvalidToken,
+    /// The store failed (logged); an opaque internal error.
+    Internal,
+}
+
+/// How an auth failure is answered: status, error code, message.
+pub(crate) struct AuthAnswer {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
+
+impl AuthFailure {
+    /// The awsJson1.1 answer (Organizations): `*Exception` codes, all 400 but the missing token.
+    pub fn json(&self) -> AuthAnswer {
+        let (status, code, message) = match self {
+            AuthFailure::SigV4(SigV4Error::Missing) => {
+                (StatusCode::FORBIDDEN, "MissingAuthenticationTokenException", "Missing Authentication Token".to_owned())
+            }
+            AuthFailure::SigV4(e @ SigV4Error::Incomplete(_)) => {
+                (StatusCode::BAD_REQUEST, "IncompleteSignatureException", e.to_string())
+            }
+            AuthFailure::SigV4(SigV4Error::UnknownKey) | AuthFailure::InvalidToken => {
+                (StatusCode::BAD_REQUEST, "UnrecognizedClientException", INVALID_TOKEN.to_owned())
+            }
+            AuthFailure::SigV4(e @ (SigV4Error::Mismatch | SigV4Error::Expired(_) | SigV4Error::PayloadHashMismatch)) => {
+                (StatusCode::BAD_REQUEST, "InvalidSignatureException", e.to_string())
+            }
+            AuthFailure::ExpiredToken => (StatusCode::BAD_REQUEST, "ExpiredTokenException", EXPIRED_TOKEN.to_owned()),
+            AuthFailure::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", "An internal error occurred.".to_owned())
+            }
+        };
+        AuthAnswer { status, code, message }
+    }
+
+    /// The awsQuery answer (STS): short codes, 403 for signature and key problems.
+    pub fn query(&self) -> AuthAnswer {
+        let (status, code, message) = match self {
+            AuthFailure::SigV4(SigV4Error::Missing) => (
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationToken",
+                "Request is missing Authentication Token".to_owned(),
+            ),
+            AuthFailure::SigV4(e @ SigV4Error::Incomplete(_)) => (StatusCode::BAD_REQUEST, "IncompleteSignature", e.to_string()),
+            AuthFailure::SigV4(SigV4Error::UnknownKey) | AuthFailure::InvalidToken => {
+                (StatusCode::FORBIDDEN, "InvalidClientTokenId", INVALID_TOKEN.to_owned())
+            }
+            AuthFailure::SigV4(e @ (SigV4Error::Mismatch | SigV4Error::Expired(_) | SigV4Error::PayloadHashMismatch)) => {
+                (StatusCode::FORBIDDEN, "SignatureDoesNotMatch", e.to_string())
+            }
+            AuthFailure::ExpiredToken => (StatusCode::BAD_REQUEST, "ExpiredToken", EXPIRED_TOKEN.to_owned()),
+            AuthFailure::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "An internal error occurred.".to_owned()),
+        };
+        AuthAnswer { status, code, message }
+    }
+}
+
+/// Issued keys already read and opened: strict auth verifies from memory after a key's first use.
+/// Only found keys are cached (a key created while the server runs is seen at its first use);
+/// temporary keys carry their expiry, checked on every request. Bounded: cleared when full.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    keys: Mutex<HashMap<String, Arc<OpenedKey>>>,
+}
+
+const KEY_CACHE_MAX: usize = 10_000;
+
+pub(crate) struct OpenedKey {
+    pub record: CredentialRecord,
+    /// The secret in clear (never logged).
+    secret: String,
+}
+
+impl KeyCache {
+    pub fn clear(&self) {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    async fn get(&self, state: &AppState, access_key_id: &str) -> Result<Option<Arc<OpenedKey>>, AuthFailure> {
+        if let Some(k) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(access_key_id) {
+            return Ok(Some(k.clone()));
+        }
+        let record = state.canopy.credential(access_key_id).await.map_err(|_| AuthFailure::Internal)?;
+        let Some(record) = record else { return Ok(None) };
+        let Some(secret) = state.master_key.open(&record.access_key_id, &record.secret_sealed) else {
+            // Sealed under another master key (or damaged): the key cannot be verified.
+            tracing::warn!(access_key_id, "issued secret does not open with this server's master key");
+            return Ok(None);
+        };
+        let opened = Arc::new(OpenedKey { record, secret });
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= KEY_CACHE_MAX {
+            keys.clear();
+        }
+        keys.insert(access_key_id.to_owned(), opened.clone());
+        Ok(Some(opened))
+    }
+}
+
+/// Resolves the caller of a request whose body has been read, in the server's auth mode.
+pub(crate) async fn authenticate(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Identity, AuthFailure> {
+    match state.config.auth {
+        AuthMode::Dev => Ok(dev_identity(state, &parts.headers, parts.uri.query()).await),
+        AuthMode::Strict => strict_identity(state, parts, body).await,
+    }
+}
+
+async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Identity, AuthFailure> {
+    let headers: Vec<(&str, &str)> =
+        parts.headers.iter().filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v))).collect();
+    let request = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body,
+    };
+    let now_ms = state.canopy.env().clock.now_ms();
+    let pending = Pending::from_request(&request, now_ms.div_euclid(1000)).map_err(AuthFailure::SigV4)?;
+    let key = state.keys.get(state, pending.access_key_id()).await?.ok_or(AuthFailure::SigV4(SigV4Error::UnknownKey))?;
+    let verified = pending.verify(&request, &key.secret).map_err(AuthFailure::SigV4)?;
+    let record = &key.record;
+    // Keys belong to one partition: a signature for another partition's region is refused.
+    let region_partition = partition_for_region(&verified.region);
+    if region_partition != record.partition {
+        return Err(AuthFailure::InvalidToken);
+    }
+    match (&record.session_token_sha256, &verified.session_token) {
+        (None, None) => {}
+        (Some(expected), Some(token)) if *expected == token_hash(token) => {
+            if record.expires_ms.is_some_and(|e| e <= now_ms) {
+                return Err(AuthFailure::ExpiredToken);
+            }
+        }
+        _ => return Err(AuthFailure::InvalidToken),
+    }
+    Ok(Identity {
+        caller: Caller {
+            account_id: record.account_id.clone(),
+            partition: record.partition.clone(),
+            region: verified.region,
+            access_key_id: verified.access_key_id,
+        },
+        principal: Principal::of(record),
+    })
+}
+
+/// Dev auth: nothing is verified. Keys that look issued (`AKIA…`, `ASIA…`) are looked up, so an
+/// AssumeRole session acts as its role's account; a 12-digit key is the account; anything else
+/// is the default account.
+pub(crate) async fn dev_identity(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Identity {
+    let caller = resolve_caller(headers, query, &state.config.default_account);
+    let key = &caller.access_key_id;
+    if key.len() == 20 && (key.starts_with("ASIA") || key.starts_with("AKIA")) {
+        if let Ok(Some(opened)) = state.keys.get(state, key).await {
+            let now_ms = state.canopy.env().clock.now_ms();
+            let record = &opened.record;
+            if record.expires_ms.is_none_or(|e| e > now_ms) && record.partition == caller.partition {
+                return Identity {
+                    caller: Caller { account_id: record.account_id.clone(), ..caller },
+                    principal: Principal::of(record),
+                };
+            }
+        }
+    }
+    let principal = Principal::root(&caller.partition, &caller.account_id);
+    Identity { caller, principal }
+}
+
+/// Resolves the caller in `dev` auth from the request alone: a 12-digit access key id *is* the
+/// caller's account; any other key, or missing/malformed credentials, is `default_account`. The
+/// region comes from the credential scope (default `us-east-1`) and picks the partition.
 pub fn resolve_caller(headers: &HeaderMap, query: Option<&str>, default_account: &str) -> Caller {
     let parsed = parsed_auth(headers, query);
     let (access_key_id, region) = match parsed {
@@ -48,4 +251,10 @@ fn parsed_auth(headers: &HeaderMap, query: Option<&str>) -> Option<ParsedAuth> {
 
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The master key in use: the configured one, or (dev auth without one) a fresh key for this
+/// process, so AssumeRole works; its sessions then only verify in this process.
+pub(crate) fn master_key_or_ephemeral(configured: Option<MasterKey>) -> MasterKey {
+    configured.unwrap_or_else(|| MasterKey::generate().0)
 }

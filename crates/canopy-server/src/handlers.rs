@@ -9,7 +9,7 @@ use canopy_api::{ApiError, ErrorCode, Operation, RequestContext};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::observe::{Outcome, RequestId};
-use crate::{auth, AuthMode, SharedState, TARGET_PREFIX};
+use crate::{auth, SharedState, TARGET_PREFIX};
 
 static AMZ_JSON: HeaderValue = HeaderValue::from_static("application/x-amz-json-1.1");
 static APP_JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -35,6 +35,30 @@ fn failed(err: ApiError, operation: Option<&'static str>, account: Option<String
     let mut response = error_response(&err);
     response.extensions_mut().insert(Outcome { operation, account, error: Some(err.code.as_str()) });
     response
+}
+
+/// An authentication failure in awsJson1.1: `{"__type": …, "Message": …}` with AWS's status.
+fn auth_failed(answer: auth::AuthAnswer, op_name: &'static str) -> Response {
+    let body = serde_json::json!({ "__type": answer.code, "Message": answer.message });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = answer.status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, AMZ_JSON.clone());
+    headers.insert(ERROR_TYPE.clone(), HeaderValue::from_static(answer.code));
+    response.extensions_mut().insert(Outcome { operation: Some(op_name), account: None, error: Some(answer.code) });
+    response
+}
+
+/// `POST /`: Organizations (awsJson1.1, `X-Amz-Target`) or STS (a form body without one).
+pub(crate) async fn post_root(
+    state: State<SharedState>,
+    request_id: Extension<RequestId>,
+    request: Request,
+) -> Response {
+    if !request.headers().contains_key(&X_AMZ_TARGET) && crate::sts::is_form(request.headers()) {
+        return crate::sts::sts(state, request_id, request).await;
+    }
+    aws_json(state, request_id, request).await
 }
 
 /// `POST /`: one Organizations operation in awsJson1.1.
@@ -63,22 +87,7 @@ pub(crate) async fn aws_json(
     };
     let op_name = operation.name();
 
-    // 2. Who is calling.
-    if state.config.auth == AuthMode::Strict {
-        return failed(
-            ApiError::new(
-                ErrorCode::MissingAuthenticationTokenException,
-                "Strict auth is configured but SigV4 signature verification is not available yet in this \
-                 version of Canopy; no request is accepted unverified. Run with --auth dev.",
-            ),
-            Some(op_name),
-            None,
-        );
-    }
-    let caller = auth::resolve_caller(&parts.headers, parts.uri.query(), &state.config.default_account);
-    let account = Some(caller.account_id.clone());
-
-    // 3. The body, bounded.
+    // 2. The body, bounded.
     let max = state.config.max_body_bytes;
     let declared = parts
         .headers
@@ -86,20 +95,27 @@ pub(crate) async fn aws_json(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return failed(too_large(max), Some(op_name), account);
+        return failed(too_large(max), Some(op_name), None);
     }
     let body: Bytes = match Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => return failed(too_large(max), Some(op_name), account),
+        Err(e) if e.is::<LengthLimitError>() => return failed(too_large(max), Some(op_name), None),
         Err(e) => {
             tracing::debug!(error = %e, "failed to read request body");
             return failed(
                 ApiError::new(ErrorCode::SerializationException, "Could not read the request body"),
                 Some(op_name),
-                account,
+                None,
             );
         }
     };
+
+    // 3. Who is calling (strict auth verifies the signature, which covers the body).
+    let caller = match auth::authenticate(&state, &parts, &body).await {
+        Ok(identity) => identity.caller,
+        Err(f) => return auth_failed(f.json(), op_name),
+    };
+    let account = Some(caller.account_id.clone());
     // Operations without input may come with no body at all.
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
 
@@ -137,7 +153,10 @@ pub(crate) async fn health(State(state): State<SharedState>) -> Response {
 
 /// `POST /canopy/v1/reset` and `POST /moto-api/reset` (dev auth only).
 pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
-    match state.canopy.store().reset().await {
+    let result = state.canopy.store().reset().await;
+    // Keys the reset deleted must not keep resolving from memory.
+    state.keys.clear();
+    match result {
         Ok(()) => {
             tracing::info!("store reset");
             json(StatusCode::OK, r#"{"reset":true}"#)

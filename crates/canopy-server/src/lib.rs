@@ -2,6 +2,8 @@
 //!
 //! - `POST /` with `X-Amz-Target: AWSOrganizationsV20161128.<Op>`: the AWS Organizations
 //!   awsJson1.1 protocol, handed to [`canopy_api::dispatch`] over a [`canopy_core::Canopy`].
+//! - `POST /` with a form body and no `X-Amz-Target`, or `GET /?Action=…`: STS (awsQuery,
+//!   `sts.rs`): GetCallerIdentity and AssumeRole.
 //! - `GET /canopy/v1/health`, and in `dev` auth only `POST /canopy/v1/reset` and its moto alias
 //!   `POST /moto-api/reset`.
 //!
@@ -14,6 +16,8 @@ mod auth;
 mod canopy_api;
 mod handlers;
 mod observe;
+pub mod secrets;
+mod sts;
 pub mod testing;
 
 use std::future::{Future, IntoFuture};
@@ -26,6 +30,7 @@ use axum::Router;
 use canopy_core::Canopy;
 
 pub use auth::resolve_caller;
+pub use secrets::MasterKey;
 
 /// The target prefix of every Organizations operation in `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSOrganizationsV20161128.";
@@ -41,8 +46,8 @@ pub enum AuthMode {
     /// account, anything else (or nothing) is the default account.
     #[default]
     Dev,
-    /// SigV4 must be verified against credentials Canopy issued. Verification is not built yet,
-    /// so in this mode every Organizations request is refused (nothing is accepted unverified).
+    /// SigV4 (header or presigned query) must verify against credentials Canopy issued;
+    /// nothing is accepted unsigned, and the reset endpoints do not exist.
     Strict,
 }
 
@@ -62,6 +67,9 @@ pub struct ServerConfig {
     pub default_account: String,
     /// Larger request bodies are refused with 413 RequestEntityTooLargeException.
     pub max_body_bytes: usize,
+    /// Seals and opens issued secrets. Strict auth needs the key the credentials were issued
+    /// under; without one (dev auth, tests) a fresh key is made for the process.
+    pub master_key: Option<MasterKey>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +78,7 @@ impl Default for ServerConfig {
             auth: AuthMode::Dev,
             default_account: "123456789012".to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            master_key: None,
         }
     }
 }
@@ -77,6 +86,8 @@ impl Default for ServerConfig {
 pub(crate) struct AppState {
     pub canopy: Canopy,
     pub config: ServerConfig,
+    pub master_key: MasterKey,
+    pub keys: auth::KeyCache,
 }
 
 pub(crate) type SharedState = Arc<AppState>;
@@ -84,9 +95,10 @@ pub(crate) type SharedState = Arc<AppState>;
 /// The full HTTP application.
 pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
     let auth = config.auth;
-    let state: SharedState = Arc::new(AppState { canopy, config });
+    let master_key = auth::master_key_or_ephemeral(config.master_key.clone());
+    let state: SharedState = Arc::new(AppState { canopy, config, master_key, keys: auth::KeyCache::default() });
     let mut router = Router::new()
-        .route("/", post(handlers::aws_json))
+        .route("/", post(handlers::post_root).get(sts::sts))
         .route("/canopy/v1/health", get(handlers::health));
     router = canopy_api::routes(router);
     if auth == AuthMode::Dev {

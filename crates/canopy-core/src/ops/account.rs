@@ -113,6 +113,8 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
         })?;
         super::tags::apply(tx, env, &org.id, &account_id, &tags)?;
         super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account_id)?;
+        // The role STS AssumeRole takes into the new account, trusting the management account.
+        crate::identity::put_access_role(tx, env, &org.partition, &account_id, input.role_name.as_deref(), &org.management_account_id)?;
         car.account_id = Some(account_id);
     }
     let car = tx.car_insert(&car)?;

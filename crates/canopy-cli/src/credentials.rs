@@ -1,0 +1,203 @@
+//! `canopy credentials create`, and the master key that seals issued secrets (shared with
+//! `serve`).
+//!
+//! The master key: `--master-key HEX` (or `CANOPY_MASTER_KEY`), else `--master-key-file PATH`
+//! (`CANOPY_MASTER_KEY_FILE`), else, for a SQLite database, `canopy-master.key` beside the
+//! database, created (mode 0600) on first use. PostgreSQL needs the flag or a file (every
+//! replica must use the same key); an in-memory database gets a key for the process.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use canopy_core::{Canopy, CoreConfig, IdSource, RandomIds};
+use canopy_core::identity::{IdentityError, NewCredential};
+use canopy_server::secrets::new_secret_access_key;
+use canopy_server::MasterKey;
+use clap::{Args, Subcommand};
+
+/// The key file's name beside a SQLite database.
+pub const KEY_FILE_NAME: &str = "canopy-master.key";
+
+#[derive(Args, Clone, Debug, Default)]
+pub struct KeyArgs {
+    /// The master key sealing issued secrets: 64 hex digits. Required with PostgreSQL (give
+    /// every replica the same), unless --master-key-file is given.
+    #[arg(long, env = "CANOPY_MASTER_KEY", value_name = "HEX", hide_env_values = true)]
+    master_key: Option<String>,
+
+    /// A file holding the master key (created, mode 0600, when missing). Default for a SQLite
+    /// database: canopy-master.key beside it.
+    #[arg(long, env = "CANOPY_MASTER_KEY_FILE", value_name = "PATH")]
+    master_key_file: Option<PathBuf>,
+}
+
+/// Where a database spec keeps its data, when it is a SQLite file or directory.
+fn sqlite_dir(database: &str) -> Option<PathBuf> {
+    let spec = database.trim();
+    let lower = spec.to_ascii_lowercase();
+    if spec == "memory" || spec == ":memory:" || lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        return None;
+    }
+    let path = Path::new(spec);
+    if spec.ends_with('/') || path.is_dir() {
+        Some(path.to_path_buf())
+    } else {
+        Some(path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")))
+    }
+}
+
+/// The master key for `database` (see the module docs). `None`: an in-memory database, or
+/// PostgreSQL in dev auth without a key (its AssumeRole sessions then verify only in this process).
+pub fn master_key(args: &KeyArgs, database: &str, require: bool) -> anyhow::Result<Option<MasterKey>> {
+    if let Some(hex) = &args.master_key {
+        return Ok(Some(MasterKey::from_hex(hex).context("--master-key / CANOPY_MASTER_KEY")?));
+    }
+    let file = match (&args.master_key_file, sqlite_dir(database)) {
+        (Some(f), _) => f.clone(),
+        (None, Some(dir)) => dir.join(KEY_FILE_NAME),
+        (None, None) => {
+            let lower = database.trim().to_ascii_lowercase();
+            if require && lower.starts_with("postgres") {
+                bail!(
+                    "a PostgreSQL database needs the master key that seals issued secrets: set --master-key \
+                     (CANOPY_MASTER_KEY, 64 hex digits, e.g. from `openssl rand -hex 32`) or --master-key-file, \
+                     the same for every replica"
+                );
+            }
+            return Ok(None);
+        }
+    };
+    load_or_create(&file).map(Some)
+}
+
+fn load_or_create(path: &Path) -> anyhow::Result<MasterKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => return MasterKey::from_hex(&text).with_context(|| format!("reading the master key file {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading the master key file {}", path.display())),
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let (key, hex) = MasterKey::generate();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut f) => {
+            f.write_all(format!("{hex}\n").as_bytes()).and_then(|()| f.sync_all())
+                .with_context(|| format!("writing the master key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "created the master key file");
+            Ok(key)
+        }
+        // Another process (serve, or a concurrent create) made it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            MasterKey::from_hex(&text).with_context(|| format!("reading the master key file {}", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("creating the master key file {}", path.display())),
+    }
+}
+
+#[derive(Subcommand)]
+pub enum CredentialsCommand {
+    /// Issue a long-term access key for an account (made as a standalone account when it does
+    /// not exist) and print it in AWS's shared-credentials format. Works while `canopy serve`
+    /// runs on the same database.
+    Create(CreateArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The account (12 digits) the key acts as.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+
+    /// An IAM user name for the key (its ARN is …:user/NAME); without it, the key is the
+    /// account's root user.
+    #[arg(long)]
+    name: Option<String>,
+
+    /// The database `canopy serve` uses: a SQLite directory or file path, or a postgres:// URL.
+    #[arg(long, env = "CANOPY_DATABASE", default_value = "./canopy-data/", value_name = "PATH|URL")]
+    database: String,
+
+    /// The partition of the account (`aws`, `aws-cn`, `aws-us-gov`, …).
+    #[arg(long, default_value = "aws")]
+    partition: String,
+
+    /// The profile name in the printed credentials.
+    #[arg(long, default_value = "default")]
+    profile: String,
+
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+pub fn run(cmd: CredentialsCommand) -> anyhow::Result<()> {
+    match cmd {
+        CredentialsCommand::Create(args) => create(args),
+    }
+}
+
+fn create(args: CreateArgs) -> anyhow::Result<()> {
+    let spec = args.database.trim();
+    if spec == "memory" || spec == ":memory:" {
+        bail!("an in-memory database lives only inside its `canopy serve` process: give the --database it uses (a path or postgres:// URL)");
+    }
+    let display = crate::migrate::display_spec(spec);
+    let store = canopy_store::open(spec).with_context(|| format!("opening the database {display}"))?;
+    let key = master_key(&args.key, spec, true)?.context("no master key for this database")?;
+    let canopy = Canopy::new(store, CoreConfig::default());
+    let access_key_id = RandomIds.access_key_id("AKIA");
+    let secret = new_secret_access_key();
+    let new = NewCredential { secret_sealed: key.seal(&access_key_id, &secret), access_key_id: access_key_id.clone(), session_token_sha256: None };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let record = runtime
+        .block_on(canopy.create_credential(&args.partition, &args.account, args.name.as_deref(), new))
+        .map_err(|e| match e {
+            IdentityError::Validation(m) | IdentityError::AccessDenied(m) => anyhow::anyhow!(m),
+            IdentityError::Internal(_) => anyhow::anyhow!("the database refused the write (see the log)"),
+        })?;
+    let arn = canopy_core::identity::Principal::of(&record).arn();
+    eprintln!("canopy: issued {access_key_id} for {arn}");
+    println!("[{}]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}", args.profile);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_is_created_once_with_private_mode_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("{}/", dir.path().join("data").display());
+        let a = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
+        let path = dir.path().join("data").join(KEY_FILE_NAME);
+        assert!(path.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let b = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
+        let sealed = a.seal("AKIAX", "secret");
+        assert_eq!(b.open("AKIAX", &sealed).as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn postgres_needs_a_key_and_memory_has_none() {
+        let e = master_key(&KeyArgs::default(), "postgres://u@h/db", true).unwrap_err();
+        assert!(e.to_string().contains("--master-key"), "{e}");
+        assert!(master_key(&KeyArgs::default(), "postgres://u@h/db", false).unwrap().is_none());
+        assert!(master_key(&KeyArgs::default(), "memory", true).unwrap().is_none());
+        let hex = "11".repeat(32);
+        let args = KeyArgs { master_key: Some(hex), master_key_file: None };
+        assert!(master_key(&args, "postgres://u@h/db", true).unwrap().is_some());
+        let bad = KeyArgs { master_key: Some("zz".into()), master_key_file: None };
+        assert!(master_key(&bad, "memory", false).is_err());
+    }
+}
