@@ -1,0 +1,194 @@
+//! STS through the official Rust SDK in dev auth: GetCallerIdentity, AssumeRole into the role
+//! CreateAccount made (default and custom RoleName), acting as the member with the session,
+//! and AssumeRole's refusals (missing role, untrusted caller, bad input, role chaining).
+
+mod common;
+
+use aws_credential_types::Credentials;
+use aws_sdk_sts::config::retry::RetryConfig;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use canopy_server::testing::TestServer;
+use common::*;
+
+fn sts_for(endpoint: &str, akid: &str, secret: &str, token: Option<&str>) -> aws_sdk_sts::Client {
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(akid, secret, token.map(str::to_owned), None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_sts::Client::from_conf(config)
+}
+
+fn orgs_as_session(endpoint: &str, c: &aws_sdk_sts::types::Credentials) -> aws_sdk_organizations::Client {
+    let config = aws_sdk_organizations::Config::builder()
+        .behavior_version(aws_sdk_organizations::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_organizations::config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "test",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_organizations::Client::from_conf(config)
+}
+
+fn role_arn(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+/// The code and message of a failed STS call.
+fn sts_err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(r: Result<T, aws_sdk_sts::error::SdkError<E>>) -> (String, String) {
+    let e = r.expect_err("the call should fail");
+    (e.code().unwrap_or_else(|| panic!("no code in {e:?}")).to_owned(), e.message().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn get_caller_identity_in_dev_auth_is_the_root_of_the_key_account() {
+    let server = TestServer::start().await;
+    let me = sts_for(&server.endpoint, MGMT, "x", None).get_caller_identity().send().await.unwrap();
+    assert_eq!(me.account(), Some(MGMT));
+    assert_eq!(me.arn(), Some("arn:aws:iam::111111111111:root"));
+    assert_eq!(me.user_id(), Some(MGMT));
+    // Any other key is the default account.
+    let me = sts_for(&server.endpoint, "AKIAIOSFODNN7EXAMPLE", "x", None).get_caller_identity().send().await.unwrap();
+    assert_eq!(me.account(), Some("123456789012"));
+}
+
+#[tokio::test]
+async fn assume_role_into_a_created_account_then_act_as_the_member() {
+    let org = Org::new().await;
+    let member = org.create_account("Member One").await;
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    let out = sts
+        .assume_role()
+        .role_arn(role_arn(&member, "OrganizationAccountAccessRole"))
+        .role_session_name("admin@example.org")
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap().clone();
+    assert!(c.access_key_id().starts_with("ASIA") && c.access_key_id().len() == 20, "{}", c.access_key_id());
+    assert_eq!(c.secret_access_key().len(), 40);
+    assert!(c.session_token().len() > 100);
+    // Default duration: one hour.
+    let left = c.expiration().secs() - std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((3590..=3600).contains(&left), "expires in {left} s");
+    let user = out.assumed_role_user().unwrap();
+    assert_eq!(user.arn(), format!("arn:aws:sts::{member}:assumed-role/OrganizationAccountAccessRole/admin@example.org"));
+
+    // The session is the member (dev auth resolves the ASIA key to its session).
+    let me = sts_for(&org.server.endpoint, c.access_key_id(), c.secret_access_key(), Some(c.session_token()))
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.account(), Some(member.as_str()));
+    assert_eq!(me.arn(), Some(user.arn()));
+    assert_eq!(me.user_id(), Some(user.assumed_role_id()));
+    let as_member = orgs_as_session(&org.server.endpoint, &c);
+    let described = as_member.describe_organization().send().await.unwrap();
+    assert_eq!(described.organization().unwrap().master_account_id(), Some(MGMT));
+    // A member cannot list the organization's accounts: the caller really is the member.
+    let e = as_member.list_accounts().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("AccessDeniedException"));
+}
+
+#[tokio::test]
+async fn create_account_role_name_is_the_role_made() {
+    let org = Org::new().await;
+    let out = org
+        .mgmt
+        .create_account()
+        .account_name("Custom")
+        .email("custom@example.org")
+        .role_name("Breakglass")
+        .send()
+        .await
+        .unwrap();
+    let member = wait_for_account(&org.mgmt, out.create_account_status().unwrap().id().unwrap()).await;
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    let ok = sts.assume_role().role_arn(role_arn(&member, "Breakglass")).role_session_name("s1").send().await;
+    assert!(ok.is_ok(), "{ok:?}");
+    // The default role was not made.
+    let (code, message) = sts_err(sts.assume_role().role_arn(role_arn(&member, "OrganizationAccountAccessRole")).role_session_name("s1").send().await);
+    assert_eq!(code, "AccessDenied");
+    assert_eq!(
+        message,
+        format!("User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{member}:role/OrganizationAccountAccessRole")
+    );
+}
+
+#[tokio::test]
+async fn assume_role_refusals() {
+    let org = Org::new().await;
+    let member = org.create_account("Member").await;
+    let arn = role_arn(&member, "OrganizationAccountAccessRole");
+
+    // The role trusts the management account only: an outsider and the member itself are denied.
+    for caller in [OUTSIDER, member.as_str()] {
+        let sts = sts_for(&org.server.endpoint, caller, "x", None);
+        let (code, message) = sts_err(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await);
+        assert_eq!(code, "AccessDenied");
+        assert!(message.contains(&format!("arn:aws:iam::{caller}:root is not authorized to perform: sts:AssumeRole")), "{message}");
+    }
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    // No such account or role.
+    let (code, _) = sts_err(sts.assume_role().role_arn(role_arn("333333333333", "OrganizationAccountAccessRole")).role_session_name("s1").send().await);
+    assert_eq!(code, "AccessDenied");
+
+    // Input validation: ValidationError naming the field.
+    let cases: Vec<(Option<&str>, Option<&str>, Option<i32>, &str)> = vec![
+        (Some("not-an-arn"), Some("s1"), None, "not-an-arn is invalid"),
+        (Some(&arn), Some("a"), None, "'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"),
+        (Some(&arn), Some("has space"), None, "'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern"),
+        (Some(&arn), Some("s1"), Some(899), "'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"),
+        (Some(&arn), Some("s1"), Some(43201), "'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"),
+        (Some(&arn), Some("s1"), Some(7200), "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."),
+    ];
+    for (role, session, duration, needle) in cases {
+        let r = sts.assume_role().set_role_arn(role.map(str::to_owned)).set_role_session_name(session.map(str::to_owned)).set_duration_seconds(duration).send().await;
+        let (code, message) = sts_err(r);
+        assert_eq!(code, "ValidationError", "{message}");
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    }
+
+    // Role chaining: a session may assume a role it is trusted for, for at most one hour.
+    let c = sts.assume_role().role_arn(&arn).role_session_name("first").send().await.unwrap().credentials().unwrap().clone();
+    let session = sts_for(&org.server.endpoint, c.access_key_id(), c.secret_access_key(), Some(c.session_token()));
+    // The member's role trusts the management account, not the member's own session.
+    let (code, message) = sts_err(session.assume_role().role_arn(&arn).role_session_name("second").send().await);
+    assert_eq!(code, "AccessDenied", "{message}");
+    assert!(message.starts_with(&format!("User: arn:aws:sts::{member}:assumed-role/OrganizationAccountAccessRole/first is not authorized")), "{message}");
+}
+
+#[tokio::test]
+async fn unknown_and_missing_actions() {
+    let server = TestServer::start().await;
+    let r = raw_form(&server, "Action=GetSessionToken&Version=2011-06-15").await;
+    assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+    assert!(r.contains("<Code>InvalidAction</Code>") && r.contains("Could not find operation GetSessionToken for version 2011-06-15"), "{r}");
+    let r = raw_form(&server, "Version=2011-06-15").await;
+    assert!(r.starts_with("HTTP/1.1 400") && r.contains("<Code>MissingAction</Code>"), "{r}");
+    assert!(r.contains("<RequestId>") && r.contains("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"), "{r}");
+}
+
+async fn raw_form(server: &TestServer, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
