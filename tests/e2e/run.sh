@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: the real `canopy` binary, driven by boto3 (test_boto3.py, test_policies_boto3.py)
-# and the aws CLI (test_cli.sh, test_policies_cli.sh), as users call it.
+# and the aws CLI (test_cli.sh, test_policies_cli.sh), as users call it; test_identity.sh runs
+# its own strict-auth server (credentials create, STS, assume-role, both clients).
 #
 #   tests/e2e/run.sh
 #
@@ -121,6 +122,11 @@ for script in test_policies_boto3.py test_policies_cli.sh; do
   esac
   add_results "$TMP/results.$script" "$script"
 done
+
+# Strict auth: the script runs its own `serve --auth strict` on a fresh data directory.
+echo "== test_identity.sh"
+PATH="$VENV/bin:$PATH" PY="$PY" BIN="$BIN" bash "$HERE/test_identity.sh" "$TMP/results.identity"
+add_results "$TMP/results.identity" test_identity.sh
 
 if ! kill -0 "$PID" 2>/dev/null; then
   echo "FAIL server: canopy died during the run" >&2

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Strict auth end to end: its own `canopy serve --auth strict` on a fresh data directory, the
+# first credentials issued with `canopy credentials create` while it runs, then the aws CLI
+# (create-organization, sts get-caller-identity, create-account, sts assume-role, a call as the
+# member) and boto3 (assume_role, then act as the member). Every check is counted.
+#
+# Usage: test_identity.sh RESULTS_FILE   (BIN = the canopy binary; `aws` on PATH; PY = a python
+# with boto3). Writes "PASSED FAILED" to RESULTS_FILE.
+set -uo pipefail
+
+RESULTS=${1:-/dev/null}
+BIN=${BIN:?BIN must name the canopy binary}
+PY=${PY:-python3}
+MGMT=111111111111
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "PASS identity $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL identity $1"; }
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+check_re() { if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: [$3] !~ $2"; fi; }
+# check_error NAME CODE command... — the command must fail with the error code CODE.
+check_error() {
+  local name=$1 code=$2 out rc
+  shift 2
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ] && [[ "$out" == *"($code)"* ]]; then pass "$name"; else fail "$name: rc=$rc, wanted ($code), got: $out"; fi
+}
+
+T=$(mktemp -d)
+SPID=""
+finish() {
+  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
+    kill -TERM "$SPID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SPID" 2>/dev/null
+  fi
+  rm -rf "$T"
+  echo "$passed $failed" >"$RESULTS"
+  echo "identity: $passed passed, $failed failed"
+}
+trap finish EXIT
+
+# --- a strict server on an empty data directory --------------------------------------------------
+# Only the endpoint and the credentials file; no profile or config of the machine.
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
+"$BIN" serve --auth strict --listen 127.0.0.1:0 --database "$T/data/" >"$T/stdout" 2>"$T/server.log" &
+SPID=$!
+ENDPOINT=""
+for _ in $(seq 1 300); do
+  ENDPOINT=$(sed -n 's|^canopy listening on \(http://[^ ]*\).*|\1|p' "$T/stdout" | head -n 1)
+  [ -n "$ENDPOINT" ] && break
+  kill -0 "$SPID" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$ENDPOINT" ]; then
+  fail "strict server did not start: $(tail -n 5 "$T/server.log")"
+  exit 1
+fi
+export AWS_ENDPOINT_URL="$ENDPOINT"
+if grep -q "canopy credentials create --account" "$T/server.log"; then pass "start-up says how to make the first credentials"; else fail "no hint in: $(head -n 5 "$T/server.log")"; fi
+if [ "$(stat -c %a "$T/data/canopy-master.key" 2>/dev/null)" = "600" ]; then pass "master key file beside the database, mode 600"; else fail "master key file: $(ls -l "$T/data" 2>&1)"; fi
+
+check_error "unsigned request" MissingAuthenticationTokenException aws organizations describe-organization --no-sign-request
+check_error "unknown key" UnrecognizedClientException env AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=x aws organizations describe-organization
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ENDPOINT/canopy/v1/reset")
+check "no reset endpoint in strict auth" "404" "$code"
+
+# --- the first credentials, issued while the server runs ---------------------------------------
+if "$BIN" credentials create --account "$MGMT" --database "$T/data/" >"$T/credentials" 2>"$T/create.err"; then
+  pass "credentials create"
+else
+  fail "credentials create: $(cat "$T/create.err")"
+fi
+check_re "shared-credentials format" '^\[default\] aws_access_key_id = AKIA[A-Z2-7]{16} aws_secret_access_key = [A-Za-z0-9+/]{40}$' "$(tr '\n' ' ' <"$T/credentials" | sed 's/ $//')"
+AKID=$(sed -n 's/^aws_access_key_id = //p' "$T/credentials")
+SECRET=$(sed -n 's/^aws_secret_access_key = //p' "$T/credentials")
+if [ -z "$SECRET" ] || grep -rqF -- "$SECRET" "$T/data" "$T/server.log"; then
+  fail "the secret appears in the database or the log"
+else
+  pass "the secret is neither in the database nor in the log"
+fi
+
+OUT=$(aws organizations create-organization --feature-set ALL --query Organization.MasterAccountId --output text 2>&1)
+check "create-organization with issued credentials" "$MGMT" "$OUT"
+OUT=$(aws sts get-caller-identity --query '[Account,Arn,UserId]' --output text 2>&1)
+check "sts get-caller-identity" "$MGMT	arn:aws:iam::$MGMT:root	$MGMT" "$OUT"
+check_error "wrong secret (Organizations)" InvalidSignatureException env AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY=wrongwrongwrong aws organizations describe-organization
+check_error "wrong secret (STS)" SignatureDoesNotMatch env AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY=wrongwrongwrong aws sts get-caller-identity
+
+# --- a member account and its role -------------------------------------------------------------
+CAR=$(aws organizations create-account --account-name Member --email member@example.org --query CreateAccountStatus.Id --output text 2>&1)
+MEMBER=""
+for _ in $(seq 1 100); do
+  read -r STATE MEMBER <<<"$(aws organizations describe-create-account-status --create-account-request-id "$CAR" --query 'CreateAccountStatus.[State,AccountId]' --output text 2>&1)"
+  [ "$STATE" = "SUCCEEDED" ] && break
+  sleep 0.1
+done
+check_re "member account created" '^[0-9]{12}$' "$MEMBER"
+ROLE="arn:aws:iam::$MEMBER:role/OrganizationAccountAccessRole"
+OUT=$(aws sts assume-role --role-arn "$ROLE" --role-session-name e2e --duration-seconds 900 \
+  --query 'join(`" "`, [Credentials.AccessKeyId, Credentials.SecretAccessKey, Credentials.SessionToken, AssumedRoleUser.Arn])' --output text 2>&1)
+read -r SAK SSK STOK SARN <<<"$OUT"
+check_re "sts assume-role" '^ASIA[A-Z2-7]{16}$' "$SAK"
+check "assumed role ARN" "arn:aws:sts::$MEMBER:assumed-role/OrganizationAccountAccessRole/e2e" "$SARN"
+as_member() { env AWS_ACCESS_KEY_ID="$SAK" AWS_SECRET_ACCESS_KEY="$SSK" AWS_SESSION_TOKEN="$STOK" "$@"; }
+OUT=$(as_member aws sts get-caller-identity --query Account --output text 2>&1)
+check "get-caller-identity as the member" "$MEMBER" "$OUT"
+OUT=$(as_member aws organizations describe-organization --query Organization.MasterAccountId --output text 2>&1)
+check "describe-organization as the member" "$MGMT" "$OUT"
+check_error "a member cannot list accounts" AccessDeniedException as_member aws organizations list-accounts
+check_error "session without its token" UnrecognizedClientException env AWS_ACCESS_KEY_ID="$SAK" AWS_SECRET_ACCESS_KEY="$SSK" aws organizations describe-organization
+check_error "assume a role that does not exist" AccessDenied aws sts assume-role --role-arn "arn:aws:iam::$MEMBER:role/Nope" --role-session-name e2e
+check_error "the member may not assume its own role" AccessDenied as_member aws sts assume-role --role-arn "$ROLE" --role-session-name again
+
+# --- boto3: assume_role, then act as the member -------------------------------------------------
+if OUT=$("$PY" - "$ROLE" "$MEMBER" "$MGMT" 2>&1 <<'EOF'
+import sys, boto3
+role, member, mgmt = sys.argv[1:]
+creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="boto3")["Credentials"]
+session = boto3.session.Session(
+    aws_access_key_id=creds["AccessKeyId"],
+    aws_secret_access_key=creds["SecretAccessKey"],
+    aws_session_token=creds["SessionToken"],
+)
+me = session.client("sts").get_caller_identity()
+assert me["Account"] == member, me
+assert me["Arn"] == f"arn:aws:sts::{member}:assumed-role/OrganizationAccountAccessRole/boto3", me
+org = session.client("organizations").describe_organization()["Organization"]
+assert org["MasterAccountId"] == mgmt, org
+print("ok")
+EOF
+); then check "boto3 assume_role then act as the member" "ok" "$OUT"; else fail "boto3: $OUT"; fi
+
+if grep -q "panicked" "$T/server.log"; then fail "a panic in the strict server's log"; else pass "no panic in the server log"; fi
