@@ -335,35 +335,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!("{hint}");
         }
     }
+    let shutdown = shutdown_signal()?;
     println!("canopy listening on http://{addr} (store: {kind}, auth: {})", server_config.auth.as_str());
     tracing::info!(%addr, store = kind, auth = server_config.auth.as_str(), "serving");
 
     let app = canopy_server::router(canopy, server_config);
-    canopy_server::serve(listener, app, shutdown_signal()).await.context("serving")?;
+    canopy_server::serve(listener, app, shutdown).await.context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Installs the SIGTERM and SIGINT handlers at once and returns the future that resolves on the
+/// first of them. Installed before the listening address is printed: a signal sent as soon as the
+/// server answers must start the graceful shutdown, not meet the default (fatal) action.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
