@@ -145,7 +145,9 @@ async fn assume_role_refusals() {
     assert_eq!(code, "AccessDenied");
 
     // Input validation: ValidationError naming the field.
-    let cases: Vec<(Option<&str>, Option<&str>, Option<i32>, &str)> = vec![
+    // (RoleArn, RoleSessionName, DurationSeconds, expected message part)
+    type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<i32>, &'a str);
+    let cases: Vec<Case> = vec![
         (Some("not-an-arn"), Some("s1"), None, "not-an-arn is invalid"),
         (Some(&arn), Some("a"), None, "'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"),
         (Some(&arn), Some("has space"), None, "'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern"),

@@ -1,9 +1,8 @@
 //! Who is calling.
 //!
 //! `dev` auth: SigV4 credentials are parsed (never verified) from the `Authorization` header or
-//! a presigned query; a 12-digit access key id is the caller's account, an access key Canopy
-//! issued (a live AssumeRole session, or a key from `canopy credentials create`) is its owner,
-//! anything else is the default account.
+//! a presigned query; a 12-digit access key id is the caller's account, a live AssumeRole session
+//! key (`ASIA…`) is its role's account, anything else is the default account.
 //!
 //! `strict` auth: the signature is verified (canopy-sigv4) with the secret of an access key
 //! Canopy issued; temporary keys must carry their session token and be unexpired. Failures are
@@ -192,13 +191,14 @@ async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8]) -> Result
     })
 }
 
-/// Dev auth: nothing is verified. Keys that look issued (`AKIA…`, `ASIA…`) are looked up, so an
-/// AssumeRole session acts as its role's account; a 12-digit key is the account; anything else
-/// is the default account.
+/// Dev auth: nothing is verified. `ASIA…` keys are looked up, so an AssumeRole session acts as
+/// its role's account; a 12-digit key is the account; anything else is the default account.
 pub(crate) async fn dev_identity(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Identity {
     let caller = resolve_caller(headers, query, &state.config.default_account);
     let key = &caller.access_key_id;
-    if key.len() == 20 && (key.starts_with("ASIA") || key.starts_with("AKIA")) {
+    // Only session keys are looked up: long-term keys in dev auth are usually placeholders
+    // (AKIAIOSFODNN7EXAMPLE) and would cost a store read per request.
+    if key.len() == 20 && key.starts_with("ASIA") {
         if let Ok(Some(opened)) = state.keys.get(state, key).await {
             let now_ms = state.canopy.env().clock.now_ms();
             let record = &opened.record;

@@ -13,6 +13,7 @@ struct Signed {
 }
 
 /// Signs like a client: header auth adds `Authorization`, presigned auth adds the query parameters.
+#[allow(clippy::too_many_arguments)]
 fn sign(
     method: &str,
     path: &str,
