@@ -24,13 +24,19 @@ struct Strict {
     server: TestServer,
     clock: Arc<ManualClock>,
     key: MasterKey,
+    // Dropped after the server (field order).
+    _scratch: Option<canopy_store::PgScratch>,
 }
 
-/// A strict-auth server on a memory store whose clock starts at the real time (the SDK signs
-/// with the real time) and moves only when a test says so.
+/// A strict-auth server on a memory store (a PostgreSQL scratch schema when
+/// `CANOPY_TEST_POSTGRES` is set) whose clock moves only when a test says so.
 async fn strict() -> Strict {
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let store = canopy_store::open("memory").unwrap();
+    let scratch = std::env::var("CANOPY_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .map(|base| canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema"));
+    let store = canopy_store::open(scratch.as_ref().map_or("memory", |s| s.url())).unwrap();
     let canopy = Canopy::with_env(
         store,
         Env { config: CoreConfig::default(), clock: clock.clone(), ids: Arc::new(RandomIds) },
@@ -38,7 +44,7 @@ async fn strict() -> Strict {
     let (key, _) = MasterKey::generate();
     let config = ServerConfig { auth: AuthMode::Strict, master_key: Some(key.clone()), ..ServerConfig::default() };
     let server = TestServer::start_with_server_config(canopy, config).await;
-    Strict { server, clock, key }
+    Strict { server, clock, key, _scratch: scratch }
 }
 
 /// The SDK's clock: the server's manual clock shifted by `offset_ms` (a client whose clock is
