@@ -152,8 +152,14 @@ pub(crate) async fn authenticate(state: &AppState, parts: &Parts, body: &[u8]) -
 }
 
 async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Identity, AuthFailure> {
-    let headers: Vec<(&str, &str)> =
+    let mut headers: Vec<(&str, &str)> =
         parts.headers.iter().filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v))).collect();
+    // HTTP/2 carries the host as `:authority` (in the URI), which clients sign as `host`.
+    if !parts.headers.contains_key(axum::http::header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            headers.push(("host", authority.as_str()));
+        }
+    }
     let request = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
