@@ -397,3 +397,51 @@ async fn assumed_role_sessions_work_in_strict_auth_and_expire() {
     let sts = s.sts(c.access_key_id(), c.secret_access_key(), Some(c.session_token()));
     assert_eq!(code_of(sts.get_caller_identity().send().await).0, "ExpiredToken");
 }
+
+/// Signs a JSON POST to one of Canopy's own endpoints (`/canopy/v1/...`), as the CLI would if it signed.
+fn signed_canopy_api(host: &str, path: &str, akid: &str, secret: &str, time: i64, body: &[u8]) -> Vec<(String, String)> {
+    let t = format_request_time(time);
+    let mut headers = vec![
+        ("Host".to_owned(), host.to_owned()),
+        ("Content-Type".to_owned(), "application/json".to_owned()),
+        ("X-Amz-Date".to_owned(), t.clone()),
+    ];
+    let signed: Vec<String> = ["content-type", "host", "x-amz-date"].map(String::from).to_vec();
+    let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let req = SignedRequest { method: "POST", path, query: "", headers: &pairs, body };
+    let scope = Scope { date: &t[..8], region: "us-east-1", service: "organizations" };
+    let sig = signature(&req, &scope, &signed, &t, AuthSource::Header, secret);
+    headers.push((
+        "Authorization".to_owned(),
+        format!("AWS4-HMAC-SHA256 Credential={akid}/{}/us-east-1/organizations/aws4_request, SignedHeaders={}, Signature={sig}", &t[..8], signed.join(";")),
+    ));
+    headers
+}
+
+#[tokio::test]
+async fn canopy_api_authenticates_like_the_aws_endpoints() {
+    let s = strict().await;
+    let (akid, secret) = s.issue(MGMT, None).await;
+    s.orgs(&akid, &secret, None).create_organization().send().await.unwrap();
+    let host = s.server.addr.to_string();
+    let now = s.clock.now_ms() / 1000;
+    let body = br#"{"principal":"arn:aws:iam::111111111111:role/Admin","action":"s3:GetObject"}"#;
+
+    // Signed by an issued key of the management account: evaluated (the management account is exempt).
+    let h = signed_canopy_api(&host, "/canopy/v1/simulate", &akid, &secret, now, body);
+    let r = send(s.server.addr, "POST", "/canopy/v1/simulate", &h, body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#""decision""#), "{}", r.body);
+
+    // Unsigned, wrongly signed, or signed over another body: refused with the AWS auth errors.
+    let r = send(s.server.addr, "POST", "/canopy/v1/simulate", &[("Host".into(), host.clone())], body).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("MissingAuthenticationTokenException"), "{}", r.body);
+    let h = signed_canopy_api(&host, "/canopy/v1/simulate", &akid, "not-the-secret", now, body);
+    let r = send(s.server.addr, "POST", "/canopy/v1/simulate", &h, body).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("InvalidSignatureException"), "{}", r.body);
+    let h = signed_canopy_api(&host, "/canopy/v1/what-if", &akid, &secret, now, b"{}");
+    let r = send(s.server.addr, "POST", "/canopy/v1/what-if", &h, br#"{"changes":[]}"#).await;
+    assert!(r.body.contains("InvalidSignatureException"), "{}", r.body);
+}

@@ -27,7 +27,7 @@ use http_body_util::{BodyExt, Limited};
 use serde_json::{json, Map, Value};
 
 use crate::observe::Outcome;
-use crate::{auth, AuthMode, SharedState};
+use crate::{auth, SharedState};
 
 /// Most requests in one simulate batch, and probes in one what-if.
 const MAX_BATCH: usize = 1000;
@@ -79,21 +79,11 @@ fn fail(f: Failure, operation: &'static str, account: Option<String>) -> Respons
     respond(f.status, &body, operation, account, Some(f.code))
 }
 
-/// Caller and body: what both endpoints start with.
+/// Caller and body: what both endpoints start with. The caller is authenticated exactly as on
+/// the AWS endpoints (dev: the access key names the account; strict: a verified signature over
+/// this body), so the body is read, bounded, first.
 async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller), (Failure, Option<String>)> {
     let (parts, body) = request.into_parts();
-    if state.config.auth == AuthMode::Strict {
-        return Err((
-            Failure {
-                status: StatusCode::FORBIDDEN,
-                code: "MissingAuthenticationTokenException",
-                message: "Strict auth is configured but SigV4 verification is not available yet; run with --auth dev.".into(),
-            },
-            None,
-        ));
-    }
-    let caller = auth::resolve_caller(&parts.headers, parts.uri.query(), &state.config.default_account);
-    let account = Some(caller.account_id.clone());
     let max = state.config.max_body_bytes;
     let too_large = || Failure {
         status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -102,12 +92,20 @@ async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller
     };
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return Err((too_large(), account));
+        return Err((too_large(), None));
     }
     let body: Bytes = match Limited::new(body, max).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => return Err((too_large(), account)),
+        Err(_) => return Err((too_large(), None)),
     };
+    let caller = match auth::authenticate(state, &parts, &body).await {
+        Ok(identity) => identity.caller,
+        Err(failure) => {
+            let answer = failure.json();
+            return Err((Failure { status: answer.status, code: answer.code, message: answer.message }, None));
+        }
+    };
+    let account = Some(caller.account_id.clone());
     let value: Value = serde_json::from_slice(&body).map_err(|e| (Failure::invalid(format!("the body is not valid JSON: {e}")), account.clone()))?;
     if !value.is_object() {
         return Err((Failure::invalid("the body must be a JSON object"), account));
