@@ -820,12 +820,66 @@ pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation
 }
 
 fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {
+    // Dev auth knows the account, not the IAM identity: the caller acts as the account's root user.
+    let principal = Principal {
+        arn: format!("arn:{}:iam::{}:root", caller.partition, caller.account_id),
+        account: Some(caller.account_id.clone()),
+        kind: PrincipalKind::Root,
+    };
+    let action = format!("organizations:{}", op.name());
+    match scp_denial(tx, member, principal, &action, "*", Some(&caller.region))? {
+        Some(message) => Err(ApiError::new(ErrorCode::AccessDeniedException, message).into()),
+        None => Ok(()),
+    }
+}
+
+/// The SCP check of a member principal calling another service on Canopy's port (STS):
+/// `Some(message)` in AWS's wording when the SCPs in force deny `action` on `resource`. The
+/// management account, accounts outside any organization and organizations without SCPs pass.
+pub(crate) fn scp_denial_for(
+    tx: &mut dyn Tx,
+    env: &Env,
+    principal: &crate::identity::Principal,
+    action: &str,
+    resource: &str,
+) -> Result<Option<String>, OpError> {
+    if !env.config.enforce_scps {
+        return Ok(None);
+    }
+    let caller = Caller {
+        account_id: principal.account_id.clone(),
+        partition: principal.partition.clone(),
+        region: String::new(),
+        access_key_id: String::new(),
+    };
+    let Some(member) = access::membership(tx, &caller)?.filter(|m| !m.is_management()) else { return Ok(None) };
+    let kind = if principal.is_session() {
+        PrincipalKind::AssumedRole
+    } else if principal.resource == "root" {
+        PrincipalKind::Root
+    } else {
+        PrincipalKind::IamUser
+    };
+    let subject = Principal { arn: principal.arn(), account: Some(principal.account_id.clone()), kind };
+    scp_denial(tx, &member, subject, action, resource, None)
+}
+
+/// Evaluates the SCPs on the member account's path for one request; `Some(message)` when they
+/// deny it (explicitly, or for want of an Allow at some level).
+fn scp_denial(
+    tx: &mut dyn Tx,
+    member: &access::Member,
+    principal: Principal,
+    action: &str,
+    resource: &str,
+    region: Option<&str>,
+) -> Result<Option<String>, OpError> {
     let org = &member.org;
     let root = tree::root_of(tx, &org.id)?;
     if !root.enabled_policy_types.contains(&PolicyType::ServiceControlPolicy) {
-        return Ok(());
+        return Ok(None);
     }
-    let Some(parent) = member.account.parent_id.as_deref() else { return Ok(()) };
+    let Some(parent) = member.account.parent_id.as_deref() else { return Ok(None) };
     let mut ids = tree::chain_to(tx, parent)?;
     ids.push(member.account.id.clone());
     let mut levels = Vec::with_capacity(ids.len());
@@ -849,30 +903,32 @@ fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: O
         principal_path: Some(path),
         resource_path: None,
     };
-    // Dev auth knows the account, not the IAM identity: the caller acts as the account's root user.
-    let principal = format!("arn:{}:iam::{}:root", caller.partition, caller.account_id);
-    let action = format!("organizations:{}", op.name());
     let mut context = RequestContext::new();
-    context.insert("aws:RequestedRegion", caller.region.as_str());
+    if let Some(region) = region.filter(|r| !r.is_empty()) {
+        context.insert("aws:RequestedRegion", region);
+    }
+    let principal_arn = principal.arn.clone();
     let request = AuthzRequest {
-        principal: Principal { arn: principal.clone(), account: Some(caller.account_id.clone()), kind: PrincipalKind::Root },
-        action: action.clone(),
-        resource: "*".to_string(),
+        principal,
+        action: action.to_string(),
+        resource: resource.to_string(),
         resource_account: None,
         context,
     };
     // The context comes from the server, not from a simulation: derived keys win.
     let opts = EvalOptions { caller_context_wins: false, ..EvalOptions::default() };
     let d = engine::evaluate_with(Layer::Scp, &view, &levels, &request, &opts);
+    // AWS names the resource when the action is on one ("… on resource: arn …").
+    let on = if resource == "*" { String::new() } else { format!(" on resource: {resource}") };
     let message = match d.decision {
         Outcome::ExplicitDeny => {
             let arn = d.deciding.as_ref().and_then(|x| x.statement.as_ref()).and_then(|s| s.policy_arn.clone()).unwrap_or_default();
-            format!("User: {principal} is not authorized to perform: {action} with an explicit deny in a service control policy: {arn}")
+            format!("User: {principal_arn} is not authorized to perform: {action}{on} with an explicit deny in a service control policy: {arn}")
         }
-        Outcome::ImplicitDeny => {
-            format!("User: {principal} is not authorized to perform: {action} because no service control policy allows the {action} action")
-        }
-        Outcome::Allow | Outcome::NotApplicable => return Ok(()),
+        Outcome::ImplicitDeny => format!(
+            "User: {principal_arn} is not authorized to perform: {action}{on} because no service control policy allows the {action} action"
+        ),
+        Outcome::Allow | Outcome::NotApplicable => return Ok(None),
     };
-    Err(ApiError::new(ErrorCode::AccessDeniedException, message).into())
+    Ok(Some(message))
 }

@@ -216,6 +216,11 @@ impl Canopy {
                         request.role_arn
                     ))
                 };
+                // The SCPs in force on the caller's account apply to its principals' AssumeRole,
+                // before the role and its trust are looked at.
+                if let Some(message) = crate::authz::scp_denial_for(tx, env, &caller, "sts:AssumeRole", &request.role_arn)? {
+                    return Ok(Err(IdentityError::AccessDenied(message)));
+                }
                 // A missing role and an untrusting one look the same to the caller, as in AWS.
                 let Some(role) = tx.role_get(&request.partition, &request.account_id, &request.role_name)? else {
                     return Ok(Err(denied()));

@@ -194,3 +194,47 @@ async fn raw_form(server: &TestServer, body: &str) -> String {
     s.read_to_string(&mut out).await.unwrap();
     out
 }
+
+#[tokio::test]
+async fn scps_of_the_callers_account_apply_to_assume_role() {
+    use aws_sdk_organizations::types::PolicyType;
+    let org = Org::new().await;
+    let target = org.create_account("Target").await;
+    let caller = org.create_account("Caller").await;
+    let other = org.create_account("Other").await;
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+    let policy = org
+        .mgmt
+        .create_policy()
+        .name("NoAssumeRole")
+        .description("denies sts:AssumeRole")
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(deny)
+        .send()
+        .await
+        .unwrap();
+    let summary = policy.policy().unwrap().policy_summary().unwrap();
+    let (policy_id, policy_arn) = (summary.id().unwrap().to_string(), summary.arn().unwrap().to_string());
+    org.mgmt.attach_policy().policy_id(&policy_id).target_id(&caller).send().await.unwrap();
+    let arn = role_arn(&target, "OrganizationAccountAccessRole");
+
+    // The member under the SCP is refused by it, before the role's trust is looked at.
+    let sts = sts_for(&org.server.endpoint, &caller, "x", None);
+    let (code, message) = sts_err(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await);
+    assert_eq!(code, "AccessDenied");
+    assert_eq!(
+        message,
+        format!(
+            "User: arn:aws:iam::{caller}:root is not authorized to perform: sts:AssumeRole on resource: {arn} with an explicit deny in a service control policy: {policy_arn}"
+        )
+    );
+    // A member without it meets the role's trust (which admits only the management account).
+    let sts = sts_for(&org.server.endpoint, &other, "x", None);
+    let (code, message) = sts_err(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await);
+    assert_eq!(code, "AccessDenied");
+    assert!(!message.contains("service control policy"), "{message}");
+    // SCPs never restrict the management account, even attached at the root.
+    org.mgmt.attach_policy().policy_id(&policy_id).target_id(&org.root_id).send().await.unwrap();
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    assert!(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await.is_ok());
+}
