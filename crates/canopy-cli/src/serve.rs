@@ -252,7 +252,6 @@ impl ServeArgs {
                 PolicySizeUnit::Bytes => SizeUnit::Bytes,
             },
             policy_limits,
-            ..CoreConfig::default()
         })
     }
 
