@@ -177,6 +177,9 @@ impl Organizations for Canopy {
     async fn remove_account_from_organization(&self, ctx: &RequestContext, input: api::RemoveAccountFromOrganizationRequest) -> Result<(), ApiError> {
         run!(self, write, ctx, RemoveAccountFromOrganization, input, |tx, env, caller, input| ops::account::remove(tx, env, &caller, &input))
     }
+    async fn leave_organization(&self, ctx: &RequestContext) -> Result<(), ApiError> {
+        run!(self, write, ctx, LeaveOrganization, |tx, env, caller| ops::account::leave(tx, env, &caller))
+    }
 
     async fn tag_resource(&self, ctx: &RequestContext, input: api::TagResourceRequest) -> Result<(), ApiError> {
         run!(self, write, ctx, TagResource, input, |tx, env, caller, input| ops::tags::tag_resource(tx, env, &caller, &input))

@@ -473,6 +473,59 @@ async fn remove_account_from_organization() {
 }
 
 #[tokio::test]
+async fn leave_organization() {
+    let config = CoreConfig { min_account_age_for_removal_ms: 0, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let leaver = org.create_account("Self Leaver").await;
+    let stayer = org.create_account("Stayer").await;
+    org.mgmt.tag_resource().resource_id(&leaver).tags(tag("owner", "team-a")).send().await.unwrap();
+
+    // The management account can't leave; an account outside any organization has nothing to leave.
+    expect_err(org.mgmt.leave_organization().send().await, "MasterCannotLeaveOrganizationException", None);
+    expect_err(org.client(OUTSIDER).leave_organization().send().await, "AWSOrganizationsNotInUseException", None);
+
+    // An SCP on the member can deny leaving (organizations:LeaveOrganization).
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}"#;
+    let p = org
+        .mgmt
+        .create_policy()
+        .name("StayPut")
+        .description("no leaving")
+        .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .content(deny)
+        .send()
+        .await
+        .unwrap();
+    let policy_id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+    org.mgmt.attach_policy().policy_id(&policy_id).target_id(&stayer).send().await.unwrap();
+    let f = fail(org.client(&stayer).leave_organization().send().await);
+    assert_eq!(f.code, "AccessDeniedException", "{f:?}");
+    assert!(f.message.contains("organizations:LeaveOrganization with an explicit deny in a service control policy"), "{f:?}");
+    org.mgmt.describe_account().account_id(&stayer).send().await.expect("still a member");
+
+    // The member leaves: gone from the organization, its tags and attachments with it.
+    org.client(&leaver).leave_organization().send().await.expect("LeaveOrganization");
+    expect_err(org.mgmt.describe_account().account_id(&leaver).send().await, "AccountNotFoundException", None);
+    expect_err(org.client(&leaver).describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    expect_err(org.client(&leaver).leave_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    let listed = org.mgmt.list_accounts().send().await.unwrap();
+    assert!(listed.accounts().iter().all(|a| a.id() != Some(leaver.as_str())));
+    // It may found its own organization, with no tags left over.
+    let own = org.client(&leaver);
+    own.create_organization().send().await.unwrap();
+    assert!(own.list_tags_for_resource().resource_id(&leaver).send().await.unwrap().tags().is_empty());
+}
+
+#[tokio::test]
+async fn leave_organization_wait_period() {
+    let config = CoreConfig { min_account_age_for_removal_ms: canopy_core::config::DAY_MS, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let account = org.create_account("Too Young To Leave").await;
+    expect_err(org.client(&account).leave_organization().send().await, "ConstraintViolationException", Some("WAIT_PERIOD_ACTIVE"));
+    org.mgmt.describe_account().account_id(&account).send().await.expect("still a member");
+}
+
+#[tokio::test]
 async fn remove_account_tags_are_gone_for_good() {
     // Tags are deleted with the membership: the account, made the management account of a new
     // organization, has no tags.

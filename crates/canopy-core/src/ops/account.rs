@@ -360,6 +360,22 @@ pub fn remove(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &RemoveAccount
     detach_from_org(tx, env, &member, &mut account)
 }
 
+/// LeaveOrganization: the calling member account leaves its organization (the management
+/// account can't; it deletes the organization instead). The SCP check in force on the caller
+/// runs first, as for every operation, so an SCP can deny leaving.
+pub fn leave(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<(), OpError> {
+    let member = access::any_member(tx, caller)?;
+    if member.is_management() {
+        return Err(ApiError::new(
+            ErrorCode::MasterCannotLeaveOrganizationException,
+            "You can't remove a management account from an organization. If you want the management account to become a member account in another organization, you must first delete the current organization.",
+        )
+        .into());
+    }
+    let mut account = member.account.clone();
+    detach_from_org(tx, env, &member, &mut account)
+}
+
 /// Preconditions and effects shared by RemoveAccountFromOrganization and LeaveOrganization.
 pub fn detach_from_org(tx: &mut dyn Tx, env: &Env, member: &Member, account: &mut AccountRecord) -> Result<(), OpError> {
     let now = env.clock.now_ms();
