@@ -8,9 +8,9 @@
 //! Callers: the management account of the organization (dev auth: the SigV4 access key id).
 //! Errors: `{"error": "<Code>", "message": "..."}` with 400, 403, 404 (500 for storage failures).
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
@@ -23,9 +23,9 @@ use canopy_core::canopy_policy::{
     AuthzRequest, ContextValue, Decision, Outcome as Decided, Principal, PrincipalKind,
     RequestContext,
 };
-use http_body_util::{BodyExt, Limited};
 use serde_json::{json, Map, Value};
 
+use crate::body::{read_bounded, too_large_message, BodyError};
 use crate::observe::Outcome;
 use crate::{auth, SharedState};
 
@@ -85,18 +85,13 @@ fn fail(f: Failure, operation: &'static str, account: Option<String>) -> Respons
 async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller), (Failure, Option<String>)> {
     let (parts, body) = request.into_parts();
     let max = state.config.max_body_bytes;
-    let too_large = || Failure {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        code: "RequestEntityTooLargeException",
-        message: format!("Request body is larger than the limit of {max} bytes"),
-    };
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err((too_large(), None));
-    }
-    let body: Bytes = match Limited::new(body, max).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => return Err((too_large(), None)),
+    let body = match read_bounded(&parts, body, max).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge | BodyError::Unreadable) => {
+            let failure =
+                Failure { status: StatusCode::PAYLOAD_TOO_LARGE, code: "RequestEntityTooLargeException", message: too_large_message(max) };
+            return Err((failure, None));
+        }
     };
     let caller = match auth::authenticate(state, &parts, &body).await {
         Ok(identity) => identity.caller,

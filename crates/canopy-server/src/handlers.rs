@@ -1,13 +1,13 @@
 //! Route handlers.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Extension, Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use canopy_api::{ApiError, ErrorCode, Operation, RequestContext};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use crate::body::{read_bounded, too_large_message, BodyError};
 use crate::observe::{Outcome, RequestId};
 use crate::{auth, SharedState, TARGET_PREFIX};
 
@@ -89,24 +89,15 @@ pub(crate) async fn aws_json(
 
     // 2. The body, bounded.
     let max = state.config.max_body_bytes;
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return failed(too_large(max), Some(op_name), None);
-    }
-    let body: Bytes = match Limited::new(body, max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => return failed(too_large(max), Some(op_name), None),
-        Err(e) => {
-            tracing::debug!(error = %e, "failed to read request body");
+    let body = match read_bounded(&parts, body, max).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return failed(too_large(max), Some(op_name), None),
+        Err(BodyError::Unreadable) => {
             return failed(
                 ApiError::new(ErrorCode::SerializationException, "Could not read the request body"),
                 Some(op_name),
                 None,
-            );
+            )
         }
     };
 
@@ -135,7 +126,7 @@ pub(crate) async fn aws_json(
 fn too_large(max: usize) -> ApiError {
     ApiError::new(
         ErrorCode::RequestEntityTooLargeException,
-        format!("Request body is larger than the limit of {max} bytes"),
+        too_large_message(max),
     )
 }
 

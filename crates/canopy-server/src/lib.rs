@@ -13,6 +13,7 @@
 //! store for tests).
 
 mod auth;
+mod body;
 mod canopy_api;
 mod handlers;
 mod observe;

@@ -3,15 +3,15 @@
 //! GetCallerIdentity URLs do); XML answers and AWS's `<ErrorResponse>`. Two actions:
 //! GetCallerIdentity and AssumeRole (into a role CreateAccount made).
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Extension, Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use canopy_core::identity::{is_iam_name, AssumeRoleRequest, IdentityError, NewCredential, MIN_SESSION_SECS};
-use http_body_util::{BodyExt, Limited};
 
 use crate::auth::{self, AuthAnswer, Identity};
+use crate::body::{read_bounded, too_large_message, BodyError};
 use crate::observe::{Outcome, RequestId};
 use crate::secrets::{new_secret_access_key, new_session_token, token_hash};
 use crate::SharedState;
@@ -34,25 +34,13 @@ pub(crate) async fn sts(State(state): State<SharedState>, Extension(request_id):
     let request_id = request_id.to_hyphenated();
     let (parts, body) = request.into_parts();
     let max = state.config.max_body_bytes;
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let too_large = || {
-        error(
-            &request_id,
-            AuthAnswer {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "RequestEntityTooLarge",
-                message: format!("Request body is larger than the limit of {max} bytes"),
-            },
-            None,
-            None,
-        )
-    };
-    if declared.is_some_and(|n| n > max as u64) {
-        return too_large();
-    }
-    let body: Bytes = match Limited::new(body, max).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => return too_large(),
+    let body = match read_bounded(&parts, body, max).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge | BodyError::Unreadable) => {
+            let answer =
+                AuthAnswer { status: StatusCode::PAYLOAD_TOO_LARGE, code: "RequestEntityTooLarge", message: too_large_message(max) };
+            return error(&request_id, answer, None, None);
+        }
     };
 
     // Parameters: the query's (presigned GET) and the form body's.
