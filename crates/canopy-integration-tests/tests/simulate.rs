@@ -7,7 +7,6 @@ mod common;
 use aws_sdk_organizations::types::PolicyType;
 use common::*;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// POSTs JSON to a Canopy API path as `account_id` (dev auth); returns status and JSON body.
 async fn post(org: &Org, account_id: &str, path: &str, body: &str) -> (u16, Value) {
@@ -18,33 +17,9 @@ async fn post(org: &Org, account_id: &str, path: &str, body: &str) -> (u16, Valu
          Content-Length: {len}\r\nConnection: close\r\n\r\n{body}",
         len = body.len(),
     );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).await.expect("read");
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
-    let head = String::from_utf8_lossy(&buf[..split]).to_string();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = buf[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
-    }
+    let (status, body) = raw_exchange(addr, &request).await;
     let value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&body)));
     (status, value)
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
-        data = &data[end + 2..];
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-    out
 }
 
 async fn simulate(org: &Org, body: Value) -> Value {

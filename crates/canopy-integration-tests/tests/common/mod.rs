@@ -249,7 +249,19 @@ pub async fn raw_call(server: &TestServer, account_id: &str, operation: &str, bo
         addr = server.addr,
         len = body.len(),
     );
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let (status, body) = raw_exchange(server.addr, &request).await;
+    let body = if body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&body)))
+    };
+    RawReply { status, body }
+}
+
+/// Sends one complete HTTP/1.1 request (it must say `Connection: close`) and returns the status
+/// and the body, de-chunked.
+pub async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> (u16, Vec<u8>) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     stream.read_to_end(&mut buf).await.expect("read");
@@ -260,12 +272,7 @@ pub async fn raw_call(server: &TestServer, account_id: &str, operation: &str, bo
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    let body = if body.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&body)))
-    };
-    RawReply { status, body }
+    (status, body)
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
