@@ -9,8 +9,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,79 +17,16 @@ use std::time::{Duration, Instant};
 use aws_sdk_organizations::types::ChildType;
 use aws_sdk_organizations::Client;
 use common::*;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const WRITERS: usize = 16;
 const LOAD_BEFORE_KILL: Duration = Duration::from_millis(1500);
 
-/// `<target>/<profile>` from this test executable's path (`<target>/<profile>/deps/crash-…`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
-}
-
-fn canopy_binary() -> PathBuf {
-    if let Ok(bin) = std::env::var("CANOPY_BIN") {
-        let bin = PathBuf::from(bin);
-        assert!(bin.is_file(), "CANOPY_BIN={} is not a file", bin.display());
-        return bin;
-    }
-    let profile_dir = profile_dir();
-    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["build", "-p", "canopy-cli", "--bin", "canopy"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if release {
-        cmd.arg("--release");
-    }
-    eprintln!("crash test: building the canopy binary into {} ...", target_dir.display());
-    let status = cmd.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p canopy-cli failed (set CANOPY_BIN to use a prebuilt binary)");
-    let bin = profile_dir.join(format!("canopy{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "no binary at {}", bin.display());
-    bin
-}
-
-struct Running {
-    child: Child,
-    endpoint: String,
-}
-
-async fn start(bin: &Path, db: &Path, log: &Path) -> Running {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
-    let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database"])
-        .arg(db)
-        // The load writes more OUs and root tags than AWS's quotas allow.
-        .args(["--max-ous", "1000000", "--max-tags-per-resource", "1000000"])
-        .env("CANOPY_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn canopy");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("canopy printed its listening line within 30 s")
-        .expect("read stdout")
-        .expect("canopy exited before listening");
-    // `canopy listening on http://ADDR (store: KIND, auth: dev)`
-    let endpoint = line
-        .strip_prefix("canopy listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    assert!(line.contains("auth: dev"), "{line}");
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Running { child, endpoint }
+/// `canopy serve` on the file database, with quotas out of the way: the load writes more OUs
+/// and root tags than AWS allows.
+async fn start(bin: &Path, db: &Path, log: &Path) -> ServeProcess {
+    let p = spawn_serve(bin, db.as_os_str(), &["--max-ous", "1000000", "--max-tags-per-resource", "1000000"], log, Duration::from_secs(30)).await;
+    assert!(p.listening_line.contains("auth: dev"), "{}", p.listening_line);
+    p
 }
 
 #[derive(Default)]

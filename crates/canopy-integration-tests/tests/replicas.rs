@@ -22,8 +22,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,8 +31,6 @@ use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::PolicyType;
 use aws_sdk_organizations::Client;
 use common::*;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const CLIENTS: usize = 64;
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,66 +42,9 @@ const OU_NAMES: usize = 6;
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
-}
-
-/// `$CANOPY_BIN`, or `cargo build -p canopy-cli` into this test's target directory (as crash.rs).
-fn canopy_binary() -> PathBuf {
-    if let Ok(bin) = std::env::var("CANOPY_BIN") {
-        let bin = PathBuf::from(bin);
-        assert!(bin.is_file(), "CANOPY_BIN={} is not a file", bin.display());
-        return bin;
-    }
-    let profile_dir = profile_dir();
-    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["build", "-p", "canopy-cli", "--bin", "canopy"]).env("CARGO_TARGET_DIR", &target_dir).current_dir(env!("CARGO_MANIFEST_DIR"));
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p canopy-cli failed (set CANOPY_BIN to use a prebuilt binary)");
-    let bin = profile_dir.join(format!("canopy{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "no binary at {}", bin.display());
-    bin
-}
-
-struct Replica {
-    child: Child,
-    endpoint: String,
-}
-
-async fn start_replica(bin: &Path, database: &str, log: &Path) -> Replica {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
-    let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        // Account creation quotas are not what this test is about.
-        .args(["--max-accounts", "100000"])
-        .env("CANOPY_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn canopy");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("canopy printed its listening line within 60 s")
-        .expect("read stdout")
-        .expect("canopy exited before listening");
-    let endpoint = line
-        .strip_prefix("canopy listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Replica { child, endpoint }
+/// One replica on `database`; account creation quotas are not what this test is about.
+async fn start_replica(bin: &Path, database: &str, log: &Path) -> ServeProcess {
+    spawn_serve(bin, database.as_ref(), &["--max-accounts", "100000"], log, Duration::from_secs(60)).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 //! format checks for ids/ARNs, and error inspection (code, `Reason`, typed variant).
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -287,4 +290,81 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&data[..size]);
         data = &data[size + 2..];
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real `canopy serve` processes (crash and replicas tests).
+
+/// `<target>/<profile>` from this test executable's path (`<target>/<profile>/deps/crash-…`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+/// `$CANOPY_BIN`, or `cargo build -p canopy-cli` into this test's target directory.
+pub fn canopy_binary() -> PathBuf {
+    if let Ok(bin) = std::env::var("CANOPY_BIN") {
+        let bin = PathBuf::from(bin);
+        assert!(bin.is_file(), "CANOPY_BIN={} is not a file", bin.display());
+        return bin;
+    }
+    let profile_dir = profile_dir();
+    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "-p", "canopy-cli", "--bin", "canopy"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if release {
+        cmd.arg("--release");
+    }
+    eprintln!("building the canopy binary into {} ...", target_dir.display());
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p canopy-cli failed (set CANOPY_BIN to use a prebuilt binary)");
+    let bin = profile_dir.join(format!("canopy{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.is_file(), "no binary at {}", bin.display());
+    bin
+}
+
+/// A `canopy serve` process on an ephemeral port, killed when dropped.
+pub struct ServeProcess {
+    pub child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    /// `canopy listening on http://ADDR (store: KIND, auth: MODE)`
+    pub listening_line: String,
+}
+
+/// Starts `bin serve --listen 127.0.0.1:0 --database DATABASE EXTRA…` with its log appended to
+/// `log`, waits at most `within` for its listening line, and keeps draining its stdout so it
+/// never blocks on a full pipe.
+pub async fn spawn_serve(bin: &Path, database: &OsStr, extra: &[&str], log: &Path, within: Duration) -> ServeProcess {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let mut child = tokio::process::Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+        .arg(database)
+        .args(extra)
+        .env("CANOPY_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn canopy");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let listening_line = tokio::time::timeout(within, lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("canopy printed its listening line within {within:?}"))
+        .expect("read stdout")
+        .expect("canopy exited before listening");
+    let endpoint = listening_line
+        .strip_prefix("canopy listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {listening_line:?}"))
+        .to_string();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    ServeProcess { child, endpoint, listening_line }
 }
