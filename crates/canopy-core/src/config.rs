@@ -55,6 +55,12 @@ pub struct CoreConfig {
     /// Evaluate the SCPs in force before every call a member account makes to the
     /// Organizations API (action `organizations:<Operation>`), as AWS does. On by default.
     pub enforce_scps: bool,
+    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- end HANDSHAKES ----
+    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    // ---- end DELEGATION ----
+    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- end GOVCLOUD ----
 }
 
 impl Default for CoreConfig {
@@ -80,6 +86,12 @@ impl Default for CoreConfig {
             policy_size_unit: SizeUnit::Characters,
             enforce_policy_service_access: false,
             enforce_scps: true,
+            // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+            // ---- end HANDSHAKES ----
+            // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+            // ---- end DELEGATION ----
+            // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+            // ---- end GOVCLOUD ----
         }
     }
 }

@@ -241,4 +241,11 @@ impl Organizations for Canopy {
     ) -> Result<api::ListEffectivePolicyValidationErrorsResponse, ApiError> {
         run!(self, read, ctx, ListEffectivePolicyValidationErrors, input, |tx, env, caller, input| ops::effective::list_validation_errors(tx, env, &caller, &input))
     }
+
+    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- end HANDSHAKES ----
+    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    // ---- end DELEGATION ----
+    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- end GOVCLOUD ----
 }

@@ -142,3 +142,10 @@ pub struct RoleRecord {
     pub trusted_account_id: String,
     pub created_ms: i64,
 }
+
+// ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+// ---- end HANDSHAKES ----
+// ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+// ---- end DELEGATION ----
+// ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+// ---- end GOVCLOUD ----

@@ -171,4 +171,11 @@ pub trait Tx {
     fn role_get(&mut self, partition: &str, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>>;
     /// Inserts or replaces the role of that (partition, account, name).
     fn role_put(&mut self, role: &RoleRecord) -> StoreResult<()>;
+
+    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- end HANDSHAKES ----
+    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    // ---- end DELEGATION ----
+    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- end GOVCLOUD ----
 }

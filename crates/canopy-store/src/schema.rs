@@ -161,6 +161,18 @@ CREATE TABLE roles (
     PRIMARY KEY (partition, account_id, name)
 );
 "#,
+    // 5: handshakes, EnableAllFeatures and responsibility transfers (section HANDSHAKES; reserved, filled in by this session's work).
+    r#"
+SELECT 1 WHERE 1 = 0;
+"#,
+    // 6: trusted access, delegated administrators and the resource policy (section DELEGATION; reserved, filled in by this session's work).
+    r#"
+SELECT 1 WHERE 1 = 0;
+"#,
+    // 7: GovCloud accounts and caller principals (section GOVCLOUD; reserved, filled in by this session's work).
+    r#"
+SELECT 1 WHERE 1 = 0;
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).

@@ -702,6 +702,13 @@ impl Tx for SqlTx<'_> {
         )?;
         Ok(())
     }
+
+    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- end HANDSHAKES ----
+    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    // ---- end DELEGATION ----
+    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- end GOVCLOUD ----
 }
 
 fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
@@ -728,3 +735,10 @@ fn role_row(r: &Row) -> StoreResult<RoleRecord> {
         created_ms: r.get(5).st()?,
     })
 }
+
+// ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+// ---- end HANDSHAKES ----
+// ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+// ---- end DELEGATION ----
+// ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+// ---- end GOVCLOUD ----

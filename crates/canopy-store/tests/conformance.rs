@@ -222,6 +222,12 @@ macro_rules! conformance {
                 reset_empties_policies,
                 credential_round_trip_and_expiry,
                 role_round_trip_and_reset,
+                // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+                // ---- end HANDSHAKES ----
+                // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+                // ---- end DELEGATION ----
+                // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+                // ---- end GOVCLOUD ----
             );
         }
     };
@@ -1151,6 +1157,13 @@ mod cases {
         assert_eq!(read(&s, |tx| Ok(tx.policy_get("o-1", "p-1")?)).await.unwrap(), None);
         assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-1")?)).await.unwrap(), 0);
     }
+
+    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- end HANDSHAKES ----
+    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    // ---- end DELEGATION ----
+    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- end GOVCLOUD ----
 }
 
 // ---------------------------------------------------------------------------------------------

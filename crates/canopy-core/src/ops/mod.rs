@@ -7,3 +7,9 @@ pub mod organization;
 pub mod ou;
 pub mod policy;
 pub mod tags;
+// ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+// ---- end HANDSHAKES ----
+// ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+// ---- end DELEGATION ----
+// ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+// ---- end GOVCLOUD ----

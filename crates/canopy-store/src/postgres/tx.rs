@@ -768,6 +768,13 @@ impl Tx for PgTx<'_> {
         )?;
         Ok(())
     }
+
+    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- end HANDSHAKES ----
+    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    // ---- end DELEGATION ----
+    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- end GOVCLOUD ----
 }
 
 fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
@@ -794,3 +801,10 @@ fn role_row(r: &Row) -> StoreResult<RoleRecord> {
         created_ms: g(r, 5)?,
     })
 }
+
+// ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+// ---- end HANDSHAKES ----
+// ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+// ---- end DELEGATION ----
+// ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+// ---- end GOVCLOUD ----
