@@ -161,11 +161,11 @@ pub struct ServeArgs {
     /// SERVICE_CONTROL_POLICY.max_size=5120,SERVICE_CONTROL_POLICY.max_attachments=5).
     #[arg(long = "policy-limit", env = "CANOPY_POLICY_LIMITS", value_delimiter = ',', value_name = "TYPE.FIELD=N", value_parser = parse_policy_limit)]
     policy_limits: Vec<PolicyLimit>,
-    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // ---- end GOVCLOUD ----
 }
 
@@ -252,11 +252,11 @@ impl ServeArgs {
             legacy_scp_grammar: self.legacy_scp_grammar,
             enforce_policy_service_access: self.enforce_policy_service_access,
             enforce_scps: !self.no_scp_enforcement,
-            // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+            // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
             // ---- end HANDSHAKES ----
             // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
             // ---- end DELEGATION ----
-            // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+            // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
             // ---- end GOVCLOUD ----
             policy_lenient_version: self.policy_lenient_version,
             policy_size_unit: match self.policy_size_unit {

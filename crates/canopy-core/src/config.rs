@@ -55,11 +55,11 @@ pub struct CoreConfig {
     /// Evaluate the SCPs in force before every call a member account makes to the
     /// Organizations API (action `organizations:<Operation>`), as AWS does. On by default.
     pub enforce_scps: bool,
-    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // ---- end GOVCLOUD ----
 }
 
@@ -86,11 +86,11 @@ impl Default for CoreConfig {
             policy_size_unit: SizeUnit::Characters,
             enforce_policy_service_access: false,
             enforce_scps: true,
-            // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+            // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
             // ---- end HANDSHAKES ----
             // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
             // ---- end DELEGATION ----
-            // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+            // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
             // ---- end GOVCLOUD ----
         }
     }

@@ -242,10 +242,10 @@ impl Organizations for Canopy {
         run!(self, read, ctx, ListEffectivePolicyValidationErrors, input, |tx, env, caller, input| ops::effective::list_validation_errors(tx, env, &caller, &input))
     }
 
-    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // ---- end GOVCLOUD ----
 }

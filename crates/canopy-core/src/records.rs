@@ -143,9 +143,9 @@ pub struct RoleRecord {
     pub created_ms: i64,
 }
 
-// ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+// ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
 // ---- end HANDSHAKES ----
 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
 // ---- end DELEGATION ----
-// ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+// ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
 // ---- end GOVCLOUD ----

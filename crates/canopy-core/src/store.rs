@@ -172,10 +172,10 @@ pub trait Tx {
     /// Inserts or replaces the role of that (partition, account, name).
     fn role_put(&mut self, role: &RoleRecord) -> StoreResult<()>;
 
-    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // ---- end GOVCLOUD ----
 }

@@ -703,11 +703,11 @@ impl Tx for SqlTx<'_> {
         Ok(())
     }
 
-    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // ---- end GOVCLOUD ----
 }
 
@@ -736,9 +736,9 @@ fn role_row(r: &Row) -> StoreResult<RoleRecord> {
     })
 }
 
-// ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+// ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
 // ---- end HANDSHAKES ----
 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
 // ---- end DELEGATION ----
-// ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+// ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
 // ---- end GOVCLOUD ----

@@ -222,11 +222,11 @@ macro_rules! conformance {
                 reset_empties_policies,
                 credential_round_trip_and_expiry,
                 role_round_trip_and_reset,
-                // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+                // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
                 // ---- end HANDSHAKES ----
                 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
                 // ---- end DELEGATION ----
-                // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+                // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
                 // ---- end GOVCLOUD ----
             );
         }
@@ -1158,11 +1158,11 @@ mod cases {
         assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-1")?)).await.unwrap(), 0);
     }
 
-    // ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // ---- end GOVCLOUD ----
 }
 

@@ -7,9 +7,9 @@ pub mod organization;
 pub mod ou;
 pub mod policy;
 pub mod tags;
-// ---- section HANDSHAKES: handshakes, EnableAllFeatures and responsibility transfers ----
+// ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
 // ---- end HANDSHAKES ----
 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
 // ---- end DELEGATION ----
-// ---- section GOVCLOUD: GovCloud accounts and caller principals ----
+// ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
 // ---- end GOVCLOUD ----

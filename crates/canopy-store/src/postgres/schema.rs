@@ -154,7 +154,7 @@ CREATE TABLE roles (
     PRIMARY KEY (partition, account_id, name)
 );
 "#,
-    // 5: handshakes, EnableAllFeatures and responsibility transfers (section HANDSHAKES; reserved, filled in by this session's work).
+    // 5: handshakes and EnableAllFeatures (section HANDSHAKES; reserved, filled in by this session's work).
     r#"
 SELECT 1 WHERE 1 = 0;
 "#,
@@ -162,7 +162,7 @@ SELECT 1 WHERE 1 = 0;
     r#"
 SELECT 1 WHERE 1 = 0;
 "#,
-    // 7: GovCloud accounts and caller principals (section GOVCLOUD; reserved, filled in by this session's work).
+    // 7: GovCloud accounts, responsibility transfers and caller principals (section GOVCLOUD; reserved, filled in by this session's work).
     r#"
 SELECT 1 WHERE 1 = 0;
 "#,
