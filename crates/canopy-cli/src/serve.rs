@@ -162,10 +162,44 @@ pub struct ServeArgs {
     #[arg(long = "policy-limit", env = "CANOPY_POLICY_LIMITS", value_delimiter = ',', value_name = "TYPE.FIELD=N", value_parser = parse_policy_limit)]
     policy_limits: Vec<PolicyLimit>,
     // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+    /// Days an INVITE handshake stays open before it expires (fractions allowed; AWS: 15).
+    #[arg(long, env = "CANOPY_INVITE_EXPIRY", default_value = "15", value_name = "DAYS", value_parser = parse_days)]
+    invite_expiry: f64,
+
+    /// Days an ENABLE_ALL_FEATURES handshake, and the migration it starts, stays open
+    /// (fractions allowed; AWS: 90).
+    #[arg(long, env = "CANOPY_ENABLE_ALL_FEATURES_EXPIRY", default_value = "90", value_name = "DAYS", value_parser = parse_days)]
+    enable_all_features_expiry: f64,
+
+    /// Days a handshake stays visible after it was accepted, declined, canceled or expired
+    /// (fractions allowed; AWS: 30).
+    #[arg(long, env = "CANOPY_HANDSHAKE_RETENTION", default_value = "30", value_name = "DAYS", value_parser = parse_days)]
+    handshake_retention: f64,
+
+    /// Invitations an organization may send per rolling 24 hours (accepted ones don't count;
+    /// AWS: 20). More give HandshakeConstraintViolation HANDSHAKE_RATE_LIMIT_EXCEEDED.
+    #[arg(long, env = "CANOPY_MAX_INVITATIONS_PER_DAY", default_value_t = CoreConfig::default().max_invitations_per_day)]
+    max_invitations_per_day: u64,
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+    /// Commercial management accounts that may call CreateGovCloudAccount (AWS requires them to
+    /// be paired with a GovCloud account, which Canopy cannot check): `all` (default), `none`,
+    /// or a comma-separated list of 12-digit account ids. The others get ConstraintViolation
+    /// MASTER_ACCOUNT_NOT_GOVCLOUD_ENABLED.
+    #[arg(long, env = "CANOPY_GOVCLOUD_ENABLED_ACCOUNTS", default_value = "all", value_name = "all|none|ID,ID...")]
+    govcloud_enabled_accounts: String,
+
+    /// Days an unanswered responsibility transfer invitation stays open before it expires
+    /// (fractions allowed; Canopy default 15, as account invitations).
+    #[arg(long, env = "CANOPY_TRANSFER_INVITE_EXPIRY", default_value = "15", value_name = "DAYS", value_parser = parse_days)]
+    transfer_invite_expiry: f64,
+
+    /// How many months ahead a responsibility transfer's StartTimestamp or EndTimestamp may lie
+    /// (later ones get START_DATE_TOO_LATE / END_DATE_TOO_LATE; Canopy default 12).
+    #[arg(long, env = "CANOPY_TRANSFER_MAX_MONTHS_AHEAD", default_value_t = CoreConfig::default().transfer_max_months_ahead)]
+    transfer_max_months_ahead: u32,
     // ---- end GOVCLOUD ----
 }
 
@@ -253,10 +287,32 @@ impl ServeArgs {
             enforce_policy_service_access: self.enforce_policy_service_access,
             enforce_scps: !self.no_scp_enforcement,
             // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+            invite_expiry_ms: (self.invite_expiry * DAY_MS).round() as i64,
+            enable_all_features_expiry_ms: (self.enable_all_features_expiry * DAY_MS).round() as i64,
+            handshake_retention_ms: (self.handshake_retention * DAY_MS).round() as i64,
+            max_invitations_per_day: self.max_invitations_per_day,
             // ---- end HANDSHAKES ----
             // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
             // ---- end DELEGATION ----
             // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+            govcloud_enabled_accounts: match self.govcloud_enabled_accounts.trim() {
+                "all" => None,
+                "none" => Some(Vec::new()),
+                list => Some(
+                    list.split(',')
+                        .map(|a| {
+                            let a = a.trim();
+                            if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) {
+                                Ok(a.to_string())
+                            } else {
+                                Err(anyhow::anyhow!("--govcloud-enabled-accounts: '{a}' is not a 12-digit account id (or use all / none)"))
+                            }
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                ),
+            },
+            transfer_invite_expiry_ms: (self.transfer_invite_expiry * DAY_MS).round() as i64,
+            transfer_max_months_ahead: self.transfer_max_months_ahead,
             // ---- end GOVCLOUD ----
             policy_lenient_version: self.policy_lenient_version,
             policy_size_unit: match self.policy_size_unit {

@@ -25,3 +25,8 @@ pub fn policy(partition: &str, mgmt: &str, org_id: &str, policy_type_lower: &str
 pub fn aws_managed_policy(partition: &str, policy_type_lower: &str, policy_id: &str) -> String {
     format!("arn:{partition}:organizations::aws:policy/{policy_type_lower}/{policy_id}")
 }
+
+/// A handshake: `…:handshake/<org>/<action_lowercase>/h-…` (e.g. `/invite/`, `/enable_all_features/`).
+pub fn handshake(partition: &str, mgmt: &str, org_id: &str, action_lower: &str, handshake_id: &str) -> String {
+    format!("arn:{partition}:organizations::{mgmt}:handshake/{org_id}/{action_lower}/{handshake_id}")
+}

@@ -56,10 +56,30 @@ pub struct CoreConfig {
     /// Organizations API (action `organizations:<Operation>`), as AWS does. On by default.
     pub enforce_scps: bool,
     // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+    /// How long an INVITE handshake stays open before it expires (AWS: 15 days).
+    pub invite_expiry_ms: i64,
+    /// How long an ENABLE_ALL_FEATURES handshake (and the migration it starts) stays open
+    /// (AWS: 90 days).
+    pub enable_all_features_expiry_ms: i64,
+    /// How long a handshake stays visible after it was accepted, declined, canceled or expired
+    /// (AWS: 30 days); then it is gone (HandshakeNotFoundException).
+    pub handshake_retention_ms: i64,
+    /// Invitations an organization may send per rolling 24 hours; accepted ones do not count,
+    /// declined and canceled ones do (AWS: 20).
+    pub max_invitations_per_day: u64,
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+    /// Commercial management accounts that are "GovCloud-enabled" (paired with a GovCloud
+    /// account), which CreateGovCloudAccount requires: `None` means every one (Canopy has no
+    /// GovCloud sign-up to pair them through), `Some(list)` only those listed (empty: none).
+    pub govcloud_enabled_accounts: Option<Vec<String>>,
+    /// Responsibility transfer quotas and timing: how long an unanswered invitation stays
+    /// open (Canopy default 15 days, as account invitations), and how many months ahead a
+    /// StartTimestamp or EndTimestamp may lie (Canopy default 12).
+    pub transfer_invite_expiry_ms: i64,
+    pub transfer_max_months_ahead: u32,
     // ---- end GOVCLOUD ----
 }
 
@@ -87,10 +107,17 @@ impl Default for CoreConfig {
             enforce_policy_service_access: false,
             enforce_scps: true,
             // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+            invite_expiry_ms: 15 * DAY_MS,
+            enable_all_features_expiry_ms: 90 * DAY_MS,
+            handshake_retention_ms: 30 * DAY_MS,
+            max_invitations_per_day: 20,
             // ---- end HANDSHAKES ----
             // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
             // ---- end DELEGATION ----
             // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+            govcloud_enabled_accounts: None,
+            transfer_invite_expiry_ms: 15 * DAY_MS,
+            transfer_max_months_ahead: 12,
             // ---- end GOVCLOUD ----
         }
     }

@@ -18,6 +18,10 @@ pub trait IdSource: Send + Sync + 'static {
     fn access_key_id(&self, prefix: &str) -> String {
         format!("{prefix}{}", random_from(UPPER_BASE32, 16))
     }
+    /// A handshake id: `h-` + 10 lowercase alphanumerics (the model allows 8 to 32).
+    fn handshake_id(&self) -> String {
+        format!("h-{}", random_from(LOWER_ALNUM, 10))
+    }
     /// A unique id of an IAM principal: `prefix` (`AROA` role, `AIDA` user) + 17 of `A-Z2-7`.
     fn principal_id(&self, prefix: &str) -> String {
         format!("{prefix}{}", random_from(UPPER_BASE32, 17))

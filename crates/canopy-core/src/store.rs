@@ -168,14 +168,111 @@ pub trait Tx {
     fn credential_count_long_term(&mut self) -> StoreResult<u64>;
     /// Deletes temporary credentials that expired before `now_ms`.
     fn credential_delete_expired(&mut self, now_ms: i64) -> StoreResult<()>;
+    /// Long-term credentials of one account, or of every account with `None`, ordered by
+    /// creation time then access key id.
+    fn credential_list_long_term(&mut self, partition: &str, account_id: Option<&str>) -> StoreResult<Vec<CredentialRecord>>;
+    /// Deletes one credential (revocation); deleting a key that does not exist does nothing.
+    fn credential_delete(&mut self, access_key_id: &str) -> StoreResult<()>;
     fn role_get(&mut self, partition: &str, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>>;
     /// Inserts or replaces the role of that (partition, account, name).
     fn role_put(&mut self, role: &RoleRecord) -> StoreResult<()>;
 
     // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+    // Handshakes are found by their globally unique id; "pending" means not ended and not yet
+    // expired at `now_ms` (states derive from the stored timestamps, see `HandshakeRecord`).
+    /// Assigns `seq`; returns the stored record. Inserting an existing id is a store error.
+    fn handshake_insert(&mut self, handshake: &HandshakeRecord) -> StoreResult<HandshakeRecord>;
+    fn handshake_get(&mut self, handshake_id: &str) -> StoreResult<Option<HandshakeRecord>>;
+    /// Replaces parties, resources, state, expiry and end time (never id, org, action,
+    /// recipient, parent or seq).
+    fn handshake_update(&mut self, handshake: &HandshakeRecord) -> StoreResult<()>;
+    /// Handshakes sent by an organization, in `seq` order, optionally only those of one action
+    /// and/or only the children of one parent handshake.
+    fn handshake_list_by_org(
+        &mut self,
+        org_id: &str,
+        action: Option<canopy_api::ActionType>,
+        parent_id: Option<&str>,
+        after_seq: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<HandshakeRecord>>;
+    /// Handshakes addressed to `account_id` or to `email_lower` (the account's address in lower
+    /// case) in a partition, in `seq` order.
+    fn handshake_list_by_recipient(
+        &mut self,
+        partition: &str,
+        account_id: &str,
+        email_lower: &str,
+        after_seq: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<HandshakeRecord>>;
+    /// Pending handshakes of an organization with this action (and this recipient, if given),
+    /// in `seq` order.
+    fn handshake_list_pending(
+        &mut self,
+        org_id: &str,
+        action: canopy_api::ActionType,
+        recipient: Option<&str>,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<HandshakeRecord>>;
+    /// How many handshakes of this action an organization has pending at `now_ms`.
+    fn handshake_count_pending(&mut self, org_id: &str, action: canopy_api::ActionType, now_ms: i64) -> StoreResult<u64>;
+    /// How many handshakes of this action an organization sent at or after `since_ms` that
+    /// were not accepted (the daily invitation quota counts declined and canceled ones).
+    fn handshake_count_sent_since(&mut self, org_id: &str, action: canopy_api::ActionType, since_ms: i64) -> StoreResult<u64>;
+    /// Deletes the organization's handshakes that ended (or expired) before `cutoff_ms`, with
+    /// the tags stored under their ids.
+    fn handshake_delete_ended_before(&mut self, org_id: &str, cutoff_ms: i64) -> StoreResult<()>;
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    /// Trusted access of `service_principal` in `org_id`, if enabled.
+    fn service_access_get(&mut self, org_id: &str, service_principal: &str) -> StoreResult<Option<ServiceAccessRecord>>;
+    /// Assigns `seq`; returns the stored record. Inserting an enabled principal again is a store error.
+    fn service_access_insert(&mut self, access: &ServiceAccessRecord) -> StoreResult<ServiceAccessRecord>;
+    fn service_access_delete(&mut self, org_id: &str, service_principal: &str) -> StoreResult<()>;
+    /// Enabled services of an organization, in `seq` order.
+    fn service_access_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<ServiceAccessRecord>>;
+    fn delegated_admin_get(&mut self, org_id: &str, account_id: &str, service_principal: &str) -> StoreResult<Option<DelegatedAdminRecord>>;
+    /// Assigns `seq`; returns the stored record. Registering the same (org, account, service)
+    /// twice is a store error: core checks first.
+    fn delegated_admin_insert(&mut self, admin: &DelegatedAdminRecord) -> StoreResult<DelegatedAdminRecord>;
+    fn delegated_admin_delete(&mut self, org_id: &str, account_id: &str, service_principal: &str) -> StoreResult<()>;
+    /// Deregisters every delegated administrator of a service (its trusted access was disabled).
+    fn delegated_admin_delete_by_service(&mut self, org_id: &str, service_principal: &str) -> StoreResult<()>;
+    /// Registrations for one service in `seq` order; with `None`, each account once, as its
+    /// first registration, in that registration's `seq` order.
+    fn delegated_admin_list(&mut self, org_id: &str, service_principal: Option<&str>, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<DelegatedAdminRecord>>;
+    /// The registrations of one account, in `seq` order.
+    fn delegated_admin_list_by_account(&mut self, org_id: &str, account_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<DelegatedAdminRecord>>;
+    fn delegated_admin_count_by_service(&mut self, org_id: &str, service_principal: &str) -> StoreResult<u64>;
+    /// Services an account is delegated administrator of (0: it is none).
+    fn delegated_admin_count_by_account(&mut self, org_id: &str, account_id: &str) -> StoreResult<u64>;
+    fn resource_policy_get(&mut self, org_id: &str) -> StoreResult<Option<ResourcePolicyRecord>>;
+    /// Creates or replaces the organization's resource policy.
+    fn resource_policy_put(&mut self, policy: &ResourcePolicyRecord) -> StoreResult<()>;
+    fn resource_policy_delete(&mut self, org_id: &str) -> StoreResult<()>;
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+    // --- GovCloud pairs (scoped by the commercial organization; `org_delete` drops them) ---
+    /// Inserting a pair for a request or a GovCloud account that has one is a store error.
+    fn govcloud_link_insert(&mut self, link: &GovCloudLinkRecord) -> StoreResult<()>;
+    /// The pair made by a create-account request of the organization.
+    fn govcloud_link_by_request(&mut self, org_id: &str, create_request_id: &str) -> StoreResult<Option<GovCloudLinkRecord>>;
+    /// The pair of a commercial account of the organization.
+    fn govcloud_link_by_account(&mut self, org_id: &str, account_id: &str) -> StoreResult<Option<GovCloudLinkRecord>>;
+
+    // --- responsibility transfers (between two organizations; `org_delete` of either side drops them) ---
+    /// Assigns `seq`; returns the stored record. Inserting an id that exists is a store error.
+    fn transfer_insert(&mut self, transfer: &TransferRecord) -> StoreResult<TransferRecord>;
+    fn transfer_get(&mut self, transfer_id: &str) -> StoreResult<Option<TransferRecord>>;
+    /// The transfer a TRANSFER_RESPONSIBILITY handshake proposed.
+    fn transfer_get_by_handshake(&mut self, handshake_id: &str) -> StoreResult<Option<TransferRecord>>;
+    /// Rewrites name, status, end, expiry (ids, parties and `seq` never change).
+    fn transfer_update(&mut self, transfer: &TransferRecord) -> StoreResult<()>;
+    /// Transfers whose Target (the responsible side, "inbound") is the organization, in `seq` order.
+    fn transfer_list_inbound(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<TransferRecord>>;
+    /// Transfers whose Source (the side giving the responsibility, "outbound") is the organization, in `seq` order.
+    fn transfer_list_outbound(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<TransferRecord>>;
     // ---- end GOVCLOUD ----
 }

@@ -161,23 +161,103 @@ CREATE TABLE roles (
     PRIMARY KEY (partition, account_id, name)
 );
 "#,
-    // 5: handshakes and EnableAllFeatures (section HANDSHAKES; reserved, filled in by this session's work).
+    // 5: handshakes of every action (section HANDSHAKES). Parties and resources are JSON text
+    // (they nest and only core reads inside them); the columns handshakes are looked up by
+    // (sender organization, action, recipient, parent) are columns of their own.
     r#"
-SELECT 1 WHERE 1 = 0;
+CREATE TABLE handshakes (
+    id           TEXT PRIMARY KEY,
+    partition    TEXT NOT NULL,
+    arn          TEXT NOT NULL,
+    org_id       TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    parties      TEXT NOT NULL,
+    resources    TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    parent_id    TEXT,
+    state        TEXT NOT NULL,
+    requested_ms BIGINT NOT NULL,
+    expires_ms   BIGINT NOT NULL,
+    ended_ms     BIGINT,
+    seq          BIGINT NOT NULL
+);
+CREATE INDEX handshakes_org_seq ON handshakes (org_id, seq);
+CREATE INDEX handshakes_org_action ON handshakes (org_id, action, recipient);
+CREATE INDEX handshakes_recipient_seq ON handshakes (partition, recipient, seq);
+CREATE INDEX handshakes_parent ON handshakes (parent_id);
 "#,
-    // 6: trusted access, delegated administrators and the resource policy (section DELEGATION; reserved, filled in by this session's work).
+    // 6: trusted access of services, delegated administrators of services and the resource
+    // (delegation) policy, one per organization (section DELEGATION).
     r#"
-SELECT 1 WHERE 1 = 0;
+CREATE TABLE service_access (
+    org_id            TEXT NOT NULL,
+    service_principal TEXT NOT NULL,
+    enabled_ms        BIGINT NOT NULL,
+    seq               BIGINT NOT NULL,
+    PRIMARY KEY (org_id, service_principal)
+);
+CREATE INDEX service_access_org_seq ON service_access (org_id, seq);
+
+CREATE TABLE delegated_admins (
+    org_id            TEXT NOT NULL,
+    account_id        TEXT NOT NULL,
+    service_principal TEXT NOT NULL,
+    registered_ms     BIGINT NOT NULL,
+    seq               BIGINT NOT NULL,
+    PRIMARY KEY (org_id, account_id, service_principal)
+);
+CREATE INDEX delegated_admins_org_seq ON delegated_admins (org_id, seq);
+CREATE INDEX delegated_admins_service_seq ON delegated_admins (org_id, service_principal, seq);
+
+CREATE TABLE resource_policies (
+    org_id     TEXT PRIMARY KEY,
+    id         TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
 "#,
-    // 7: GovCloud accounts, responsibility transfers and caller principals (section GOVCLOUD; reserved, filled in by this session's work).
+    // 7: GovCloud pairs made by CreateGovCloudAccount and responsibility (billing) transfers
+    // between organizations (section GOVCLOUD).
     r#"
-SELECT 1 WHERE 1 = 0;
+CREATE TABLE govcloud_links (
+    org_id              TEXT NOT NULL,
+    create_request_id   TEXT NOT NULL,
+    account_id          TEXT NOT NULL,
+    govcloud_account_id TEXT NOT NULL,
+    created_ms          BIGINT NOT NULL,
+    PRIMARY KEY (org_id, create_request_id)
+);
+CREATE UNIQUE INDEX govcloud_links_govcloud ON govcloud_links (govcloud_account_id);
+CREATE INDEX govcloud_links_account ON govcloud_links (org_id, account_id);
+
+CREATE TABLE responsibility_transfers (
+    id                TEXT PRIMARY KEY,
+    transfer_type     TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    source_org_id     TEXT NOT NULL,
+    source_account_id TEXT NOT NULL,
+    source_email      TEXT NOT NULL,
+    target_org_id     TEXT NOT NULL,
+    target_account_id TEXT NOT NULL,
+    target_email      TEXT NOT NULL,
+    handshake_id      TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    start_ms          BIGINT NOT NULL,
+    end_ms            BIGINT,
+    expires_ms        BIGINT NOT NULL,
+    created_ms        BIGINT NOT NULL,
+    seq               BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX responsibility_transfers_handshake ON responsibility_transfers (handshake_id);
+CREATE INDEX responsibility_transfers_source ON responsibility_transfers (source_org_id, seq);
+CREATE INDEX responsibility_transfers_target ON responsibility_transfers (target_org_id, seq);
 "#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
 pub const DATA_TABLES: &[&str] =
-    &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments", "org_ou_counts", "credentials", "roles"];
+    &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments", "org_ou_counts", "credentials", "roles", "handshakes", "govcloud_links", "responsibility_transfers", "service_access", "delegated_admins", "resource_policies"];
 
 /// Brings the schema up to date in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -255,12 +255,15 @@ impl Tx for SqlTx<'_> {
 
     fn org_delete(&mut self, org_id: &str) -> StoreResult<()> {
         self.exec("DELETE FROM tags WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM handshakes WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM policy_attachments WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM policies WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM create_account_requests WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM ous WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM org_ou_counts WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM roots WHERE org_id = ?1", [org_id])?;
+        self.govcloud_org_delete(org_id)?;
+        self.delegation_org_delete(org_id)?;
         self.exec("DELETE FROM organizations WHERE id = ?1", [org_id])?;
         Ok(())
     }
@@ -687,6 +690,23 @@ impl Tx for SqlTx<'_> {
         Ok(())
     }
 
+    fn credential_list_long_term(&mut self, partition: &str, account_id: Option<&str>) -> StoreResult<Vec<CredentialRecord>> {
+        self.many(
+            concat!(
+                "SELECT ", credential_cols!(), " FROM credentials WHERE session_token_sha256 IS NULL AND partition = ?1 ",
+                "AND (?2 IS NULL OR account_id = ?2) ORDER BY created_ms, access_key_id"
+            ),
+            params![partition, account_id],
+            usize::MAX,
+            credential_row,
+        )
+    }
+
+    fn credential_delete(&mut self, access_key_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM credentials WHERE access_key_id = ?1", [access_key_id])?;
+        Ok(())
+    }
+
     fn role_get(&mut self, partition: &str, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>> {
         self.one(
             concat!("SELECT ", role_cols!(), " FROM roles WHERE partition = ?1 AND account_id = ?2 AND name = ?3"),
@@ -704,10 +724,360 @@ impl Tx for SqlTx<'_> {
     }
 
     // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+    fn handshake_insert(&mut self, h: &HandshakeRecord) -> StoreResult<HandshakeRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO handshakes (", handshake_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+            params![
+                h.id,
+                h.partition,
+                h.arn,
+                h.org_id,
+                h.action.as_str(),
+                handshake_json::parties_to_json(&h.parties),
+                handshake_json::resources_to_json(&h.resources),
+                h.recipient,
+                h.parent_id,
+                h.state.as_str(),
+                h.requested_ms,
+                h.expires_ms,
+                h.ended_ms,
+                seq,
+            ],
+        )?;
+        Ok(HandshakeRecord { seq, ..h.clone() })
+    }
+
+    fn handshake_get(&mut self, handshake_id: &str) -> StoreResult<Option<HandshakeRecord>> {
+        self.one(concat!("SELECT ", handshake_cols!(), " FROM handshakes WHERE id = ?1"), [handshake_id], handshake_row)
+    }
+
+    fn handshake_update(&mut self, h: &HandshakeRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE handshakes SET parties = ?2, resources = ?3, state = ?4, expires_ms = ?5, ended_ms = ?6 WHERE id = ?1",
+            params![
+                h.id,
+                handshake_json::parties_to_json(&h.parties),
+                handshake_json::resources_to_json(&h.resources),
+                h.state.as_str(),
+                h.expires_ms,
+                h.ended_ms,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn handshake_list_by_org(
+        &mut self,
+        org_id: &str,
+        action: Option<canopy_api::ActionType>,
+        parent_id: Option<&str>,
+        after_seq: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<HandshakeRecord>> {
+        self.many(
+            concat!(
+                "SELECT ",
+                handshake_cols!(),
+                " FROM handshakes WHERE org_id = ?1 AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR parent_id = ?3) \
+                 AND seq > ?4 ORDER BY seq"
+            ),
+            params![org_id, action.map(|a| a.as_str()), parent_id, after(after_seq)],
+            limit,
+            handshake_row,
+        )
+    }
+
+    fn handshake_list_by_recipient(
+        &mut self,
+        partition: &str,
+        account_id: &str,
+        email_lower: &str,
+        after_seq: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<HandshakeRecord>> {
+        self.many(
+            concat!(
+                "SELECT ",
+                handshake_cols!(),
+                " FROM handshakes WHERE partition = ?1 AND recipient IN (?2, ?3) AND seq > ?4 ORDER BY seq"
+            ),
+            params![partition, account_id, email_lower, after(after_seq)],
+            limit,
+            handshake_row,
+        )
+    }
+
+    fn handshake_list_pending(
+        &mut self,
+        org_id: &str,
+        action: canopy_api::ActionType,
+        recipient: Option<&str>,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<HandshakeRecord>> {
+        self.many(
+            concat!(
+                "SELECT ",
+                handshake_cols!(),
+                " FROM handshakes WHERE org_id = ?1 AND action = ?2 AND (?3 IS NULL OR recipient = ?3) \
+                 AND ended_ms IS NULL AND expires_ms > ?4 ORDER BY seq"
+            ),
+            params![org_id, action.as_str(), recipient, now_ms],
+            limit,
+            handshake_row,
+        )
+    }
+
+    fn handshake_count_pending(&mut self, org_id: &str, action: canopy_api::ActionType, now_ms: i64) -> StoreResult<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM handshakes WHERE org_id = ?1 AND action = ?2 AND ended_ms IS NULL AND expires_ms > ?3",
+            params![org_id, action.as_str(), now_ms],
+        )
+    }
+
+    fn handshake_count_sent_since(&mut self, org_id: &str, action: canopy_api::ActionType, since_ms: i64) -> StoreResult<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM handshakes WHERE org_id = ?1 AND action = ?2 AND requested_ms >= ?3 AND state <> 'ACCEPTED'",
+            params![org_id, action.as_str(), since_ms],
+        )
+    }
+
+    fn handshake_delete_ended_before(&mut self, org_id: &str, cutoff_ms: i64) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM tags WHERE org_id = ?1 AND resource_id IN \
+             (SELECT id FROM handshakes WHERE org_id = ?1 AND COALESCE(ended_ms, expires_ms) < ?2)",
+            params![org_id, cutoff_ms],
+        )?;
+        self.exec("DELETE FROM handshakes WHERE org_id = ?1 AND COALESCE(ended_ms, expires_ms) < ?2", params![org_id, cutoff_ms])?;
+        Ok(())
+    }
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    fn service_access_get(&mut self, org_id: &str, service_principal: &str) -> StoreResult<Option<ServiceAccessRecord>> {
+        self.one(
+            concat!("SELECT ", service_access_cols!(), " FROM service_access WHERE org_id = ?1 AND service_principal = ?2"),
+            [org_id, service_principal],
+            service_access_row,
+        )
+    }
+
+    fn service_access_insert(&mut self, a: &ServiceAccessRecord) -> StoreResult<ServiceAccessRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO service_access (", service_access_cols!(), ") VALUES (?1, ?2, ?3, ?4)"),
+            params![a.org_id, a.service_principal, a.enabled_ms, seq],
+        )?;
+        Ok(ServiceAccessRecord { seq, ..a.clone() })
+    }
+
+    fn service_access_delete(&mut self, org_id: &str, service_principal: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM service_access WHERE org_id = ?1 AND service_principal = ?2", [org_id, service_principal])?;
+        Ok(())
+    }
+
+    fn service_access_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<ServiceAccessRecord>> {
+        self.many(
+            concat!("SELECT ", service_access_cols!(), " FROM service_access WHERE org_id = ?1 AND seq > ?2 ORDER BY seq"),
+            params![org_id, after(after_seq)],
+            limit,
+            service_access_row,
+        )
+    }
+
+    fn delegated_admin_get(&mut self, org_id: &str, account_id: &str, service_principal: &str) -> StoreResult<Option<DelegatedAdminRecord>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                delegated_admin_cols!(),
+                " FROM delegated_admins WHERE org_id = ?1 AND account_id = ?2 AND service_principal = ?3"
+            ),
+            [org_id, account_id, service_principal],
+            delegated_admin_row,
+        )
+    }
+
+    fn delegated_admin_insert(&mut self, d: &DelegatedAdminRecord) -> StoreResult<DelegatedAdminRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!("INSERT INTO delegated_admins (", delegated_admin_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5)"),
+            params![d.org_id, d.account_id, d.service_principal, d.registered_ms, seq],
+        )?;
+        Ok(DelegatedAdminRecord { seq, ..d.clone() })
+    }
+
+    fn delegated_admin_delete(&mut self, org_id: &str, account_id: &str, service_principal: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM delegated_admins WHERE org_id = ?1 AND account_id = ?2 AND service_principal = ?3",
+            [org_id, account_id, service_principal],
+        )?;
+        Ok(())
+    }
+
+    fn delegated_admin_delete_by_service(&mut self, org_id: &str, service_principal: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM delegated_admins WHERE org_id = ?1 AND service_principal = ?2", [org_id, service_principal])?;
+        Ok(())
+    }
+
+    fn delegated_admin_list(&mut self, org_id: &str, service_principal: Option<&str>, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<DelegatedAdminRecord>> {
+        match service_principal {
+            Some(sp) => self.many(
+                concat!(
+                    "SELECT ",
+                    delegated_admin_cols!(),
+                    " FROM delegated_admins WHERE org_id = ?1 AND service_principal = ?2 AND seq > ?3 ORDER BY seq"
+                ),
+                params![org_id, sp, after(after_seq)],
+                limit,
+                delegated_admin_row,
+            ),
+            None => self.many(
+                concat!(
+                    "SELECT ",
+                    delegated_admin_cols!(),
+                    " FROM delegated_admins d WHERE org_id = ?1 AND seq > ?2 AND seq = ",
+                    "(SELECT MIN(f.seq) FROM delegated_admins f WHERE f.org_id = d.org_id AND f.account_id = d.account_id) ORDER BY seq"
+                ),
+                params![org_id, after(after_seq)],
+                limit,
+                delegated_admin_row,
+            ),
+        }
+    }
+
+    fn delegated_admin_list_by_account(&mut self, org_id: &str, account_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<DelegatedAdminRecord>> {
+        self.many(
+            concat!("SELECT ", delegated_admin_cols!(), " FROM delegated_admins WHERE org_id = ?1 AND account_id = ?2 AND seq > ?3 ORDER BY seq"),
+            params![org_id, account_id, after(after_seq)],
+            limit,
+            delegated_admin_row,
+        )
+    }
+
+    fn delegated_admin_count_by_service(&mut self, org_id: &str, service_principal: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM delegated_admins WHERE org_id = ?1 AND service_principal = ?2", [org_id, service_principal])
+    }
+
+    fn delegated_admin_count_by_account(&mut self, org_id: &str, account_id: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM delegated_admins WHERE org_id = ?1 AND account_id = ?2", [org_id, account_id])
+    }
+
+    fn resource_policy_get(&mut self, org_id: &str) -> StoreResult<Option<ResourcePolicyRecord>> {
+        self.one(concat!("SELECT ", resource_policy_cols!(), " FROM resource_policies WHERE org_id = ?1"), [org_id], resource_policy_row)
+    }
+
+    fn resource_policy_put(&mut self, p: &ResourcePolicyRecord) -> StoreResult<()> {
+        self.exec(
+            concat!(
+                "INSERT INTO resource_policies (", resource_policy_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5) ",
+                "ON CONFLICT (org_id) DO UPDATE SET id = excluded.id, content = excluded.content, ",
+                "created_ms = excluded.created_ms, updated_ms = excluded.updated_ms"
+            ),
+            params![p.org_id, p.id, p.content, p.created_ms, p.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn resource_policy_delete(&mut self, org_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM resource_policies WHERE org_id = ?1", [org_id])?;
+        Ok(())
+    }
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+    fn govcloud_link_insert(&mut self, l: &GovCloudLinkRecord) -> StoreResult<()> {
+        self.exec(
+            concat!("INSERT INTO govcloud_links (", govcloud_link_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5)"),
+            params![l.org_id, l.create_request_id, l.account_id, l.govcloud_account_id, l.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn govcloud_link_by_request(&mut self, org_id: &str, create_request_id: &str) -> StoreResult<Option<GovCloudLinkRecord>> {
+        self.one(
+            concat!("SELECT ", govcloud_link_cols!(), " FROM govcloud_links WHERE org_id = ?1 AND create_request_id = ?2"),
+            [org_id, create_request_id],
+            govcloud_link_row,
+        )
+    }
+
+    fn govcloud_link_by_account(&mut self, org_id: &str, account_id: &str) -> StoreResult<Option<GovCloudLinkRecord>> {
+        self.one(
+            concat!("SELECT ", govcloud_link_cols!(), " FROM govcloud_links WHERE org_id = ?1 AND account_id = ?2"),
+            [org_id, account_id],
+            govcloud_link_row,
+        )
+    }
+
+    fn transfer_insert(&mut self, t: &TransferRecord) -> StoreResult<TransferRecord> {
+        self.writable()?;
+        let seq = self.next_seq()?;
+        self.exec(
+            concat!(
+                "INSERT INTO responsibility_transfers (", transfer_cols!(), ") ",
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            ),
+            params![
+                t.id,
+                t.transfer_type.as_str(),
+                t.name,
+                t.source_org_id,
+                t.source_account_id,
+                t.source_email,
+                t.target_org_id,
+                t.target_account_id,
+                t.target_email,
+                t.handshake_id,
+                t.status.as_str(),
+                t.start_ms,
+                t.end_ms,
+                t.expires_ms,
+                t.created_ms,
+                seq,
+            ],
+        )?;
+        Ok(TransferRecord { seq, ..t.clone() })
+    }
+
+    fn transfer_get(&mut self, transfer_id: &str) -> StoreResult<Option<TransferRecord>> {
+        self.one(concat!("SELECT ", transfer_cols!(), " FROM responsibility_transfers WHERE id = ?1"), [transfer_id], transfer_row)
+    }
+
+    fn transfer_get_by_handshake(&mut self, handshake_id: &str) -> StoreResult<Option<TransferRecord>> {
+        self.one(
+            concat!("SELECT ", transfer_cols!(), " FROM responsibility_transfers WHERE handshake_id = ?1"),
+            [handshake_id],
+            transfer_row,
+        )
+    }
+
+    fn transfer_update(&mut self, t: &TransferRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE responsibility_transfers SET name = ?2, status = ?3, end_ms = ?4, expires_ms = ?5 WHERE id = ?1",
+            params![t.id, t.name, t.status.as_str(), t.end_ms, t.expires_ms],
+        )?;
+        Ok(())
+    }
+
+    fn transfer_list_inbound(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<TransferRecord>> {
+        self.many(
+            concat!("SELECT ", transfer_cols!(), " FROM responsibility_transfers WHERE target_org_id = ?1 AND seq > ?2 ORDER BY seq"),
+            params![org_id, after(after_seq)],
+            limit,
+            transfer_row,
+        )
+    }
+
+    fn transfer_list_outbound(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<TransferRecord>> {
+        self.many(
+            concat!("SELECT ", transfer_cols!(), " FROM responsibility_transfers WHERE source_org_id = ?1 AND seq > ?2 ORDER BY seq"),
+            params![org_id, after(after_seq)],
+            limit,
+            transfer_row,
+        )
+    }
     // ---- end GOVCLOUD ----
 }
 
@@ -737,8 +1107,132 @@ fn role_row(r: &Row) -> StoreResult<RoleRecord> {
 }
 
 // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+use canopy_core::{handshake_json, HandshakeRecord};
+
+macro_rules! handshake_cols {
+    () => {
+        "id, partition, arn, org_id, action, parties, resources, recipient, parent_id, state, requested_ms, expires_ms, ended_ms, seq"
+    };
+}
+use handshake_cols;
+
+fn handshake_row(r: &Row) -> StoreResult<HandshakeRecord> {
+    let action: String = r.get(4).st()?;
+    let parties: String = r.get(5).st()?;
+    let resources: String = r.get(6).st()?;
+    let state: String = r.get(9).st()?;
+    Ok(HandshakeRecord {
+        id: r.get(0).st()?,
+        partition: r.get(1).st()?,
+        arn: r.get(2).st()?,
+        org_id: r.get(3).st()?,
+        action: canopy_api::ActionType::from_wire(&action).ok_or_else(|| corrupt("handshake action", &action))?,
+        parties: handshake_json::parties_from_json(&parties).map_err(StoreError::Corrupt)?,
+        resources: handshake_json::resources_from_json(&resources).map_err(StoreError::Corrupt)?,
+        recipient: r.get(7).st()?,
+        parent_id: r.get(8).st()?,
+        state: canopy_api::HandshakeState::from_wire(&state).ok_or_else(|| corrupt("handshake state", &state))?,
+        requested_ms: r.get(10).st()?,
+        expires_ms: r.get(11).st()?,
+        ended_ms: r.get(12).st()?,
+        seq: r.get(13).st()?,
+    })
+}
 // ---- end HANDSHAKES ----
 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+use canopy_core::{DelegatedAdminRecord, ResourcePolicyRecord, ServiceAccessRecord};
+
+macro_rules! service_access_cols { () => { "org_id, service_principal, enabled_ms, seq" } }
+macro_rules! delegated_admin_cols { () => { "org_id, account_id, service_principal, registered_ms, seq" } }
+macro_rules! resource_policy_cols { () => { "org_id, id, content, created_ms, updated_ms" } }
+use {delegated_admin_cols, resource_policy_cols, service_access_cols};
+
+fn service_access_row(r: &Row) -> StoreResult<ServiceAccessRecord> {
+    Ok(ServiceAccessRecord { org_id: r.get(0).st()?, service_principal: r.get(1).st()?, enabled_ms: r.get(2).st()?, seq: r.get(3).st()? })
+}
+
+fn delegated_admin_row(r: &Row) -> StoreResult<DelegatedAdminRecord> {
+    Ok(DelegatedAdminRecord {
+        org_id: r.get(0).st()?,
+        account_id: r.get(1).st()?,
+        service_principal: r.get(2).st()?,
+        registered_ms: r.get(3).st()?,
+        seq: r.get(4).st()?,
+    })
+}
+
+fn resource_policy_row(r: &Row) -> StoreResult<ResourcePolicyRecord> {
+    Ok(ResourcePolicyRecord {
+        org_id: r.get(0).st()?,
+        id: r.get(1).st()?,
+        content: r.get(2).st()?,
+        created_ms: r.get(3).st()?,
+        updated_ms: r.get(4).st()?,
+    })
+}
+
+impl SqlTx<'_> {
+    /// The organization-scoped rows of this section, for `org_delete`.
+    fn delegation_org_delete(&mut self, org_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM service_access WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM delegated_admins WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM resource_policies WHERE org_id = ?1", [org_id])?;
+        Ok(())
+    }
+}
 // ---- end DELEGATION ----
 // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+macro_rules! govcloud_link_cols { () => { "org_id, create_request_id, account_id, govcloud_account_id, created_ms" } }
+macro_rules! transfer_cols {
+    () => {
+        "id, transfer_type, name, source_org_id, source_account_id, source_email, target_org_id, target_account_id, \
+         target_email, handshake_id, status, start_ms, end_ms, expires_ms, created_ms, seq"
+    };
+}
+use govcloud_link_cols;
+use transfer_cols;
+use canopy_api::{ResponsibilityTransferStatus, ResponsibilityTransferType};
+use canopy_core::{GovCloudLinkRecord, TransferRecord};
+
+fn govcloud_link_row(r: &Row) -> StoreResult<GovCloudLinkRecord> {
+    Ok(GovCloudLinkRecord {
+        org_id: r.get(0).st()?,
+        create_request_id: r.get(1).st()?,
+        account_id: r.get(2).st()?,
+        govcloud_account_id: r.get(3).st()?,
+        created_ms: r.get(4).st()?,
+    })
+}
+
+fn transfer_row(r: &Row) -> StoreResult<TransferRecord> {
+    let kind: String = r.get(1).st()?;
+    let status: String = r.get(10).st()?;
+    Ok(TransferRecord {
+        id: r.get(0).st()?,
+        transfer_type: ResponsibilityTransferType::from_wire(&kind).ok_or_else(|| corrupt("transfer type", &kind))?,
+        name: r.get(2).st()?,
+        source_org_id: r.get(3).st()?,
+        source_account_id: r.get(4).st()?,
+        source_email: r.get(5).st()?,
+        target_org_id: r.get(6).st()?,
+        target_account_id: r.get(7).st()?,
+        target_email: r.get(8).st()?,
+        handshake_id: r.get(9).st()?,
+        status: ResponsibilityTransferStatus::from_wire(&status).ok_or_else(|| corrupt("transfer status", &status))?,
+        start_ms: r.get(11).st()?,
+        end_ms: r.get(12).st()?,
+        expires_ms: r.get(13).st()?,
+        created_ms: r.get(14).st()?,
+        seq: r.get(15).st()?,
+    })
+}
+
+impl SqlTx<'_> {
+    /// The GovCloud pairs and the transfers of an organization being deleted (`org_delete`).
+    fn govcloud_org_delete(&mut self, org_id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM govcloud_links WHERE org_id = ?1", [org_id])?;
+        self.exec("DELETE FROM responsibility_transfers WHERE source_org_id = ?1 OR target_org_id = ?1", [org_id])?;
+        Ok(())
+    }
+}
 // ---- end GOVCLOUD ----

@@ -221,10 +221,20 @@ macro_rules! conformance {
                 policy_writes_refused_in_read_tx,
                 reset_empties_policies,
                 credential_round_trip_and_expiry,
+                credential_list_and_revoke,
                 role_round_trip_and_reset,
                 // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+                handshake_round_trip,
+                handshake_lists_and_filters,
+                handshake_pending_counts_and_purge,
+                handshake_org_delete_and_reset,
                 // ---- end HANDSHAKES ----
                 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+                service_access_round_trip_and_list,
+                delegated_admin_round_trip_lists_and_counts,
+                resource_policy_put_replace_delete,
+                org_delete_and_reset_remove_delegation_rows,
+                delegation_writes_refused_in_read_tx,
                 // ---- end DELEGATION ----
                 // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
                 // ---- end GOVCLOUD ----
@@ -294,6 +304,39 @@ mod cases {
         // Writes are refused in a read transaction.
         let c = credential("AKIAAAAAAAAAAAAAAAA9", "1", None);
         assert!(read(&s, move |tx| Ok(tx.credential_insert(&c)?)).await.is_err());
+    }
+
+    pub async fn credential_list_and_revoke(s: Arc<dyn Store>) {
+        let mut a2 = credential("AKIAAAAAAAAAAAAAAAB2", "111111111111", None);
+        a2.created_ms = 2;
+        let mut a1 = credential("AKIAAAAAAAAAAAAAAAB1", "111111111111", None);
+        a1.created_ms = 2;
+        let mut b = credential("AKIAAAAAAAAAAAAAAAC1", "222222222222", None);
+        b.created_ms = 1;
+        let session = credential("ASIAAAAAAAAAAAAAAAA1", "111111111111", Some(5_000));
+        let mut other_partition = credential("AKIAAAAAAAAAAAAAAAD1", "111111111111", None);
+        other_partition.partition = "aws-cn".into();
+        let rows = vec![a2.clone(), a1.clone(), b.clone(), session, other_partition];
+        write(&s, move |tx| {
+            for r in &rows {
+                tx.credential_insert(r)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // Long-term keys of the partition only, by creation time then key id.
+        let all = read(&s, |tx| Ok(tx.credential_list_long_term("aws", None)?)).await.unwrap();
+        assert_eq!(all, vec![b.clone(), a1.clone(), a2.clone()]);
+        let one = read(&s, |tx| Ok(tx.credential_list_long_term("aws", Some("111111111111"))?)).await.unwrap();
+        assert_eq!(one, vec![a1.clone(), a2.clone()]);
+        // Revocation deletes one key; an unknown key is no error.
+        write(&s, |tx| Ok(tx.credential_delete("AKIAAAAAAAAAAAAAAAB1")?)).await.unwrap();
+        write(&s, |tx| Ok(tx.credential_delete("AKIANOPE")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.credential_get("AKIAAAAAAAAAAAAAAAB1")?)).await.unwrap(), None);
+        let one = read(&s, |tx| Ok(tx.credential_list_long_term("aws", Some("111111111111"))?)).await.unwrap();
+        assert_eq!(one, vec![a2]);
+        assert!(read(&s, |tx| Ok(tx.credential_delete("AKIAAAAAAAAAAAAAAAB2")?)).await.is_err());
     }
 
     pub async fn role_round_trip_and_reset(s: Arc<dyn Store>) {
@@ -1159,8 +1202,354 @@ mod cases {
     }
 
     // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+    use canopy_api::{ActionType, HandshakePartyType, HandshakeResourceType, HandshakeState};
+    use canopy_core::{HandshakePartyRecord, HandshakeRecord, HandshakeResourceRecord};
+
+    fn handshake(id: &str, org_id: &str, action: ActionType, recipient: &str, requested_ms: i64) -> HandshakeRecord {
+        HandshakeRecord {
+            id: id.into(),
+            partition: "aws".into(),
+            arn: format!("arn:aws:organizations::111111111111:handshake/{org_id}/{}/{id}", action.as_str().to_lowercase()),
+            org_id: org_id.into(),
+            action,
+            parties: vec![
+                HandshakePartyRecord { id: org_id.into(), party_type: HandshakePartyType::Organization },
+                HandshakePartyRecord { id: recipient.into(), party_type: HandshakePartyType::Account },
+            ],
+            resources: vec![
+                HandshakeResourceRecord {
+                    resource_type: HandshakeResourceType::Organization,
+                    value: org_id.into(),
+                    resources: vec![
+                        HandshakeResourceRecord { resource_type: HandshakeResourceType::MasterEmail, value: "m@example.com".into(), resources: vec![] },
+                        HandshakeResourceRecord { resource_type: HandshakeResourceType::MasterName, value: "Ma\"ster \u{e9}".into(), resources: vec![] },
+                    ],
+                },
+                HandshakeResourceRecord { resource_type: HandshakeResourceType::Notes, value: "line\nbreak".into(), resources: vec![] },
+            ],
+            recipient: recipient.into(),
+            parent_id: None,
+            state: HandshakeState::Open,
+            requested_ms,
+            expires_ms: requested_ms + 1_000,
+            ended_ms: None,
+            seq: 0,
+        }
+    }
+
+    pub async fn handshake_round_trip(s: Arc<dyn Store>) {
+        let h = handshake("h-aaaaaaaa01", "o-1", ActionType::Invite, "222222222222", 10_000);
+        let hc = h.clone();
+        let stored = write(&s, move |tx| Ok(tx.handshake_insert(&hc)?)).await.unwrap();
+        assert!(stored.seq > 0);
+        assert_eq!(stored, HandshakeRecord { seq: stored.seq, ..h.clone() });
+        assert_eq!(read(&s, |tx| Ok(tx.handshake_get("h-aaaaaaaa01")?)).await.unwrap(), Some(stored.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.handshake_get("h-nope0000")?)).await.unwrap(), None);
+        // Update changes the mutable fields only.
+        let mut changed = stored.clone();
+        changed.state = HandshakeState::Accepted;
+        changed.ended_ms = Some(10_500);
+        changed.expires_ms = 99;
+        changed.resources.truncate(1);
+        changed.parties.pop();
+        let mut attempt = changed.clone();
+        attempt.recipient = "333333333333".into();
+        attempt.action = ActionType::EnableAllFeatures;
+        write(&s, move |tx| Ok(tx.handshake_update(&attempt)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.handshake_get("h-aaaaaaaa01")?)).await.unwrap(), Some(changed));
+        // A duplicate id is a store error; writes are refused in a read transaction.
+        let dup = h.clone();
+        assert!(matches!(write(&s, move |tx| Ok(tx.handshake_insert(&dup)?)).await, Err(OpError::Store(_))));
+        let other = handshake("h-aaaaaaaa02", "o-1", ActionType::Invite, "x@example.com", 1);
+        let e = read(&s, move |tx| Ok(tx.handshake_insert(&other)?)).await.unwrap_err();
+        assert!(is_store_error(&e, "write in a read transaction"), "{e:?}");
+    }
+
+    pub async fn handshake_lists_and_filters(s: Arc<dyn Store>) {
+        let a = handshake("h-list000001", "o-1", ActionType::Invite, "222222222222", 1);
+        let b = handshake("h-list000002", "o-1", ActionType::Invite, "bob@example.com", 2);
+        let parent = handshake("h-list000003", "o-1", ActionType::EnableAllFeatures, "111111111111", 3);
+        let mut child = handshake("h-list000004", "o-1", ActionType::EnableAllFeatures, "222222222222", 4);
+        child.parent_id = Some("h-list000003".into());
+        let elsewhere = handshake("h-list000005", "o-2", ActionType::Invite, "222222222222", 5);
+        let mut cn = handshake("h-list000006", "o-3", ActionType::Invite, "222222222222", 6);
+        cn.partition = "aws-cn".into();
+        let rows = vec![a, b, parent, child, elsewhere, cn];
+        write(&s, move |tx| {
+            for r in &rows {
+                tx.handshake_insert(r)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let ids = |v: Vec<HandshakeRecord>| v.into_iter().map(|h| h.id).collect::<Vec<_>>();
+        let all = read(&s, |tx| Ok(tx.handshake_list_by_org("o-1", None, None, None, 100)?)).await.unwrap();
+        assert_eq!(ids(all.clone()), ["h-list000001", "h-list000002", "h-list000003", "h-list000004"]);
+        // Paging by seq.
+        let page = read(&s, |tx| Ok(tx.handshake_list_by_org("o-1", None, None, None, 2)?)).await.unwrap();
+        assert_eq!(ids(page.clone()), ["h-list000001", "h-list000002"]);
+        let after = page[1].seq;
+        let rest = read(&s, move |tx| Ok(tx.handshake_list_by_org("o-1", None, None, Some(after), 2)?)).await.unwrap();
+        assert_eq!(ids(rest), ["h-list000003", "h-list000004"]);
+        // Filters: by action, by parent, both.
+        let eaf = read(&s, |tx| Ok(tx.handshake_list_by_org("o-1", Some(ActionType::EnableAllFeatures), None, None, 100)?)).await.unwrap();
+        assert_eq!(ids(eaf), ["h-list000003", "h-list000004"]);
+        let kids = read(&s, |tx| Ok(tx.handshake_list_by_org("o-1", None, Some("h-list000003"), None, 100)?)).await.unwrap();
+        assert_eq!(ids(kids), ["h-list000004"]);
+        let none = read(&s, |tx| Ok(tx.handshake_list_by_org("o-1", Some(ActionType::Invite), Some("h-list000003"), None, 100)?))
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        // By recipient: account id or email, one partition only.
+        let mine = read(&s, |tx| Ok(tx.handshake_list_by_recipient("aws", "222222222222", "bob@example.com", None, 100)?)).await.unwrap();
+        assert_eq!(ids(mine), ["h-list000001", "h-list000002", "h-list000004", "h-list000005"]);
+        let acct_only = read(&s, |tx| Ok(tx.handshake_list_by_recipient("aws", "222222222222", "nobody@example.com", None, 2)?)).await.unwrap();
+        assert_eq!(ids(acct_only.clone()), ["h-list000001", "h-list000004"]);
+        let after = acct_only[1].seq;
+        let rest = read(&s, move |tx| Ok(tx.handshake_list_by_recipient("aws", "222222222222", "nobody@example.com", Some(after), 2)?))
+            .await
+            .unwrap();
+        assert_eq!(ids(rest), ["h-list000005"]);
+        let cn = read(&s, |tx| Ok(tx.handshake_list_by_recipient("aws-cn", "222222222222", "x@y.z", None, 100)?)).await.unwrap();
+        assert_eq!(ids(cn), ["h-list000006"]);
+    }
+
+    pub async fn handshake_pending_counts_and_purge(s: Arc<dyn Store>) {
+        // Three invites at t=0 (expire at 1000): one open, one declined, one accepted; one at t=500.
+        let open = handshake("h-pend000001", "o-1", ActionType::Invite, "222222222222", 0);
+        let mut declined = handshake("h-pend000002", "o-1", ActionType::Invite, "333333333333", 0);
+        declined.state = HandshakeState::Declined;
+        declined.ended_ms = Some(100);
+        let mut accepted = handshake("h-pend000003", "o-1", ActionType::Invite, "444444444444", 0);
+        accepted.state = HandshakeState::Accepted;
+        accepted.ended_ms = Some(200);
+        let late = handshake("h-pend000004", "o-1", ActionType::Invite, "222222222222", 500);
+        let eaf = handshake("h-pend000005", "o-1", ActionType::EnableAllFeatures, "111111111111", 0);
+        let other_org = handshake("h-pend000006", "o-2", ActionType::Invite, "222222222222", 0);
+        let rows = vec![open, declined, accepted, late, eaf, other_org];
+        write(&s, move |tx| {
+            for r in &rows {
+                tx.handshake_insert(r)?;
+                tx.tags_put(&r.org_id, &r.id, &[tag("k", "v")])?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let ids = |v: Vec<HandshakeRecord>| v.into_iter().map(|h| h.id).collect::<Vec<_>>();
+        let inv = ActionType::Invite;
+        // Pending: not ended, not expired (expiry is exclusive: at expires_ms it is expired).
+        assert_eq!(read(&s, move |tx| Ok(tx.handshake_count_pending("o-1", inv, 999)?)).await.unwrap(), 2);
+        assert_eq!(read(&s, move |tx| Ok(tx.handshake_count_pending("o-1", inv, 1_000)?)).await.unwrap(), 1);
+        assert_eq!(read(&s, move |tx| Ok(tx.handshake_count_pending("o-1", inv, 1_500)?)).await.unwrap(), 0);
+        let p = read(&s, move |tx| Ok(tx.handshake_list_pending("o-1", inv, None, 999, 100)?)).await.unwrap();
+        assert_eq!(ids(p), ["h-pend000001", "h-pend000004"]);
+        let p = read(&s, move |tx| Ok(tx.handshake_list_pending("o-1", inv, Some("222222222222"), 999, 1)?)).await.unwrap();
+        assert_eq!(ids(p), ["h-pend000001"]);
+        let p = read(&s, move |tx| Ok(tx.handshake_list_pending("o-1", inv, Some("333333333333"), 50, 100)?)).await.unwrap();
+        assert!(p.is_empty(), "an ended handshake is not pending");
+        let p = read(&s, |tx| Ok(tx.handshake_list_pending("o-1", ActionType::EnableAllFeatures, None, 999, 100)?)).await.unwrap();
+        assert_eq!(ids(p), ["h-pend000005"]);
+        // Sent since: accepted ones do not count.
+        assert_eq!(read(&s, move |tx| Ok(tx.handshake_count_sent_since("o-1", inv, 0)?)).await.unwrap(), 3);
+        assert_eq!(read(&s, move |tx| Ok(tx.handshake_count_sent_since("o-1", inv, 1)?)).await.unwrap(), 1);
+        // Purge: ended (or expired) before the cutoff go, with their tags; other orgs untouched.
+        write(&s, |tx| Ok(tx.handshake_delete_ended_before("o-1", 150)?)).await.unwrap();
+        let left = read(&s, |tx| Ok(tx.handshake_list_by_org("o-1", None, None, None, 100)?)).await.unwrap();
+        assert_eq!(ids(left), ["h-pend000001", "h-pend000003", "h-pend000004", "h-pend000005"]);
+        assert!(read(&s, |tx| Ok(tx.tags_get("o-1", "h-pend000002")?)).await.unwrap().is_empty());
+        assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-1", "h-pend000001")?)).await.unwrap(), vec![tag("k", "v")]);
+        write(&s, |tx| Ok(tx.handshake_delete_ended_before("o-1", 1_001)?)).await.unwrap();
+        let left = read(&s, |tx| Ok(tx.handshake_list_by_org("o-1", None, None, None, 100)?)).await.unwrap();
+        assert_eq!(ids(left), ["h-pend000004"]);
+        assert!(read(&s, |tx| Ok(tx.handshake_get("h-pend000006")?)).await.unwrap().is_some());
+        assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-2", "h-pend000006")?)).await.unwrap(), vec![tag("k", "v")]);
+    }
+
+    pub async fn handshake_org_delete_and_reset(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.org_insert(&org("o-1"))?;
+            tx.org_insert(&org("o-2"))?;
+            tx.handshake_insert(&handshake("h-del0000001", "o-1", ActionType::Invite, "222222222222", 0))?;
+            tx.handshake_insert(&handshake("h-del0000002", "o-2", ActionType::Invite, "222222222222", 0))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        write(&s, |tx| Ok(tx.org_delete("o-1")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.handshake_get("h-del0000001")?)).await.unwrap(), None);
+        assert!(read(&s, |tx| Ok(tx.handshake_get("h-del0000002")?)).await.unwrap().is_some());
+        s.reset().await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.handshake_get("h-del0000002")?)).await.unwrap(), None);
+        let n = read(&s, |tx| Ok(tx.handshake_list_by_recipient("aws", "222222222222", "-", None, 10)?)).await.unwrap();
+        assert!(n.is_empty());
+    }
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    use canopy_core::{DelegatedAdminRecord, ResourcePolicyRecord, ServiceAccessRecord};
+
+    fn access(org_id: &str, sp: &str, ms: i64) -> ServiceAccessRecord {
+        ServiceAccessRecord { org_id: org_id.into(), service_principal: sp.into(), enabled_ms: ms, seq: 0 }
+    }
+
+    fn admin(org_id: &str, account: &str, sp: &str) -> DelegatedAdminRecord {
+        DelegatedAdminRecord { org_id: org_id.into(), account_id: account.into(), service_principal: sp.into(), registered_ms: 1_700_000_000_500, seq: 0 }
+    }
+
+    fn rpolicy(org_id: &str, id: &str, content: &str, ms: i64) -> ResourcePolicyRecord {
+        ResourcePolicyRecord { org_id: org_id.into(), id: id.into(), content: content.into(), created_ms: ms, updated_ms: ms }
+    }
+
+    pub async fn service_access_round_trip_and_list(s: Arc<dyn Store>) {
+        let stored = write(&s, |tx| {
+            let a = tx.service_access_insert(&access("o-1", "sso.amazonaws.com", 10))?;
+            let b = tx.service_access_insert(&access("o-1", "config.amazonaws.com", 20))?;
+            tx.service_access_insert(&access("o-2", "sso.amazonaws.com", 30))?;
+            Ok((a, b))
+        })
+        .await
+        .unwrap();
+        assert!(stored.0.seq > 0 && stored.1.seq > stored.0.seq);
+        let got = read(&s, |tx| Ok(tx.service_access_get("o-1", "sso.amazonaws.com")?)).await.unwrap();
+        assert_eq!(got, Some(stored.0.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.service_access_get("o-1", "ram.amazonaws.com")?)).await.unwrap(), None);
+        // Enabling the same principal twice is a store error (core checks first).
+        assert!(write(&s, |tx| Ok(tx.service_access_insert(&access("o-1", "sso.amazonaws.com", 40))?)).await.is_err());
+        let all = read(&s, |tx| Ok(tx.service_access_list("o-1", None, 10)?)).await.unwrap();
+        assert_eq!(all.iter().map(|a| a.service_principal.as_str()).collect::<Vec<_>>(), ["sso.amazonaws.com", "config.amazonaws.com"]);
+        let first = stored.0.seq;
+        let page = read(&s, move |tx| Ok(tx.service_access_list("o-1", Some(first), 10)?)).await.unwrap();
+        assert_eq!(page, vec![stored.1.clone()]);
+        assert_eq!(read(&s, |tx| Ok(tx.service_access_list("o-1", None, 1)?)).await.unwrap().len(), 1);
+        write(&s, |tx| Ok(tx.service_access_delete("o-1", "sso.amazonaws.com")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.service_access_get("o-1", "sso.amazonaws.com")?)).await.unwrap(), None);
+        assert!(read(&s, |tx| Ok(tx.service_access_get("o-2", "sso.amazonaws.com")?)).await.unwrap().is_some());
+    }
+
+    pub async fn delegated_admin_round_trip_lists_and_counts(s: Arc<dyn Store>) {
+        let seqs = write(&s, |tx| {
+            let a = tx.delegated_admin_insert(&admin("o-1", "222222222222", "sso.amazonaws.com"))?.seq;
+            let b = tx.delegated_admin_insert(&admin("o-1", "333333333333", "config.amazonaws.com"))?.seq;
+            let c = tx.delegated_admin_insert(&admin("o-1", "222222222222", "config.amazonaws.com"))?.seq;
+            tx.delegated_admin_insert(&admin("o-2", "222222222222", "sso.amazonaws.com"))?;
+            Ok((a, b, c))
+        })
+        .await
+        .unwrap();
+        assert!(seqs.0 < seqs.1 && seqs.1 < seqs.2);
+        let got = read(&s, |tx| Ok(tx.delegated_admin_get("o-1", "222222222222", "config.amazonaws.com")?)).await.unwrap().unwrap();
+        assert_eq!((got.registered_ms, got.seq), (1_700_000_000_500, seqs.2));
+        assert!(write(&s, |tx| Ok(tx.delegated_admin_insert(&admin("o-1", "222222222222", "sso.amazonaws.com"))?)).await.is_err());
+        // Per service, in registration order.
+        let config = read(&s, |tx| Ok(tx.delegated_admin_list("o-1", Some("config.amazonaws.com"), None, 10)?)).await.unwrap();
+        assert_eq!(config.iter().map(|d| d.account_id.as_str()).collect::<Vec<_>>(), ["333333333333", "222222222222"]);
+        // Every service: each account once, at its first registration.
+        let all = read(&s, |tx| Ok(tx.delegated_admin_list("o-1", None, None, 10)?)).await.unwrap();
+        assert_eq!(
+            all.iter().map(|d| (d.account_id.as_str(), d.seq)).collect::<Vec<_>>(),
+            [("222222222222", seqs.0), ("333333333333", seqs.1)]
+        );
+        let after = seqs.0;
+        let rest = read(&s, move |tx| Ok(tx.delegated_admin_list("o-1", None, Some(after), 1)?)).await.unwrap();
+        assert_eq!(rest.iter().map(|d| d.account_id.as_str()).collect::<Vec<_>>(), ["333333333333"]);
+        let mine = read(&s, |tx| Ok(tx.delegated_admin_list_by_account("o-1", "222222222222", None, 10)?)).await.unwrap();
+        assert_eq!(mine.iter().map(|d| d.service_principal.as_str()).collect::<Vec<_>>(), ["sso.amazonaws.com", "config.amazonaws.com"]);
+        let after = mine[0].seq;
+        let page = read(&s, move |tx| Ok(tx.delegated_admin_list_by_account("o-1", "222222222222", Some(after), 10)?)).await.unwrap();
+        assert_eq!(page.len(), 1);
+        let counts = read(&s, |tx| {
+            Ok((
+                tx.delegated_admin_count_by_service("o-1", "config.amazonaws.com")?,
+                tx.delegated_admin_count_by_account("o-1", "222222222222")?,
+                tx.delegated_admin_count_by_account("o-1", "444444444444")?,
+            ))
+        })
+        .await
+        .unwrap();
+        assert_eq!(counts, (2, 2, 0));
+        write(&s, |tx| Ok(tx.delegated_admin_delete("o-1", "222222222222", "sso.amazonaws.com")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.delegated_admin_count_by_account("o-1", "222222222222")?)).await.unwrap(), 1);
+        write(&s, |tx| Ok(tx.delegated_admin_delete_by_service("o-1", "config.amazonaws.com")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.delegated_admin_list("o-1", None, None, 10)?)).await.unwrap(), vec![]);
+        // Other organizations are untouched.
+        assert_eq!(read(&s, |tx| Ok(tx.delegated_admin_count_by_account("o-2", "222222222222")?)).await.unwrap(), 1);
+    }
+
+    pub async fn resource_policy_put_replace_delete(s: Arc<dyn Store>) {
+        assert_eq!(read(&s, |tx| Ok(tx.resource_policy_get("o-1")?)).await.unwrap(), None);
+        write(&s, |tx| {
+            tx.resource_policy_put(&rpolicy("o-1", "rp-abcd1234", "{\"a\":1}", 10))?;
+            tx.resource_policy_put(&rpolicy("o-2", "rp-zzzz9999", "{}", 11))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.resource_policy_get("o-1")?)).await.unwrap(), Some(rpolicy("o-1", "rp-abcd1234", "{\"a\":1}", 10)));
+        let replaced = ResourcePolicyRecord { content: "{\"b\":2}".into(), updated_ms: 20, ..rpolicy("o-1", "rp-abcd1234", "", 10) };
+        let r2 = replaced.clone();
+        write(&s, move |tx| Ok(tx.resource_policy_put(&r2)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.resource_policy_get("o-1")?)).await.unwrap(), Some(replaced));
+        write(&s, |tx| Ok(tx.resource_policy_delete("o-1")?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.resource_policy_get("o-1")?)).await.unwrap(), None);
+        assert!(read(&s, |tx| Ok(tx.resource_policy_get("o-2")?)).await.unwrap().is_some());
+    }
+
+    pub async fn org_delete_and_reset_remove_delegation_rows(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            for o in ["o-1", "o-2"] {
+                tx.org_insert(&org(o))?;
+                tx.service_access_insert(&access(o, "sso.amazonaws.com", 1))?;
+                tx.delegated_admin_insert(&admin(o, "222222222222", "sso.amazonaws.com"))?;
+                tx.resource_policy_put(&rpolicy(o, &format!("rp-{o}"), "{}", 1))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        write(&s, |tx| Ok(tx.org_delete("o-1")?)).await.unwrap();
+        let state = |o: &'static str| {
+            let s = s.clone();
+            async move {
+                read(&s, move |tx| {
+                    Ok((
+                        tx.service_access_list(o, None, 10)?.len(),
+                        tx.delegated_admin_count_by_account(o, "222222222222")?,
+                        tx.resource_policy_get(o)?.is_some(),
+                    ))
+                })
+                .await
+                .unwrap()
+            }
+        };
+        assert_eq!(state("o-1").await, (0, 0, false));
+        assert_eq!(state("o-2").await, (1, 1, true));
+        s.reset().await.unwrap();
+        assert_eq!(state("o-2").await, (0, 0, false));
+    }
+
+    pub async fn delegation_writes_refused_in_read_tx(s: Arc<dyn Store>) {
+        let errors = read(&s, |tx| {
+            let results: Vec<(&str, Result<(), StoreError>)> = vec![
+                ("service_access_insert", tx.service_access_insert(&access("o-1", "sso.amazonaws.com", 1)).map(|_| ())),
+                ("service_access_delete", tx.service_access_delete("o-1", "sso.amazonaws.com")),
+                ("delegated_admin_insert", tx.delegated_admin_insert(&admin("o-1", "222222222222", "sso.amazonaws.com")).map(|_| ())),
+                ("delegated_admin_delete", tx.delegated_admin_delete("o-1", "222222222222", "sso.amazonaws.com")),
+                ("delegated_admin_delete_by_service", tx.delegated_admin_delete_by_service("o-1", "sso.amazonaws.com")),
+                ("resource_policy_put", tx.resource_policy_put(&rpolicy("o-1", "rp-1234", "{}", 1))),
+                ("resource_policy_delete", tx.resource_policy_delete("o-1")),
+            ];
+            Ok(results
+                .into_iter()
+                .map(|(name, r)| (name, matches!(r, Err(StoreError::Backend(m)) if m == "write in a read transaction")))
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+        for (name, refused) in errors {
+            assert!(refused, "{name} was not refused in a read transaction");
+        }
+    }
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // ---- end GOVCLOUD ----
