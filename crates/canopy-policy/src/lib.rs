@@ -9,6 +9,7 @@
 //! - [`eval_case`]: runs one `policy-vectors.json` case (used by `canopy policy eval`).
 
 mod authz;
+pub mod delegation;
 mod error;
 mod iam;
 mod json;

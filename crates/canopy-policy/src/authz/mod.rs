@@ -7,9 +7,9 @@
 mod arn;
 mod combine;
 mod compile;
-mod cond;
-mod context;
-mod glob;
+pub(crate) mod cond;
+pub(crate) mod context;
+pub(crate) mod glob;
 mod render;
 pub(crate) mod vectors;
 
