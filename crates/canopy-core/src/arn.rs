@@ -30,3 +30,9 @@ pub fn aws_managed_policy(partition: &str, policy_type_lower: &str, policy_id: &
 pub fn handshake(partition: &str, mgmt: &str, org_id: &str, action_lower: &str, handshake_id: &str) -> String {
     format!("arn:{partition}:organizations::{mgmt}:handshake/{org_id}/{action_lower}/{handshake_id}")
 }
+
+/// A responsibility transfer as one side sees it: `…:transfer/<org>/<type_lowercase>/<inbound|outbound>/rt-…`,
+/// under that side's management account and organization.
+pub fn transfer(partition: &str, mgmt: &str, org_id: &str, type_lower: &str, direction: &str, transfer_id: &str) -> String {
+    format!("arn:{partition}:organizations::{mgmt}:transfer/{org_id}/{type_lower}/{direction}/{transfer_id}")
+}

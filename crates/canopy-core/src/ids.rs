@@ -22,6 +22,10 @@ pub trait IdSource: Send + Sync + 'static {
     fn handshake_id(&self) -> String {
         format!("h-{}", random_from(LOWER_ALNUM, 10))
     }
+    /// A responsibility transfer id: `rt-` + 12 lowercase alphanumerics (the model allows 8 to 32).
+    fn responsibility_transfer_id(&self) -> String {
+        format!("rt-{}", random_from(LOWER_ALNUM, 12))
+    }
     /// A unique id of an IAM principal: `prefix` (`AROA` role, `AIDA` user) + 17 of `A-Z2-7`.
     fn principal_id(&self, prefix: &str) -> String {
         format!("{prefix}{}", random_from(UPPER_BASE32, 17))

@@ -247,5 +247,42 @@ impl Organizations for Canopy {
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+    async fn create_gov_cloud_account(&self, ctx: &RequestContext, input: api::CreateGovCloudAccountRequest) -> Result<api::CreateGovCloudAccountResponse, ApiError> {
+        run!(self, write, ctx, CreateGovCloudAccount, input, |tx, env, caller, input| ops::govcloud::create(tx, env, &caller, &input))
+    }
+    async fn invite_organization_to_transfer_responsibility(
+        &self,
+        ctx: &RequestContext,
+        input: api::InviteOrganizationToTransferResponsibilityRequest,
+    ) -> Result<api::InviteOrganizationToTransferResponsibilityResponse, ApiError> {
+        run!(self, write, ctx, InviteOrganizationToTransferResponsibility, input, |tx, env, caller, input| ops::transfer::invite(tx, env, &caller, &input))
+    }
+    async fn describe_responsibility_transfer(&self, ctx: &RequestContext, input: api::DescribeResponsibilityTransferRequest) -> Result<api::DescribeResponsibilityTransferResponse, ApiError> {
+        run!(self, read, ctx, DescribeResponsibilityTransfer, input, |tx, env, caller, input| ops::transfer::describe(tx, env, &caller, &input))
+    }
+    async fn list_inbound_responsibility_transfers(
+        &self,
+        ctx: &RequestContext,
+        input: api::ListInboundResponsibilityTransfersRequest,
+    ) -> Result<api::ListInboundResponsibilityTransfersResponse, ApiError> {
+        run!(self, read, ctx, ListInboundResponsibilityTransfers, input, |tx, env, caller, input| ops::transfer::list_inbound(tx, env, &caller, &input))
+    }
+    async fn list_outbound_responsibility_transfers(
+        &self,
+        ctx: &RequestContext,
+        input: api::ListOutboundResponsibilityTransfersRequest,
+    ) -> Result<api::ListOutboundResponsibilityTransfersResponse, ApiError> {
+        run!(self, read, ctx, ListOutboundResponsibilityTransfers, input, |tx, env, caller, input| ops::transfer::list_outbound(tx, env, &caller, &input))
+    }
+    async fn update_responsibility_transfer(&self, ctx: &RequestContext, input: api::UpdateResponsibilityTransferRequest) -> Result<api::UpdateResponsibilityTransferResponse, ApiError> {
+        run!(self, write, ctx, UpdateResponsibilityTransfer, input, |tx, env, caller, input| ops::transfer::update(tx, env, &caller, &input))
+    }
+    async fn terminate_responsibility_transfer(
+        &self,
+        ctx: &RequestContext,
+        input: api::TerminateResponsibilityTransferRequest,
+    ) -> Result<api::TerminateResponsibilityTransferResponse, ApiError> {
+        run!(self, write, ctx, TerminateResponsibilityTransfer, input, |tx, env, caller, input| ops::transfer::terminate(tx, env, &caller, &input))
+    }
     // ---- end GOVCLOUD ----
 }

@@ -237,6 +237,10 @@ macro_rules! conformance {
                 delegation_writes_refused_in_read_tx,
                 // ---- end DELEGATION ----
                 // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+                govcloud_link_round_trip,
+                transfer_round_trip_and_lists,
+                govcloud_org_delete_and_reset,
+                govcloud_writes_refused_in_read_tx,
                 // ---- end GOVCLOUD ----
             );
         }
@@ -1552,6 +1556,162 @@ mod cases {
     }
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+    use canopy_api::{ResponsibilityTransferStatus, ResponsibilityTransferType};
+    use canopy_core::{GovCloudLinkRecord, TransferRecord};
+
+    fn link(org_id: &str, car: &str, account: &str, gov: &str) -> GovCloudLinkRecord {
+        GovCloudLinkRecord {
+            org_id: org_id.into(),
+            create_request_id: car.into(),
+            account_id: account.into(),
+            govcloud_account_id: gov.into(),
+            created_ms: 5,
+        }
+    }
+
+    fn transfer(id: &str, source_org: &str, target_org: &str, handshake: &str) -> TransferRecord {
+        TransferRecord {
+            id: id.into(),
+            transfer_type: ResponsibilityTransferType::Billing,
+            name: format!("name of {id}"),
+            source_org_id: source_org.into(),
+            source_account_id: "222222222222".into(),
+            source_email: "source@example.org".into(),
+            target_org_id: target_org.into(),
+            target_account_id: "111111111111".into(),
+            target_email: "target@example.org".into(),
+            handshake_id: handshake.into(),
+            status: ResponsibilityTransferStatus::Requested,
+            start_ms: 1_000,
+            end_ms: None,
+            expires_ms: 9_000,
+            created_ms: 10,
+            seq: 0,
+        }
+    }
+
+    pub async fn govcloud_link_round_trip(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.govcloud_link_insert(&link("o-1", "car-aaaaaaaa", "333333333333", "444444444444"))?;
+            tx.govcloud_link_insert(&link("o-2", "car-bbbbbbbb", "555555555555", "666666666666"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let by_request = read(&s, |tx| Ok(tx.govcloud_link_by_request("o-1", "car-aaaaaaaa")?)).await.unwrap();
+        assert_eq!(by_request, Some(link("o-1", "car-aaaaaaaa", "333333333333", "444444444444")));
+        let by_account = read(&s, |tx| Ok(tx.govcloud_link_by_account("o-2", "555555555555")?)).await.unwrap();
+        assert_eq!(by_account, Some(link("o-2", "car-bbbbbbbb", "555555555555", "666666666666")));
+        // Scoped by organization.
+        assert_eq!(read(&s, |tx| Ok(tx.govcloud_link_by_request("o-2", "car-aaaaaaaa")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.govcloud_link_by_account("o-1", "555555555555")?)).await.unwrap(), None);
+        // One pair per GovCloud account: a second one is a store error and changes nothing.
+        let dup = write(&s, |tx| Ok(tx.govcloud_link_insert(&link("o-1", "car-cccccccc", "777777777777", "444444444444"))?)).await;
+        assert!(dup.is_err());
+        assert_eq!(read(&s, |tx| Ok(tx.govcloud_link_by_request("o-1", "car-cccccccc")?)).await.unwrap(), None);
+    }
+
+    pub async fn transfer_round_trip_and_lists(s: Arc<dyn Store>) {
+        let stored = write(&s, |tx| {
+            Ok(vec![
+                tx.transfer_insert(&transfer("rt-aaaaaaaa", "o-src", "o-tgt", "h-aaaaaaaa"))?,
+                tx.transfer_insert(&transfer("rt-bbbbbbbb", "o-tgt", "o-src", "h-bbbbbbbb"))?,
+                tx.transfer_insert(&transfer("rt-cccccccc", "o-src", "o-tgt", "h-cccccccc"))?,
+            ])
+        })
+        .await
+        .unwrap();
+        assert!(stored[0].seq > 0 && stored[0].seq < stored[1].seq && stored[1].seq < stored[2].seq, "seq assigned in order");
+        assert_eq!(stored[0], TransferRecord { seq: stored[0].seq, ..transfer("rt-aaaaaaaa", "o-src", "o-tgt", "h-aaaaaaaa") });
+        let a = stored[0].clone();
+        assert_eq!(read(&s, |tx| Ok(tx.transfer_get("rt-aaaaaaaa")?)).await.unwrap(), Some(a.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.transfer_get_by_handshake("h-aaaaaaaa")?)).await.unwrap(), Some(a.clone()));
+        assert_eq!(read(&s, |tx| Ok(tx.transfer_get("rt-zzzzzzzz")?)).await.unwrap(), None);
+
+        // Update rewrites name, status, end and expiry.
+        let mut changed = a.clone();
+        changed.name = "renamed".into();
+        changed.status = ResponsibilityTransferStatus::Withdrawn;
+        changed.end_ms = Some(7_000);
+        changed.expires_ms = 8_000;
+        let c2 = changed.clone();
+        write(&s, move |tx| Ok(tx.transfer_update(&c2)?)).await.unwrap();
+        assert_eq!(read(&s, |tx| Ok(tx.transfer_get("rt-aaaaaaaa")?)).await.unwrap(), Some(changed));
+
+        // Inbound = target organization, outbound = source organization, in seq order, paged.
+        let ids = |v: Vec<TransferRecord>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+        let inbound = read(&s, |tx| Ok(tx.transfer_list_inbound("o-tgt", None, 10)?)).await.unwrap();
+        assert_eq!(ids(inbound), ["rt-aaaaaaaa", "rt-cccccccc"]);
+        let outbound = read(&s, |tx| Ok(tx.transfer_list_outbound("o-tgt", None, 10)?)).await.unwrap();
+        assert_eq!(ids(outbound), ["rt-bbbbbbbb"]);
+        let first = read(&s, |tx| Ok(tx.transfer_list_outbound("o-src", None, 1)?)).await.unwrap();
+        assert_eq!(ids(first.clone()), ["rt-aaaaaaaa"]);
+        let after = first[0].seq;
+        let rest = read(&s, move |tx| Ok(tx.transfer_list_outbound("o-src", Some(after), 10)?)).await.unwrap();
+        assert_eq!(ids(rest), ["rt-cccccccc"]);
+        // Ids and handshakes are unique.
+        assert!(write(&s, |tx| Ok(tx.transfer_insert(&transfer("rt-aaaaaaaa", "o-x", "o-y", "h-dddddddd"))?)).await.is_err());
+        assert!(write(&s, |tx| Ok(tx.transfer_insert(&transfer("rt-eeeeeeee", "o-x", "o-y", "h-aaaaaaaa"))?)).await.is_err());
+        assert_eq!(read(&s, |tx| Ok(tx.transfer_list_outbound("o-x", None, 10)?)).await.unwrap(), vec![]);
+    }
+
+    pub async fn govcloud_org_delete_and_reset(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            for o in ["o-1", "o-2", "o-3"] {
+                tx.org_insert(&org(o))?;
+            }
+            tx.govcloud_link_insert(&link("o-1", "car-aaaaaaaa", "333333333333", "444444444444"))?;
+            tx.govcloud_link_insert(&link("o-2", "car-bbbbbbbb", "555555555555", "666666666666"))?;
+            // o-1 is the source of one transfer and the target of another; o-2/o-3 share a third.
+            tx.transfer_insert(&transfer("rt-aaaaaaaa", "o-1", "o-2", "h-aaaaaaaa"))?;
+            tx.transfer_insert(&transfer("rt-bbbbbbbb", "o-3", "o-1", "h-bbbbbbbb"))?;
+            tx.transfer_insert(&transfer("rt-cccccccc", "o-2", "o-3", "h-cccccccc"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        write(&s, |tx| Ok(tx.org_delete("o-1")?)).await.unwrap();
+        let state = || {
+            let s = s.clone();
+            async move {
+                read(&s, |tx| {
+                    Ok((
+                        tx.govcloud_link_by_request("o-1", "car-aaaaaaaa")?.is_some(),
+                        tx.govcloud_link_by_request("o-2", "car-bbbbbbbb")?.is_some(),
+                        ["rt-aaaaaaaa", "rt-bbbbbbbb", "rt-cccccccc"].map(|id| tx.transfer_get(id).map(|t| t.is_some())),
+                    ))
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let (l1, l2, transfers) = state().await;
+        assert_eq!((l1, l2), (false, true));
+        assert_eq!(transfers.map(|r| r.unwrap()), [false, false, true], "the deleted organization's transfers, either side");
+        s.reset().await.unwrap();
+        let (l1, l2, transfers) = state().await;
+        assert_eq!((l1, l2), (false, false));
+        assert_eq!(transfers.map(|r| r.unwrap()), [false, false, false]);
+    }
+
+    pub async fn govcloud_writes_refused_in_read_tx(s: Arc<dyn Store>) {
+        let errors = read(&s, |tx| {
+            let results: Vec<(&str, Result<(), StoreError>)> = vec![
+                ("govcloud_link_insert", tx.govcloud_link_insert(&link("o-1", "car-aaaaaaaa", "333333333333", "444444444444"))),
+                ("transfer_insert", tx.transfer_insert(&transfer("rt-aaaaaaaa", "o-1", "o-2", "h-aaaaaaaa")).map(|_| ())),
+                ("transfer_update", tx.transfer_update(&transfer("rt-aaaaaaaa", "o-1", "o-2", "h-aaaaaaaa"))),
+            ];
+            Ok(results
+                .into_iter()
+                .map(|(name, r)| (name, matches!(r, Err(StoreError::Backend(m)) if m == "write in a read transaction")))
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+        for (name, refused) in errors {
+            assert!(refused, "{name} was not refused in a read transaction");
+        }
+    }
     // ---- end GOVCLOUD ----
 }
 

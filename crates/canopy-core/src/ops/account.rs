@@ -45,9 +45,38 @@ fn paths_of(tx: &mut dyn Tx, org: &OrganizationRecord, account: &AccountRecord) 
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccountRequest) -> Result<CreateAccountResponse, OpError> {
     let member = access::management(tx, caller)?;
-    let org = &member.org;
-    let tags = super::tags::check_new_tags(input.tags.as_deref().unwrap_or_default())?;
-    if let Some(role) = &input.role_name {
+    let new = NewAccount {
+        name: &input.account_name,
+        email: &input.email,
+        role_name: input.role_name.as_deref(),
+        tags: input.tags.as_deref().unwrap_or_default(),
+    };
+    let car = start_creation(tx, env, &member.org, &new, &mut |_| Ok(None))?;
+    Ok(CreateAccountResponse { create_account_status: Some(in_progress_status(&car)) })
+}
+
+/// What CreateAccount and CreateGovCloudAccount both ask for.
+pub(crate) struct NewAccount<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub role_name: Option<&'a str>,
+    pub tags: &'a [canopy_api::Tag],
+}
+
+/// The rules and writes of an account creation in `org` (api-facts §7.1): input checks and
+/// quotas answer errors; business failures go into the stored request. `more_failures` is the
+/// caller's own business check, asked only when the commercial email is free. On success the
+/// account row (visible once the creation delay has passed), its tags, default policies and
+/// access role are written; returns the stored request.
+pub(crate) fn start_creation(
+    tx: &mut dyn Tx,
+    env: &Env,
+    org: &OrganizationRecord,
+    new: &NewAccount<'_>,
+    more_failures: &mut dyn FnMut(&mut dyn Tx) -> Result<Option<CreateAccountFailureReason>, OpError>,
+) -> Result<CreateAccountRecord, OpError> {
+    let tags = super::tags::check_new_tags(new.tags)?;
+    if let Some(role) = new.role_name {
         if role.starts_with("AWSServiceRoleFor") {
             return Err(ApiError::invalid_input(
                 InvalidInputExceptionReason::InvalidRoleName,
@@ -78,8 +107,8 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
     let mut car = CreateAccountRecord {
         id: env.ids.create_account_request_id(),
         org_id: org.id.clone(),
-        account_name: input.account_name.clone(),
-        email: input.email.clone(),
+        account_name: new.name.to_string(),
+        email: new.email.to_string(),
         requested_ms: now,
         completes_ms,
         account_id: None,
@@ -87,22 +116,19 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
         seq: 0,
     };
     // Business failures are reported in the request's status, not as an error (api-facts §7.1).
-    if tx.account_find_by_email(&org.partition, &input.email)?.is_some() {
+    if tx.account_find_by_email(&org.partition, new.email)?.is_some() {
         car.failure_reason = Some(CreateAccountFailureReason::EmailAlreadyExists);
+    } else if let Some(reason) = more_failures(tx)? {
+        car.failure_reason = Some(reason);
     } else {
-        let account_id = loop {
-            let id = env.ids.account_id();
-            if tx.account_get(&org.partition, &id)?.is_none() {
-                break id;
-            }
-        };
+        let account_id = unused_account_id(tx, env, &org.partition)?;
         let root = tree::root_of(tx, &org.id)?;
         let root_id = root.id.clone();
         tx.account_insert(&AccountRecord {
             partition: org.partition.clone(),
             id: account_id.clone(),
-            name: input.account_name.clone(),
-            email: input.email.clone(),
+            name: new.name.to_string(),
+            email: new.email.to_string(),
             org_id: Some(org.id.clone()),
             parent_id: Some(root_id),
             joined_method: Some(AccountJoinedMethod::Created),
@@ -114,17 +140,30 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccount
         super::tags::apply(tx, env, &org.id, &account_id, &tags)?;
         super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account_id)?;
         // The role STS AssumeRole takes into the new account, trusting the management account.
-        crate::identity::put_access_role(tx, env, &org.partition, &account_id, input.role_name.as_deref(), &org.management_account_id)?;
+        crate::identity::put_access_role(tx, env, &org.partition, &account_id, new.role_name, &org.management_account_id)?;
         car.account_id = Some(account_id);
     }
-    let car = tx.car_insert(&car)?;
-    // The call itself always answers IN_PROGRESS, as AWS does; reads derive the outcome.
-    let mut status = views::create_account_status(&car, now);
+    Ok(tx.car_insert(&car)?)
+}
+
+/// A fresh 12-digit account id, unused in `partition`.
+pub(crate) fn unused_account_id(tx: &mut dyn Tx, env: &Env, partition: &str) -> Result<String, OpError> {
+    loop {
+        let id = env.ids.account_id();
+        if tx.account_get(partition, &id)?.is_none() {
+            return Ok(id);
+        }
+    }
+}
+
+/// The status a create call answers: always IN_PROGRESS, as AWS does; reads derive the outcome.
+pub(crate) fn in_progress_status(car: &CreateAccountRecord) -> canopy_api::CreateAccountStatus {
+    let mut status = views::create_account_status(car, car.requested_ms);
     status.state = Some(CreateAccountState::InProgress);
     status.account_id = None;
     status.completed_timestamp = None;
     status.failure_reason = None;
-    Ok(CreateAccountResponse { create_account_status: Some(status) })
+    status
 }
 
 /// Accounts that count toward the organization's account quota: every row but the accounts
@@ -167,7 +206,8 @@ pub fn describe_create_status(
             "We can't find a create account request with the CreateAccountRequestId that you specified.",
         )
     })?;
-    Ok(DescribeCreateAccountStatusResponse { create_account_status: Some(views::create_account_status(&car, env.clock.now_ms())) })
+    let status = super::govcloud::create_account_status(tx, &car, env.clock.now_ms())?;
+    Ok(DescribeCreateAccountStatusResponse { create_account_status: Some(status) })
 }
 
 pub fn list_create_status(
@@ -185,9 +225,12 @@ pub fn list_create_status(
     // allows that) but never with a token when nothing follows.
     let rows = tx.car_list(&member.org.id, page.after_seq, page.limit + 1)?;
     let (rows, next_token) = paging::finish(&scope, rows, page.limit, |c| c.seq);
-    let statuses = rows
-        .iter()
-        .map(|c| views::create_account_status(c, now))
+    let mut statuses = Vec::with_capacity(rows.len());
+    for c in &rows {
+        statuses.push(super::govcloud::create_account_status(tx, c, now)?);
+    }
+    let statuses = statuses
+        .into_iter()
         .filter(|s| states.is_empty() || s.state.is_some_and(|st| states.contains(&st.as_str())))
         .collect();
     Ok(ListCreateAccountStatusResponse { create_account_statuses: Some(statuses), next_token })
@@ -300,6 +343,7 @@ pub fn close(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CloseAccountRe
     check_closure_quotas(tx, env, org, now)?;
     account.close_requested_ms = Some(now);
     tx.account_update(&account)?;
+    super::govcloud::close_pair(tx, org, &account.id, now)?;
     Ok(())
 }
 

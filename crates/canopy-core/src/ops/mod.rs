@@ -12,4 +12,6 @@ pub mod tags;
 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
 // ---- end DELEGATION ----
 // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
+pub mod govcloud;
+pub mod transfer;
 // ---- end GOVCLOUD ----

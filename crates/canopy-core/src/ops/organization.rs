@@ -108,6 +108,7 @@ pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<(), OpError
         )
         .into());
     }
+    super::transfer::check_none_active(tx, env, &org.id)?;
     for mut account in accounts {
         account.org_id = None;
         account.parent_id = None;
