@@ -243,8 +243,71 @@ impl Organizations for Canopy {
     }
 
     // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+    async fn invite_account_to_organization(&self, ctx: &RequestContext, input: api::InviteAccountToOrganizationRequest) -> Result<api::InviteAccountToOrganizationResponse, ApiError> {
+        run!(self, write, ctx, InviteAccountToOrganization, input, |tx, env, caller, input| ops::handshake::invite(tx, env, &caller, &input))
+    }
+    async fn accept_handshake(&self, ctx: &RequestContext, input: api::AcceptHandshakeRequest) -> Result<api::AcceptHandshakeResponse, ApiError> {
+        run!(self, write, ctx, AcceptHandshake, input, |tx, env, caller, input| ops::handshake::accept(tx, env, &caller, &input))
+    }
+    async fn decline_handshake(&self, ctx: &RequestContext, input: api::DeclineHandshakeRequest) -> Result<api::DeclineHandshakeResponse, ApiError> {
+        run!(self, write, ctx, DeclineHandshake, input, |tx, env, caller, input| ops::handshake::decline(tx, env, &caller, &input))
+    }
+    async fn cancel_handshake(&self, ctx: &RequestContext, input: api::CancelHandshakeRequest) -> Result<api::CancelHandshakeResponse, ApiError> {
+        run!(self, write, ctx, CancelHandshake, input, |tx, env, caller, input| ops::handshake::cancel(tx, env, &caller, &input))
+    }
+    async fn describe_handshake(&self, ctx: &RequestContext, input: api::DescribeHandshakeRequest) -> Result<api::DescribeHandshakeResponse, ApiError> {
+        run!(self, read, ctx, DescribeHandshake, input, |tx, env, caller, input| ops::handshake::describe(tx, env, &caller, &input))
+    }
+    async fn list_handshakes_for_account(&self, ctx: &RequestContext, input: api::ListHandshakesForAccountRequest) -> Result<api::ListHandshakesForAccountResponse, ApiError> {
+        run!(self, read, ctx, ListHandshakesForAccount, input, |tx, env, caller, input| ops::handshake::list_for_account(tx, env, &caller, &input))
+    }
+    async fn list_handshakes_for_organization(&self, ctx: &RequestContext, input: api::ListHandshakesForOrganizationRequest) -> Result<api::ListHandshakesForOrganizationResponse, ApiError> {
+        run!(self, read, ctx, ListHandshakesForOrganization, input, |tx, env, caller, input| ops::handshake::list_for_organization(tx, env, &caller, &input))
+    }
+    async fn enable_all_features(&self, ctx: &RequestContext, input: api::EnableAllFeaturesRequest) -> Result<api::EnableAllFeaturesResponse, ApiError> {
+        let _ = input;
+        run!(self, write, ctx, EnableAllFeatures, |tx, env, caller| ops::handshake::enable_all_features(tx, env, &caller))
+    }
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    async fn enable_aws_service_access(&self, ctx: &RequestContext, input: api::EnableAWSServiceAccessRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, EnableAWSServiceAccess, input, |tx, env, caller, input| ops::delegation::enable_service_access(tx, env, &caller, &input))
+    }
+    async fn disable_aws_service_access(&self, ctx: &RequestContext, input: api::DisableAWSServiceAccessRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, DisableAWSServiceAccess, input, |tx, env, caller, input| ops::delegation::disable_service_access(tx, env, &caller, &input))
+    }
+    async fn list_aws_service_access_for_organization(
+        &self,
+        ctx: &RequestContext,
+        input: api::ListAWSServiceAccessForOrganizationRequest,
+    ) -> Result<api::ListAWSServiceAccessForOrganizationResponse, ApiError> {
+        run!(self, read, ctx, ListAWSServiceAccessForOrganization, input, |tx, env, caller, input| ops::delegation::list_service_access(tx, &caller, &input))
+    }
+    async fn register_delegated_administrator(&self, ctx: &RequestContext, input: api::RegisterDelegatedAdministratorRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, RegisterDelegatedAdministrator, input, |tx, env, caller, input| ops::delegation::register(tx, env, &caller, &input))
+    }
+    async fn deregister_delegated_administrator(&self, ctx: &RequestContext, input: api::DeregisterDelegatedAdministratorRequest) -> Result<(), ApiError> {
+        run!(self, write, ctx, DeregisterDelegatedAdministrator, input, |tx, env, caller, input| ops::delegation::deregister(tx, env, &caller, &input))
+    }
+    async fn list_delegated_administrators(&self, ctx: &RequestContext, input: api::ListDelegatedAdministratorsRequest) -> Result<api::ListDelegatedAdministratorsResponse, ApiError> {
+        run!(self, read, ctx, ListDelegatedAdministrators, input, |tx, env, caller, input| ops::delegation::list_admins(tx, env, &caller, &input))
+    }
+    async fn list_delegated_services_for_account(
+        &self,
+        ctx: &RequestContext,
+        input: api::ListDelegatedServicesForAccountRequest,
+    ) -> Result<api::ListDelegatedServicesForAccountResponse, ApiError> {
+        run!(self, read, ctx, ListDelegatedServicesForAccount, input, |tx, env, caller, input| ops::delegation::list_services(tx, env, &caller, &input))
+    }
+    async fn put_resource_policy(&self, ctx: &RequestContext, input: api::PutResourcePolicyRequest) -> Result<api::PutResourcePolicyResponse, ApiError> {
+        run!(self, write, ctx, PutResourcePolicy, input, |tx, env, caller, input| ops::resource_policy::put(tx, env, &caller, &input))
+    }
+    async fn describe_resource_policy(&self, ctx: &RequestContext) -> Result<api::DescribeResourcePolicyResponse, ApiError> {
+        run!(self, read, ctx, DescribeResourcePolicy, |tx, env, caller| ops::resource_policy::describe(tx, &caller))
+    }
+    async fn delete_resource_policy(&self, ctx: &RequestContext) -> Result<(), ApiError> {
+        run!(self, write, ctx, DeleteResourcePolicy, |tx, env, caller| ops::resource_policy::delete(tx, &caller))
+    }
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     async fn create_gov_cloud_account(&self, ctx: &RequestContext, input: api::CreateGovCloudAccountRequest) -> Result<api::CreateGovCloudAccountResponse, ApiError> {

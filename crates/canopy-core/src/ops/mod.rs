@@ -8,8 +8,11 @@ pub mod ou;
 pub mod policy;
 pub mod tags;
 // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
+pub mod handshake;
 // ---- end HANDSHAKES ----
 // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+pub mod delegation;
+pub mod resource_policy;
 // ---- end DELEGATION ----
 // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
 pub mod govcloud;
