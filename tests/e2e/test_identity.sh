@@ -134,4 +134,26 @@ print("ok")
 EOF
 ); then check "boto3 assume_role then act as the member" "ok" "$OUT"; else fail "boto3: $OUT"; fi
 
+# --- listing and revoking keys while the server runs --------------------------------------------
+"$BIN" credentials create --account "$MGMT" --name ci --database "$T/data/" >"$T/ci-credentials" 2>/dev/null
+CI_AKID=$(sed -n 's/^aws_access_key_id = //p' "$T/ci-credentials")
+CI_SECRET=$(sed -n 's/^aws_secret_access_key = //p' "$T/ci-credentials")
+as_ci() { env AWS_ACCESS_KEY_ID="$CI_AKID" AWS_SECRET_ACCESS_KEY="$CI_SECRET" "$@"; }
+OUT=$(as_ci aws sts get-caller-identity --query Arn --output text 2>&1)
+check "a second key, for the IAM user ci" "arn:aws:iam::$MGMT:user/ci" "$OUT"
+LIST=$("$BIN" credentials list --account "$MGMT" --database "$T/data/" 2>/dev/null)
+check "credentials list shows both keys" "2" "$(grep -cE "^($AKID|$CI_AKID) " <<<"$LIST")"
+if grep -qF -- "$CI_SECRET" <<<"$LIST"; then fail "credentials list prints a secret"; else pass "credentials list prints no secret"; fi
+check_re "credentials list names the principal" "$CI_AKID +$MGMT +[0-9T:Z-]+ +arn:aws:iam::$MGMT:user/ci" "$(grep -F "$CI_AKID" <<<"$LIST")"
+if "$BIN" credentials revoke "$CI_AKID" --database "$T/data/" 2>"$T/revoke.err"; then pass "credentials revoke"; else fail "credentials revoke: $(cat "$T/revoke.err")"; fi
+sleep 1.2
+check_error "a revoked key is refused by the running server" UnrecognizedClientException as_ci aws organizations describe-organization
+OUT=$(aws organizations describe-organization --query Organization.MasterAccountId --output text 2>&1)
+check "the other key still works" "$MGMT" "$OUT"
+if "$BIN" credentials revoke "$CI_AKID" --database "$T/data/" 2>"$T/revoke.err"; then
+  fail "revoking an unknown key succeeded"
+else
+  check_re "revoking an unknown key fails and says so" "no access key" "$(cat "$T/revoke.err")"
+fi
+
 if grep -q "panicked" "$T/server.log"; then fail "a panic in the strict server's log"; else pass "no panic in the server log"; fi

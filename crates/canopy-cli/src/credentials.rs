@@ -107,6 +107,43 @@ pub enum CredentialsCommand {
     /// not exist) and print it in AWS's shared-credentials format. Works while `canopy serve`
     /// runs on the same database.
     Create(CreateArgs),
+    /// List the long-term access keys issued on the database (never their secrets).
+    List(ListArgs),
+    /// Revoke an access key (long-term, or an AssumeRole session's): it stops verifying at once
+    /// for new server processes and within one second in a running `canopy serve`.
+    Revoke(RevokeArgs),
+}
+
+/// The database a credentials command works on.
+#[derive(Args)]
+pub struct DatabaseArg {
+    /// The database `canopy serve` uses: a SQLite directory or file path, or a postgres:// URL.
+    #[arg(long, env = "CANOPY_DATABASE", default_value = "./canopy-data/", value_name = "PATH|URL")]
+    database: String,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Only the keys of this account (12 digits).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: Option<String>,
+
+    /// The partition of the keys (`aws`, `aws-cn`, `aws-us-gov`, …).
+    #[arg(long, default_value = "aws")]
+    partition: String,
+
+    #[command(flatten)]
+    db: DatabaseArg,
+}
+
+#[derive(Args)]
+pub struct RevokeArgs {
+    /// The access key id to revoke.
+    #[arg(value_name = "ACCESS_KEY_ID")]
+    access_key_id: String,
+
+    #[command(flatten)]
+    db: DatabaseArg,
 }
 
 #[derive(Args)]
@@ -120,9 +157,8 @@ pub struct CreateArgs {
     #[arg(long)]
     name: Option<String>,
 
-    /// The database `canopy serve` uses: a SQLite directory or file path, or a postgres:// URL.
-    #[arg(long, env = "CANOPY_DATABASE", default_value = "./canopy-data/", value_name = "PATH|URL")]
-    database: String,
+    #[command(flatten)]
+    db: DatabaseArg,
 
     /// The partition of the account (`aws`, `aws-cn`, `aws-us-gov`, …).
     #[arg(long, default_value = "aws")]
@@ -139,22 +175,65 @@ pub struct CreateArgs {
 pub fn run(cmd: CredentialsCommand) -> anyhow::Result<()> {
     match cmd {
         CredentialsCommand::Create(args) => create(args),
+        CredentialsCommand::List(args) => list(args),
+        CredentialsCommand::Revoke(args) => revoke(args),
     }
 }
 
-fn create(args: CreateArgs) -> anyhow::Result<()> {
-    let spec = args.database.trim();
+/// Opens `database` for a one-shot credentials command (refusing `memory`, which only a running
+/// server holds) and a runtime to drive it.
+fn open_for_command(database: &str) -> anyhow::Result<(Canopy, tokio::runtime::Runtime)> {
+    let spec = database.trim();
     if spec == "memory" || spec == ":memory:" {
         bail!("an in-memory database lives only inside its `canopy serve` process: give the --database it uses (a path or postgres:// URL)");
     }
     let display = crate::migrate::display_spec(spec);
     let store = canopy_store::open(spec).with_context(|| format!("opening the database {display}"))?;
-    let key = master_key(&args.key, spec, true)?.context("no master key for this database")?;
-    let canopy = Canopy::new(store, CoreConfig::default());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    Ok((Canopy::new(store, CoreConfig::default()), runtime))
+}
+
+fn list(args: ListArgs) -> anyhow::Result<()> {
+    if let Some(account) = &args.account {
+        if !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())) {
+            bail!("--account {account:?} must be 12 digits");
+        }
+    }
+    let (canopy, runtime) = open_for_command(&args.db.database)?;
+    let keys = runtime
+        .block_on(canopy.long_term_credentials(&args.partition, args.account.as_deref()))
+        .map_err(|_| anyhow::anyhow!("the database could not be read (see the log)"))?;
+    println!("{:<20}  {:<12}  {:<24}  PRINCIPAL", "ACCESS_KEY_ID", "ACCOUNT", "CREATED (UTC)");
+    for key in &keys {
+        let created = canopy_server::iso8601(key.created_ms);
+        let arn = canopy_core::identity::Principal::of(key).arn();
+        println!("{:<20}  {:<12}  {:<24}  {arn}", key.access_key_id, key.account_id, created);
+    }
+    eprintln!("canopy: {} long-term key(s)", keys.len());
+    Ok(())
+}
+
+fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
+    let (canopy, runtime) = open_for_command(&args.db.database)?;
+    let revoked = runtime
+        .block_on(canopy.revoke_credential(&args.access_key_id))
+        .map_err(|_| anyhow::anyhow!("the database refused the write (see the log)"))?;
+    match revoked {
+        Some(record) => {
+            let arn = canopy_core::identity::Principal::of(&record).arn();
+            eprintln!("canopy: revoked {} of {arn}", record.access_key_id);
+            Ok(())
+        }
+        None => bail!("no access key {:?} on this database", args.access_key_id),
+    }
+}
+
+fn create(args: CreateArgs) -> anyhow::Result<()> {
+    let (canopy, runtime) = open_for_command(&args.db.database)?;
+    let key = master_key(&args.key, args.db.database.trim(), true)?.context("no master key for this database")?;
     let access_key_id = RandomIds.access_key_id("AKIA");
     let secret = new_secret_access_key();
     let new = NewCredential { secret_sealed: key.seal(&access_key_id, &secret), access_key_id: access_key_id.clone(), session_token_sha256: None };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     let record = runtime
         .block_on(canopy.create_credential(&args.partition, &args.account, args.name.as_deref(), new))
         .map_err(|e| match e {

@@ -132,6 +132,27 @@ impl Canopy {
         self.read(move |tx, _| Ok(tx.credential_get(&akid)?)).await
     }
 
+    /// Long-term credentials of `partition`, of one account or all (`canopy credentials list`).
+    pub async fn long_term_credentials(&self, partition: &str, account_id: Option<&str>) -> Result<Vec<CredentialRecord>, ApiError> {
+        let (partition, account_id) = (partition.to_owned(), account_id.map(str::to_owned));
+        self.read(move |tx, _| Ok(tx.credential_list_long_term(&partition, account_id.as_deref())?)).await
+    }
+
+    /// Revokes a credential (long-term or temporary): it stops verifying at once on this
+    /// database, and within the key cache's re-check interval in a running server. Returns the
+    /// revoked record, `None` when no such key exists.
+    pub async fn revoke_credential(&self, access_key_id: &str) -> Result<Option<CredentialRecord>, ApiError> {
+        let akid = access_key_id.to_owned();
+        self.write(move |tx, _| {
+            let found = tx.credential_get(&akid)?;
+            if found.is_some() {
+                tx.credential_delete(&akid)?;
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     /// How many long-term credentials exist (strict mode says how to make the first).
     pub async fn long_term_credential_count(&self) -> Result<u64, ApiError> {
         self.read(|tx, _| Ok(tx.credential_count_long_term()?)).await

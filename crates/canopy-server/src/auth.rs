@@ -103,18 +103,25 @@ impl AuthFailure {
 
 /// Issued keys already read and opened: strict auth verifies from memory after a key's first use.
 /// Only found keys are cached (a key created while the server runs is seen at its first use);
-/// temporary keys carry their expiry, checked on every request. Bounded: cleared when full.
+/// temporary keys carry their expiry, checked on every request. A cached key is read again when
+/// its entry is older than [`KEY_RECHECK`], so a key revoked by `canopy credentials revoke`
+/// (another process, or another replica's database) stops working within that interval without
+/// a read on every request. Bounded: cleared when full.
 #[derive(Default)]
 pub(crate) struct KeyCache {
     keys: Mutex<HashMap<String, Arc<OpenedKey>>>,
 }
 
 const KEY_CACHE_MAX: usize = 10_000;
+/// How long a cached key is trusted before the store is asked again whether it still exists.
+pub const KEY_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(crate) struct OpenedKey {
     pub record: CredentialRecord,
     /// The secret in clear (never logged).
     secret: String,
+    /// When the record was read from the store.
+    read_at: std::time::Instant,
 }
 
 impl KeyCache {
@@ -124,16 +131,22 @@ impl KeyCache {
 
     async fn get(&self, state: &AppState, access_key_id: &str) -> Result<Option<Arc<OpenedKey>>, AuthFailure> {
         if let Some(k) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(access_key_id) {
-            return Ok(Some(k.clone()));
+            if k.read_at.elapsed() < KEY_RECHECK {
+                return Ok(Some(k.clone()));
+            }
         }
         let record = state.canopy.credential(access_key_id).await.map_err(|_| AuthFailure::Internal)?;
-        let Some(record) = record else { return Ok(None) };
+        let Some(record) = record else {
+            // Revoked (or never issued): forget any opened copy.
+            self.keys.lock().unwrap_or_else(|e| e.into_inner()).remove(access_key_id);
+            return Ok(None);
+        };
         let Some(secret) = state.master_key.open(&record.access_key_id, &record.secret_sealed) else {
             // Sealed under another master key (or damaged): the key cannot be verified.
             tracing::warn!(access_key_id, "issued secret does not open with this server's master key");
             return Ok(None);
         };
-        let opened = Arc::new(OpenedKey { record, secret });
+        let opened = Arc::new(OpenedKey { record, secret, read_at: std::time::Instant::now() });
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         if keys.len() >= KEY_CACHE_MAX {
             keys.clear();

@@ -32,6 +32,7 @@ use canopy_core::Canopy;
 
 pub use auth::resolve_caller;
 pub use secrets::MasterKey;
+pub use sts::iso8601;
 
 /// The target prefix of every Organizations operation in `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSOrganizationsV20161128.";
