@@ -131,10 +131,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CANOPY_LEGACY_SCP_GRAMMAR")]
     legacy_scp_grammar: bool,
 
-    /// Make EnablePolicyType of SECURITYHUB_POLICY / INSPECTOR_POLICY require their service's
-    /// trusted access (ConstraintViolation SERVICE_ACCESS_NOT_ENABLED). Trusted access is not
-    /// built yet, so with this flag those two types cannot be enabled.
-    #[arg(long, env = "CANOPY_ENFORCE_POLICY_SERVICE_ACCESS")]
+    /// Whether EnablePolicyType of SECURITYHUB_POLICY / INSPECTOR_POLICY requires their
+    /// service's trusted access (EnableAWSServiceAccess of securityhub.amazonaws.com /
+    /// inspector2.amazonaws.com; else ConstraintViolation SERVICE_ACCESS_NOT_ENABLED), as in
+    /// AWS. On by default; `--enforce-policy-service-access=false` switches it off.
+    #[arg(long, env = "CANOPY_ENFORCE_POLICY_SERVICE_ACCESS", value_name = "BOOL", default_value_t = true,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     enforce_policy_service_access: bool,
 
     /// Do not evaluate SCPs on calls that member accounts make to the Organizations API. By
@@ -182,6 +184,17 @@ pub struct ServeArgs {
     max_invitations_per_day: u64,
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    /// Recognize one more AWS service principal for trusted access and delegated administrators,
+    /// or change a default one, as NAME or NAME=N, N being how many delegated administrators
+    /// the service admits (0: none; default 1). Repeat the flag (or separate with commas in the
+    /// variable). The defaults are the usual principals (sso, config (3), securityhub,
+    /// member.org.stacksets.cloudformation (5)...); others get UNRECOGNIZED_SERVICE_PRINCIPAL.
+    #[arg(long = "service-principal", env = "CANOPY_SERVICE_PRINCIPALS", value_delimiter = ',', value_name = "NAME[=N]")]
+    service_principals: Vec<String>,
+
+    /// Recognize only the principals given with --service-principal, none of the defaults.
+    #[arg(long, env = "CANOPY_NO_DEFAULT_SERVICE_PRINCIPALS")]
+    no_default_service_principals: bool,
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     /// Commercial management accounts that may call CreateGovCloudAccount (AWS requires them to
@@ -293,6 +306,21 @@ impl ServeArgs {
             max_invitations_per_day: self.max_invitations_per_day,
             // ---- end HANDSHAKES ----
             // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+            service_principals: {
+                let mut known = if self.no_default_service_principals { Default::default() } else { CoreConfig::default().service_principals };
+                for spec in self.service_principals.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                    let (name, admins) = match spec.split_once('=') {
+                        Some((name, n)) => (name, n.parse::<u32>().map_err(|_| anyhow::anyhow!("--service-principal {spec}: N must be a whole number"))?),
+                        None => (spec, 1),
+                    };
+                    let valid = (1..=128).contains(&name.len()) && name.chars().all(|c| c.is_alphanumeric() || "_+=.@-".contains(c));
+                    if !valid {
+                        anyhow::bail!("--service-principal {spec}: '{name}' is not a service principal (1-128 of letters, digits and _+=.@-)");
+                    }
+                    known.insert(name.to_string(), admins);
+                }
+                known
+            },
             // ---- end DELEGATION ----
             // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
             govcloud_enabled_accounts: match self.govcloud_enabled_accounts.trim() {

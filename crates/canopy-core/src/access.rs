@@ -3,7 +3,8 @@
 
 use std::cell::RefCell;
 
-use canopy_api::{ApiError, Caller};
+use canopy_api::{ApiError, Caller, Operation, PolicyType};
+use canopy_policy::delegation::{DelegationPolicy, DelegationRequest};
 
 use crate::records::{AccountRecord, OrganizationRecord};
 use crate::store::{OpError, Tx};
@@ -82,8 +83,89 @@ pub fn management(tx: &mut dyn Tx, caller: &Caller) -> Result<Member, OpError> {
     }
 }
 
-/// Read operations open to the management account and delegated administrators. Delegated
-/// administrators arrive with the governance work; until then only the management account reads.
+/// Read operations open to the management account and to the delegated administrators of AWS
+/// services (api-facts §2.12: a service delegated administrator gets read-only access to the
+/// organization).
 pub fn reader(tx: &mut dyn Tx, caller: &Caller) -> Result<Member, OpError> {
-    management(tx, caller)
+    let member = any_member(tx, caller)?;
+    if member.is_management() || is_service_delegated_admin(tx, &member)? {
+        Ok(member)
+    } else {
+        Err(ApiError::access_denied().into())
+    }
+}
+
+fn is_service_delegated_admin(tx: &mut dyn Tx, member: &Member) -> Result<bool, OpError> {
+    Ok(tx.delegated_admin_count_by_account(&member.org.id, &member.account.id)? > 0)
+}
+
+/// What a caller may do with policies and tags (api-facts §2.12): everything (the management
+/// account), the reads (a service delegated administrator), and what the organization's
+/// resource (delegation) policy grants its account.
+pub struct PolicyAccess {
+    pub member: Member,
+    management: bool,
+    service_admin: bool,
+    delegation: Option<DelegationPolicy>,
+}
+
+/// Policy and tag writes: the management account, or a member the resource policy names in an
+/// Allow statement (the operation then checks the grant with [`PolicyAccess::check`] once it
+/// knows the resources). Anyone else is refused before any lookup.
+pub fn policy_writer(tx: &mut dyn Tx, caller: &Caller) -> Result<PolicyAccess, OpError> {
+    policy_access(tx, caller, false)
+}
+
+/// Policy and tag reads: [`policy_writer`]'s callers plus the service delegated administrators.
+pub fn policy_reader(tx: &mut dyn Tx, caller: &Caller) -> Result<PolicyAccess, OpError> {
+    policy_access(tx, caller, true)
+}
+
+fn policy_access(tx: &mut dyn Tx, caller: &Caller, read: bool) -> Result<PolicyAccess, OpError> {
+    let member = any_member(tx, caller)?;
+    if member.is_management() {
+        return Ok(PolicyAccess { member, management: true, service_admin: false, delegation: None });
+    }
+    let service_admin = read && is_service_delegated_admin(tx, &member)?;
+    let delegation = match tx.resource_policy_get(&member.org.id)? {
+        // A stored policy was validated when it was put; one that no longer parses grants nothing.
+        Some(p) => DelegationPolicy::parse(&p.content).ok().filter(|d| d.names_account(&member.account.id)),
+        None => None,
+    };
+    if !service_admin && delegation.is_none() {
+        return Err(ApiError::access_denied().into());
+    }
+    Ok(PolicyAccess { member, management: false, service_admin, delegation })
+}
+
+impl PolicyAccess {
+    /// May the caller run `op` on every one of `resources` (ARNs)? `policy_type` is the
+    /// `organizations:PolicyType` condition key of the request, when it concerns a policy type.
+    pub fn check(&self, op: Operation, resources: &[&str], policy_type: Option<PolicyType>) -> Result<(), OpError> {
+        if self.management || (self.service_admin && is_read_only(op)) {
+            return Ok(());
+        }
+        let Some(policy) = &self.delegation else { return Err(ApiError::access_denied().into()) };
+        let mut context = canopy_policy::RequestContext::new();
+        context.insert("aws:PrincipalAccount", self.member.account.id.as_str());
+        context.insert("aws:PrincipalOrgID", self.member.org.id.as_str());
+        if let Some(t) = policy_type {
+            context.insert("organizations:PolicyType", t.as_str());
+        }
+        let action = format!("organizations:{}", op.name());
+        let allowed = resources.iter().all(|resource| {
+            policy.allows(&DelegationRequest { account_id: &self.member.account.id, action: &action, resource, context: &context })
+        });
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::access_denied().into())
+        }
+    }
+}
+
+/// The read-only operations a service delegated administrator may call (api-facts §2.12).
+fn is_read_only(op: Operation) -> bool {
+    let name = op.name();
+    name.starts_with("Describe") || name.starts_with("List")
 }

@@ -31,6 +31,11 @@ pub fn handshake(partition: &str, mgmt: &str, org_id: &str, action_lower: &str, 
     format!("arn:{partition}:organizations::{mgmt}:handshake/{org_id}/{action_lower}/{handshake_id}")
 }
 
+/// The organization's resource (delegation) policy: `…:resourcepolicy/<org>/rp-…`.
+pub fn resource_policy(partition: &str, mgmt: &str, org_id: &str, policy_id: &str) -> String {
+    format!("arn:{partition}:organizations::{mgmt}:resourcepolicy/{org_id}/{policy_id}")
+}
+
 /// A responsibility transfer as one side sees it: `…:transfer/<org>/<type_lowercase>/<inbound|outbound>/rt-…`,
 /// under that side's management account and organization.
 pub fn transfer(partition: &str, mgmt: &str, org_id: &str, type_lower: &str, direction: &str, transfer_id: &str) -> String {

@@ -48,9 +48,8 @@ pub struct CoreConfig {
     /// AWS documentation, default) or UTF-8 bytes (older documentation).
     pub policy_size_unit: SizeUnit,
     /// Enforce that SECURITYHUB_POLICY / INSPECTOR_POLICY need their service's trusted access
-    /// before EnablePolicyType (ConstraintViolation SERVICE_ACCESS_NOT_ENABLED). Trusted access
-    /// (EnableAWSServiceAccess) is not built yet, so when this is on those types can never be
-    /// enabled; off by default.
+    /// (EnableAWSServiceAccess) before EnablePolicyType (ConstraintViolation
+    /// SERVICE_ACCESS_NOT_ENABLED), as AWS does. On by default.
     pub enforce_policy_service_access: bool,
     /// Evaluate the SCPs in force before every call a member account makes to the
     /// Organizations API (action `organizations:<Operation>`), as AWS does. On by default.
@@ -69,6 +68,11 @@ pub struct CoreConfig {
     pub max_invitations_per_day: u64,
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+    /// The service principals EnableAWSServiceAccess and RegisterDelegatedAdministrator
+    /// recognize (others: InvalidInput UNRECOGNIZED_SERVICE_PRINCIPAL), each with how many
+    /// delegated administrators it admits at once (0: the service has none). Defaults:
+    /// `ops::delegation::DEFAULT_SERVICE_PRINCIPALS`.
+    pub service_principals: std::collections::BTreeMap<String, u32>,
     // ---- end DELEGATION ----
     // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     /// Commercial management accounts that are "GovCloud-enabled" (paired with a GovCloud
@@ -104,7 +108,7 @@ impl Default for CoreConfig {
             legacy_scp_grammar: false,
             policy_lenient_version: false,
             policy_size_unit: SizeUnit::Characters,
-            enforce_policy_service_access: false,
+            enforce_policy_service_access: true,
             enforce_scps: true,
             // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
             invite_expiry_ms: 15 * DAY_MS,
@@ -113,6 +117,7 @@ impl Default for CoreConfig {
             max_invitations_per_day: 20,
             // ---- end HANDSHAKES ----
             // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
+            service_principals: crate::ops::delegation::default_service_principals(),
             // ---- end DELEGATION ----
             // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
             govcloud_enabled_accounts: None,

@@ -22,6 +22,10 @@ pub trait IdSource: Send + Sync + 'static {
     fn handshake_id(&self) -> String {
         format!("h-{}", random_from(LOWER_ALNUM, 10))
     }
+    /// A resource (delegation) policy id: `rp-` + 8 lowercase alphanumerics (the model allows 4 to 128).
+    fn resource_policy_id(&self) -> String {
+        format!("rp-{}", random_from(LOWER_ALNUM, 8))
+    }
     /// A responsibility transfer id: `rt-` + 12 lowercase alphanumerics (the model allows 8 to 32).
     fn responsibility_transfer_id(&self) -> String {
         format!("rt-{}", random_from(LOWER_ALNUM, 12))

@@ -421,22 +421,29 @@ async fn enable_and_disable_policy_types() {
         assert_eq!(policies_for(&org.mgmt, target, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess"], "{target}");
     }
 
-    // Management types attach nothing by default; trusted access is not enforced by default.
+    // Management types attach nothing by default (SECURITYHUB_POLICY needs its service's trusted access).
+    org.mgmt.enable_aws_service_access().service_principal("securityhub.amazonaws.com").send().await.unwrap();
     enable(&org, PolicyType::SecurityhubPolicy).await;
     enable(&org, PolicyType::TagPolicy).await;
     assert!(policies_for(&org.mgmt, &org.root_id, PolicyType::TagPolicy).await.is_empty());
 }
 
 #[tokio::test]
-async fn trusted_access_requirement_when_enforced() {
-    let org = Org::with_config(CoreConfig { enforce_policy_service_access: true, ..CoreConfig::default() }).await;
-    for t in [PolicyType::SecurityhubPolicy, PolicyType::InspectorPolicy] {
+async fn trusted_access_requirement() {
+    // Enforced by default: the type needs its service's trusted access first.
+    let org = Org::new().await;
+    for (t, service) in [(PolicyType::SecurityhubPolicy, "securityhub.amazonaws.com"), (PolicyType::InspectorPolicy, "inspector2.amazonaws.com")] {
         let f = fail(org.mgmt.enable_policy_type().root_id(&org.root_id).policy_type(t.clone()).send().await);
         assert_eq!((f.code.as_str(), f.reason.as_deref()), ("ConstraintViolationException", Some("SERVICE_ACCESS_NOT_ENABLED")), "{t:?}");
-        assert!(f.message.contains(".amazonaws.com"), "{}", f.message);
+        assert!(f.message.contains(service), "{}", f.message);
+        org.mgmt.enable_aws_service_access().service_principal(service).send().await.unwrap();
+        enable(&org, t.clone()).await;
     }
     // Types without a service requirement are unaffected.
     enable(&org, PolicyType::BackupPolicy).await;
+    // Switched off, the requirement goes away.
+    let lax = Org::with_config(CoreConfig { enforce_policy_service_access: false, ..CoreConfig::default() }).await;
+    enable(&lax, PolicyType::SecurityhubPolicy).await;
 }
 
 #[tokio::test]

@@ -439,6 +439,7 @@ pub fn detach_from_org(tx: &mut dyn Tx, env: &Env, member: &Member, account: &mu
         )
         .into());
     }
+    super::delegation::refuse_removal_of_delegated_admin(tx, &member.org.id, &account.id)?;
     tx.tags_delete_all(&member.org.id, &account.id)?;
     tx.attachment_delete_by_target(&member.org.id, &account.id)?;
     account.org_id = None;

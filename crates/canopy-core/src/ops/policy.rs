@@ -12,7 +12,7 @@ use canopy_api::{
     EnablePolicyTypeRequest, EnablePolicyTypeResponse, ErrorCode, InvalidInputExceptionReason,
     ListPoliciesForTargetRequest, ListPoliciesForTargetResponse, ListPoliciesRequest,
     ListPoliciesResponse, ListTargetsForPolicyRequest, ListTargetsForPolicyResponse,
-    OrganizationFeatureSet, PolicyTargetSummary, PolicyType, TargetType, UpdatePolicyRequest,
+    Operation, OrganizationFeatureSet, PolicyTargetSummary, PolicyType, TargetType, UpdatePolicyRequest,
     UpdatePolicyResponse,
 };
 use canopy_policy as engine;
@@ -203,6 +203,11 @@ pub fn lookup_target(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &
     })
 }
 
+/// A target's ARN (the resource of the caller checks of attach/detach and lists).
+fn target_arn(org: &OrganizationRecord, target: &Target) -> String {
+    target.summary(org).arn.unwrap_or_default()
+}
+
 fn find_target(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &str) -> Result<Target, OpError> {
     lookup_target(tx, env, org, id)?.ok_or_else(|| target_not_found().into())
 }
@@ -309,11 +314,14 @@ pub(crate) fn all_accounts(tx: &mut dyn Tx, org_id: &str) -> Result<Vec<AccountR
 // Create / describe / update / delete
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreatePolicyRequest) -> Result<CreatePolicyResponse, OpError> {
-    let member = access::management(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_writer(tx, caller)?;
+    let org = &grant.member.org;
+    let t = input.type_;
+    // The policy does not exist yet: the resource is any policy of the type.
+    let segment = t.as_str().to_ascii_lowercase();
+    grant.check(Operation::CreatePolicy, &[&arn::policy(&org.partition, &org.management_account_id, &org.id, &segment, "*")], Some(t))?;
     require_all_features(org)?;
     let tags = super::tags::check_new_tags(input.tags.as_deref().unwrap_or_default())?;
-    let t = input.type_;
     validate_content(env, t, &input.content)?;
     let max = limits(env, t)?.max_policies_per_org as u64;
     if tx.policy_count(&org.id, t)? >= max {
@@ -347,18 +355,21 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreatePolicyR
 }
 
 pub fn describe(tx: &mut dyn Tx, caller: &Caller, input: &DescribePolicyRequest) -> Result<DescribePolicyResponse, OpError> {
-    let member = access::reader(tx, caller)?;
-    let policy = find_policy(tx, &member.org, &input.policy_id)?;
-    Ok(DescribePolicyResponse { policy: Some(views::policy(&member.org, &policy)) })
+    let grant = access::policy_reader(tx, caller)?;
+    let org = &grant.member.org;
+    let policy = find_policy(tx, org, &input.policy_id)?;
+    grant.check(Operation::DescribePolicy, &[&policy.arn(org)], Some(policy.policy_type()))?;
+    Ok(DescribePolicyResponse { policy: Some(views::policy(org, &policy)) })
 }
 
 pub fn update(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &UpdatePolicyRequest) -> Result<UpdatePolicyResponse, OpError> {
-    let member = access::management(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_writer(tx, caller)?;
+    let org = &grant.member.org;
     if managed(&input.policy_id).is_some() {
         return Err(immutable_policy(&input.policy_id).into());
     }
     let mut policy = tx.policy_get(&org.id, &input.policy_id)?.ok_or_else(policy_not_found)?;
+    grant.check(Operation::UpdatePolicy, &[&AnyPolicy::Customer(policy.clone()).arn(org)], Some(policy.policy_type))?;
     let mut changed = false;
     if let Some(content) = &input.content {
         validate_content(env, policy.policy_type, content)?;
@@ -384,12 +395,13 @@ pub fn update(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &UpdatePolicyR
 }
 
 pub fn delete(tx: &mut dyn Tx, caller: &Caller, input: &DeletePolicyRequest) -> Result<(), OpError> {
-    let member = access::management(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_writer(tx, caller)?;
+    let org = &grant.member.org;
     if managed(&input.policy_id).is_some() {
         return Err(immutable_policy(&input.policy_id).into());
     }
     let policy = tx.policy_get(&org.id, &input.policy_id)?.ok_or_else(policy_not_found)?;
+    grant.check(Operation::DeletePolicy, &[&AnyPolicy::Customer(policy.clone()).arn(org)], Some(policy.policy_type))?;
     if tx.attachment_count_by_policy(&org.id, &policy.id)? > 0 {
         return Err(ApiError::new(
             ErrorCode::PolicyInUseException,
@@ -406,9 +418,10 @@ pub fn delete(tx: &mut dyn Tx, caller: &Caller, input: &DeletePolicyRequest) -> 
 // Lists
 
 pub fn list(tx: &mut dyn Tx, caller: &Caller, input: &ListPoliciesRequest) -> Result<ListPoliciesResponse, OpError> {
-    let member = access::reader(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_reader(tx, caller)?;
+    let org = &grant.member.org;
     let t = input.filter;
+    grant.check(Operation::ListPolicies, &["*"], Some(t))?;
     let scope = format!("ListPolicies/{}/{}", org.id, t.as_str());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     // The AWS-managed policy of the type comes first, at the virtual position 0 (stored
@@ -429,9 +442,10 @@ pub fn list(tx: &mut dyn Tx, caller: &Caller, input: &ListPoliciesRequest) -> Re
 }
 
 pub fn list_for_target(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListPoliciesForTargetRequest) -> Result<ListPoliciesForTargetResponse, OpError> {
-    let member = access::reader(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_reader(tx, caller)?;
+    let org = &grant.member.org;
     let target = find_target(tx, env, org, &input.target_id)?;
+    grant.check(Operation::ListPoliciesForTarget, &[&target_arn(org, &target)], Some(input.filter))?;
     let scope = format!("ListPoliciesForTarget/{}/{}", target.id(), input.filter.as_str());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let rows = tx.attachment_list_by_target(&org.id, target.id(), Some(input.filter), page.after_seq, page.limit + 1)?;
@@ -448,9 +462,10 @@ pub fn list_for_target(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &List
 }
 
 pub fn list_targets(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListTargetsForPolicyRequest) -> Result<ListTargetsForPolicyResponse, OpError> {
-    let member = access::reader(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_reader(tx, caller)?;
+    let org = &grant.member.org;
     let policy = find_policy(tx, org, &input.policy_id)?;
+    grant.check(Operation::ListTargetsForPolicy, &[&policy.arn(org)], Some(policy.policy_type()))?;
     let scope = format!("ListTargetsForPolicy/{}/{}", org.id, policy.id());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let rows = tx.attachment_list_by_policy(&org.id, policy.id(), page.after_seq, page.limit + 1)?;
@@ -469,11 +484,12 @@ pub fn list_targets(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListTar
 // Attach / detach
 
 pub fn attach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AttachPolicyRequest) -> Result<(), OpError> {
-    let member = access::management(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_writer(tx, caller)?;
+    let org = &grant.member.org;
     let policy = find_policy(tx, org, &input.policy_id)?;
     let target = find_target(tx, env, org, &input.target_id)?;
     let t = policy.policy_type();
+    grant.check(Operation::AttachPolicy, &[&policy.arn(org), &target_arn(org, &target)], Some(t))?;
     let root = tree::root_of(tx, &org.id)?;
     if !root.enabled_policy_types.contains(&t) {
         return Err(type_not_enabled(t).into());
@@ -505,11 +521,12 @@ pub fn attach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AttachPolicyR
 }
 
 pub fn detach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DetachPolicyRequest) -> Result<(), OpError> {
-    let member = access::management(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_writer(tx, caller)?;
+    let org = &grant.member.org;
     let policy = find_policy(tx, org, &input.policy_id)?;
     let target = find_target(tx, env, org, &input.target_id)?;
     let t = policy.policy_type();
+    grant.check(Operation::DetachPolicy, &[&policy.arn(org), &target_arn(org, &target)], Some(t))?;
     if tx.attachment_get(&org.id, policy.id(), target.id())?.is_none() {
         return Err(ApiError::new(
             ErrorCode::PolicyNotAttachedException,
@@ -550,11 +567,12 @@ fn find_root(tx: &mut dyn Tx, org: &OrganizationRecord, id: &str) -> Result<Root
 }
 
 pub fn enable_type(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &EnablePolicyTypeRequest) -> Result<EnablePolicyTypeResponse, OpError> {
-    let member = access::management(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_writer(tx, caller)?;
+    let org = &grant.member.org;
     require_all_features(org)?;
     let mut root = find_root(tx, org, &input.root_id)?;
     let t = input.policy_type;
+    grant.check(Operation::EnablePolicyType, &[&arn::root(&org.partition, &org.management_account_id, &org.id, &root.id)], Some(t))?;
     if root.enabled_policy_types.contains(&t) {
         return Err(ApiError::new(
             ErrorCode::PolicyTypeAlreadyEnabledException,
@@ -563,13 +581,14 @@ pub fn enable_type(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &EnablePo
         .into());
     }
     if env.config.enforce_policy_service_access {
-        if let Some(service) = engine_type(t)?.required_service_access() {
-            // Trusted access (EnableAWSServiceAccess) is not built yet: no service has it.
-            return Err(ApiError::constraint(
-                ConstraintViolationExceptionReason::ServiceAccessNotEnabled,
-                format!("You must enable trusted access for {service} before you can enable {}.", t.as_str()),
-            )
-            .into());
+        if let Some(service) = super::delegation::service_of_policy_type(t) {
+            if !super::delegation::service_access_enabled(tx, &org.id, service)? {
+                return Err(ApiError::constraint(
+                    ConstraintViolationExceptionReason::ServiceAccessNotEnabled,
+                    format!("You must enable trusted access for {service} before you can enable {}.", t.as_str()),
+                )
+                .into());
+            }
         }
     }
     root.enabled_policy_types.push(t);
@@ -588,10 +607,11 @@ pub fn enable_type(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &EnablePo
 }
 
 pub fn disable_type(tx: &mut dyn Tx, caller: &Caller, input: &DisablePolicyTypeRequest) -> Result<DisablePolicyTypeResponse, OpError> {
-    let member = access::management(tx, caller)?;
-    let org = &member.org;
+    let grant = access::policy_writer(tx, caller)?;
+    let org = &grant.member.org;
     let mut root = find_root(tx, org, &input.root_id)?;
     let t = input.policy_type;
+    grant.check(Operation::DisablePolicyType, &[&arn::root(&org.partition, &org.management_account_id, &org.id, &root.id)], Some(t))?;
     if !root.enabled_policy_types.contains(&t) {
         return Err(type_not_enabled(t).into());
     }

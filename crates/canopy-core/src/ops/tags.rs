@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use canopy_api::{
     ApiError, Caller, ConstraintViolationExceptionReason, ErrorCode, InvalidInputExceptionReason,
-    ListTagsForResourceRequest, ListTagsForResourceResponse, Tag, TagResourceRequest,
+    ListTagsForResourceRequest, ListTagsForResourceResponse, Operation, PolicyType, Tag, TagResourceRequest,
     UntagResourceRequest,
 };
 
-use crate::access;
+use crate::{access, arn};
 use crate::records::{OrganizationRecord, TagRecord};
 use crate::store::{OpError, Tx};
 use crate::{views, Env};
@@ -61,42 +61,49 @@ pub fn apply(tx: &mut dyn Tx, env: &Env, org_id: &str, resource_id: &str, tags: 
     Ok(())
 }
 
-/// The taggable resource `id` must exist in the caller's organization.
-fn require_taggable(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &str) -> Result<(), OpError> {
-    let exists = if id.starts_with("r-") {
-        tx.root_get(id)?.is_some_and(|r| r.org_id == org.id)
+/// The taggable resource `id` must exist in the caller's organization. Returns its ARN and, for
+/// a policy, its type (the resource and condition key of the caller check).
+fn require_taggable(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, id: &str) -> Result<(String, Option<PolicyType>), OpError> {
+    let (p, m, o) = (org.partition.as_str(), org.management_account_id.as_str(), org.id.as_str());
+    let found = if id.starts_with("r-") {
+        tx.root_get(id)?.filter(|r| r.org_id == org.id).map(|_| (arn::root(p, m, o, id), None))
     } else if id.starts_with("ou-") {
-        tx.ou_get(id)?.is_some_and(|o| o.org_id == org.id)
+        tx.ou_get(id)?.filter(|ou| ou.org_id == org.id).map(|_| (arn::ou(p, m, o, id), None))
     } else if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
-        super::account::visible_member(tx, env, org, id)?.is_some()
+        super::account::visible_member(tx, env, org, id)?.map(|_| (arn::account(p, m, o, id), None))
     } else if id.starts_with("p-") {
         // Customer policies only: AWS-managed policies belong to no organization.
-        tx.policy_get(&org.id, id)?.is_some()
+        tx.policy_get(&org.id, id)?.map(|policy| {
+            let segment = policy.policy_type.as_str().to_ascii_lowercase();
+            (arn::policy(p, m, o, &segment, id), Some(policy.policy_type))
+        })
+    } else if id.starts_with("rp-") {
+        super::resource_policy::arn_of(tx, org, id)?.map(|arn| (arn, None))
+    } else if id.starts_with("rt-") {
+        // A transfer is taggable by both organizations it joins, each with its own tags and ARN.
+        super::transfer::arn_for(tx, org, id)?.map(|arn| (arn, None))
     } else {
-        // The resource policy (rp-) and transfers (rt-) are not stored yet.
-        false
+        None
     };
-    if exists {
-        Ok(())
-    } else {
-        Err(ApiError::new(ErrorCode::TargetNotFoundException, format!("We can't find a resource with the ResourceId '{id}'.")).into())
-    }
+    found.ok_or_else(|| ApiError::new(ErrorCode::TargetNotFoundException, format!("We can't find a resource with the ResourceId '{id}'.")).into())
 }
 
 pub fn tag_resource(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &TagResourceRequest) -> Result<(), OpError> {
-    let member = access::management(tx, caller)?;
+    let grant = access::policy_writer(tx, caller)?;
     let tags = check_new_tags(&input.tags)?;
-    require_taggable(tx, env, &member.org, &input.resource_id)?;
-    apply(tx, env, &member.org.id, &input.resource_id, &tags)
+    let (arn, policy_type) = require_taggable(tx, env, &grant.member.org, &input.resource_id)?;
+    grant.check(Operation::TagResource, &[&arn], policy_type)?;
+    apply(tx, env, &grant.member.org.id, &input.resource_id, &tags)
 }
 
 pub fn untag_resource(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &UntagResourceRequest) -> Result<(), OpError> {
-    let member = access::management(tx, caller)?;
+    let grant = access::policy_writer(tx, caller)?;
     for key in &input.tag_keys {
         check_key_not_reserved(key)?;
     }
-    require_taggable(tx, env, &member.org, &input.resource_id)?;
-    tx.tags_delete(&member.org.id, &input.resource_id, &input.tag_keys)?;
+    let (arn, policy_type) = require_taggable(tx, env, &grant.member.org, &input.resource_id)?;
+    grant.check(Operation::UntagResource, &[&arn], policy_type)?;
+    tx.tags_delete(&grant.member.org.id, &input.resource_id, &input.tag_keys)?;
     Ok(())
 }
 
@@ -106,8 +113,10 @@ pub fn list_tags_for_resource(
     caller: &Caller,
     input: &ListTagsForResourceRequest,
 ) -> Result<ListTagsForResourceResponse, OpError> {
-    let member = access::reader(tx, caller)?;
-    require_taggable(tx, env, &member.org, &input.resource_id)?;
+    let grant = access::policy_reader(tx, caller)?;
+    let member = &grant.member;
+    let (arn, policy_type) = require_taggable(tx, env, &member.org, &input.resource_id)?;
+    grant.check(Operation::ListTagsForResource, &[&arn], policy_type)?;
     // A resource holds at most 50 tags, so every answer fits one page; a NextToken from a client
     // is still checked so that a forged one is refused.
     let scope = format!("ListTagsForResource/{}", input.resource_id);
