@@ -16,8 +16,8 @@
 
 use canopy_api::{
     ActionType, ApiError, Caller, ConstraintViolationExceptionReason, DescribeResponsibilityTransferRequest,
-    DescribeResponsibilityTransferResponse, ErrorCode, Handshake, HandshakeConstraintViolationExceptionReason,
-    HandshakeParty, HandshakePartyType, HandshakeResource, HandshakeResourceType, HandshakeState,
+    DescribeResponsibilityTransferResponse, ErrorCode, HandshakeConstraintViolationExceptionReason, HandshakeParty,
+    HandshakePartyType, HandshakeResourceType, HandshakeState,
     InvalidInputExceptionReason, InviteOrganizationToTransferResponsibilityRequest,
     InviteOrganizationToTransferResponsibilityResponse, ListInboundResponsibilityTransfersRequest,
     ListInboundResponsibilityTransfersResponse, ListOutboundResponsibilityTransfersRequest,
@@ -113,7 +113,7 @@ pub fn invite(
     })?;
     // The request's tags go on the inviter's side of the transfer (tags are kept per organization).
     super::tags::apply(tx, env, &org.id, &transfer_id, &tags)?;
-    Ok(InviteOrganizationToTransferResponsibilityResponse { handshake: Some(handshake_view(&handshake, now)) })
+    Ok(InviteOrganizationToTransferResponsibilityResponse { handshake: Some(super::handshake::view(&handshake, now)) })
 }
 
 pub fn describe(
@@ -350,27 +350,6 @@ fn arn_of(t: &TransferRecord, viewer: &OrganizationRecord) -> String {
     let direction = if t.target_org_id == viewer.id { "inbound" } else { "outbound" };
     let type_lower = t.transfer_type.as_str().to_ascii_lowercase();
     arn::transfer(&viewer.partition, &viewer.management_account_id, &viewer.id, &type_lower, direction, &t.id)
-}
-
-/// The handshake as the invite answers it (state REQUESTED at that point).
-fn handshake_view(h: &HandshakeRecord, _now_ms: i64) -> Handshake {
-    fn resource(r: &HandshakeResourceRecord) -> HandshakeResource {
-        HandshakeResource {
-            type_: Some(r.resource_type),
-            value: Some(r.value.clone()),
-            resources: (!r.resources.is_empty()).then(|| r.resources.iter().map(resource).collect()),
-        }
-    }
-    Handshake {
-        id: Some(h.id.clone()),
-        arn: Some(h.arn.clone()),
-        parties: Some(h.parties.iter().map(|p| HandshakeParty { id: p.id.clone(), type_: p.party_type }).collect()),
-        state: Some(h.state),
-        requested_timestamp: Some(Timestamp::from_millis(h.requested_ms)),
-        expiration_timestamp: Some(Timestamp::from_millis(h.expires_ms)),
-        action: Some(h.action),
-        resources: Some(h.resources.iter().map(resource).collect()),
-    }
 }
 
 /// What the invited organization reads in the handshake: the transfer, its type and start, and
