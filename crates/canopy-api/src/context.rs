@@ -11,6 +11,36 @@ pub struct Caller {
     pub region: String,
     /// The access key id the request was signed with.
     pub access_key_id: String,
+    /// The principal inside the account that signed: `arn:<partition>:iam::<account>:root`,
+    /// `…:iam::<account>:user/NAME`, or `arn:<partition>:sts::<account>:assumed-role/ROLE/SESSION`.
+    pub principal_arn: String,
+    pub principal_type: PrincipalType,
+}
+
+/// What kind of principal signed a request (SCP conditions such as `aws:PrincipalType` and
+/// `aws:PrincipalArn` tell them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalType {
+    /// The account's root user: dev auth's caller, and keys issued without a user name.
+    Root,
+    IamUser,
+    /// An STS AssumeRole session.
+    AssumedRole,
+}
+
+impl Caller {
+    /// The root user of `account_id`.
+    pub fn root(account_id: impl Into<String>, partition: impl Into<String>, region: impl Into<String>, access_key_id: impl Into<String>) -> Caller {
+        let (account_id, partition) = (account_id.into(), partition.into());
+        Caller {
+            principal_arn: format!("arn:{partition}:iam::{account_id}:root"),
+            principal_type: PrincipalType::Root,
+            account_id,
+            partition,
+            region: region.into(),
+            access_key_id: access_key_id.into(),
+        }
+    }
 }
 
 /// Everything an operation needs to know about the request besides its input.

@@ -17,7 +17,7 @@ pub mod json;
 pub mod partition;
 pub mod timestamp;
 
-pub use context::{Caller, RequestContext};
+pub use context::{Caller, PrincipalType, RequestContext};
 pub use error::ApiError;
 pub use generated::*;
 pub use json::{FieldPath, FromJson, ValidationError, ValidationErrorKind, WireEnum};

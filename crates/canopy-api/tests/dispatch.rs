@@ -76,12 +76,7 @@ impl Organizations for Dummy {
 
 fn ctx() -> RequestContext {
     RequestContext {
-        caller: Caller {
-            account_id: "123456789012".into(),
-            partition: "aws".into(),
-            region: "us-east-1".into(),
-            access_key_id: "AKIDEXAMPLE".into(),
-        },
+        caller: Caller::root("123456789012", "aws", "us-east-1", "AKIDEXAMPLE"),
         request_id: "req-1".into(),
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use canopy_api::{
-    ApiError, Caller, ConstraintViolationExceptionReason, ErrorCode, InvalidInputExceptionReason, Operation, PolicyType,
+    ApiError, Caller, ConstraintViolationExceptionReason, ErrorCode, InvalidInputExceptionReason, Operation, PolicyType, PrincipalType,
 };
 use canopy_policy::{
     self as engine, combine, AuthzRequest, Combined, CompiledPolicy, Decision, EvalOptions, Layer,
@@ -820,12 +820,14 @@ pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation
 }
 
 fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {
-    // Dev auth knows the account, not the IAM identity: the caller acts as the account's root user.
-    let principal = Principal {
-        arn: format!("arn:{}:iam::{}:root", caller.partition, caller.account_id),
-        account: Some(caller.account_id.clone()),
-        kind: PrincipalKind::Root,
+    // The principal the server resolved from the credential (the root user for dev auth's
+    // plain keys), so conditions on aws:PrincipalArn / aws:PrincipalType see who really calls.
+    let kind = match caller.principal_type {
+        PrincipalType::Root => PrincipalKind::Root,
+        PrincipalType::IamUser => PrincipalKind::IamUser,
+        PrincipalType::AssumedRole => PrincipalKind::AssumedRole,
     };
+    let principal = Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind };
     let action = format!("organizations:{}", op.name());
     match scp_denial(tx, member, principal, &action, "*", Some(&caller.region))? {
         Some(message) => Err(ApiError::new(ErrorCode::AccessDeniedException, message).into()),
@@ -846,12 +848,7 @@ pub(crate) fn scp_denial_for(
     if !env.config.enforce_scps {
         return Ok(None);
     }
-    let caller = Caller {
-        account_id: principal.account_id.clone(),
-        partition: principal.partition.clone(),
-        region: String::new(),
-        access_key_id: String::new(),
-    };
+    let caller = Caller::root(principal.account_id.clone(), principal.partition.clone(), "", "");
     let Some(member) = access::membership(tx, &caller)?.filter(|m| !m.is_management()) else { return Ok(None) };
     let kind = if principal.is_session() {
         PrincipalKind::AssumedRole

@@ -27,7 +27,7 @@ const SERVICES: &[&str] = &["ec2", "iam", "rds", "lambda", "kms", "sqs", "sns", 
 
 fn ctx() -> RequestContext {
     RequestContext {
-        caller: Caller { account_id: MGMT.into(), partition: "aws".into(), region: "us-east-1".into(), access_key_id: MGMT.into() },
+        caller: Caller::root(MGMT, "aws", "us-east-1", MGMT),
         request_id: "bench".into(),
     }
 }

@@ -15,7 +15,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use canopy_api::partition::partition_for_region;
-use canopy_api::Caller;
+use canopy_api::{Caller, PrincipalType};
 use canopy_core::identity::Principal;
 use canopy_core::CredentialRecord;
 use canopy_sigv4::{parse_authorization_header, parse_presigned_query, ParsedAuth, Pending, SigV4Error, SignedRequest};
@@ -199,15 +199,28 @@ async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8]) -> Result
         }
         _ => return Err(AuthFailure::InvalidToken),
     }
-    Ok(Identity {
-        caller: Caller {
-            account_id: record.account_id.clone(),
-            partition: record.partition.clone(),
-            region: verified.region,
-            access_key_id: verified.access_key_id,
-        },
-        principal: Principal::of(record),
-    })
+    let principal = Principal::of(record);
+    Ok(Identity { caller: caller_for(&principal, verified.region, verified.access_key_id), principal })
+}
+
+/// The caller a Canopy-issued credential stands for: its account, and the principal inside it
+/// (root, IAM user or assumed-role session), which SCP conditions may name.
+fn caller_for(principal: &Principal, region: String, access_key_id: String) -> Caller {
+    let principal_type = if principal.is_session() {
+        PrincipalType::AssumedRole
+    } else if principal.resource == "root" {
+        PrincipalType::Root
+    } else {
+        PrincipalType::IamUser
+    };
+    Caller {
+        account_id: principal.account_id.clone(),
+        partition: principal.partition.clone(),
+        region,
+        access_key_id,
+        principal_arn: principal.arn(),
+        principal_type,
+    }
 }
 
 /// Dev auth: nothing is verified. `ASIA…` keys are looked up, so an AssumeRole session acts as
@@ -222,10 +235,8 @@ pub(crate) async fn dev_identity(state: &AppState, headers: &HeaderMap, query: O
             let now_ms = state.canopy.env().clock.now_ms();
             let record = &opened.record;
             if record.expires_ms.is_none_or(|e| e > now_ms) && record.partition == caller.partition {
-                return Identity {
-                    caller: Caller { account_id: record.account_id.clone(), ..caller },
-                    principal: Principal::of(record),
-                };
+                let principal = Principal::of(record);
+                return Identity { caller: caller_for(&principal, caller.region, caller.access_key_id), principal };
             }
         }
     }
@@ -245,7 +256,7 @@ pub fn resolve_caller(headers: &HeaderMap, query: Option<&str>, default_account:
     let account_id = if is_account_id(&access_key_id) { access_key_id.clone() } else { default_account.to_owned() };
     let access_key_id = if access_key_id.is_empty() { account_id.clone() } else { access_key_id };
     let partition = partition_for_region(&region).to_string();
-    Caller { account_id, partition, region, access_key_id }
+    Caller::root(account_id, partition, region, access_key_id)
 }
 
 fn parsed_auth(headers: &HeaderMap, query: Option<&str>) -> Option<ParsedAuth> {
