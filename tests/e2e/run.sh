@@ -109,8 +109,10 @@ echo "== aws CLI"
 PATH="$VENV/bin:$PATH" PY="$PY" bash "$HERE/test_cli.sh" "$TMP/results.cli"
 add_results "$TMP/results.cli" test_cli.sh
 
-# Policies: each script builds its own organization on an empty store.
-for script in test_policies_boto3.py test_policies_cli.sh; do
+# Policies and governance (handshakes): each script builds its own organization on an empty store.
+for script in test_policies_boto3.py test_policies_cli.sh \
+  test_governance_boto3.py \
+  test_governance.sh; do
   if ! reset_store; then
     echo "FAIL reset: POST /canopy/v1/reset"
     failed=$((failed + 1))
