@@ -178,8 +178,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CANOPY_HANDSHAKE_RETENTION", default_value = "30", value_name = "DAYS", value_parser = parse_days)]
     handshake_retention: f64,
 
-    /// Invitations an organization may send per rolling 24 hours (accepted ones don't count;
-    /// AWS: 20). More give HandshakeConstraintViolation HANDSHAKE_RATE_LIMIT_EXCEEDED.
+    /// Invitations an organization may send per rolling 24 hours, or --max-accounts if that is
+    /// larger, as AWS counts (accepted ones don't count; AWS: 20). More give
+    /// HandshakeConstraintViolation HANDSHAKE_RATE_LIMIT_EXCEEDED.
     #[arg(long, env = "CANOPY_MAX_INVITATIONS_PER_DAY", default_value_t = CoreConfig::default().max_invitations_per_day)]
     max_invitations_per_day: u64,
     // ---- end HANDSHAKES ----

@@ -63,8 +63,8 @@ pub struct CoreConfig {
     /// How long a handshake stays visible after it was accepted, declined, canceled or expired
     /// (AWS: 30 days); then it is gone (HandshakeNotFoundException).
     pub handshake_retention_ms: i64,
-    /// Invitations an organization may send per rolling 24 hours; accepted ones do not count,
-    /// declined and canceled ones do (AWS: 20).
+    /// Invitations an organization may send per rolling 24 hours, or `max_accounts` if that is
+    /// larger; accepted ones do not count, declined and canceled ones do (AWS: 20).
     pub max_invitations_per_day: u64,
     // ---- end HANDSHAKES ----
     // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----

@@ -366,13 +366,12 @@ pub fn invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &InviteAccount
     if accounts_and_open_invites(tx, env, &org.id, now)? >= env.config.max_accounts {
         return Err(account_limit(env).into());
     }
-    if tx.handshake_count_sent_since(&org.id, ActionType::Invite, now - DAY_MS)? >= env.config.max_invitations_per_day {
+    // AWS allows the larger of its daily figure and the account quota (api-facts §5).
+    let daily = env.config.max_invitations_per_day.max(env.config.max_accounts);
+    if tx.handshake_count_sent_since(&org.id, ActionType::Invite, now - DAY_MS)? >= daily {
         return Err(ApiError::handshake_constraint(
             Hcv::HandshakeRateLimitExceeded,
-            format!(
-                "You have sent the maximum number of invitations in the last 24 hours ({}); declined and canceled ones count.",
-                env.config.max_invitations_per_day
-            ),
+            format!("You have sent the maximum number of invitations in the last 24 hours ({daily}); declined and canceled ones count."),
         )
         .into());
     }
