@@ -63,6 +63,9 @@ pub(crate) struct NewAccount<'a> {
     pub tags: &'a [canopy_api::Tag],
 }
 
+/// A creation's extra business check: `Some(reason)` fails the request in its status.
+pub(crate) type BusinessCheck<'a> = dyn FnMut(&mut dyn Tx) -> Result<Option<CreateAccountFailureReason>, OpError> + 'a;
+
 /// The rules and writes of an account creation in `org` (api-facts §7.1): input checks and
 /// quotas answer errors; business failures go into the stored request. `more_failures` is the
 /// caller's own business check, asked only when the commercial email is free. On success the
@@ -73,7 +76,7 @@ pub(crate) fn start_creation(
     env: &Env,
     org: &OrganizationRecord,
     new: &NewAccount<'_>,
-    more_failures: &mut dyn FnMut(&mut dyn Tx) -> Result<Option<CreateAccountFailureReason>, OpError>,
+    more_failures: &mut BusinessCheck<'_>,
 ) -> Result<CreateAccountRecord, OpError> {
     let tags = super::tags::check_new_tags(new.tags)?;
     if let Some(role) = new.role_name {
