@@ -562,3 +562,66 @@ async fn enable_all_features_without_invited_members() {
     // A new migration can start.
     org.mgmt.enable_all_features().send().await.expect("EnableAllFeatures after expiry");
 }
+
+/// An account that left an organization keeps its own address: an invitation to it (in any
+/// letter case) reaches it, and handshakes stay in their partition.
+#[tokio::test]
+async fn email_invitation_to_a_former_member_and_partitions() {
+    let fx = fixture().await;
+    let org = &fx.org;
+    let former = create_account_with(&org.mgmt, "Former", "former.member@example.org").await;
+    org.mgmt.remove_account_from_organization().account_id(&former).send().await.expect("remove");
+    let h = invite(org, "Former.Member@EXAMPLE.org", HandshakePartyType::Email).await;
+    let id = h.id().unwrap();
+    let client = org.client(&former);
+    assert_eq!(ids(&for_account(&client, None).await), vec![id.to_string()]);
+    // The same account id signing for another partition is another account.
+    let cn = client_in_region(&org.server.endpoint, &former, "cn-north-1");
+    let out = cn.list_handshakes_for_account().send().await.expect("ListHandshakesForAccount in aws-cn");
+    assert!(out.handshakes().is_empty());
+    expect_err(cn.accept_handshake().handshake_id(id).send().await, "HandshakeNotFoundException", None);
+    accept(&client, id).await;
+    let account = org.mgmt.describe_account().account_id(&former).send().await.expect("DescribeAccount");
+    assert_eq!(account.account().unwrap().joined_method(), Some(&AccountJoinedMethod::Invited));
+    assert_eq!(account.account().unwrap().email(), Some("former.member@example.org"));
+}
+
+/// The management account declining its own migration ends it with every request under it;
+/// a member that leaves keeps no request of its former organization.
+#[tokio::test]
+async fn enable_all_features_declined_by_management_and_members_leaving() {
+    let fx = fixture_with(CoreConfig::default(), OrganizationFeatureSet::ConsolidatedBilling).await;
+    let org = &fx.org;
+    let (a, b) = (org.client(A), org.client(B));
+    for (client, id) in [(&a, A), (&b, B)] {
+        let h = invite(org, id, HandshakePartyType::Account).await;
+        accept(client, h.id().unwrap()).await;
+    }
+    let first = org.mgmt.enable_all_features().send().await.unwrap().handshake().cloned().unwrap();
+    let pid = first.id().unwrap();
+    // The management account sees the migration and every request under it.
+    let parents = for_account(&org.mgmt, by_action(ActionType::EnableAllFeatures)).await;
+    assert_eq!(ids(&parents), vec![pid.to_string()]);
+    let children = for_org(org, by_parent(pid)).await;
+    assert_eq!(describe(&org.mgmt, children[0].id().unwrap()).await.state(), Some(&HandshakeState::Requested));
+    let declined = org.mgmt.decline_handshake().handshake_id(pid).send().await.expect("decline the migration");
+    assert_eq!(declined.handshake().unwrap().state(), Some(&HandshakeState::Declined));
+    let states: Vec<_> = for_org(org, by_parent(pid)).await.iter().map(|h| h.state().cloned().unwrap()).collect();
+    assert_eq!(states, vec![HandshakeState::Canceled, HandshakeState::Canceled]);
+    expect_err(a.accept_handshake().handshake_id(children[0].id().unwrap()).send().await, "InvalidHandshakeTransitionException", None);
+
+    // A second migration; B leaves the organization and keeps nothing of it.
+    let second = org.mgmt.enable_all_features().send().await.unwrap().handshake().cloned().unwrap();
+    let child_b = for_account(&b, by_parent(second.id().unwrap())).await.remove(0);
+    b.leave_organization().send().await.expect("LeaveOrganization");
+    assert!(for_account(&b, by_action(ActionType::EnableAllFeatures)).await.is_empty());
+    expect_err(b.accept_handshake().handshake_id(child_b.id().unwrap()).send().await, "HandshakeNotFoundException", None);
+    expect_err(b.describe_handshake().handshake_id(child_b.id().unwrap()).send().await, "HandshakeNotFoundException", None);
+    // A's approval is then the last one: the approval reaches the management account.
+    let child_a = for_account(&a, by_parent(second.id().unwrap())).await.remove(0);
+    accept(&a, child_a.id().unwrap()).await;
+    let approvals = for_account(&org.mgmt, by_action(ActionType::ApproveAllFeatures)).await;
+    assert_eq!(approvals.len(), 1);
+    accept(&org.mgmt, approvals[0].id().unwrap()).await;
+    assert_eq!(feature_set(&a).await, OrganizationFeatureSet::All);
+}

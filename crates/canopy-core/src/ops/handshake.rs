@@ -613,7 +613,7 @@ pub fn accept(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AcceptHandsha
             finish(tx, &mut h, HandshakeState::Accepted, now)?;
             complete_migration(tx, &org, &mut parent, now)?;
         }
-        // ---- TRANSFER_RESPONSIBILITY: helper C routes this arm to crate::ops::transfer::on_accept ----
+        // TRANSFER_RESPONSIBILITY: the responsibility transfer answers too (ops/transfer.rs).
         ActionType::TransferResponsibility => {
             super::transfer::on_accept(tx, env, &h)?;
             finish(tx, &mut h, HandshakeState::Accepted, now)?;
@@ -668,7 +668,7 @@ pub fn decline(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DeclineHands
     }
     check_transition(&h, now, HandshakeState::Declined)?;
     match h.action {
-        // ---- TRANSFER_RESPONSIBILITY: helper C routes this arm to crate::ops::transfer::on_decline ----
+        // TRANSFER_RESPONSIBILITY: the responsibility transfer answers too (ops/transfer.rs).
         ActionType::TransferResponsibility => {
             super::transfer::on_decline(tx, env, &h)?;
             finish(tx, &mut h, HandshakeState::Declined, now)?;
@@ -697,7 +697,7 @@ pub fn cancel(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CancelHandsha
     }
     check_transition(&h, now, HandshakeState::Canceled)?;
     match h.action {
-        // ---- TRANSFER_RESPONSIBILITY: helper C routes this arm to crate::ops::transfer::on_cancel ----
+        // TRANSFER_RESPONSIBILITY: the responsibility transfer answers too (ops/transfer.rs).
         ActionType::TransferResponsibility => {
             super::transfer::on_cancel(tx, env, &h)?;
             finish(tx, &mut h, HandshakeState::Canceled, now)?;
