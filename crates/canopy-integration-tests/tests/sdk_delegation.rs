@@ -135,7 +135,7 @@ async fn delegated_administrator_rules() {
 
     // Lists: by service in registration order; without a filter, each account once.
     assert_eq!(admins(&org.mgmt, Some(CONFIG)).await, [b.clone(), a.clone()]);
-    assert_eq!(admins(&org.mgmt, Some(SSO)).await, [a.clone()]);
+    assert_eq!(admins(&org.mgmt, Some(SSO)).await, [a.as_str()]);
     assert_eq!(admins(&org.mgmt, None).await, [a.clone(), b.clone()]);
     let out = org.mgmt.list_delegated_administrators().service_principal(SSO).send().await.unwrap();
     let d = &out.delegated_administrators()[0];
@@ -174,7 +174,7 @@ async fn delegated_administrator_rules() {
     // Disabling trusted access deregisters the service's administrators.
     org.mgmt.disable_aws_service_access().service_principal(CONFIG).send().await.unwrap();
     assert!(admins(&org.mgmt, Some(CONFIG)).await.is_empty());
-    assert_eq!(admins(&org.mgmt, None).await, [b.clone()]);
+    assert_eq!(admins(&org.mgmt, None).await, [b.as_str()]);
     expect_err(org.mgmt.list_delegated_services_for_account().account_id(&a).send().await, "AccountNotRegisteredException", None);
 }
 
@@ -198,7 +198,7 @@ async fn a_service_delegated_administrator_reads_but_does_not_write() {
     admin.list_policies().filter(PolicyType::ServiceControlPolicy).send().await.unwrap();
     admin.describe_policy().policy_id("p-FullAWSAccess").send().await.unwrap();
     admin.list_tags_for_resource().resource_id(&plain_id).send().await.unwrap();
-    assert_eq!(admins(&admin, None).await, [admin_id.clone()]);
+    assert_eq!(admins(&admin, None).await, [admin_id.as_str()]);
     assert_eq!(enabled_services(&admin).await, [SSO]);
     admin.list_delegated_services_for_account().account_id(&admin_id).send().await.unwrap();
     // The plain member reads none of it.
@@ -386,4 +386,38 @@ async fn a_resource_policy_grant_lets_a_member_manage_one_policy_type() {
     // Without the policy, nothing.
     org.mgmt.delete_resource_policy().send().await.unwrap();
     expect_err(delegate.describe_policy().policy_id(&tag_policy).send().await, "AccessDeniedException", None);
+}
+
+#[tokio::test]
+async fn a_closed_administrator_counts_until_purged() {
+    use std::sync::Arc;
+    use canopy_core::{Canopy, CoreConfig, Env, ManualClock, RandomIds};
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000)); // 2026-01-01
+    let scratch = std::env::var("CANOPY_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .map(|base| canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema"));
+    let store = canopy_store::open(scratch.as_ref().map_or("memory", |s| s.url())).unwrap();
+    let canopy = Canopy::with_env(store, Env { config: CoreConfig::default(), clock: clock.clone(), ids: Arc::new(RandomIds) });
+    let server = canopy_server::testing::TestServer::start_with_server_config(canopy, canopy_server::ServerConfig::default()).await;
+    let org = Org::with_server(server).await;
+    let first = org.create_account("First").await;
+    let second = org.create_account("Second").await;
+    enable_access(&org, SSO).await;
+    register(&org, &first, SSO).await;
+    org.mgmt.close_account().account_id(&first).send().await.unwrap();
+    // Closed (SUSPENDED) but still in the organization: still the administrator, still counted.
+    assert_eq!(admins(&org.mgmt, Some(SSO)).await, [first.as_str()]);
+    expect_err(
+        org.mgmt.register_delegated_administrator().account_id(&second).service_principal(SSO).send().await,
+        "ConstraintViolationException",
+        Some("MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED"),
+    );
+    // Purged after the retention period: gone from the list, and the place is free.
+    clock.advance_ms(91 * 24 * 3600 * 1000);
+    assert!(admins(&org.mgmt, Some(SSO)).await.is_empty());
+    register(&org, &second, SSO).await;
+    assert_eq!(admins(&org.mgmt, None).await, [second.as_str()]);
+    drop(org);
+    drop(scratch);
 }

@@ -226,7 +226,20 @@ pub fn register(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &RegisterDel
         )
         .into());
     }
-    if tx.delegated_admin_count_by_service(&org.id, sp)? >= u64::from(cap) {
+    let mut current = tx.delegated_admin_count_by_service(&org.id, sp)?;
+    if current >= u64::from(cap) {
+        // At the cap: registrations of accounts purged after closure no longer count (nor
+        // show), so drop them and count again.
+        current = 0;
+        for d in tx.delegated_admin_list(&org.id, Some(sp), None, usize::MAX)? {
+            if super::account::visible_member(tx, env, org, &d.account_id)?.is_some() {
+                current += 1;
+            } else {
+                tx.delegated_admin_delete(&org.id, &d.account_id, sp)?;
+            }
+        }
+    }
+    if current >= u64::from(cap) {
         return Err(ApiError::constraint(
             ConstraintViolationExceptionReason::MaxDelegatedAdministratorsForServiceLimitExceeded,
             format!("You have reached the maximum number of delegated administrators for {sp} ({cap})."),
