@@ -82,7 +82,9 @@ impl ResourcePolicyProblem {
             ResourcePolicyProblem::InvalidJson => "INVALID_RESOURCE_POLICY_JSON",
             ResourcePolicyProblem::InvalidPrincipal => "INVALID_PRINCIPAL",
             ResourcePolicyProblem::UnsupportedAction => "UNSUPPORTED_ACTION_IN_RESOURCE_POLICY",
-            ResourcePolicyProblem::UnsupportedPolicyType => "UNSUPPORTED_POLICY_TYPE_IN_RESOURCE_POLICY",
+            ResourcePolicyProblem::UnsupportedPolicyType => {
+                "UNSUPPORTED_POLICY_TYPE_IN_RESOURCE_POLICY"
+            }
             ResourcePolicyProblem::UnsupportedResource => "UNSUPPORTED_RESOURCE_IN_RESOURCE_POLICY",
         }
     }
@@ -97,8 +99,16 @@ pub struct ResourcePolicyError {
     pub message: String,
 }
 
-fn err(problem: ResourcePolicyProblem, path: impl Into<String>, message: impl Into<String>) -> ResourcePolicyError {
-    ResourcePolicyError { problem, path: path.into(), message: message.into() }
+fn err(
+    problem: ResourcePolicyProblem,
+    path: impl Into<String>,
+    message: impl Into<String>,
+) -> ResourcePolicyError {
+    ResourcePolicyError {
+        problem,
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 fn invalid(path: impl Into<String>, message: impl Into<String>) -> ResourcePolicyError {
@@ -152,15 +162,20 @@ pub struct DelegationPolicy {
 impl DelegationPolicy {
     /// Validates `content` (PutResourcePolicy's rules) and compiles it.
     pub fn parse(content: &str) -> Result<DelegationPolicy, ResourcePolicyError> {
-        let doc = Json::parse(content).map_err(|e| invalid("", format!("the policy is not valid JSON: {e}")))?;
-        let top = doc.as_object().ok_or_else(|| invalid("", "the policy must be a JSON object"))?;
+        let doc = Json::parse(content)
+            .map_err(|e| invalid("", format!("the policy is not valid JSON: {e}")))?;
+        let top = doc
+            .as_object()
+            .ok_or_else(|| invalid("", "the policy must be a JSON object"))?;
         let mut statements = None;
         let mut version = None;
         for (key, value) in top {
             match key.as_str() {
                 "Version" => version = Some(value),
                 "Id" => {
-                    value.as_str().ok_or_else(|| invalid("Id", "must be a string"))?;
+                    value
+                        .as_str()
+                        .ok_or_else(|| invalid("Id", "must be a string"))?;
                 }
                 "Statement" => statements = Some(value),
                 other => return Err(invalid(other, "unknown element of a resource policy")),
@@ -169,27 +184,47 @@ impl DelegationPolicy {
         match version.map(|v| v.as_str()) {
             None => return Err(invalid("Version", "the policy must have a Version")),
             Some(Some("2012-10-17")) | Some(Some("2008-10-17")) => {}
-            Some(_) => return Err(invalid("Version", "must be \"2012-10-17\" or \"2008-10-17\"")),
+            Some(_) => {
+                return Err(invalid(
+                    "Version",
+                    "must be \"2012-10-17\" or \"2008-10-17\"",
+                ))
+            }
         }
         let list: Vec<(String, &Json)> = match statements {
             None => return Err(invalid("Statement", "the policy must have a Statement")),
-            Some(Json::Array(items)) if items.is_empty() => return Err(invalid("Statement", "must not be empty")),
-            Some(Json::Array(items)) => items.iter().enumerate().map(|(i, s)| (format!("Statement[{i}]"), s)).collect(),
+            Some(Json::Array(items)) if items.is_empty() => {
+                return Err(invalid("Statement", "must not be empty"))
+            }
+            Some(Json::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("Statement[{i}]"), s))
+                .collect(),
             Some(s @ Json::Object(_)) => vec![("Statement".to_string(), s)],
-            Some(_) => return Err(invalid("Statement", "must be an object or a list of objects")),
+            Some(_) => {
+                return Err(invalid(
+                    "Statement",
+                    "must be an object or a list of objects",
+                ))
+            }
         };
         let mut sids = Vec::new();
         let mut compiled = Vec::with_capacity(list.len());
         for (path, s) in list {
             compiled.push(statement(&path, s, &mut sids)?);
         }
-        Ok(DelegationPolicy { statements: compiled })
+        Ok(DelegationPolicy {
+            statements: compiled,
+        })
     }
 
     /// Whether some statement could allow `account_id` anything (a quick test before looking
     /// up the resources of a request).
     pub fn names_account(&self, account_id: &str) -> bool {
-        self.statements.iter().any(|s| s.allow && (s.principals.names(account_id) != s.not_principal))
+        self.statements
+            .iter()
+            .any(|s| s.allow && (s.principals.names(account_id) != s.not_principal))
     }
 
     /// IAM's rule over this one policy: an explicit Deny wins, otherwise an Allow is needed.
@@ -206,7 +241,10 @@ impl DelegationPolicy {
             if action_hit == s.not_action {
                 continue;
             }
-            let resource_hit = s.resources.iter().any(|g| g.is_match(req.resource.as_bytes()));
+            let resource_hit = s
+                .resources
+                .iter()
+                .any(|g| g.is_match(req.resource.as_bytes()));
             if resource_hit == s.not_resource {
                 continue;
             }
@@ -231,7 +269,9 @@ fn strings<'a>(path: &str, v: &'a Json) -> Result<Vec<(String, &'a str)>, Resour
             .enumerate()
             .map(|(i, item)| {
                 let p = format!("{path}[{i}]");
-                item.as_str().map(|s| (p.clone(), s)).ok_or_else(|| invalid(p, "must be a string"))
+                item.as_str()
+                    .map(|s| (p.clone(), s))
+                    .ok_or_else(|| invalid(p, "must be a string"))
             })
             .collect(),
         Json::Array(_) => Err(invalid(path, "must not be empty")),
@@ -239,8 +279,14 @@ fn strings<'a>(path: &str, v: &'a Json) -> Result<Vec<(String, &'a str)>, Resour
     }
 }
 
-fn statement(path: &str, s: &Json, sids: &mut Vec<String>) -> Result<Statement, ResourcePolicyError> {
-    let fields = s.as_object().ok_or_else(|| invalid(path, "a statement must be an object"))?;
+fn statement(
+    path: &str,
+    s: &Json,
+    sids: &mut Vec<String>,
+) -> Result<Statement, ResourcePolicyError> {
+    let fields = s
+        .as_object()
+        .ok_or_else(|| invalid(path, "a statement must be an object"))?;
     let mut effect = None;
     let mut principal = None;
     let mut action = None;
@@ -250,7 +296,9 @@ fn statement(path: &str, s: &Json, sids: &mut Vec<String>) -> Result<Statement, 
         let p = format!("{path}.{key}");
         let slot = match key.as_str() {
             "Sid" => {
-                let sid = value.as_str().ok_or_else(|| invalid(&p, "must be a string"))?;
+                let sid = value
+                    .as_str()
+                    .ok_or_else(|| invalid(&p, "must be a string"))?;
                 if !sid.is_empty() && sids.iter().any(|x| x == sid) {
                     return Err(invalid(&p, format!("duplicate Sid \"{sid}\"")));
                 }
@@ -265,20 +313,42 @@ fn statement(path: &str, s: &Json, sids: &mut Vec<String>) -> Result<Statement, 
             _ => return Err(invalid(&p, "unknown element of a statement")),
         };
         if slot.is_some() {
-            return Err(invalid(&p, "conflicts with another element of the statement"));
+            return Err(invalid(
+                &p,
+                "conflicts with another element of the statement",
+            ));
         }
         *slot = Some((key.as_str(), value, p));
     }
-    let (_, effect, effect_path) = effect.ok_or_else(|| invalid(format!("{path}.Effect"), "the statement must have an Effect"))?;
+    let (_, effect, effect_path) = effect.ok_or_else(|| {
+        invalid(
+            format!("{path}.Effect"),
+            "the statement must have an Effect",
+        )
+    })?;
     let allow = match effect.as_str() {
         Some("Allow") => true,
         Some("Deny") => false,
         _ => return Err(invalid(effect_path, "must be \"Allow\" or \"Deny\"")),
     };
-    let (pkey, pvalue, ppath) =
-        principal.ok_or_else(|| invalid(format!("{path}.Principal"), "a resource policy statement must have a Principal"))?;
-    let (akey, avalue, apath) = action.ok_or_else(|| invalid(format!("{path}.Action"), "the statement must have an Action"))?;
-    let (rkey, rvalue, rpath) = resource.ok_or_else(|| invalid(format!("{path}.Resource"), "the statement must have a Resource"))?;
+    let (pkey, pvalue, ppath) = principal.ok_or_else(|| {
+        invalid(
+            format!("{path}.Principal"),
+            "a resource policy statement must have a Principal",
+        )
+    })?;
+    let (akey, avalue, apath) = action.ok_or_else(|| {
+        invalid(
+            format!("{path}.Action"),
+            "the statement must have an Action",
+        )
+    })?;
+    let (rkey, rvalue, rpath) = resource.ok_or_else(|| {
+        invalid(
+            format!("{path}.Resource"),
+            "the statement must have a Resource",
+        )
+    })?;
     let principals = principals(&ppath, pvalue)?;
     let mut actions = Vec::new();
     for (p, a) in strings(&apath, avalue)? {
@@ -292,7 +362,8 @@ fn statement(path: &str, s: &Json, sids: &mut Vec<String>) -> Result<Statement, 
         None => Vec::new(),
         Some((_, c, cpath)) => {
             check_policy_type_values(&cpath, c)?;
-            compile_block(&cpath, c, false).map_err(|e| invalid(e.path().unwrap_or(&cpath).to_string(), e.to_string()))?
+            compile_block(&cpath, c, false)
+                .map_err(|e| invalid(e.path().unwrap_or(&cpath).to_string(), e.to_string()))?
         }
     };
     Ok(Statement {
@@ -311,14 +382,22 @@ fn principals(path: &str, v: &Json) -> Result<Principals, ResourcePolicyError> {
     if v.as_str() == Some("*") {
         return Ok(Principals::Any);
     }
-    let fields = v
-        .as_object()
-        .ok_or_else(|| err(ResourcePolicyProblem::InvalidPrincipal, path, "must be \"*\" or an object such as {\"AWS\": \"111111111111\"}"))?;
+    let fields = v.as_object().ok_or_else(|| {
+        err(
+            ResourcePolicyProblem::InvalidPrincipal,
+            path,
+            "must be \"*\" or an object such as {\"AWS\": \"111111111111\"}",
+        )
+    })?;
     let mut ids = Vec::new();
     for (kind, list) in fields {
         let p = format!("{path}.{kind}");
         if kind != "AWS" {
-            return Err(err(ResourcePolicyProblem::InvalidPrincipal, p, "only AWS account principals can be named in an Organizations resource policy"));
+            return Err(err(
+                ResourcePolicyProblem::InvalidPrincipal,
+                p,
+                "only AWS account principals can be named in an Organizations resource policy",
+            ));
         }
         for (ep, entry) in strings(&p, list)? {
             if entry == "*" {
@@ -334,7 +413,11 @@ fn principals(path: &str, v: &Json) -> Result<Principals, ResourcePolicyError> {
         }
     }
     if ids.is_empty() {
-        return Err(err(ResourcePolicyProblem::InvalidPrincipal, path, "names no principal"));
+        return Err(err(
+            ResourcePolicyProblem::InvalidPrincipal,
+            path,
+            "names no principal",
+        ));
     }
     Ok(Principals::Accounts(ids))
 }
@@ -359,21 +442,36 @@ fn principal_account(entry: &str) -> Option<String> {
     if !is_account_id(account) {
         return None;
     }
-    let named = |prefix: &str| resource.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && !n.contains('*'));
+    let named = |prefix: &str| {
+        resource
+            .strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && !n.contains('*'))
+    };
     (resource == "root" || named("user/") || named("role/")).then(|| account.to_string())
 }
 
 fn action_glob(path: &str, action: &str) -> Result<Glob, ResourcePolicyError> {
-    let unsupported = |why: &str| err(ResourcePolicyProblem::UnsupportedAction, path, format!("\"{action}\" {why}"));
+    let unsupported = |why: &str| {
+        err(
+            ResourcePolicyProblem::UnsupportedAction,
+            path,
+            format!("\"{action}\" {why}"),
+        )
+    };
     let lower = action.to_ascii_lowercase();
     if lower == "*" {
         return Ok(Glob::new("organizations:*"));
     }
     let Some(name) = lower.strip_prefix("organizations:") else {
-        return Err(unsupported("is not an AWS Organizations action (organizations:<Action>)"));
+        return Err(unsupported(
+            "is not an AWS Organizations action (organizations:<Action>)",
+        ));
     };
     let glob = Glob::new(name);
-    if !DELEGATABLE_ACTIONS.iter().any(|a| glob.is_match(a.to_ascii_lowercase().as_bytes())) {
+    if !DELEGATABLE_ACTIONS
+        .iter()
+        .any(|a| glob.is_match(a.to_ascii_lowercase().as_bytes()))
+    {
         return Err(unsupported("names no action that can be delegated (Describe*, List*, policy management and tagging)"));
     }
     Ok(Glob::new(&lower))
@@ -384,7 +482,9 @@ fn resource_glob(path: &str, resource: &str) -> Result<Glob, ResourcePolicyError
         || resource
             .strip_prefix("arn:")
             .and_then(|r| r.split_once(':'))
-            .is_some_and(|(partition, rest)| partition.starts_with("aws") && rest.starts_with("organizations::"));
+            .is_some_and(|(partition, rest)| {
+                partition.starts_with("aws") && rest.starts_with("organizations::")
+            });
     if !ok {
         return Err(err(
             ResourcePolicyProblem::UnsupportedResource,
@@ -402,9 +502,13 @@ fn is_policy_type(s: &str) -> bool {
 
 /// Literal values of an `organizations:PolicyType` condition must name policy types.
 fn check_policy_type_values(path: &str, c: &Json) -> Result<(), ResourcePolicyError> {
-    let Some(ops) = c.as_object() else { return Ok(()) };
+    let Some(ops) = c.as_object() else {
+        return Ok(());
+    };
     for (op, block) in ops {
-        let Some(keys) = block.as_object() else { continue };
+        let Some(keys) = block.as_object() else {
+            continue;
+        };
         for (key, values) in keys {
             if !key.eq_ignore_ascii_case("organizations:PolicyType") {
                 continue;
@@ -436,7 +540,8 @@ mod tests {
 
     const MEMBER: &str = "222222222222";
     const OTHER: &str = "333333333333";
-    const POLICY_ARN: &str = "arn:aws:organizations::111111111111:policy/o-abcdefghij/tag_policy/p-12345678";
+    const POLICY_ARN: &str =
+        "arn:aws:organizations::111111111111:policy/o-abcdefghij/tag_policy/p-12345678";
 
     fn ctx(policy_type: Option<&str>) -> RequestContext {
         let mut c = RequestContext::new();
@@ -446,9 +551,20 @@ mod tests {
         c
     }
 
-    fn allows(p: &DelegationPolicy, account: &str, action: &str, resource: &str, t: Option<&str>) -> bool {
+    fn allows(
+        p: &DelegationPolicy,
+        account: &str,
+        action: &str,
+        resource: &str,
+        t: Option<&str>,
+    ) -> bool {
         let c = ctx(t);
-        p.allows(&DelegationRequest { account_id: account, action, resource, context: &c })
+        p.allows(&DelegationRequest {
+            account_id: account,
+            action,
+            resource,
+            context: &c,
+        })
     }
 
     fn problem(doc: &str) -> (ResourcePolicyProblem, String) {
@@ -466,12 +582,48 @@ mod tests {
                "Condition":{{"StringEquals":{{"organizations:PolicyType":"TAG_POLICY"}}}}}}]}}"#
         ))
         .unwrap();
-        assert!(allows(&p, MEMBER, "organizations:CreatePolicy", POLICY_ARN, Some("TAG_POLICY")));
-        assert!(allows(&p, MEMBER, "organizations:DescribePolicy", POLICY_ARN, Some("TAG_POLICY")));
-        assert!(!allows(&p, MEMBER, "organizations:CreatePolicy", POLICY_ARN, Some("BACKUP_POLICY")));
-        assert!(!allows(&p, MEMBER, "organizations:CreatePolicy", POLICY_ARN, None));
-        assert!(!allows(&p, MEMBER, "organizations:DeletePolicy", POLICY_ARN, Some("TAG_POLICY")));
-        assert!(!allows(&p, OTHER, "organizations:CreatePolicy", POLICY_ARN, Some("TAG_POLICY")));
+        assert!(allows(
+            &p,
+            MEMBER,
+            "organizations:CreatePolicy",
+            POLICY_ARN,
+            Some("TAG_POLICY")
+        ));
+        assert!(allows(
+            &p,
+            MEMBER,
+            "organizations:DescribePolicy",
+            POLICY_ARN,
+            Some("TAG_POLICY")
+        ));
+        assert!(!allows(
+            &p,
+            MEMBER,
+            "organizations:CreatePolicy",
+            POLICY_ARN,
+            Some("BACKUP_POLICY")
+        ));
+        assert!(!allows(
+            &p,
+            MEMBER,
+            "organizations:CreatePolicy",
+            POLICY_ARN,
+            None
+        ));
+        assert!(!allows(
+            &p,
+            MEMBER,
+            "organizations:DeletePolicy",
+            POLICY_ARN,
+            Some("TAG_POLICY")
+        ));
+        assert!(!allows(
+            &p,
+            OTHER,
+            "organizations:CreatePolicy",
+            POLICY_ARN,
+            Some("TAG_POLICY")
+        ));
         assert!(p.names_account(MEMBER));
         assert!(!p.names_account(OTHER));
     }
@@ -485,13 +637,43 @@ mod tests {
                {{"Effect":"Deny","Principal":"*","Action":"organizations:*","NotResource":"arn:aws:organizations::*:policy/*"}}]}}"#
         ))
         .unwrap();
-        assert!(allows(&p, MEMBER, "organizations:UpdatePolicy", POLICY_ARN, None));
-        assert!(allows(&p, OTHER, "organizations:ListPolicies", POLICY_ARN, None));
-        assert!(!allows(&p, OTHER, "organizations:UpdatePolicy", POLICY_ARN, None));
+        assert!(allows(
+            &p,
+            MEMBER,
+            "organizations:UpdatePolicy",
+            POLICY_ARN,
+            None
+        ));
+        assert!(allows(
+            &p,
+            OTHER,
+            "organizations:ListPolicies",
+            POLICY_ARN,
+            None
+        ));
+        assert!(!allows(
+            &p,
+            OTHER,
+            "organizations:UpdatePolicy",
+            POLICY_ARN,
+            None
+        ));
         let root = "arn:aws:organizations::111111111111:root/o-abcdefghij/r-ab12";
-        assert!(!allows(&p, MEMBER, "organizations:EnablePolicyType", root, None));
+        assert!(!allows(
+            &p,
+            MEMBER,
+            "organizations:EnablePolicyType",
+            root,
+            None
+        ));
         // Action names are case-insensitive.
-        assert!(allows(&p, MEMBER, "organizations:updatepolicy", POLICY_ARN, None));
+        assert!(allows(
+            &p,
+            MEMBER,
+            "organizations:updatepolicy",
+            POLICY_ARN,
+            None
+        ));
     }
 
     #[test]
@@ -499,47 +681,71 @@ mod tests {
         use ResourcePolicyProblem::*;
         let stmt = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{{body}}}]}}"#);
         assert_eq!(problem("not json").0, InvalidJson);
-        assert_eq!(problem(r#"{"Statement":[]}"#), (InvalidJson, "Version".into()));
         assert_eq!(
-            problem(&stmt(r#""Effect":"Permit","Principal":"*","Action":"organizations:ListRoots","Resource":"*""#)),
+            problem(r#"{"Statement":[]}"#),
+            (InvalidJson, "Version".into())
+        );
+        assert_eq!(
+            problem(&stmt(
+                r#""Effect":"Permit","Principal":"*","Action":"organizations:ListRoots","Resource":"*""#
+            )),
             (InvalidJson, "Statement[0].Effect".into())
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Action":"organizations:ListRoots","Resource":"*""#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Action":"organizations:ListRoots","Resource":"*""#
+            )),
             (InvalidJson, "Statement[0].Principal".into())
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Principal":{"Service":"sso.amazonaws.com"},"Action":"organizations:ListRoots","Resource":"*""#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Principal":{"Service":"sso.amazonaws.com"},"Action":"organizations:ListRoots","Resource":"*""#
+            )),
             (InvalidPrincipal, "Statement[0].Principal.Service".into())
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Principal":{"AWS":["222222222222","12345"]},"Action":"organizations:ListRoots","Resource":"*""#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Principal":{"AWS":["222222222222","12345"]},"Action":"organizations:ListRoots","Resource":"*""#
+            )),
             (InvalidPrincipal, "Statement[0].Principal.AWS[1]".into())
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Principal":"*","Action":"organizations:CreateAccount","Resource":"*""#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Principal":"*","Action":"organizations:CreateAccount","Resource":"*""#
+            )),
             (UnsupportedAction, "Statement[0].Action".into())
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Principal":"*","Action":["organizations:ListRoots","s3:GetObject"],"Resource":"*""#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Principal":"*","Action":["organizations:ListRoots","s3:GetObject"],"Resource":"*""#
+            )),
             (UnsupportedAction, "Statement[0].Action[1]".into())
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","Resource":"arn:aws:s3:::bucket""#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","Resource":"arn:aws:s3:::bucket""#
+            )),
             (UnsupportedResource, "Statement[0].Resource".into())
         );
         assert_eq!(
             problem(&stmt(
                 r#""Effect":"Allow","Principal":"*","Action":"organizations:CreatePolicy","Resource":"*","Condition":{"StringEquals":{"organizations:PolicyType":["TAG_POLICY","NOPE"]}}"#
             )),
-            (UnsupportedPolicyType, "Statement[0].Condition.StringEquals.organizations:PolicyType".into())
+            (
+                UnsupportedPolicyType,
+                "Statement[0].Condition.StringEquals.organizations:PolicyType".into()
+            )
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","Resource":"*","Extra":1"#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","Resource":"*","Extra":1"#
+            )),
             (InvalidJson, "Statement[0].Extra".into())
         );
         assert_eq!(
-            problem(&stmt(r#""Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","NotAction":"organizations:ListRoots","Resource":"*""#)),
+            problem(&stmt(
+                r#""Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","NotAction":"organizations:ListRoots","Resource":"*""#
+            )),
             (InvalidJson, "Statement[0].NotAction".into())
         );
         assert_eq!(
@@ -550,17 +756,35 @@ mod tests {
 
     #[test]
     fn principal_forms() {
-        for ok in ["222222222222", "arn:aws:iam::222222222222:root", "arn:aws:iam::222222222222:role/Admin", "arn:aws-cn:iam::222222222222:user/a/b"] {
+        for ok in [
+            "222222222222",
+            "arn:aws:iam::222222222222:root",
+            "arn:aws:iam::222222222222:role/Admin",
+            "arn:aws-cn:iam::222222222222:user/a/b",
+        ] {
             assert_eq!(principal_account(ok).as_deref(), Some(MEMBER), "{ok}");
         }
-        for bad in ["22222222222", "arn:aws:iam::222222222222:group/x", "arn:aws:sts::222222222222:root", "arn:aws:iam::222222222222:role/"] {
+        for bad in [
+            "22222222222",
+            "arn:aws:iam::222222222222:group/x",
+            "arn:aws:sts::222222222222:root",
+            "arn:aws:iam::222222222222:role/",
+        ] {
             assert_eq!(principal_account(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn no_input_panics() {
-        for doc in ["", "[]", "{}", "null", r#"{"Version":1}"#, r#"{"Version":"2012-10-17","Statement":{}}"#, r#"{"Version":"2012-10-17","Statement":[1]}"#] {
+        for doc in [
+            "",
+            "[]",
+            "{}",
+            "null",
+            r#"{"Version":1}"#,
+            r#"{"Version":"2012-10-17","Statement":{}}"#,
+            r#"{"Version":"2012-10-17","Statement":[1]}"#,
+        ] {
             assert!(DelegationPolicy::parse(doc).is_err(), "{doc}");
         }
     }
