@@ -774,6 +774,26 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_documents_and_requests_never_panic(
+            doc in "[{}\\[\\]\":,*a-zA-Z0-9 ]{0,120}",
+            action in "[a-zA-Z:*?]{0,30}",
+            resource in "[a-z:/*0-9-]{0,40}",
+            effect in "(Allow|Deny|x)",
+            principal in "(\\*|222222222222|arn:aws:iam::222222222222:root|[0-9]{1,13})",
+        ) {
+            let _ = DelegationPolicy::parse(&doc);
+            let built = format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","Principal":{{"AWS":"{principal}"}},"Action":"{action}","Resource":"{resource}"}}}}"#
+            );
+            if let Ok(p) = DelegationPolicy::parse(&built) {
+                let c = ctx(Some("TAG_POLICY"));
+                let _ = p.allows(&DelegationRequest { account_id: MEMBER, action: &action, resource: &resource, context: &c });
+            }
+        }
+    }
+
     #[test]
     fn no_input_panics() {
         for doc in [
