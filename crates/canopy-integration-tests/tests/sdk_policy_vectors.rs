@@ -76,6 +76,10 @@ async fn build(server: &TestServer, case: &Value, mgmt_id: &str, n: usize) -> Re
         if t == "SERVICE_CONTROL_POLICY" {
             continue; // enabled by CreateOrganization
         }
+        // As in AWS, SECURITYHUB_POLICY / INSPECTOR_POLICY need their service's trusted access first.
+        if let Some(service) = canopy_core::canopy_policy::PolicyType::from_wire(t).and_then(|p| p.required_service_access()) {
+            mgmt.enable_aws_service_access().service_principal(service).send().await.map_err(|e| format!("EnableAWSServiceAccess {service}: {e:?}"))?;
+        }
         mgmt.enable_policy_type().root_id(&root).policy_type(PolicyType::from(t.as_str())).send().await.map_err(|e| format!("EnablePolicyType {t}: {e:?}"))?;
     }
     // The path: vector node id → server id.
