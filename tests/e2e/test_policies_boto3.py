@@ -221,6 +221,9 @@ def test_setup_organization():
 def test_enable_every_type():
     root = S["root"]
     eq([p["Type"] for p in org.list_roots()["Roots"][0]["PolicyTypes"]], ["SERVICE_CONTROL_POLICY"], "SCPs enabled at creation")
+    # As in AWS, SECURITYHUB_POLICY / INSPECTOR_POLICY need their service's trusted access first.
+    for service in ("securityhub.amazonaws.com", "inspector2.amazonaws.com"):
+        org.enable_aws_service_access(ServicePrincipal=service)
     for t in ALL_TYPES[1:]:
         out = org.enable_policy_type(RootId=root, PolicyType=t)["Root"]
         assert {"Type": t, "Status": "ENABLED"} in out["PolicyTypes"], out["PolicyTypes"]

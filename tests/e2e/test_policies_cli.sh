@@ -92,6 +92,9 @@ run move-account org move-account --account-id "$ACCT" --source-parent-id "$ROOT
 TYPES=(SERVICE_CONTROL_POLICY RESOURCE_CONTROL_POLICY TAG_POLICY BACKUP_POLICY AISERVICES_OPT_OUT_POLICY CHATBOT_POLICY
   DECLARATIVE_POLICY_EC2 SECURITYHUB_POLICY SECURITYHUB_CSPM_POLICY INSPECTOR_POLICY UPGRADE_ROLLOUT_POLICY BEDROCK_POLICY
   S3_POLICY NETWORK_SECURITY_DIRECTOR_POLICY GUARDDUTY_POLICY)
+# As in AWS, SECURITYHUB_POLICY / INSPECTOR_POLICY need their service's trusted access first.
+run trusted-securityhub org enable-aws-service-access --service-principal securityhub.amazonaws.com
+run trusted-inspector2 org enable-aws-service-access --service-principal inspector2.amazonaws.com
 for t in "${TYPES[@]:1}"; do
   run "enable $t" org enable-policy-type --root-id "$ROOT" --policy-type "$t" --query "Root.PolicyTypes[?Type=='$t'].Status | [0]" --output text
   check "enable $t answers ENABLED" "ENABLED" "$OUT"
