@@ -421,3 +421,48 @@ async fn a_closed_administrator_counts_until_purged() {
     drop(org);
     drop(scratch);
 }
+
+/// `canopy serve`'s flags: `--service-principal NAME[=N]` adds a principal with its cap,
+/// `--no-default-service-principals` drops the defaults, and
+/// `--enforce-policy-service-access=false` lifts the trusted-access requirement of EnablePolicyType.
+#[tokio::test]
+async fn serve_flags_shape_the_service_principals() {
+    let bin = canopy_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let within = std::time::Duration::from_secs(60);
+    let serve = spawn_serve(
+        &bin,
+        std::ffi::OsStr::new("memory"),
+        &["--service-principal", "custom.example.com=2", "--no-default-service-principals", "--enforce-policy-service-access=false"],
+        &log,
+        within,
+    )
+    .await;
+    let mgmt = client_for(&serve.endpoint, MGMT);
+    mgmt.create_organization().send().await.unwrap();
+    let root = mgmt.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    expect_err(mgmt.enable_aws_service_access().service_principal(SSO).send().await, "InvalidInputException", Some("UNRECOGNIZED_SERVICE_PRINCIPAL"));
+    mgmt.enable_aws_service_access().service_principal("custom.example.com").send().await.unwrap();
+    let mut accounts = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        accounts.push(create_account_with(&mgmt, name, &format!("{}@example.org", name.to_lowercase())).await);
+    }
+    for a in &accounts[..2] {
+        mgmt.register_delegated_administrator().account_id(a).service_principal("custom.example.com").send().await.unwrap();
+    }
+    expect_err(
+        mgmt.register_delegated_administrator().account_id(&accounts[2]).service_principal("custom.example.com").send().await,
+        "ConstraintViolationException",
+        Some("MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED"),
+    );
+    mgmt.enable_policy_type().root_id(&root).policy_type(PolicyType::InspectorPolicy).send().await.unwrap();
+
+    // A malformed principal is refused at start.
+    let out = std::process::Command::new(&bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory", "--service-principal", "bad principal!=1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--service-principal"), "{}", String::from_utf8_lossy(&out.stderr));
+}
