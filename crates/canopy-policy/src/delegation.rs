@@ -182,8 +182,8 @@ impl DelegationPolicy {
             }
         }
         match version.map(|v| v.as_str()) {
-            None => return Err(invalid("Version", "the policy must have a Version")),
-            Some(Some("2012-10-17")) | Some(Some("2008-10-17")) => {}
+            // As in IAM, a policy without Version is read as "2008-10-17".
+            None | Some(Some("2012-10-17")) | Some(Some("2008-10-17")) => {}
             Some(_) => {
                 return Err(invalid(
                     "Version",
@@ -682,7 +682,7 @@ mod tests {
         let stmt = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{{body}}}]}}"#);
         assert_eq!(problem("not json").0, InvalidJson);
         assert_eq!(
-            problem(r#"{"Statement":[]}"#),
+            problem(r#"{"Version":"2020-01-01","Statement":[]}"#),
             (InvalidJson, "Version".into())
         );
         assert_eq!(
@@ -752,6 +752,20 @@ mod tests {
             problem(&stmt(r#""Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","Resource":"*","Condition":{"Bogus":{"a":"b"}}"#)).0,
             InvalidJson
         );
+    }
+
+    #[test]
+    fn version_may_be_omitted_or_old() {
+        for version in [
+            "",
+            r#""Version":"2008-10-17","#,
+            r#""Version":"2012-10-17","#,
+        ] {
+            let doc = format!(
+                r#"{{{version}"Statement":{{"Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","Resource":"*"}}}}"#
+            );
+            assert!(DelegationPolicy::parse(&doc).is_ok(), "{doc}");
+        }
     }
 
     #[test]
