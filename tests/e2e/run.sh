@@ -112,7 +112,9 @@ add_results "$TMP/results.cli" test_cli.sh
 # Policies and governance (handshakes): each script builds its own organization on an empty store.
 for script in test_policies_boto3.py test_policies_cli.sh \
   test_governance_boto3.py \
-  test_governance.sh; do
+  test_governance.sh \
+  test_delegation_boto3.py \
+  test_delegation.sh; do
   if ! reset_store; then
     echo "FAIL reset: POST /canopy/v1/reset"
     failed=$((failed + 1))
