@@ -131,6 +131,9 @@ done
 echo "== test_identity.sh"
 PATH="$VENV/bin:$PATH" PY="$PY" BIN="$BIN" bash "$HERE/test_identity.sh" "$TMP/results.identity"
 add_results "$TMP/results.identity" test_identity.sh
+echo "== test_strict_governance.sh"
+PATH="$VENV/bin:$PATH" PY="$PY" BIN="$BIN" bash "$HERE/test_strict_governance.sh" "$TMP/results.strict_governance"
+add_results "$TMP/results.strict_governance" test_strict_governance.sh
 
 if ! kill -0 "$PID" 2>/dev/null; then
   echo "FAIL server: canopy died during the run" >&2

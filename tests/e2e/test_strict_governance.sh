@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Strict auth end to end for governance: its own `canopy serve --auth strict` on a fresh data
+# directory; `canopy credentials create` for the management account and for an outside account,
+# each used through its own shared-credentials file. The outside account accepts an invitation
+# with its own signed credentials; a session of OrganizationAccountAccessRole in a created
+# account reads but can't manage; and requests signed badly: a wrong secret, a body changed after
+# signing, a signature made 20 minutes ago (boto3 with a patched clock, and by hand with
+# botocore's SigV4Auth), and the same signed request sent twice. Every check is counted.
+#
+# Replays: SigV4 binds a signature to its request and to a 15-minute window around its time, not
+# to a single use, and AWS accepts the same signed request again within that window. Canopy does
+# the same: a replayed read answers as the first copy did, a replayed write runs again (here a
+# second CreateOrganizationalUnit, refused only because the first made the OU).
+#
+# Usage: test_strict_governance.sh RESULTS_FILE   (BIN = the canopy binary; `aws` on PATH; PY = a
+# python with boto3). Writes "PASSED FAILED" to RESULTS_FILE.
+set -uo pipefail
+
+RESULTS=${1:-/dev/null}
+BIN=${BIN:?BIN must name the canopy binary}
+PY=${PY:-python3}
+MGMT=111111111111
+OUTSIDE=222222222222
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "PASS strict-governance $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL strict-governance $1"; }
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+check_re() { if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: [$3] !~ $2"; fi; }
+# check_error NAME CODE command... — the command must fail with the error code CODE.
+check_error() {
+  local name=$1 code=$2 out rc
+  shift 2
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ] && [[ "$out" == *"($code)"* ]]; then pass "$name"; else fail "$name: rc=$rc, wanted ($code), got: $out"; fi
+}
+
+T=$(mktemp -d)
+SPID=""
+finish() {
+  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
+    kill -TERM "$SPID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SPID" 2>/dev/null
+  fi
+  rm -rf "$T"
+  echo "$passed $failed" >"$RESULTS"
+  echo "strict-governance: $passed passed, $failed failed"
+}
+trap finish EXIT
+
+# --- a strict server on an empty data directory --------------------------------------------------
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$T/mgmt.ini" AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
+"$BIN" serve --auth strict --listen 127.0.0.1:0 --database "$T/data/" >"$T/stdout" 2>"$T/server.log" &
+SPID=$!
+ENDPOINT=""
+for _ in $(seq 1 300); do
+  ENDPOINT=$(sed -n 's|^canopy listening on \(http://[^ ]*\).*|\1|p' "$T/stdout" | head -n 1)
+  [ -n "$ENDPOINT" ] && break
+  kill -0 "$SPID" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$ENDPOINT" ]; then
+  fail "strict server did not start: $(tail -n 5 "$T/server.log")"
+  exit 1
+fi
+export AWS_ENDPOINT_URL="$ENDPOINT"
+
+# --- credentials for the management account and for an outside account ---------------------------
+for who in mgmt:$MGMT outside:$OUTSIDE; do
+  if "$BIN" credentials create --account "${who#*:}" --database "$T/data/" >"$T/${who%%:*}.ini" 2>"$T/create.err"; then
+    pass "credentials create for ${who%%:*} (${who#*:})"
+  else
+    fail "credentials create for ${who%%:*}: $(cat "$T/create.err")"
+  fi
+done
+# as_outside command... — with the outside account's own credentials file.
+as_outside() { AWS_SHARED_CREDENTIALS_FILE="$T/outside.ini" "$@"; }
+key_of() { sed -n "s/^$2 = //p" "$T/$1.ini"; }
+
+OUT=$(aws sts get-caller-identity --query Account --output text 2>&1)
+check "the management key is the management account" "$MGMT" "$OUT"
+OUT=$(as_outside aws sts get-caller-identity --query Account --output text 2>&1)
+check "the outside key is the outside account" "$OUTSIDE" "$OUT"
+ORG_ID=$(aws organizations create-organization --feature-set ALL --query Organization.Id --output text 2>&1)
+check_re "create-organization" '^o-[a-z0-9]{10,32}$' "$ORG_ID"
+check_error "the outside account is in no organization" AWSOrganizationsNotInUseException as_outside aws organizations describe-organization
+
+# --- the outside account is invited and accepts with its own signed credentials ------------------
+H=$(aws organizations invite-account-to-organization --target "Id=$OUTSIDE,Type=ACCOUNT" --query Handshake.Id --output text 2>&1)
+check_re "invite the outside account" '^h-[0-9a-z]{8,32}$' "$H"
+OUT=$(as_outside aws organizations list-handshakes-for-account --query 'Handshakes[].[Id,State]' --output text 2>&1)
+check "the outside account lists its invitation" "$H	OPEN" "$OUT"
+check_error "the management account can't accept its own invitation" AccessDeniedException aws organizations accept-handshake --handshake-id "$H"
+OUT=$(as_outside aws organizations accept-handshake --handshake-id "$H" --query Handshake.State --output text 2>&1)
+check "the outside account accepts" "ACCEPTED" "$OUT"
+OUT=$(as_outside aws organizations describe-organization --query 'Organization.[Id,MasterAccountId]' --output text 2>&1)
+check "the new member sees the organization" "$ORG_ID	$MGMT" "$OUT"
+OUT=$(aws organizations list-accounts --query "Accounts[?Id=='$OUTSIDE'].JoinedMethod" --output text 2>&1)
+check "joined by invitation" "INVITED" "$OUT"
+check_error "the new member can't list accounts" AccessDeniedException as_outside aws organizations list-accounts
+
+# --- a session of OrganizationAccountAccessRole in a created account ----------------------------
+CAR=$(aws organizations create-account --account-name Member --email member@example.org --query CreateAccountStatus.Id --output text 2>&1)
+MEMBER="" STATE=""
+for _ in $(seq 1 100); do
+  read -r STATE MEMBER <<<"$(aws organizations describe-create-account-status --create-account-request-id "$CAR" --query 'CreateAccountStatus.[State,AccountId]' --output text 2>&1)"
+  [ "$STATE" = "SUCCEEDED" ] && break
+  sleep 0.1
+done
+check_re "member account created" '^[0-9]{12}$' "$MEMBER"
+OUT=$(aws sts assume-role --role-arn "arn:aws:iam::$MEMBER:role/OrganizationAccountAccessRole" --role-session-name admin \
+  --query 'join(`" "`, [Credentials.AccessKeyId, Credentials.SecretAccessKey, Credentials.SessionToken])' --output text 2>&1)
+read -r SAK SSK STOK <<<"$OUT"
+check_re "assume OrganizationAccountAccessRole" '^ASIA[A-Z2-7]{16}$' "$SAK"
+as_session() { env AWS_ACCESS_KEY_ID="$SAK" AWS_SECRET_ACCESS_KEY="$SSK" AWS_SESSION_TOKEN="$STOK" "$@"; }
+OUT=$(as_session aws organizations describe-organization --query Organization.MasterAccountId --output text 2>&1)
+check "the session may describe the organization" "$MGMT" "$OUT"
+ROOT=$(aws organizations list-roots --query 'Roots[0].Id' --output text 2>&1)
+check_error "the session can't create an OU (management only)" AccessDeniedException as_session aws organizations create-organizational-unit --parent-id "$ROOT" --name Nope
+check_error "the session can't invite" AccessDeniedException as_session aws organizations invite-account-to-organization --target "Id=333333333333,Type=ACCOUNT"
+
+# --- badly signed requests ------------------------------------------------------------------------
+MGMT_AKID=$(key_of mgmt aws_access_key_id)
+check_error "wrong secret" InvalidSignatureException env AWS_ACCESS_KEY_ID="$MGMT_AKID" AWS_SECRET_ACCESS_KEY=wrongwrongwrongwrongwrongwrongwrongwrong \
+  aws organizations describe-organization
+check_error "the outside key with the management secret" InvalidSignatureException env AWS_ACCESS_KEY_ID="$(key_of outside aws_access_key_id)" \
+  AWS_SECRET_ACCESS_KEY="$(key_of mgmt aws_secret_access_key)" aws organizations describe-organization
+
+# The Python checks print one "PASS name" / "FAIL name: why" line each.
+"$PY" - "$ENDPOINT" "$MGMT_AKID" "$(key_of mgmt aws_secret_access_key)" "$ORG_ID" "$ROOT" >"$T/py.out" 2>"$T/py.err" <<'EOF'
+import datetime, json, sys, urllib.error, urllib.request
+from unittest import mock
+
+import boto3
+import botocore.auth
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+endpoint, akid, secret, org_id, root = sys.argv[1:]
+MINUTES_20 = datetime.timedelta(minutes=20)
+
+
+def report(name, ok, why=""):
+    print(f"PASS {name}" if ok else f"FAIL {name}: {why}", flush=True)
+
+
+def signed(target, body, when=None, key=secret):
+    """An Organizations request signed with SigV4 at `when` (default: now), ready to send."""
+    req = AWSRequest(method="POST", url=endpoint + "/", data=json.dumps(body).encode(), headers={
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": f"AWSOrganizationsV20161128.{target}",
+    })
+    if when is None:
+        SigV4Auth(Credentials(akid, key), "organizations", "us-east-1").add_auth(req)
+    else:
+        with mock.patch.object(botocore.auth, "get_current_datetime", lambda: when):
+            SigV4Auth(Credentials(akid, key), "organizations", "us-east-1").add_auth(req)
+    return req.prepare()
+
+
+def send(prepared, body=None):
+    """(HTTP status, decoded JSON answer) of a prepared request, its body optionally replaced."""
+    r = urllib.request.Request(prepared.url, data=prepared.body if body is None else body,
+                               headers=dict(prepared.headers), method="POST")
+    try:
+        with urllib.request.urlopen(r, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def error_type(answer):
+    return answer.get("__type", "").rsplit("#", 1)[-1]
+
+
+now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+# A well-signed request first, so the later refusals are about the signature alone.
+status, answer = send(signed("DescribeOrganization", {}))
+report("a hand-signed request is accepted", status == 200 and answer["Organization"]["Id"] == org_id, f"{status} {answer}")
+
+# Tampered: the body changed after signing.
+prepared = signed("ListChildren", {"ParentId": root, "ChildType": "ACCOUNT"})
+status, answer = send(prepared, body=json.dumps({"ParentId": root, "ChildType": "ORGANIZATIONAL_UNIT"}).encode())
+report("a body changed after signing is refused", status == 400 and error_type(answer) == "InvalidSignatureException",
+       f"{status} {answer}")
+
+# Signed 20 minutes ago, by hand.
+past = now - MINUTES_20
+status, answer = send(signed("DescribeOrganization", {}, when=past))
+stamp = past.strftime("%Y%m%dT%H%M%SZ")
+report("a request signed 20 minutes ago is refused (SigV4Auth)",
+       status == 400 and error_type(answer) == "InvalidSignatureException"
+       and answer.get("message", answer.get("Message", "")).startswith(f"Signature expired: {stamp} is now earlier than"),
+       f"{status} {answer}")
+# And 20 minutes ahead.
+status, answer = send(signed("DescribeOrganization", {}, when=now + MINUTES_20))
+report("a request signed 20 minutes ahead is refused", status == 400 and error_type(answer) == "InvalidSignatureException",
+       f"{status} {answer}")
+# 10 minutes ago is inside the 15-minute window.
+status, answer = send(signed("DescribeOrganization", {}, when=now - datetime.timedelta(minutes=10)))
+report("a request signed 10 minutes ago is accepted", status == 200, f"{status} {answer}")
+
+# Signed 20 minutes ago by boto3 itself, its clock patched.
+client = boto3.client("organizations", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=akid,
+                      aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+with mock.patch.object(botocore.auth, "get_current_datetime", lambda: past):
+    try:
+        client.describe_organization()
+        report("boto3 with a clock 20 minutes slow is refused", False, "the call succeeded")
+    except ClientError as e:
+        err = e.response["Error"]
+        report("boto3 with a clock 20 minutes slow is refused",
+               err["Code"] == "InvalidSignatureException" and err["Message"].startswith("Signature expired:"), err)
+report("boto3 with the right clock is accepted", client.describe_organization()["Organization"]["Id"] == org_id)
+
+# Replays within the window: accepted, as AWS accepts them.
+prepared = signed("DescribeOrganization", {})
+first, second = send(prepared), send(prepared)
+report("a replayed read answers as the first copy", first[0] == 200 and second == first, f"{first} / {second}")
+prepared = signed("CreateOrganizationalUnit", {"ParentId": root, "Name": "Replayed"})
+first, second = send(prepared), send(prepared)
+report("a replayed write runs again (the OU exists: DuplicateOrganizationalUnitException)",
+       first[0] == 200 and first[1]["OrganizationalUnit"]["Name"] == "Replayed"
+       and second[0] == 400 and error_type(second[1]) == "DuplicateOrganizationalUnitException",
+       f"{first} / {second}")
+ous = client.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+report("the replay made no second OU", [o["Name"] for o in ous] == ["Replayed"], ous)
+EOF
+PYRC=$?
+while IFS= read -r line; do
+  case $line in
+    "PASS "*) pass "${line#PASS }" ;;
+    "FAIL "*) fail "${line#FAIL }" ;;
+  esac
+done <"$T/py.out"
+if [ $PYRC -ne 0 ]; then fail "the python checks stopped: $(tail -n 5 "$T/py.err")"; fi
+
+if grep -q "panicked" "$T/server.log"; then fail "a panic in the strict server's log"; else pass "no panic in the server log"; fi
