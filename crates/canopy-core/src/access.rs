@@ -1,7 +1,7 @@
 //! Who is calling: the caller's account, its organization and its role in it. Every operation
 //! starts here; the checks are the "Caller" column of api-facts §2.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use canopy_api::{ApiError, Caller, Operation, PolicyType};
 use canopy_policy::delegation::{DelegationPolicy, DelegationRequest};
@@ -26,26 +26,34 @@ thread_local! {
     /// closure running on this thread: the operation's first `membership` call takes it instead
     /// of reading the same two rows again. Cleared when the closure ends ([`Prefetched`]).
     static PREFETCHED: RefCell<Option<(String, String, Option<Member>)>> = const { RefCell::new(None) };
+    /// The operation whose closure runs on this thread, for the checks that depend on it
+    /// ([`reader`]'s resource-policy grants) without every read operation passing it down.
+    static OPERATION: Cell<Option<Operation>> = const { Cell::new(None) };
 }
 
-/// Clears the prefetched membership when dropped (end of the closure, error or panic alike).
+/// Clears the prefetched membership and the running operation when dropped (end of the
+/// closure, error or panic alike).
 pub struct Prefetched(());
 
-/// Hands `member` (the membership of `caller`, read in the running transaction) to the
-/// operation's first [`membership`] call.
-pub fn prefetch(caller: &Caller, member: Option<Member>) -> Prefetched {
+/// Records that `op` runs on this thread and hands `member` (the membership of `caller`, read
+/// in the running transaction) to the operation's first [`membership`] call.
+pub fn prefetch(op: Operation, caller: &Caller, member: Option<Member>) -> Prefetched {
+    OPERATION.with(|o| o.set(Some(op)));
     PREFETCHED.with(|p| *p.borrow_mut() = Some((caller.partition.clone(), caller.account_id.clone(), member)));
     Prefetched(())
 }
 
-/// A guard that prefetches nothing (the check is switched off): operations read as usual.
-pub fn prefetch_none() -> Prefetched {
+/// Records that `op` runs on this thread and prefetches nothing (the SCP check is switched
+/// off): operations read the membership as usual.
+pub fn prefetch_none(op: Operation) -> Prefetched {
+    OPERATION.with(|o| o.set(Some(op)));
     Prefetched(())
 }
 
 impl Drop for Prefetched {
     fn drop(&mut self) {
         PREFETCHED.with(|p| p.borrow_mut().take());
+        OPERATION.with(|o| o.set(None));
     }
 }
 
@@ -83,16 +91,47 @@ pub fn management(tx: &mut dyn Tx, caller: &Caller) -> Result<Member, OpError> {
     }
 }
 
-/// Read operations open to the management account and to the delegated administrators of AWS
+/// Read operations open to the management account, to the delegated administrators of AWS
 /// services (api-facts §2.12: a service delegated administrator gets read-only access to the
-/// organization).
+/// organization), and to the members the resource (delegation) policy grants the running
+/// operation. That grant is evaluated on resource `*`: these reads do not name their resource
+/// to the check, so a statement whose `Resource` lists specific ARNs grants none of them
+/// (the policy operations, which do, go through [`policy_reader`]).
 pub fn reader(tx: &mut dyn Tx, caller: &Caller) -> Result<Member, OpError> {
     let member = any_member(tx, caller)?;
     if member.is_management() || is_service_delegated_admin(tx, &member)? {
-        Ok(member)
-    } else {
-        Err(ApiError::access_denied().into())
+        return Ok(member);
     }
+    if let Some(op) = OPERATION.with(Cell::get) {
+        if let Some(policy) = delegation_policy(tx, &member)? {
+            if grants(&policy, &member, op, "*", None) {
+                return Ok(member);
+            }
+        }
+    }
+    Err(ApiError::access_denied().into())
+}
+
+/// The organization's resource policy, when it names the member's account.
+fn delegation_policy(tx: &mut dyn Tx, member: &Member) -> Result<Option<DelegationPolicy>, OpError> {
+    Ok(match tx.resource_policy_get(&member.org.id)? {
+        // A stored policy was validated when it was put; one that no longer parses grants nothing.
+        Some(p) => DelegationPolicy::parse(&p.content).ok().filter(|d| d.names_account(&member.account.id)),
+        None => None,
+    })
+}
+
+/// Does `policy` allow the member `organizations:<op>` on `resource`? `policy_type` is the
+/// request's `organizations:PolicyType` condition key, when it concerns a policy type.
+fn grants(policy: &DelegationPolicy, member: &Member, op: Operation, resource: &str, policy_type: Option<PolicyType>) -> bool {
+    let mut context = canopy_policy::RequestContext::new();
+    context.insert("aws:PrincipalAccount", member.account.id.as_str());
+    context.insert("aws:PrincipalOrgID", member.org.id.as_str());
+    if let Some(t) = policy_type {
+        context.insert("organizations:PolicyType", t.as_str());
+    }
+    let action = format!("organizations:{}", op.name());
+    policy.allows(&DelegationRequest { account_id: &member.account.id, action: &action, resource, context: &context })
 }
 
 fn is_service_delegated_admin(tx: &mut dyn Tx, member: &Member) -> Result<bool, OpError> {
@@ -127,11 +166,7 @@ fn policy_access(tx: &mut dyn Tx, caller: &Caller, read: bool) -> Result<PolicyA
         return Ok(PolicyAccess { member, management: true, service_admin: false, delegation: None });
     }
     let service_admin = read && is_service_delegated_admin(tx, &member)?;
-    let delegation = match tx.resource_policy_get(&member.org.id)? {
-        // A stored policy was validated when it was put; one that no longer parses grants nothing.
-        Some(p) => DelegationPolicy::parse(&p.content).ok().filter(|d| d.names_account(&member.account.id)),
-        None => None,
-    };
+    let delegation = delegation_policy(tx, &member)?;
     if !service_admin && delegation.is_none() {
         return Err(ApiError::access_denied().into());
     }
@@ -146,17 +181,7 @@ impl PolicyAccess {
             return Ok(());
         }
         let Some(policy) = &self.delegation else { return Err(ApiError::access_denied().into()) };
-        let mut context = canopy_policy::RequestContext::new();
-        context.insert("aws:PrincipalAccount", self.member.account.id.as_str());
-        context.insert("aws:PrincipalOrgID", self.member.org.id.as_str());
-        if let Some(t) = policy_type {
-            context.insert("organizations:PolicyType", t.as_str());
-        }
-        let action = format!("organizations:{}", op.name());
-        let allowed = resources.iter().all(|resource| {
-            policy.allows(&DelegationRequest { account_id: &self.member.account.id, action: &action, resource, context: &context })
-        });
-        if allowed {
+        if resources.iter().all(|resource| grants(policy, &self.member, op, resource, policy_type)) {
             Ok(())
         } else {
             Err(ApiError::access_denied().into())

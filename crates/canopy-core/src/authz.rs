@@ -809,14 +809,14 @@ fn validate_and_compile(config: &CoreConfig, field: &str, t: PolicyType, id: &st
 /// management caller nothing more.
 pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation) -> Result<access::Prefetched, OpError> {
     if !env.config.enforce_scps {
-        return Ok(access::prefetch_none());
+        return Ok(access::prefetch_none(op));
     }
     let member = access::membership(tx, caller)?;
     let Some(m) = member.as_ref().filter(|m| !m.is_management()) else {
-        return Ok(access::prefetch(caller, member));
+        return Ok(access::prefetch(op, caller, member));
     };
     check_member(tx, caller, m, op)?;
-    Ok(access::prefetch(caller, member))
+    Ok(access::prefetch(op, caller, member))
 }
 
 fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {

@@ -389,6 +389,49 @@ async fn a_resource_policy_grant_lets_a_member_manage_one_policy_type() {
 }
 
 #[tokio::test]
+async fn a_resource_policy_grant_opens_the_organization_reads_it_names() {
+    let org = Org::new().await;
+    let reader_id = org.create_account("Reader").await;
+    let other_id = org.create_account("Other").await;
+    let ou = org.create_ou(&org.root_id, "Apps").await;
+    let doc = grant(&format!(
+        r#"{{"Sid":"Inventory","Effect":"Allow","Principal":{{"AWS":"{reader_id}"}},
+            "Action":["organizations:ListAccounts","organizations:DescribeOrganizationalUnit","organizations:ListChildren"],
+            "Resource":"*"}}"#
+    ));
+    let reader = org.client(&reader_id);
+    // Before the grant a plain member reads nothing.
+    expect_err(reader.list_accounts().send().await, "AccessDeniedException", None);
+    org.mgmt.put_resource_policy().content(doc).send().await.unwrap();
+
+    let accounts = reader.list_accounts().send().await.unwrap();
+    let mut ids: Vec<_> = accounts.accounts().iter().map(|a| a.id().unwrap().to_string()).collect();
+    ids.sort();
+    let mut expected = vec![MGMT.to_string(), reader_id.clone(), other_id.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let described = reader.describe_organizational_unit().organizational_unit_id(&ou).send().await.unwrap();
+    assert_eq!(described.organizational_unit().unwrap().name(), Some("Apps"));
+    let children = reader.list_children().parent_id(&org.root_id).child_type(aws_sdk_organizations::types::ChildType::OrganizationalUnit).send().await.unwrap();
+    assert_eq!(children.children()[0].id(), Some(ou.as_str()));
+
+    // Reads it does not name, writes, and other members stay refused.
+    expect_err(reader.list_roots().send().await, "AccessDeniedException", None);
+    expect_err(reader.describe_account().account_id(&other_id).send().await, "AccessDeniedException", None);
+    expect_err(reader.create_organizational_unit().parent_id(&org.root_id).name("X").send().await, "AccessDeniedException", None);
+    expect_err(org.client(&other_id).list_accounts().send().await, "AccessDeniedException", None);
+
+    // A Deny statement for the same action wins over the Allow.
+    let with_deny = grant(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"{reader_id}"}},"Action":"organizations:List*","Resource":"*"}},
+           {{"Effect":"Deny","Principal":{{"AWS":"{reader_id}"}},"Action":"organizations:ListAccounts","Resource":"*"}}"#
+    ));
+    org.mgmt.put_resource_policy().content(with_deny).send().await.unwrap();
+    expect_err(reader.list_accounts().send().await, "AccessDeniedException", None);
+    reader.list_roots().send().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_closed_administrator_counts_until_purged() {
     use std::sync::Arc;
     use canopy_core::{Canopy, CoreConfig, Env, ManualClock, RandomIds};
