@@ -5,7 +5,7 @@
 use canopy_api::ApiError;
 
 use crate::store::{OpError, Tx};
-use crate::{AccountRecord, Canopy, CredentialRecord, Env, RoleRecord};
+use crate::{Canopy, CredentialRecord, Env, RoleRecord};
 
 /// The role CreateAccount makes when the request names none.
 pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
@@ -181,20 +181,8 @@ impl Canopy {
         self.write(move |tx, env| {
             let now = env.clock.now_ms();
             if tx.account_get(&partition, &account_id)?.is_none() {
-                tx.account_insert(&AccountRecord {
-                    partition: partition.clone(),
-                    id: account_id.clone(),
-                    name: format!("account-{account_id}"),
-                    // Unique because the id is; `.invalid` never resolves.
-                    email: format!("{account_id}@accounts.canopy.invalid"),
-                    org_id: None,
-                    parent_id: None,
-                    joined_method: None,
-                    joined_ms: None,
-                    created_ms: now,
-                    close_requested_ms: None,
-                    seq: 0,
-                })?;
+                // The same account a first call would make (and an EMAIL invitation reaches).
+                tx.account_insert(&crate::ops::organization::standalone_account(&partition, &account_id, now))?;
             }
             let (principal, user_id) = match &user_name {
                 Some(name) => (format!("user/{name}"), env.ids.principal_id("AIDA")),

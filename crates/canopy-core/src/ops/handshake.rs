@@ -129,7 +129,7 @@ fn identify(tx: &mut dyn Tx, caller: &Caller) -> Result<CallerIdentity, OpError>
     // An account Canopy has not stored yet gets this address when it is (organization::own_account).
     let email = match &account {
         Some(a) => a.email.clone(),
-        None => format!("account-{}@example.com", caller.account_id),
+        None => super::organization::standalone_email(&caller.account_id),
     };
     Ok(CallerIdentity { account, email_lower: email.to_lowercase() })
 }

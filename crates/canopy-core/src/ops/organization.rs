@@ -11,26 +11,37 @@ use crate::store::{OpError, Tx};
 use crate::views::{self, Lifecycle};
 use crate::{access, paging, tree, Env};
 
-/// The caller's own account row; standalone callers get one on first use, with a name and
-/// email derived from the account id (Canopy has no sign-up to take them from).
+/// The caller's own account row; standalone callers get one on first use
+/// ([`standalone_account`]).
 pub fn own_account(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<AccountRecord, OpError> {
     if let Some(account) = tx.account_get(&caller.partition, &caller.account_id)? {
         return Ok(account);
     }
-    let account = AccountRecord {
-        partition: caller.partition.clone(),
-        id: caller.account_id.clone(),
-        name: format!("account-{}", caller.account_id),
-        email: format!("account-{}@example.com", caller.account_id),
+    Ok(tx.account_insert(&standalone_account(&caller.partition, &caller.account_id, env.clock.now_ms()))?)
+}
+
+/// The email of an account Canopy makes on its first use: derived from the id, since Canopy has
+/// no sign-up to take it from (an EMAIL invitation to this address reaches that account).
+pub fn standalone_email(account_id: &str) -> String {
+    format!("account-{account_id}@example.com")
+}
+
+/// A standalone account as Canopy makes it on first use (a call, an issued credential): name
+/// and email derived from the id.
+pub fn standalone_account(partition: &str, account_id: &str, now_ms: i64) -> AccountRecord {
+    AccountRecord {
+        partition: partition.to_owned(),
+        id: account_id.to_owned(),
+        name: format!("account-{account_id}"),
+        email: standalone_email(account_id),
         org_id: None,
         parent_id: None,
         joined_method: None,
         joined_ms: None,
-        created_ms: env.clock.now_ms(),
+        created_ms: now_ms,
         close_requested_ms: None,
         seq: 0,
-    };
-    Ok(tx.account_insert(&account)?)
+    }
 }
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganizationRequest) -> Result<CreateOrganizationResponse, OpError> {
