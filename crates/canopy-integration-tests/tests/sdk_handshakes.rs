@@ -625,3 +625,31 @@ async fn enable_all_features_declined_by_management_and_members_leaving() {
     accept(&org.mgmt, approvals[0].id().unwrap()).await;
     assert_eq!(feature_set(&a).await, OrganizationFeatureSet::All);
 }
+
+/// A member that declined is removed after every other member approved: it no longer holds the
+/// migration up, so the management account receives the approval then.
+#[tokio::test]
+async fn removing_the_last_blocking_member_opens_the_approval() {
+    let fx = fixture_with(CoreConfig::default(), OrganizationFeatureSet::ConsolidatedBilling).await;
+    let org = &fx.org;
+    let (a, b) = (org.client(A), org.client(B));
+    for (client, id) in [(&a, A), (&b, B)] {
+        let h = invite(org, id, HandshakePartyType::Account).await;
+        accept(client, h.id().unwrap()).await;
+    }
+    let parent = org.mgmt.enable_all_features().send().await.unwrap().handshake().cloned().unwrap();
+    let pid = parent.id().unwrap();
+    let child_a = for_account(&a, by_parent(pid)).await.remove(0);
+    let child_b = for_account(&b, by_parent(pid)).await.remove(0);
+    b.decline_handshake().handshake_id(child_b.id().unwrap()).send().await.unwrap();
+    accept(&a, child_a.id().unwrap()).await;
+    assert!(for_account(&org.mgmt, by_action(ActionType::ApproveAllFeatures)).await.is_empty(), "B's decline holds it up");
+    assert_eq!(describe(&org.mgmt, pid).await.state(), Some(&HandshakeState::Requested));
+
+    org.mgmt.remove_account_from_organization().account_id(B).send().await.expect("remove B");
+    assert_eq!(describe(&org.mgmt, pid).await.state(), Some(&HandshakeState::Open));
+    let approvals = for_account(&org.mgmt, by_action(ActionType::ApproveAllFeatures)).await;
+    assert_eq!(approvals.len(), 1);
+    accept(&org.mgmt, approvals[0].id().unwrap()).await;
+    assert_eq!(feature_set(&org.mgmt).await, OrganizationFeatureSet::All);
+}

@@ -497,6 +497,16 @@ fn members_all_accepted(tx: &mut dyn Tx, org: &OrganizationRecord, parent_id: &s
     Ok(true)
 }
 
+/// A member left the organization (removed, or left by itself): when it was the last one
+/// holding up a pending all-features migration, the management account now gets the approval.
+pub(crate) fn member_left(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord) -> Result<(), OpError> {
+    let Some(mut parent) = pending_migration(tx, org, env.clock.now_ms())? else { return Ok(()) };
+    if parent.state == HandshakeState::Requested && members_all_accepted(tx, org, &parent.id)? {
+        open_approval(tx, env, org, &mut parent)?;
+    }
+    Ok(())
+}
+
 /// All members have approved: the parent becomes OPEN and the management account receives the
 /// APPROVE_ALL_FEATURES handshake that finishes the migration.
 fn open_approval(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, parent: &mut HandshakeRecord) -> Result<(), OpError> {
