@@ -123,6 +123,29 @@ ROOT=$(aws organizations list-roots --query 'Roots[0].Id' --output text 2>&1)
 check_error "the session can't create an OU (management only)" AccessDeniedException as_session aws organizations create-organizational-unit --parent-id "$ROOT" --name Nope
 check_error "the session can't invite" AccessDeniedException as_session aws organizations invite-account-to-organization --target "Id=333333333333,Type=ACCOUNT"
 
+# The session's account becomes a service delegated administrator, then a resource-policy grantee:
+# what its account may do, the session may do (the role is the account's administrator).
+check_error "before any delegation the session can't list accounts" AccessDeniedException as_session aws organizations list-accounts
+aws organizations enable-aws-service-access --service-principal sso.amazonaws.com 2>&1
+aws organizations register-delegated-administrator --account-id "$MEMBER" --service-principal sso.amazonaws.com 2>&1
+OUT=$(as_session aws organizations list-accounts --query 'length(Accounts)' --output text 2>&1)
+check "as a delegated administrator's session: list-accounts" "3" "$OUT"
+check_error "a delegated administrator's session still can't create an OU" AccessDeniedException \
+  as_session aws organizations create-organizational-unit --parent-id "$ROOT" --name Nope
+aws organizations deregister-delegated-administrator --account-id "$MEMBER" --service-principal sso.amazonaws.com 2>&1
+check_error "deregistered: the session can't list accounts" AccessDeniedException as_session aws organizations list-accounts
+aws organizations enable-aws-service-access --service-principal tagpolicies.tag.amazonaws.com 2>&1
+aws organizations enable-policy-type --root-id "$ROOT" --policy-type TAG_POLICY >/dev/null 2>&1
+GRANT=$(printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"organizations:CreatePolicy","Resource":"*","Condition":{"StringEquals":{"organizations:PolicyType":"TAG_POLICY"}}}]}' "$MEMBER")
+aws organizations put-resource-policy --content "$GRANT" >/dev/null 2>&1
+OUT=$(as_session aws organizations create-policy --name cost --description "" --type TAG_POLICY \
+  --content '{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}' --query Policy.PolicySummary.Type --output text 2>&1)
+check "a grantee's session creates a tag policy" "TAG_POLICY" "$OUT"
+check_error "a grantee's session can't create an SCP" AccessDeniedException as_session aws organizations create-policy --name deny \
+  --description "" --type SERVICE_CONTROL_POLICY --content '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}'
+check_error "the outside account (now a member, not named) can't create a tag policy" AccessDeniedException as_outside aws organizations create-policy \
+  --name other --description "" --type TAG_POLICY --content '{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}'
+
 # --- badly signed requests ------------------------------------------------------------------------
 MGMT_AKID=$(key_of mgmt aws_access_key_id)
 check_error "wrong secret" InvalidSignatureException env AWS_ACCESS_KEY_ID="$MGMT_AKID" AWS_SECRET_ACCESS_KEY=wrongwrongwrongwrongwrongwrongwrongwrong \
