@@ -163,7 +163,6 @@ pub struct ServeArgs {
     /// SERVICE_CONTROL_POLICY.max_size=5120,SERVICE_CONTROL_POLICY.max_attachments=5).
     #[arg(long = "policy-limit", env = "CANOPY_POLICY_LIMITS", value_delimiter = ',', value_name = "TYPE.FIELD=N", value_parser = parse_policy_limit)]
     policy_limits: Vec<PolicyLimit>,
-    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     /// Days an INVITE handshake stays open before it expires (fractions allowed; AWS: 15).
     #[arg(long, env = "CANOPY_INVITE_EXPIRY", default_value = "15", value_name = "DAYS", value_parser = parse_days)]
     invite_expiry: f64,
@@ -183,8 +182,6 @@ pub struct ServeArgs {
     /// HandshakeConstraintViolation HANDSHAKE_RATE_LIMIT_EXCEEDED.
     #[arg(long, env = "CANOPY_MAX_INVITATIONS_PER_DAY", default_value_t = CoreConfig::default().max_invitations_per_day)]
     max_invitations_per_day: u64,
-    // ---- end HANDSHAKES ----
-    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     /// Recognize one more AWS service principal for trusted access and delegated administrators,
     /// or change a default one, as NAME or NAME=N, N being how many delegated administrators
     /// the service admits (0: none; default 1). Repeat the flag (or separate with commas in the
@@ -196,8 +193,6 @@ pub struct ServeArgs {
     /// Recognize only the principals given with --service-principal, none of the defaults.
     #[arg(long, env = "CANOPY_NO_DEFAULT_SERVICE_PRINCIPALS")]
     no_default_service_principals: bool,
-    // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     /// Commercial management accounts that may call CreateGovCloudAccount (AWS requires them to
     /// be paired with a GovCloud account, which Canopy cannot check): `all` (default), `none`,
     /// or a comma-separated list of 12-digit account ids. The others get ConstraintViolation
@@ -214,7 +209,6 @@ pub struct ServeArgs {
     /// (later ones get START_DATE_TOO_LATE / END_DATE_TOO_LATE; Canopy default 12).
     #[arg(long, env = "CANOPY_TRANSFER_MAX_MONTHS_AHEAD", default_value_t = CoreConfig::default().transfer_max_months_ahead)]
     transfer_max_months_ahead: u32,
-    // ---- end GOVCLOUD ----
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -300,13 +294,10 @@ impl ServeArgs {
             legacy_scp_grammar: self.legacy_scp_grammar,
             enforce_policy_service_access: self.enforce_policy_service_access,
             enforce_scps: !self.no_scp_enforcement,
-            // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
             invite_expiry_ms: (self.invite_expiry * DAY_MS).round() as i64,
             enable_all_features_expiry_ms: (self.enable_all_features_expiry * DAY_MS).round() as i64,
             handshake_retention_ms: (self.handshake_retention * DAY_MS).round() as i64,
             max_invitations_per_day: self.max_invitations_per_day,
-            // ---- end HANDSHAKES ----
-            // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
             service_principals: {
                 let mut known = if self.no_default_service_principals { Default::default() } else { CoreConfig::default().service_principals };
                 for spec in self.service_principals.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -322,8 +313,6 @@ impl ServeArgs {
                 }
                 known
             },
-            // ---- end DELEGATION ----
-            // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
             govcloud_enabled_accounts: match self.govcloud_enabled_accounts.trim() {
                 "all" => None,
                 "none" => Some(Vec::new()),
@@ -342,7 +331,6 @@ impl ServeArgs {
             },
             transfer_invite_expiry_ms: (self.transfer_invite_expiry * DAY_MS).round() as i64,
             transfer_max_months_ahead: self.transfer_max_months_ahead,
-            // ---- end GOVCLOUD ----
             policy_lenient_version: self.policy_lenient_version,
             policy_size_unit: match self.policy_size_unit {
                 PolicySizeUnit::Characters => SizeUnit::Characters,

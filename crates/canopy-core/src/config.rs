@@ -54,7 +54,6 @@ pub struct CoreConfig {
     /// Evaluate the SCPs in force before every call a member account makes to the
     /// Organizations API (action `organizations:<Operation>`), as AWS does. On by default.
     pub enforce_scps: bool,
-    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     /// How long an INVITE handshake stays open before it expires (AWS: 15 days).
     pub invite_expiry_ms: i64,
     /// How long an ENABLE_ALL_FEATURES handshake (and the migration it starts) stays open
@@ -66,15 +65,11 @@ pub struct CoreConfig {
     /// Invitations an organization may send per rolling 24 hours, or `max_accounts` if that is
     /// larger; accepted ones do not count, declined and canceled ones do (AWS: 20).
     pub max_invitations_per_day: u64,
-    // ---- end HANDSHAKES ----
-    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     /// The service principals EnableAWSServiceAccess and RegisterDelegatedAdministrator
     /// recognize (others: InvalidInput UNRECOGNIZED_SERVICE_PRINCIPAL), each with how many
     /// delegated administrators it admits at once (0: the service has none). Defaults:
     /// `ops::delegation::DEFAULT_SERVICE_PRINCIPALS`.
     pub service_principals: std::collections::BTreeMap<String, u32>,
-    // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     /// Commercial management accounts that are "GovCloud-enabled" (paired with a GovCloud
     /// account), which CreateGovCloudAccount requires: `None` means every one (Canopy has no
     /// GovCloud sign-up to pair them through), `Some(list)` only those listed (empty: none).
@@ -84,7 +79,6 @@ pub struct CoreConfig {
     /// StartTimestamp or EndTimestamp may lie (Canopy default 12).
     pub transfer_invite_expiry_ms: i64,
     pub transfer_max_months_ahead: u32,
-    // ---- end GOVCLOUD ----
 }
 
 impl Default for CoreConfig {
@@ -110,20 +104,14 @@ impl Default for CoreConfig {
             policy_size_unit: SizeUnit::Characters,
             enforce_policy_service_access: true,
             enforce_scps: true,
-            // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
             invite_expiry_ms: 15 * DAY_MS,
             enable_all_features_expiry_ms: 90 * DAY_MS,
             handshake_retention_ms: 30 * DAY_MS,
             max_invitations_per_day: 20,
-            // ---- end HANDSHAKES ----
-            // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
             service_principals: crate::ops::delegation::default_service_principals(),
-            // ---- end DELEGATION ----
-            // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
             govcloud_enabled_accounts: None,
             transfer_invite_expiry_ms: 15 * DAY_MS,
             transfer_max_months_ahead: 12,
-            // ---- end GOVCLOUD ----
         }
     }
 }

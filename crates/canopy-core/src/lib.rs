@@ -242,7 +242,6 @@ impl Organizations for Canopy {
         run!(self, read, ctx, ListEffectivePolicyValidationErrors, input, |tx, env, caller, input| ops::effective::list_validation_errors(tx, env, &caller, &input))
     }
 
-    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     async fn invite_account_to_organization(&self, ctx: &RequestContext, input: api::InviteAccountToOrganizationRequest) -> Result<api::InviteAccountToOrganizationResponse, ApiError> {
         run!(self, write, ctx, InviteAccountToOrganization, input, |tx, env, caller, input| ops::handshake::invite(tx, env, &caller, &input))
     }
@@ -268,8 +267,6 @@ impl Organizations for Canopy {
         let _ = input;
         run!(self, write, ctx, EnableAllFeatures, |tx, env, caller| ops::handshake::enable_all_features(tx, env, &caller))
     }
-    // ---- end HANDSHAKES ----
-    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     async fn enable_aws_service_access(&self, ctx: &RequestContext, input: api::EnableAWSServiceAccessRequest) -> Result<(), ApiError> {
         run!(self, write, ctx, EnableAWSServiceAccess, input, |tx, env, caller, input| ops::delegation::enable_service_access(tx, env, &caller, &input))
     }
@@ -308,8 +305,6 @@ impl Organizations for Canopy {
     async fn delete_resource_policy(&self, ctx: &RequestContext) -> Result<(), ApiError> {
         run!(self, write, ctx, DeleteResourcePolicy, |tx, env, caller| ops::resource_policy::delete(tx, &caller))
     }
-    // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     async fn create_gov_cloud_account(&self, ctx: &RequestContext, input: api::CreateGovCloudAccountRequest) -> Result<api::CreateGovCloudAccountResponse, ApiError> {
         run!(self, write, ctx, CreateGovCloudAccount, input, |tx, env, caller, input| ops::govcloud::create(tx, env, &caller, &input))
     }
@@ -347,5 +342,4 @@ impl Organizations for Canopy {
     ) -> Result<api::TerminateResponsibilityTransferResponse, ApiError> {
         run!(self, write, ctx, TerminateResponsibilityTransfer, input, |tx, env, caller, input| ops::transfer::terminate(tx, env, &caller, &input))
     }
-    // ---- end GOVCLOUD ----
 }

@@ -143,7 +143,6 @@ pub struct RoleRecord {
     pub created_ms: i64,
 }
 
-// ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
 /// One party of a handshake, as the wire shows it (ORGANIZATION `o-…`, ACCOUNT, or EMAIL).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HandshakePartyRecord {
@@ -245,8 +244,6 @@ pub mod handshake_json {
         value.as_array().ok_or("handshake resources: not an array")?.iter().map(resource_from).collect()
     }
 }
-// ---- end HANDSHAKES ----
-// ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
 /// Trusted access of an AWS service to the organization (EnableAWSServiceAccess).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceAccessRecord {
@@ -279,8 +276,6 @@ pub struct ResourcePolicyRecord {
     pub created_ms: i64,
     pub updated_ms: i64,
 }
-// ---- end DELEGATION ----
-// ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
 /// The GovCloud (US) account that CreateGovCloudAccount made beside a commercial account: a
 /// standalone account of the `aws-us-gov` partition, paired with the commercial one. Scoped by
 /// the commercial organization whose request made the pair (its create-account status reports
@@ -325,4 +320,3 @@ pub struct TransferRecord {
     /// Insertion order, assigned by the store; 0 before insertion.
     pub seq: i64,
 }
-// ---- end GOVCLOUD ----

@@ -177,7 +177,6 @@ pub trait Tx {
     /// Inserts or replaces the role of that (partition, account, name).
     fn role_put(&mut self, role: &RoleRecord) -> StoreResult<()>;
 
-    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     // Handshakes are found by their globally unique id; "pending" means not ended and not yet
     // expired at `now_ms` (states derive from the stored timestamps, see `HandshakeRecord`).
     /// Assigns `seq`; returns the stored record. Inserting an existing id is a store error.
@@ -224,8 +223,6 @@ pub trait Tx {
     /// Deletes the organization's handshakes that ended (or expired) before `cutoff_ms`, with
     /// the tags stored under their ids.
     fn handshake_delete_ended_before(&mut self, org_id: &str, cutoff_ms: i64) -> StoreResult<()>;
-    // ---- end HANDSHAKES ----
-    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     /// Trusted access of `service_principal` in `org_id`, if enabled.
     fn service_access_get(&mut self, org_id: &str, service_principal: &str) -> StoreResult<Option<ServiceAccessRecord>>;
     /// Assigns `seq`; returns the stored record. Inserting an enabled principal again is a store error.
@@ -252,8 +249,6 @@ pub trait Tx {
     /// Creates or replaces the organization's resource policy.
     fn resource_policy_put(&mut self, policy: &ResourcePolicyRecord) -> StoreResult<()>;
     fn resource_policy_delete(&mut self, org_id: &str) -> StoreResult<()>;
-    // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     // --- GovCloud pairs (scoped by the commercial organization; `org_delete` drops them) ---
     /// Inserting a pair for a request or a GovCloud account that has one is a store error.
     fn govcloud_link_insert(&mut self, link: &GovCloudLinkRecord) -> StoreResult<()>;
@@ -274,5 +269,4 @@ pub trait Tx {
     fn transfer_list_inbound(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<TransferRecord>>;
     /// Transfers whose Source (the side giving the responsibility, "outbound") is the organization, in `seq` order.
     fn transfer_list_outbound(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<TransferRecord>>;
-    // ---- end GOVCLOUD ----
 }

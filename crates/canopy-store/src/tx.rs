@@ -723,7 +723,6 @@ impl Tx for SqlTx<'_> {
         Ok(())
     }
 
-    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     fn handshake_insert(&mut self, h: &HandshakeRecord) -> StoreResult<HandshakeRecord> {
         self.writable()?;
         let seq = self.next_seq()?;
@@ -853,8 +852,6 @@ impl Tx for SqlTx<'_> {
         self.exec("DELETE FROM handshakes WHERE org_id = ?1 AND COALESCE(ended_ms, expires_ms) < ?2", params![org_id, cutoff_ms])?;
         Ok(())
     }
-    // ---- end HANDSHAKES ----
-    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     fn service_access_get(&mut self, org_id: &str, service_principal: &str) -> StoreResult<Option<ServiceAccessRecord>> {
         self.one(
             concat!("SELECT ", service_access_cols!(), " FROM service_access WHERE org_id = ?1 AND service_principal = ?2"),
@@ -985,8 +982,6 @@ impl Tx for SqlTx<'_> {
         self.exec("DELETE FROM resource_policies WHERE org_id = ?1", [org_id])?;
         Ok(())
     }
-    // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     fn govcloud_link_insert(&mut self, l: &GovCloudLinkRecord) -> StoreResult<()> {
         self.exec(
             concat!("INSERT INTO govcloud_links (", govcloud_link_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5)"),
@@ -1078,7 +1073,6 @@ impl Tx for SqlTx<'_> {
             transfer_row,
         )
     }
-    // ---- end GOVCLOUD ----
 }
 
 fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
@@ -1106,7 +1100,6 @@ fn role_row(r: &Row) -> StoreResult<RoleRecord> {
     })
 }
 
-// ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
 use canopy_core::{handshake_json, HandshakeRecord};
 
 macro_rules! handshake_cols {
@@ -1138,8 +1131,6 @@ fn handshake_row(r: &Row) -> StoreResult<HandshakeRecord> {
         seq: r.get(13).st()?,
     })
 }
-// ---- end HANDSHAKES ----
-// ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
 use canopy_core::{DelegatedAdminRecord, ResourcePolicyRecord, ServiceAccessRecord};
 
 macro_rules! service_access_cols { () => { "org_id, service_principal, enabled_ms, seq" } }
@@ -1180,8 +1171,6 @@ impl SqlTx<'_> {
         Ok(())
     }
 }
-// ---- end DELEGATION ----
-// ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
 macro_rules! govcloud_link_cols { () => { "org_id, create_request_id, account_id, govcloud_account_id, created_ms" } }
 macro_rules! transfer_cols {
     () => {
@@ -1235,4 +1224,3 @@ impl SqlTx<'_> {
         Ok(())
     }
 }
-// ---- end GOVCLOUD ----

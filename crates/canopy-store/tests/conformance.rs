@@ -223,25 +223,19 @@ macro_rules! conformance {
                 credential_round_trip_and_expiry,
                 credential_list_and_revoke,
                 role_round_trip_and_reset,
-                // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
                 handshake_round_trip,
                 handshake_lists_and_filters,
                 handshake_pending_counts_and_purge,
                 handshake_org_delete_and_reset,
-                // ---- end HANDSHAKES ----
-                // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
                 service_access_round_trip_and_list,
                 delegated_admin_round_trip_lists_and_counts,
                 resource_policy_put_replace_delete,
                 org_delete_and_reset_remove_delegation_rows,
                 delegation_writes_refused_in_read_tx,
-                // ---- end DELEGATION ----
-                // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
                 govcloud_link_round_trip,
                 transfer_round_trip_and_lists,
                 govcloud_org_delete_and_reset,
                 govcloud_writes_refused_in_read_tx,
-                // ---- end GOVCLOUD ----
             );
         }
     };
@@ -1205,7 +1199,6 @@ mod cases {
         assert_eq!(read(&s, |tx| Ok(tx.attachment_count_by_policy("o-1", "p-1")?)).await.unwrap(), 0);
     }
 
-    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     use canopy_api::{ActionType, HandshakePartyType, HandshakeResourceType, HandshakeState};
     use canopy_core::{HandshakePartyRecord, HandshakeRecord, HandshakeResourceRecord};
 
@@ -1389,8 +1382,6 @@ mod cases {
         let n = read(&s, |tx| Ok(tx.handshake_list_by_recipient("aws", "222222222222", "-", None, 10)?)).await.unwrap();
         assert!(n.is_empty());
     }
-    // ---- end HANDSHAKES ----
-    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     use canopy_core::{DelegatedAdminRecord, ResourcePolicyRecord, ServiceAccessRecord};
 
     fn access(org_id: &str, sp: &str, ms: i64) -> ServiceAccessRecord {
@@ -1554,8 +1545,6 @@ mod cases {
             assert!(refused, "{name} was not refused in a read transaction");
         }
     }
-    // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     use canopy_api::{ResponsibilityTransferStatus, ResponsibilityTransferType};
     use canopy_core::{GovCloudLinkRecord, TransferRecord};
 
@@ -1712,7 +1701,6 @@ mod cases {
             assert!(refused, "{name} was not refused in a read transaction");
         }
     }
-    // ---- end GOVCLOUD ----
 }
 
 // ---------------------------------------------------------------------------------------------

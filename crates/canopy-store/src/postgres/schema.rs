@@ -154,7 +154,7 @@ CREATE TABLE roles (
     PRIMARY KEY (partition, account_id, name)
 );
 "#,
-    // 5: handshakes of every action (section HANDSHAKES). Parties and resources are JSON text
+    // 5: handshakes of every action. Parties and resources are JSON text
     // (they nest and only core reads inside them); the columns handshakes are looked up by
     // (sender organization, action, recipient, parent) are columns of their own.
     r#"
@@ -180,7 +180,7 @@ CREATE INDEX handshakes_recipient_seq ON handshakes (partition, recipient, seq);
 CREATE INDEX handshakes_parent ON handshakes (parent_id);
 "#,
     // 6: trusted access of services, delegated administrators of services and the resource
-    // (delegation) policy, one per organization (section DELEGATION).
+    // (delegation) policy, one per organization.
     r#"
 CREATE TABLE service_access (
     org_id            TEXT NOT NULL,
@@ -211,7 +211,7 @@ CREATE TABLE resource_policies (
 );
 "#,
     // 7: GovCloud pairs made by CreateGovCloudAccount and responsibility (billing) transfers
-    // between organizations (section GOVCLOUD).
+    // between organizations.
     r#"
 CREATE TABLE govcloud_links (
     org_id              TEXT NOT NULL,

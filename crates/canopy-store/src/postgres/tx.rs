@@ -788,7 +788,6 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    // ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
     fn handshake_insert(&mut self, h: &HandshakeRecord) -> StoreResult<HandshakeRecord> {
         self.note_org(&h.org_id)?;
         let parties = handshake_json::parties_to_json(&h.parties);
@@ -921,8 +920,6 @@ impl Tx for PgTx<'_> {
         self.exec("DELETE FROM handshakes WHERE org_id = $1 AND COALESCE(ended_ms, expires_ms) < $2", &[&org_id, &cutoff_ms])?;
         Ok(())
     }
-    // ---- end HANDSHAKES ----
-    // ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
     fn service_access_get(&mut self, org_id: &str, service_principal: &str) -> StoreResult<Option<ServiceAccessRecord>> {
         self.note_org(org_id)?;
         self.one(
@@ -1064,8 +1061,6 @@ impl Tx for PgTx<'_> {
         self.exec("DELETE FROM resource_policies WHERE org_id = $1", &[&org_id])?;
         Ok(())
     }
-    // ---- end DELEGATION ----
-    // ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
     fn govcloud_link_insert(&mut self, l: &GovCloudLinkRecord) -> StoreResult<()> {
         self.note_org(&l.org_id)?;
         self.exec(
@@ -1159,7 +1154,6 @@ impl Tx for PgTx<'_> {
             transfer_row,
         )
     }
-    // ---- end GOVCLOUD ----
 }
 
 fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
@@ -1187,7 +1181,6 @@ fn role_row(r: &Row) -> StoreResult<RoleRecord> {
     })
 }
 
-// ---- section HANDSHAKES: handshakes and EnableAllFeatures ----
 use canopy_core::{handshake_json, HandshakeRecord};
 
 macro_rules! pg_handshake_cols {
@@ -1219,8 +1212,6 @@ fn pg_handshake_row(r: &Row) -> StoreResult<HandshakeRecord> {
         seq: g(r, 13)?,
     })
 }
-// ---- end HANDSHAKES ----
-// ---- section DELEGATION: trusted access, delegated administrators and the resource policy ----
 use canopy_core::{DelegatedAdminRecord, ResourcePolicyRecord, ServiceAccessRecord};
 
 macro_rules! service_access_cols { () => { "org_id, service_principal, enabled_ms, seq" } }
@@ -1249,8 +1240,6 @@ impl PgTx<'_> {
         Ok(())
     }
 }
-// ---- end DELEGATION ----
-// ---- section GOVCLOUD: GovCloud accounts, responsibility transfers and caller principals ----
 macro_rules! govcloud_link_cols { () => { "org_id, create_request_id, account_id, govcloud_account_id, created_ms" } }
 macro_rules! transfer_cols {
     () => {
@@ -1304,4 +1293,3 @@ impl PgTx<'_> {
         Ok(())
     }
 }
-// ---- end GOVCLOUD ----
