@@ -124,6 +124,9 @@ check "filtered by IAM Identity Center" "$ADMIN" "$OUT"
 run enable-config-again org enable-aws-service-access --service-principal "$CONFIG"
 run list-admins-config org list-delegated-administrators --service-principal "$CONFIG" --query 'length(DelegatedAdministrators)' --output text
 check "filtered by AWS Config: none" "0" "$OUT"
+# The CLI follows NextToken across pages of one (text output: a line per page).
+run list-access-paged org list-aws-service-access-for-organization --page-size 1 --query 'EnabledServicePrincipals[].ServicePrincipal' --output text
+check "trusted access, one per page" "$SSO"$'\n'"$CONFIG" "$OUT"
 run list-services org list-delegated-services-for-account --account-id "$ADMIN" --query 'DelegatedServices[].[ServicePrincipal,DelegationEnabledDate!=null]' --output text
 check "delegated services of the administrator" "$SSO	True" "$OUT"
 

@@ -202,6 +202,36 @@ def test_delegated_administrator_reads():
     eq([p["Id"] for p in scps], ["p-FullAWSAccess"], "ListPolicies as the administrator")
     eq([d["Id"] for d in admins(admin)], [S["admin"]], "ListDelegatedAdministrators as the administrator")
     eq(admin.describe_organization()["Organization"]["Id"], S["org_id"], "DescribeOrganization")
+    # Every read AWS opens to a service's delegated administrator (api-facts §2.12) answers it:
+    # with its result, or with the operation's own business error, never AccessDenied.
+    car = org.list_create_account_status()["CreateAccountStatuses"][0]["Id"]
+    reads = {
+        "DescribeAccount": lambda: admin.describe_account(AccountId=S["plain"]),
+        "DescribeCreateAccountStatus": lambda: admin.describe_create_account_status(CreateAccountRequestId=car),
+        "DescribeEffectivePolicy": lambda: admin.describe_effective_policy(PolicyType="TAG_POLICY"),
+        "DescribePolicy": lambda: admin.describe_policy(PolicyId="p-FullAWSAccess"),
+        "DescribeResourcePolicy": lambda: admin.describe_resource_policy(),
+        "ListAccountsForParent": lambda: admin.list_accounts_for_parent(ParentId=S["root"]),
+        "ListAWSServiceAccessForOrganization": lambda: admin.list_aws_service_access_for_organization(),
+        "ListChildren": lambda: admin.list_children(ParentId=S["root"], ChildType="ORGANIZATIONAL_UNIT"),
+        "ListCreateAccountStatus": lambda: admin.list_create_account_status(),
+        "ListDelegatedServicesForAccount": lambda: admin.list_delegated_services_for_account(AccountId=S["admin"]),
+        "ListHandshakesForOrganization": lambda: admin.list_handshakes_for_organization(),
+        "ListOrganizationalUnitsForParent": lambda: admin.list_organizational_units_for_parent(ParentId=S["root"]),
+        "ListParents": lambda: admin.list_parents(ChildId=S["plain"]),
+        "ListPoliciesForTarget": lambda: admin.list_policies_for_target(TargetId=S["root"], Filter="SERVICE_CONTROL_POLICY"),
+        "ListRoots": lambda: admin.list_roots(),
+        "ListTagsForResource": lambda: admin.list_tags_for_resource(ResourceId=S["plain"]),
+        "ListTargetsForPolicy": lambda: admin.list_targets_for_policy(PolicyId="p-FullAWSAccess"),
+    }
+    # The business errors a read may give here: no resource policy, no effective tag policy.
+    allowed_errors = {"DescribeResourcePolicy": "ResourcePolicyNotFoundException",
+                      "DescribeEffectivePolicy": "EffectivePolicyNotFoundException"}
+    for name, call in reads.items():
+        try:
+            call()
+        except ClientError as e:
+            eq(e.response["Error"]["Code"], allowed_errors.get(name), f"{name} as the delegated administrator")
     # A plain member reads none of it.
     expect_error("AccessDeniedException", client(S["plain"]).list_accounts)
     expect_error("AccessDeniedException", client(S["plain"]).describe_organizational_unit, OrganizationalUnitId=S["ou"])
@@ -232,6 +262,20 @@ def test_deregister_then_reads_are_denied():
     expect_error("AccessDeniedException", admin.list_accounts)
     expect_error("AccessDeniedException", admin.describe_organizational_unit, OrganizationalUnitId=S["ou"])
     expect_error("AccessDeniedException", admin.list_policies, Filter="SERVICE_CONTROL_POLICY")
+
+
+def test_disabling_trusted_access_deregisters_the_service_administrators():
+    # AWS Config admits several delegated administrators; the paginator follows NextToken.
+    for account in (S["admin"], S["plain"]):
+        org.register_delegated_administrator(AccountId=account, ServicePrincipal=CONFIG_SVC)
+    paged = admins(ServicePrincipal=CONFIG_SVC, PaginationConfig={"PageSize": 1})
+    eq([d["Id"] for d in paged], [S["admin"], S["plain"]], "AWS Config's administrators, one per page")
+    eq(len(client(S["plain"]).list_accounts()["Accounts"]), 3, "an administrator of AWS Config reads too")
+    org.disable_aws_service_access(ServicePrincipal=CONFIG_SVC)
+    eq(admins(), [], "no administrator once AWS Config's trusted access is off")
+    expect_error("AccessDeniedException", client(S["plain"]).list_accounts)
+    expect_error("ConstraintViolationException", org.register_delegated_administrator, AccountId=S["plain"], ServicePrincipal=CONFIG_SVC,
+                 reason="SERVICE_ACCESS_NOT_ENABLED")
 
 
 # --- the resource (delegation) policy -------------------------------------------------------------------
