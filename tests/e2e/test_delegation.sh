@@ -197,6 +197,16 @@ check "a refusal leaves it unchanged" "$READONLY" "$OUT"
 check_error "a member can't delete it" AccessDeniedException as "$PLAIN" delete-resource-policy
 run delete-rp org delete-resource-policy
 check_error "describe after delete" ResourcePolicyNotFoundException org describe-resource-policy
+# Reads granted by the policy (AWS's documented example grants organizations:ListRoots, ListAccounts, ...).
+READS=$(printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":["organizations:List*","organizations:Describe*"],"Resource":"*"}]}' "$PLAIN")
+run put-reads org put-resource-policy --content "$READS"
+run grantee-list-roots as "$PLAIN" list-roots --query 'Roots[0].Id' --output text
+check "a grantee of organizations:List* lists the roots" "$ROOT" "$OUT"
+run grantee-list-accounts as "$PLAIN" list-accounts --query 'length(Accounts)' --output text
+check "a grantee of organizations:List* lists the accounts" "3" "$OUT"
+check_error "a read grant opens no write" AccessDeniedException as "$PLAIN" create-organizational-unit --parent-id "$ROOT" --name Nope
+run delete-reads org delete-resource-policy
+check_error "without the policy the reads are closed again" AccessDeniedException as "$PLAIN" list-roots
 
 # --- GovCloud -------------------------------------------------------------------------------------------
 run create-gov org create-gov-cloud-account --account-name Gov --email gov@example.org --query 'CreateAccountStatus.[Id,State]' --output text

@@ -359,6 +359,50 @@ def test_resource_policy_delete():
     expect_error("AccessDeniedException", client(S["plain"]).describe_policy, PolicyId=S["tag_policy"])
 
 
+# AWS's documented example "View organization, OUs, accounts, and policies" (Organizations user
+# guide, resource-based policy examples): the reads a delegation policy can grant a member.
+DOCUMENTED_READS = [
+    "DescribeOrganization", "DescribeOrganizationalUnit", "DescribeAccount", "DescribePolicy", "DescribeEffectivePolicy",
+    "ListRoots", "ListOrganizationalUnitsForParent", "ListParents", "ListChildren", "ListAccounts", "ListAccountsForParent",
+    "ListPolicies", "ListPoliciesForTarget", "ListTargetsForPolicy", "ListTagsForResource",
+]
+
+
+def test_resource_policy_grants_the_documented_reads():
+    member = client(S["plain"])
+    org.put_resource_policy(Content=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DelegatingNecessaryDescribeListActions", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{S['plain']}:root"},
+        "Action": [f"organizations:{a}" for a in DOCUMENTED_READS], "Resource": "*"}]}))
+    calls = {
+        "ListAccounts": lambda: member.list_accounts(),
+        "ListRoots": lambda: member.list_roots(),
+        "DescribeOrganizationalUnit": lambda: member.describe_organizational_unit(OrganizationalUnitId=S["ou"]),
+        "DescribeAccount": lambda: member.describe_account(AccountId=S["admin"]),
+        "ListOrganizationalUnitsForParent": lambda: member.list_organizational_units_for_parent(ParentId=S["root"]),
+        "ListParents": lambda: member.list_parents(ChildId=S["admin"]),
+        "ListChildren": lambda: member.list_children(ParentId=S["root"], ChildType="ACCOUNT"),
+        "ListAccountsForParent": lambda: member.list_accounts_for_parent(ParentId=S["root"]),
+        "ListPolicies": lambda: member.list_policies(Filter="SERVICE_CONTROL_POLICY"),
+        "DescribePolicy": lambda: member.describe_policy(PolicyId="p-FullAWSAccess"),
+        "ListPoliciesForTarget": lambda: member.list_policies_for_target(TargetId=S["root"], Filter="SERVICE_CONTROL_POLICY"),
+        "ListTargetsForPolicy": lambda: member.list_targets_for_policy(PolicyId="p-FullAWSAccess"),
+        "ListTagsForResource": lambda: member.list_tags_for_resource(ResourceId=S["admin"]),
+    }
+    denied = []
+    try:
+        for name, call in calls.items():
+            try:
+                call()
+            except ClientError as e:
+                denied.append(f"{name}: {e.response['Error']['Code']}")
+        # Writes stay out of reach.
+        expect_error("AccessDeniedException", member.create_organizational_unit, ParentId=S["root"], Name="Nope")
+    finally:
+        org.delete_resource_policy()
+    eq(denied, [], "reads the policy grants, refused")
+
+
 # --- GovCloud ------------------------------------------------------------------------------------------
 
 
