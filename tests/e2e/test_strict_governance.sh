@@ -103,6 +103,18 @@ OUT=$(aws organizations list-accounts --query "Accounts[?Id=='$OUTSIDE'].JoinedM
 check "joined by invitation" "INVITED" "$OUT"
 check_error "the new member can't list accounts" AccessDeniedException as_outside aws organizations list-accounts
 
+# A third account, invited by the address Canopy gives an account it has not seen
+# (account-<id>@example.com), declines with its own issued key.
+BY_EMAIL=333333333333
+"$BIN" credentials create --account "$BY_EMAIL" --database "$T/data/" >"$T/by-email.ini" 2>/dev/null
+as_by_email() { AWS_SHARED_CREDENTIALS_FILE="$T/by-email.ini" "$@"; }
+HE=$(aws organizations invite-account-to-organization --target "Id=account-$BY_EMAIL@example.com,Type=EMAIL" --query Handshake.Id --output text 2>&1)
+OUT=$(as_by_email aws organizations list-handshakes-for-account --query 'Handshakes[].Id' --output text 2>&1)
+check "the account invited by email lists its invitation" "$HE" "$OUT"
+check_error "the first invitee can't decline another's invitation" HandshakeNotFoundException as_outside aws organizations decline-handshake --handshake-id "$HE"
+OUT=$(as_by_email aws organizations decline-handshake --handshake-id "$HE" --query Handshake.State --output text 2>&1)
+check "the account invited by email declines" "DECLINED" "$OUT"
+
 # --- a session of OrganizationAccountAccessRole in a created account ----------------------------
 CAR=$(aws organizations create-account --account-name Member --email member@example.org --query CreateAccountStatus.Id --output text 2>&1)
 MEMBER="" STATE=""
@@ -230,6 +242,21 @@ report("a request signed 20 minutes ahead is refused", status == 400 and error_t
 # 10 minutes ago is inside the 15-minute window.
 status, answer = send(signed("DescribeOrganization", {}, when=now - datetime.timedelta(minutes=10)))
 report("a request signed 10 minutes ago is accepted", status == 200, f"{status} {answer}")
+
+# STS (awsQuery) words the same refusal its own way: 403 SignatureDoesNotMatch.
+sts_req = AWSRequest(method="POST", url=endpoint + "/", data=b"Action=GetCallerIdentity&Version=2011-06-15",
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+with mock.patch.object(botocore.auth, "get_current_datetime", lambda: past):
+    SigV4Auth(Credentials(akid, secret), "sts", "us-east-1").add_auth(sts_req)
+sts_prepared = sts_req.prepare()
+r = urllib.request.Request(sts_prepared.url, data=sts_prepared.body, headers=dict(sts_prepared.headers), method="POST")
+try:
+    with urllib.request.urlopen(r, timeout=10) as resp:
+        report("an STS request signed 20 minutes ago is refused", False, f"{resp.status} {resp.read()[:200]!r}")
+except urllib.error.HTTPError as e:
+    text = e.read().decode()
+    report("an STS request signed 20 minutes ago is refused",
+           e.code == 403 and "<Code>SignatureDoesNotMatch</Code>" in text and "Signature expired" in text, f"{e.code} {text[:300]}")
 
 # Signed 20 minutes ago by boto3 itself, its clock patched.
 client = boto3.client("organizations", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=akid,
