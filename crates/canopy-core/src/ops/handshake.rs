@@ -244,6 +244,9 @@ struct NewHandshake {
     recipient: String,
     parent_id: Option<String>,
     state: HandshakeState,
+    /// The operation's one reading of the clock, so that expiry − request is exactly the
+    /// configured lifetime.
+    requested_ms: i64,
     expires_ms: i64,
 }
 
@@ -266,7 +269,7 @@ fn insert(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, new: NewHandshak
         recipient: new.recipient,
         parent_id: new.parent_id,
         state: new.state,
-        requested_ms: env.clock.now_ms(),
+        requested_ms: new.requested_ms,
         expires_ms: new.expires_ms,
         ended_ms: None,
         seq: 0,
@@ -393,6 +396,7 @@ pub fn invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &InviteAccount
             parent_id: None,
             // AWS answers a new invitation with State OPEN (its documented examples).
             state: HandshakeState::Open,
+            requested_ms: now,
             expires_ms: now + env.config.invite_expiry_ms,
         },
     )?;
@@ -446,6 +450,7 @@ pub fn enable_all_features(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Resul
             recipient: org.management_account_id.clone(),
             parent_id: None,
             state: HandshakeState::Requested,
+            requested_ms: now,
             expires_ms,
         },
     )?;
@@ -470,6 +475,7 @@ pub fn enable_all_features(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Resul
                 recipient: account.id.clone(),
                 parent_id: Some(parent.id.clone()),
                 state: HandshakeState::Requested,
+                requested_ms: now,
                 expires_ms,
             },
         )?;
@@ -531,6 +537,7 @@ fn open_approval(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, parent: &
                 recipient: org.management_account_id.clone(),
                 parent_id: Some(parent.id.clone()),
                 state: HandshakeState::Requested,
+                requested_ms: env.clock.now_ms(),
                 expires_ms: parent.expires_ms,
             },
         )?;
