@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end: the real `canopy` binary, driven by boto3 (test_boto3.py, test_policies_boto3.py)
-# and the aws CLI (test_cli.sh, test_policies_cli.sh), as users call it; test_identity.sh runs
-# its own strict-auth server (credentials create, STS, assume-role, both clients).
+# End-to-end: the real `canopy` binary, driven by boto3 (test_*boto3.py) and the aws CLI
+# (test_*.sh), as users call it: the tree, policies, invitations (test_governance*),
+# delegation, the resource policy, GovCloud and transfers (test_delegation*) on one dev-auth
+# server; test_identity.sh and test_strict_governance.sh run strict-auth servers of their own
+# (issued keys per account, STS, assume-role, tampered and expired signatures).
 #
 #   tests/e2e/run.sh
 #
