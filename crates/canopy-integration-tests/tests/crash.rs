@@ -45,7 +45,7 @@ async fn writer(client: Client, root: String, task: usize, stop: Arc<AtomicBool>
     let mut log = WriterLog::default();
     let mut i = 0usize;
     while !stop.load(Ordering::Relaxed) {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             let name = format!("w{task:02}-ou-{i:05}");
             match client.create_organizational_unit().parent_id(&root).name(&name).send().await {
                 Ok(out) => {

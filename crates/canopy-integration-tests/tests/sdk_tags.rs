@@ -50,7 +50,7 @@ async fn tag_untag_list_on_account_ou_and_root() {
     }
     // Tags are per resource.
     org.mgmt.untag_resource().resource_id(&ou).tag_keys("env").send().await.unwrap();
-    assert!(tags_of(&org.mgmt, &ou).await.get("env").is_none());
+    assert!(!tags_of(&org.mgmt, &ou).await.contains_key("env"));
     assert_eq!(tags_of(&org.mgmt, &account).await.get("env").map(String::as_str), Some("staging"));
 }
 

@@ -96,10 +96,7 @@ pub(crate) fn eval_authorization(case: &Value) -> Value {
 fn eval_layer(case: &Value, layer: Layer) -> Result<super::Decision, Value> {
     let org = case.get("org");
     let nodes = match org.and_then(|o| o.get("path")) {
-        Some(p) => match path(p) {
-            Ok(n) => n,
-            Err(e) => return Err(e),
-        },
+        Some(p) => path(p)?,
         None => Vec::new(),
     };
     let req = case.get("request");
