@@ -253,6 +253,14 @@ CREATE UNIQUE INDEX responsibility_transfers_handshake ON responsibility_transfe
 CREATE INDEX responsibility_transfers_source ON responsibility_transfers (source_org_id, seq);
 CREATE INDEX responsibility_transfers_target ON responsibility_transfers (target_org_id, seq);
 "#,
+    // 8: two indexes every OU or account creation wrote and only rare deletions read
+    // (DeleteOrganization's OU cleanup, DisablePolicyType's detachments, which now scan the
+    // organization's rows): about a fifth of the pages a CreateOrganizationalUnit commit
+    // writes (bench/walframes.sh).
+    r#"
+DROP INDEX ous_org;
+DROP INDEX policy_attachments_type;
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
