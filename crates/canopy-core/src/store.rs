@@ -64,8 +64,10 @@ pub trait Tx {
     fn org_get(&mut self, org_id: &str) -> StoreResult<Option<OrganizationRecord>>;
     fn org_insert(&mut self, org: &OrganizationRecord) -> StoreResult<()>;
     fn org_update(&mut self, org: &OrganizationRecord) -> StoreResult<()>;
-    /// Deletes the organization and everything that belongs to it (roots, OUs, create-account
-    /// statuses, tags of its resources, policies and attachments). Accounts are not deleted here: core detaches them first.
+    /// Deletes the organization and everything that belongs to it (roots, create-account
+    /// statuses, tags of its resources, policies and attachments, handshakes, delegations,
+    /// transfers). Accounts and OUs are not deleted here: core detaches the accounts and deletes
+    /// the OUs first (walking the tree by parent, so no index of OUs by organization is needed).
     fn org_delete(&mut self, org_id: &str) -> StoreResult<()>;
 
     // --- roots ---

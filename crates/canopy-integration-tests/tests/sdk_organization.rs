@@ -115,9 +115,16 @@ async fn delete_organization_lifecycle() {
     expect_err(org.client(OUTSIDER).delete_organization().send().await, "AWSOrganizationsNotInUseException", None);
 
     org.mgmt.remove_account_from_organization().account_id(&member).send().await.unwrap();
-    // OUs are deleted with the organization; they do not block.
-    org.create_ou(&org.root_id, "Leftover").await;
+    // OUs are deleted with the organization, the whole tree; they do not block.
+    let top = org.create_ou(&org.root_id, "Leftover").await;
+    let mid = org.create_ou(&top, "Mid").await;
+    let leaf = org.create_ou(&mid, "Leaf").await;
+    let sibling = org.create_ou(&org.root_id, "Sibling").await;
     org.mgmt.delete_organization().send().await.expect("DeleteOrganization");
+    for id in [top, mid, leaf, sibling] {
+        let stored = org.server.canopy.store().read(Box::new(move |tx| Ok(Box::new(tx.ou_get(&id)?) as _))).await.unwrap();
+        assert_eq!(stored.downcast::<Option<canopy_core::OuRecord>>().unwrap().as_ref(), &None, "an OU outlived its organization");
+    }
 
     expect_err(org.mgmt.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
     expect_err(org.mgmt.list_roots().send().await, "AWSOrganizationsNotInUseException", None);

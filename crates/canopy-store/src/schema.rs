@@ -253,10 +253,10 @@ CREATE UNIQUE INDEX responsibility_transfers_handshake ON responsibility_transfe
 CREATE INDEX responsibility_transfers_source ON responsibility_transfers (source_org_id, seq);
 CREATE INDEX responsibility_transfers_target ON responsibility_transfers (target_org_id, seq);
 "#,
-    // 8: two indexes every OU or account creation wrote and only rare deletions read
-    // (DeleteOrganization's OU cleanup, DisablePolicyType's detachments, which now scan the
-    // organization's rows): about a fifth of the pages a CreateOrganizationalUnit commit
-    // writes (bench/walframes.sh).
+    // 8: two indexes every OU or account creation wrote and only rare deletions read, about a
+    // fifth of the pages a CreateOrganizationalUnit commit writes (bench/walframes.sh):
+    // DeleteOrganization now deletes OUs by walking the tree through the by-parent index, and
+    // DisablePolicyType's detachments range over the organization's primary-key prefix.
     r#"
 DROP INDEX ous_org;
 DROP INDEX policy_attachments_type;

@@ -259,7 +259,6 @@ impl Tx for SqlTx<'_> {
         self.exec("DELETE FROM policy_attachments WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM policies WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM create_account_requests WHERE org_id = ?1", [org_id])?;
-        self.exec("DELETE FROM ous WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM org_ou_counts WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM roots WHERE org_id = ?1", [org_id])?;
         self.govcloud_org_delete(org_id)?;

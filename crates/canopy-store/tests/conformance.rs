@@ -780,7 +780,13 @@ mod cases {
         populate_org(&s, "o-2").await;
         let full = OrgState { org: true, root: true, ou: true, car: true, account: true, ou_tags: 1, account_tags: 1, roots: 1, ous: 1, cars: 1 };
         assert_eq!(org_state(&s, "o-1").await, full);
-        write(&s, |tx| Ok(tx.org_delete("o-1")?)).await.unwrap();
+        // Core deletes the OUs (walking the tree) before the organization.
+        write(&s, |tx| {
+            tx.ou_delete("ou-o-1")?;
+            Ok(tx.org_delete("o-1")?)
+        })
+        .await
+        .unwrap();
         // Everything of o-1 is gone but the account row (core detaches accounts itself).
         assert_eq!(
             org_state(&s, "o-1").await,

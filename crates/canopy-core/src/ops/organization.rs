@@ -127,7 +127,22 @@ pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<(), OpError
         account.joined_ms = None;
         tx.account_update(&account)?;
     }
+    delete_ous(tx, org)?;
     tx.org_delete(&org.id)?;
+    Ok(())
+}
+
+/// Deletes every OU of the organization, walking the tree down from its roots through the
+/// by-parent index (the store keeps no index of OUs by organization: every CreateOU would write
+/// it, for the sake of this rare deletion).
+fn delete_ous(tx: &mut dyn Tx, org: &OrganizationRecord) -> Result<(), OpError> {
+    let mut parents: Vec<String> = tx.root_list(&org.id)?.into_iter().map(|r| r.id).collect();
+    while let Some(parent) = parents.pop() {
+        for ou in tx.ou_list_by_parent(&parent, None, usize::MAX)? {
+            tx.ou_delete(&ou.id)?;
+            parents.push(ou.id);
+        }
+    }
     Ok(())
 }
 
