@@ -8,32 +8,13 @@ PASS/FAIL line per case and writes "PASSED FAILED" to RESULTS_FILE.
 """
 
 import datetime
-import os
 import re
 import sys
 import time
-import traceback
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from e2e_support import MGMT, client, eq, expect_error, run_cases
 
-ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
-MGMT = os.environ["AWS_ACCESS_KEY_ID"]
 assert re.fullmatch(r"\d{12}", MGMT), "AWS_ACCESS_KEY_ID must be a 12-digit account id"
-
-CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"})
-
-
-def client(account_id=MGMT, region="us-east-1"):
-    return boto3.client(
-        "organizations",
-        endpoint_url=ENDPOINT,
-        region_name=region,
-        aws_access_key_id=account_id,
-        aws_secret_access_key="x",
-        config=CONFIG,
-    )
 
 
 org = client()
@@ -45,27 +26,8 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 CAR_ID = re.compile(r"^car-[a-z0-9]{8,32}$")
 
 
-def eq(actual, expected, what=""):
-    assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"
-
-
 def match(pattern, value, what=""):
     assert isinstance(value, str) and re.fullmatch(pattern, value), f"{what}: {value!r} !~ {pattern.pattern if hasattr(pattern, 'pattern') else pattern}"
-
-
-def expect_error(code, fn, *args, reason=None, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except ClientError as e:
-        err = e.response["Error"]
-        eq(err["Code"], code, f"error code (message {err.get('Message')!r})")
-        assert err.get("Message"), f"{code} has a message"
-        eq(e.response["ResponseMetadata"]["HTTPStatusCode"], 400, f"HTTP status of {code}")
-        got_reason = e.response.get("Reason", err.get("Reason"))
-        if reason is not None:
-            eq(got_reason, reason, f"Reason of {code}")
-        return e
-    raise AssertionError(f"expected {code}, the call succeeded")
 
 
 def ou_id_pattern():
@@ -356,29 +318,5 @@ def test_partition_cn():
     cn.delete_organization()
 
 
-CASES = [v for k, v in list(globals().items()) if k.startswith("test_") and callable(v)]
-
-
-def main():
-    results_file = sys.argv[1] if len(sys.argv) > 1 else None
-    passed = failed = 0
-    for case in CASES:
-        try:
-            case()
-        except Exception as e:  # noqa: BLE001 — every failure is reported, the run goes on
-            failed += 1
-            print(f"FAIL boto3 {case.__name__}: {type(e).__name__}: {e}")
-            traceback.print_exc(limit=3, file=sys.stderr)
-        else:
-            passed += 1
-            print(f"PASS boto3 {case.__name__}")
-        sys.stdout.flush()
-    if results_file:
-        with open(results_file, "w") as f:
-            f.write(f"{passed} {failed}\n")
-    print(f"boto3: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases("boto3", globals()))

@@ -11,17 +11,18 @@ set; an empty store). Prints one PASS/FAIL line per case and writes "PASSED FAIL
 RESULTS_FILE.
 """
 
-import os
 import re
 import sys
-import traceback
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from e2e_support import MGMT, client, eq, run_cases
+from e2e_support import expect_error as _expect_error
 
-ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
-MGMT = os.environ["AWS_ACCESS_KEY_ID"]
+
+def expect_error(code, fn, *args, reason=None, **kwargs):
+    """Here an error without `reason` must carry no Reason at all."""
+    return _expect_error(code, fn, *args, reason=reason, **kwargs)
+
+
 assert re.fullmatch(r"\d{12}", MGMT), "AWS_ACCESS_KEY_ID must be a 12-digit account id"
 BY_ID = "222222222222"
 BY_EMAIL = "333333333333"
@@ -30,39 +31,9 @@ EMAIL = f"Account-{BY_EMAIL}@Example.com"
 STRANGER = "999999999999"
 HANDSHAKE_ID = r"h-[0-9a-z]{8,32}"
 
-CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"})
-
-
-def client(account_id=MGMT):
-    return boto3.client(
-        "organizations",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id=account_id,
-        aws_secret_access_key="x",
-        config=CONFIG,
-    )
-
 
 org = client()
 S = {}  # state shared by the cases
-
-
-def eq(actual, expected, what=""):
-    assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"
-
-
-def expect_error(code, fn, *args, reason=None, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except ClientError as e:
-        err = e.response["Error"]
-        eq(err["Code"], code, f"error code (message {err.get('Message')!r})")
-        assert err.get("Message"), f"{code} has a message"
-        eq(e.response["ResponseMetadata"]["HTTPStatusCode"], 400, f"HTTP status of {code}")
-        eq(e.response.get("Reason", err.get("Reason")), reason, f"Reason of {code}")
-        return e
-    raise AssertionError(f"expected {code}, the call succeeded")
 
 
 def received(account_id, **kwargs):
@@ -184,29 +155,5 @@ def test_consolidated_billing_moves_to_all_features():
     eq(mgmt.describe_handshake(HandshakeId=parent["Id"])["Handshake"]["State"], "ACCEPTED", "migration done")
 
 
-CASES = [v for k, v in list(globals().items()) if k.startswith("test_") and callable(v)]
-
-
-def main():
-    results_file = sys.argv[1] if len(sys.argv) > 1 else None
-    passed = failed = 0
-    for case in CASES:
-        try:
-            case()
-        except Exception as e:  # noqa: BLE001 — every failure is reported, the run goes on
-            failed += 1
-            print(f"FAIL governance-boto3 {case.__name__}: {type(e).__name__}: {e}")
-            traceback.print_exc(limit=3, file=sys.stderr)
-        else:
-            passed += 1
-            print(f"PASS governance-boto3 {case.__name__}")
-        sys.stdout.flush()
-    if results_file:
-        with open(results_file, "w") as f:
-            f.write(f"{passed} {failed}\n")
-    print(f"governance-boto3: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases("governance-boto3", globals()))

@@ -11,57 +11,18 @@ PASS/FAIL line per case and writes "PASSED FAILED" to RESULTS_FILE.
 """
 
 import json
-import os
 import re
 import sys
-import traceback
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from e2e_support import MGMT, client, eq, expect_error, run_cases
 
-ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
-MGMT = os.environ["AWS_ACCESS_KEY_ID"]
 assert re.fullmatch(r"\d{12}", MGMT), "AWS_ACCESS_KEY_ID must be a 12-digit account id"
-
-CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"})
-
-
-def client(account_id=MGMT):
-    return boto3.client(
-        "organizations",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id=account_id,
-        aws_secret_access_key="x",
-        config=CONFIG,
-    )
 
 
 org = client()
 S = {}  # state shared by the cases
 
 POLICY_ID = re.compile(r"^p-[0-9a-zA-Z_]{8,128}$")
-
-
-def eq(actual, expected, what=""):
-    assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"
-
-
-def expect_error(code, fn, *args, reason=None, message_has=None, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except ClientError as e:
-        err = e.response["Error"]
-        eq(err["Code"], code, f"error code (message {err.get('Message')!r})")
-        assert err.get("Message"), f"{code} has a message"
-        eq(e.response["ResponseMetadata"]["HTTPStatusCode"], 400, f"HTTP status of {code}")
-        if reason is not None:
-            eq(e.response.get("Reason", err.get("Reason")), reason, f"Reason of {code}")
-        if message_has is not None:
-            assert message_has in err["Message"], f"{code} message {err['Message']!r} lacks {message_has!r}"
-        return e
-    raise AssertionError(f"expected {code}, the call succeeded")
 
 
 def doc(value):
@@ -621,29 +582,5 @@ def test_member_cannot_manage_policies():
     expect_error("AccessDeniedException", member.enable_policy_type, RootId=S["root"], PolicyType="TAG_POLICY")
 
 
-CASES = [v for k, v in list(globals().items()) if k.startswith("test_") and callable(v)]
-
-
-def main():
-    results_file = sys.argv[1] if len(sys.argv) > 1 else None
-    passed = failed = 0
-    for case in CASES:
-        try:
-            case()
-        except Exception as e:  # noqa: BLE001 — every failure is reported, the run goes on
-            failed += 1
-            print(f"FAIL boto3-policies {case.__name__}: {type(e).__name__}: {e}")
-            traceback.print_exc(limit=3, file=sys.stderr)
-        else:
-            passed += 1
-            print(f"PASS boto3-policies {case.__name__}")
-        sys.stdout.flush()
-    if results_file:
-        with open(results_file, "w") as f:
-            f.write(f"{passed} {failed}\n")
-    print(f"boto3-policies: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases("boto3-policies", globals()))
