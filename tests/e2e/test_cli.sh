@@ -8,42 +8,11 @@ set -uo pipefail
 RESULTS=${1:-/dev/null}
 MGMT=$AWS_ACCESS_KEY_ID
 PY=${PY:-python3}
-passed=0
-failed=0
+LABEL=cli
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 org() { aws organizations --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
-
-pass() { passed=$((passed + 1)); echo "PASS cli $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL cli $1"; }
-
-# check NAME EXPECTED ACTUAL
-check() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
-}
-# check_re NAME REGEX ACTUAL
-check_re() {
-  if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: [$3] !~ $2"; fi
-}
-# check_error NAME CODE command... — the command must fail with the error code CODE.
-check_error() {
-  local name=$1 code=$2 out rc
-  shift 2
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ $rc -ne 0 ] && [[ "$out" == *"($code)"* ]]; then pass "$name"; else fail "$name: rc=$rc, wanted ($code), got: $out"; fi
-}
-# run NAME command... — the command must succeed; its stdout goes to $OUT.
-run() {
-  local name=$1
-  shift
-  if OUT=$("$@" 2>/tmp/canopy-cli-err.$$); then
-    return 0
-  fi
-  fail "$name: $(cat /tmp/canopy-cli-err.$$)"
-  OUT=""
-  return 1
-}
-trap 'rm -f /tmp/canopy-cli-err.$$' EXIT
 
 # --- organization -----------------------------------------------------------------------------
 run create-organization org create-organization --feature-set ALL --query 'Organization.[Id,Arn,MasterAccountId]' --output text
@@ -162,6 +131,4 @@ check "no OU left" "0" "$OUT"
 run delete-organization org delete-organization && pass "delete-organization"
 check_error "no organization any more" AWSOrganizationsNotInUseException org describe-organization
 
-echo "$passed $failed" >"$RESULTS"
-echo "cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report "$RESULTS"

@@ -18,8 +18,9 @@ SSO=sso.amazonaws.com
 CONFIG=config.amazonaws.com
 TAG_DOC='{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}'
 SCP_DOC='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}'
-passed=0
-failed=0
+LABEL=delegation-cli
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 org() { aws organizations --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 # as ACCOUNT command... — the same, with that account's credentials.
@@ -29,23 +30,6 @@ as() {
   AWS_ACCESS_KEY_ID=$account aws organizations --endpoint-url "$AWS_ENDPOINT_URL" "$@"
 }
 
-pass() { passed=$((passed + 1)); echo "PASS delegation-cli $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL delegation-cli $1"; }
-
-check() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
-}
-check_re() {
-  if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: [$3] !~ $2"; fi
-}
-# check_error NAME CODE command... — the command must fail with the error code CODE.
-check_error() {
-  local name=$1 code=$2 out rc
-  shift 2
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ $rc -ne 0 ] && [[ "$out" == *"($code)"* ]]; then pass "$name"; else fail "$name: rc=$rc, wanted ($code), got: $out"; fi
-}
 # check_reason NAME CODE REASON command... — as check_error, and the response body (printed by
 # --debug) carries "Reason":"REASON".
 check_reason() {
@@ -59,18 +43,6 @@ check_reason() {
     fail "$name: rc=$rc, wanted ($code) with Reason $reason, got: $(grep -E 'Response body|An error occurred' -A1 <<<"$out" | tail -n 3)"
   fi
 }
-run() {
-  local name=$1
-  shift
-  if OUT=$("$@" 2>/tmp/canopy-deleg-err.$$); then
-    return 0
-  fi
-  fail "$name: $(cat /tmp/canopy-deleg-err.$$)"
-  OUT=""
-  return 1
-}
-trap 'rm -f /tmp/canopy-deleg-err.$$' EXIT
-
 # create_account NAME — prints the new account's id once its creation has succeeded.
 create_account() {
   local car state id
@@ -271,6 +243,4 @@ check "ends with the start month" "$END_OF_START_MONTH" "$T_END"
 check_error "terminating twice" ResponsibilityTransferAlreadyInStatusException as "$OTHER" terminate-responsibility-transfer --id "$T"
 check_error "a third organization doesn't see it" ResponsibilityTransferNotFoundException as "$CB" describe-responsibility-transfer --id "$T"
 
-echo "$passed $failed" >"$RESULTS"
-echo "delegation-cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report "$RESULTS"

@@ -13,8 +13,9 @@ BY_ID=222222222222
 BY_EMAIL=333333333333
 # A standalone account Canopy has not seen yet has the address account-<id>@example.com.
 EMAIL="account-$BY_EMAIL@example.com"
-passed=0
-failed=0
+LABEL=governance-cli
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 org() { aws organizations --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 # as ACCOUNT command... — the same, with that account's credentials.
@@ -23,35 +24,6 @@ as() {
   shift
   AWS_ACCESS_KEY_ID=$account aws organizations --endpoint-url "$AWS_ENDPOINT_URL" "$@"
 }
-
-pass() { passed=$((passed + 1)); echo "PASS governance-cli $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL governance-cli $1"; }
-
-check() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
-}
-check_re() {
-  if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: [$3] !~ $2"; fi
-}
-# check_error NAME CODE command... — the command must fail with the error code CODE.
-check_error() {
-  local name=$1 code=$2 out rc
-  shift 2
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ $rc -ne 0 ] && [[ "$out" == *"($code)"* ]]; then pass "$name"; else fail "$name: rc=$rc, wanted ($code), got: $out"; fi
-}
-run() {
-  local name=$1
-  shift
-  if OUT=$("$@" 2>/tmp/canopy-gov-err.$$); then
-    return 0
-  fi
-  fail "$name: $(cat /tmp/canopy-gov-err.$$)"
-  OUT=""
-  return 1
-}
-trap 'rm -f /tmp/canopy-gov-err.$$' EXIT
 
 run create-organization org create-organization --feature-set ALL --query 'Organization.Id' --output text
 ORG_ID=$OUT
@@ -109,6 +81,4 @@ check "canceled" "CANCELED" "$OUT"
 check_error "a canceled invitation can't be accepted" InvalidHandshakeTransitionException as 444444444444 accept-handshake --handshake-id "$H_THIRD"
 check_error "all features already" HandshakeConstraintViolationException org enable-all-features
 
-echo "$passed $failed" >"$RESULTS"
-echo "governance-cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report "$RESULTS"

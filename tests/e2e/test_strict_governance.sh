@@ -21,53 +21,23 @@ BIN=${BIN:?BIN must name the canopy binary}
 PY=${PY:-python3}
 MGMT=111111111111
 OUTSIDE=222222222222
-passed=0
-failed=0
-
-pass() { passed=$((passed + 1)); echo "PASS strict-governance $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL strict-governance $1"; }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
-check_re() { if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: [$3] !~ $2"; fi; }
-# check_error NAME CODE command... — the command must fail with the error code CODE.
-check_error() {
-  local name=$1 code=$2 out rc
-  shift 2
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ $rc -ne 0 ] && [[ "$out" == *"($code)"* ]]; then pass "$name"; else fail "$name: rc=$rc, wanted ($code), got: $out"; fi
-}
+LABEL=strict-governance
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 T=$(mktemp -d)
-SPID=""
 finish() {
-  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-    kill -TERM "$SPID" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SPID" 2>/dev/null
-  fi
+  stop_server
   rm -rf "$T"
-  echo "$passed $failed" >"$RESULTS"
-  echo "strict-governance: $passed passed, $failed failed"
+  report "$RESULTS"
 }
 trap finish EXIT
 
 # --- a strict server on an empty data directory --------------------------------------------------
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$T/mgmt.ini" AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
-"$BIN" serve --auth strict --listen 127.0.0.1:0 --database "$T/data/" >"$T/stdout" 2>"$T/server.log" &
-SPID=$!
-ENDPOINT=""
-for _ in $(seq 1 300); do
-  ENDPOINT=$(sed -n 's|^canopy listening on \(http://[^ ]*\).*|\1|p' "$T/stdout" | head -n 1)
-  [ -n "$ENDPOINT" ] && break
-  kill -0 "$SPID" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ENDPOINT" ]; then
-  fail "strict server did not start: $(tail -n 5 "$T/server.log")"
-  exit 1
-fi
-export AWS_ENDPOINT_URL="$ENDPOINT"
+start_strict_server "$T"
+ENDPOINT=$AWS_ENDPOINT_URL
 
 # --- credentials for the management account and for an outside account ---------------------------
 for who in mgmt:$MGMT outside:$OUTSIDE; do
