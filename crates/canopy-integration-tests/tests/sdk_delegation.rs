@@ -434,15 +434,9 @@ async fn a_resource_policy_grant_opens_the_organization_reads_it_names() {
 #[tokio::test]
 async fn a_closed_administrator_counts_until_purged() {
     use std::sync::Arc;
-    use canopy_core::{Canopy, CoreConfig, Env, ManualClock, RandomIds};
+    use canopy_core::{CoreConfig, ManualClock};
     let clock = Arc::new(ManualClock::new(1_767_225_600_000)); // 2026-01-01
-    let scratch = std::env::var("CANOPY_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .map(|base| canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema"));
-    let store = canopy_store::open(scratch.as_ref().map_or("memory", |s| s.url())).unwrap();
-    let canopy = Canopy::with_env(store, Env { config: CoreConfig::default(), clock: clock.clone(), ids: Arc::new(RandomIds) });
-    let server = canopy_server::testing::TestServer::start_with_server_config(canopy, canopy_server::ServerConfig::default()).await;
+    let server = canopy_server::testing::TestServer::start_with_clock(CoreConfig::default(), clock.clone(), canopy_server::ServerConfig::default()).await;
     let org = Org::with_server(server).await;
     let first = org.create_account("First").await;
     let second = org.create_account("Second").await;
@@ -461,8 +455,6 @@ async fn a_closed_administrator_counts_until_purged() {
     assert!(admins(&org.mgmt, Some(SSO)).await.is_empty());
     register(&org, &second, SSO).await;
     assert_eq!(admins(&org.mgmt, None).await, [second.as_str()]);
-    drop(org);
-    drop(scratch);
 }
 
 /// `canopy serve`'s flags: `--service-principal NAME[=N]` adds a principal with its cap,

@@ -11,7 +11,7 @@ use aws_sdk_organizations::types::{
     HandshakeResourceType, HandshakeState, OrganizationFeatureSet, PolicyType, PolicyTypeStatus,
 };
 use aws_sdk_organizations::Client;
-use canopy_core::{Canopy, Clock, CoreConfig, Env, ManualClock, RandomIds, SystemClock};
+use canopy_core::{Clock, CoreConfig, ManualClock, SystemClock};
 use canopy_server::testing::TestServer;
 use canopy_server::ServerConfig;
 use common::*;
@@ -26,25 +26,17 @@ const C: &str = "444444444444";
 struct Fixture {
     org: Org,
     clock: Arc<ManualClock>,
-    // Dropped after the server (field order).
-    _pg: Option<canopy_store::PgScratch>,
 }
 
 async fn fixture_with(config: CoreConfig, feature_set: OrganizationFeatureSet) -> Fixture {
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let pg = std::env::var("CANOPY_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .map(|base| canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema"));
-    let store = canopy_store::open(pg.as_ref().map_or("memory", |s| s.url())).expect("open store");
-    let canopy = Canopy::with_env(store, Env { config, clock: clock.clone(), ids: Arc::new(RandomIds) });
-    let server = TestServer::start_with_server_config(canopy, ServerConfig::default()).await;
+    let server = TestServer::start_with_clock(config, clock.clone(), ServerConfig::default()).await;
     let mgmt = client_for(&server.endpoint, MGMT);
     let out = mgmt.create_organization().feature_set(feature_set).send().await.expect("CreateOrganization");
     let org_id = out.organization().and_then(|o| o.id()).expect("organization id").to_string();
     let roots = mgmt.list_roots().send().await.expect("ListRoots");
     let root_id = roots.roots()[0].id().expect("root id").to_string();
-    Fixture { org: Org { server, mgmt, org_id, root_id }, clock, _pg: pg }
+    Fixture { org: Org { server, mgmt, org_id, root_id }, clock }
 }
 
 async fn fixture() -> Fixture {

@@ -14,7 +14,7 @@ use aws_sdk_organizations::types::{
     ResponsibilityTransferStatus, ResponsibilityTransferType,
 };
 use aws_sdk_organizations::Client;
-use canopy_core::{Canopy, CoreConfig, Env, ManualClock, RandomIds};
+use canopy_core::{CoreConfig, ManualClock};
 use canopy_server::testing::TestServer;
 use canopy_server::ServerConfig;
 use common::*;
@@ -37,26 +37,18 @@ struct World {
     clock: Arc<ManualClock>,
     a: Client,
     a_org: String,
-    // Dropped after the server (field order).
-    _scratch: Option<canopy_store::PgScratch>,
 }
 
 impl World {
     async fn new(others: &[&str]) -> World {
         let clock = Arc::new(ManualClock::new(NOW_S * 1000));
-        let scratch = std::env::var("CANOPY_TEST_POSTGRES")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .map(|base| canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema"));
-        let store = canopy_store::open(scratch.as_ref().map_or("memory", |s| s.url())).unwrap();
-        let canopy = Canopy::with_env(store, Env { config: CoreConfig::default(), clock: clock.clone(), ids: Arc::new(RandomIds) });
-        let server = TestServer::start_with_server_config(canopy, ServerConfig::default()).await;
+        let server = TestServer::start_with_clock(CoreConfig::default(), clock.clone(), ServerConfig::default()).await;
         let a = client_for(&server.endpoint, MGMT);
         let a_org = a.create_organization().send().await.unwrap().organization().unwrap().id().unwrap().to_string();
         for other in others {
             client_for(&server.endpoint, other).create_organization().send().await.unwrap();
         }
-        World { server, clock, a, a_org, _scratch: scratch }
+        World { server, clock, a, a_org }
     }
 
     fn client(&self, account: &str) -> Client {

@@ -11,7 +11,7 @@ use aws_sdk_organizations::config::{BehaviorVersion, Region};
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::OrganizationFeatureSet;
 use canopy_core::identity::NewCredential;
-use canopy_core::{Canopy, CoreConfig, Env, IdSource, ManualClock, RandomIds, SystemClock, Clock};
+use canopy_core::{CoreConfig, IdSource, ManualClock, RandomIds, SystemClock, Clock};
 use canopy_server::secrets::new_secret_access_key;
 use canopy_server::testing::TestServer;
 use canopy_server::{AuthMode, MasterKey, ServerConfig};
@@ -24,27 +24,16 @@ struct Strict {
     server: TestServer,
     clock: Arc<ManualClock>,
     key: MasterKey,
-    // Dropped after the server (field order).
-    _scratch: Option<canopy_store::PgScratch>,
 }
 
 /// A strict-auth server on a memory store (a PostgreSQL scratch schema when
 /// `CANOPY_TEST_POSTGRES` is set) whose clock moves only when a test says so.
 async fn strict() -> Strict {
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let scratch = std::env::var("CANOPY_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .map(|base| canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema"));
-    let store = canopy_store::open(scratch.as_ref().map_or("memory", |s| s.url())).unwrap();
-    let canopy = Canopy::with_env(
-        store,
-        Env { config: CoreConfig::default(), clock: clock.clone(), ids: Arc::new(RandomIds) },
-    );
     let (key, _) = MasterKey::generate();
     let config = ServerConfig { auth: AuthMode::Strict, master_key: Some(key.clone()), ..ServerConfig::default() };
-    let server = TestServer::start_with_server_config(canopy, config).await;
-    Strict { server, clock, key, _scratch: scratch }
+    let server = TestServer::start_with_clock(CoreConfig::default(), clock.clone(), config).await;
+    Strict { server, clock, key }
 }
 
 /// The SDK's clock: the server's manual clock shifted by `offset_ms` (a client whose clock is

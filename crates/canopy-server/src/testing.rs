@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use canopy_core::{Canopy, CoreConfig, Store};
+use canopy_core::{Canopy, Clock, CoreConfig, Env, RandomIds, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -39,19 +39,20 @@ impl TestServer {
     /// postgres:// URL, the store is PostgreSQL instead: a fresh schema in that database,
     /// dropped with the server, so the same suites run on both backends.
     pub async fn start_with(config: CoreConfig) -> TestServer {
-        match std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) {
-            Some(base) => {
-                let scratch = canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema");
-                let store = canopy_store::open(scratch.url()).expect("open the PostgreSQL store");
-                let mut server = Self::start_with_store(store, config).await;
-                server.scratch = Some(scratch);
-                server
-            }
-            None => {
-                let store = canopy_store::open("memory").expect("open the memory store");
-                Self::start_with_store(store, config).await
-            }
-        }
+        let (store, scratch) = test_store();
+        let mut server = Self::start_with_store(store, config).await;
+        server.scratch = scratch;
+        server
+    }
+
+    /// As [`TestServer::start_with`] (memory or PostgreSQL), with an injected clock, for tests
+    /// that move time, and the given server settings (auth mode...).
+    pub async fn start_with_clock(config: CoreConfig, clock: Arc<dyn Clock>, server: ServerConfig) -> TestServer {
+        let (store, scratch) = test_store();
+        let canopy = Canopy::with_env(store, Env { config, clock, ids: Arc::new(RandomIds) });
+        let mut server = Self::start_with_server_config(canopy, server).await;
+        server.scratch = scratch;
+        server
     }
 
     /// The given store, dev auth.
@@ -82,6 +83,19 @@ impl TestServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+    }
+}
+
+/// The store of a test server: memory, or when `CANOPY_TEST_POSTGRES` holds a postgres:// URL, a
+/// fresh schema in that database (returned too, to be dropped after the server).
+fn test_store() -> (Arc<dyn Store>, Option<canopy_store::PgScratch>) {
+    match std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) {
+        Some(base) => {
+            let scratch = canopy_store::PgScratch::create(&base).expect("create a PostgreSQL scratch schema");
+            let store = canopy_store::open(scratch.url()).expect("open the PostgreSQL store");
+            (store, Some(scratch))
+        }
+        None => (canopy_store::open("memory").expect("open the memory store"), None),
     }
 }
 
