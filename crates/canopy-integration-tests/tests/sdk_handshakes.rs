@@ -43,6 +43,17 @@ async fn fixture() -> Fixture {
     fixture_with(CoreConfig::default(), OrganizationFeatureSet::All).await
 }
 
+/// A CONSOLIDATED_BILLING organization that A and B joined by invitation (the members an
+/// all-features migration asks).
+async fn billing_org_with_invited_members() -> Fixture {
+    let fx = fixture_with(CoreConfig::default(), OrganizationFeatureSet::ConsolidatedBilling).await;
+    for id in [A, B] {
+        let h = invite(&fx.org, id, HandshakePartyType::Account).await;
+        accept(&fx.org.client(id), h.id().unwrap()).await;
+    }
+    fx
+}
+
 fn party(id: &str, t: HandshakePartyType) -> HandshakeParty {
     HandshakeParty::builder().id(id).r#type(t).build().expect("party")
 }
@@ -494,13 +505,9 @@ async fn enable_all_features_end_to_end() {
 /// migration itself.
 #[tokio::test]
 async fn enable_all_features_declined_canceled_and_accepted_by_management() {
-    let fx = fixture_with(CoreConfig::default(), OrganizationFeatureSet::ConsolidatedBilling).await;
+    let fx = billing_org_with_invited_members().await;
     let org = &fx.org;
     let (a, b) = (org.client(A), org.client(B));
-    for (client, id) in [(&a, A), (&b, B)] {
-        let h = invite(org, id, HandshakePartyType::Account).await;
-        accept(client, h.id().unwrap()).await;
-    }
     let first = org.mgmt.enable_all_features().send().await.unwrap().handshake().cloned().unwrap();
     let child_a = ids(&for_account(&a, by_action(ActionType::EnableAllFeatures)).await).remove(0);
     let child_b = ids(&for_account(&b, by_action(ActionType::EnableAllFeatures)).await).remove(0);
@@ -582,13 +589,9 @@ async fn email_invitation_to_a_former_member_and_partitions() {
 /// a member that leaves keeps no request of its former organization.
 #[tokio::test]
 async fn enable_all_features_declined_by_management_and_members_leaving() {
-    let fx = fixture_with(CoreConfig::default(), OrganizationFeatureSet::ConsolidatedBilling).await;
+    let fx = billing_org_with_invited_members().await;
     let org = &fx.org;
     let (a, b) = (org.client(A), org.client(B));
-    for (client, id) in [(&a, A), (&b, B)] {
-        let h = invite(org, id, HandshakePartyType::Account).await;
-        accept(client, h.id().unwrap()).await;
-    }
     let first = org.mgmt.enable_all_features().send().await.unwrap().handshake().cloned().unwrap();
     let pid = first.id().unwrap();
     // The management account sees the migration and every request under it.
@@ -622,13 +625,9 @@ async fn enable_all_features_declined_by_management_and_members_leaving() {
 /// migration up, so the management account receives the approval then.
 #[tokio::test]
 async fn removing_the_last_blocking_member_opens_the_approval() {
-    let fx = fixture_with(CoreConfig::default(), OrganizationFeatureSet::ConsolidatedBilling).await;
+    let fx = billing_org_with_invited_members().await;
     let org = &fx.org;
     let (a, b) = (org.client(A), org.client(B));
-    for (client, id) in [(&a, A), (&b, B)] {
-        let h = invite(org, id, HandshakePartyType::Account).await;
-        accept(client, h.id().unwrap()).await;
-    }
     let parent = org.mgmt.enable_all_features().send().await.unwrap().handshake().cloned().unwrap();
     let pid = parent.id().unwrap();
     let child_a = for_account(&a, by_parent(pid)).await.remove(0);
