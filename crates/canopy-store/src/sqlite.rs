@@ -15,11 +15,10 @@
 //! loses it although someone may have read it (a kill -9 loses nothing: the WAL is in the OS).
 //! Checkpoints run on their own thread ([`checkpoint_loop`]).
 //!
-//! Reads (file mode): a small pool of read connections (`query_only`). A read runs at once on
-//! the calling thread, on the first idle connection, in its own read transaction: a read is a
-//! few microseconds of SQLite, less than handing it to another thread and back would cost. A
-//! read issued after a write's future resolved starts its snapshot after that commit, so it
-//! sees the write.
+//! Reads (file mode): reader threads (half the cores, 1 to 4), each with its own `query_only`
+//! connection, take the reads queued at that moment and run them in one read transaction (see
+//! [`ReadPool`] for why not on the caller's thread). A read queued after a write's future
+//! resolved runs in a transaction begun after that commit, so it sees the write.
 //!
 //! Memory mode has one connection: the writer thread also serves reads, after the writes that
 //! were queued with them have been committed.
@@ -28,8 +27,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -39,14 +37,21 @@ use tokio::sync::oneshot;
 use canopy_core::{BoxFuture, OpError, Store, StoreError, StoreResult, TxFn};
 
 use crate::schema;
-use crate::tx::{be, SqlTx};
+use crate::tx::{be, SeqCounter, SqlTx};
 
 /// At most this many jobs share one commit.
 pub const MAX_BATCH: usize = 256;
-/// How long a connection waits for a lock held by another process before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection waits for a lock held by another process (or the checkpointer)
+/// before failing: [`busy_wait`]'s short steps, then its long ones.
+const BUSY_SHORT_STEP: Duration = Duration::from_micros(100);
+const BUSY_SHORT_STEPS: i32 = 1_000;
+const BUSY_LONG_STEP: Duration = Duration::from_millis(10);
+const BUSY_LONG_STEPS: i32 = 990;
 /// How often the checkpoint thread copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// A WAL this long (in frames: 16 MiB of 4 KiB pages; a RESTART then holds the writer back
+/// for about 3 ms, measured, where 64 MiB took 11–15 ms) is started over (see [`checkpoint_loop`]).
+const WAL_RESTART_FRAMES: i64 = 4_096;
 /// The WAL file is truncated back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 const MMAP_BYTES: i64 = 256 << 20;
@@ -66,29 +71,88 @@ enum WriteJob {
     Read { f: TxFn, reply: OpReply },
 }
 
-/// The read connections of a file store. Not a queue: the caller runs its closure itself.
+/// At most this many queued reads share one read transaction.
+const MAX_READ_BATCH: usize = 64;
+
+struct ReadJob {
+    f: TxFn,
+    reply: OpReply,
+}
+
+/// The read side of a file store: reader threads, each owning one read connection, fed by
+/// one queue. A reader takes every read queued at that moment and runs them in one read
+/// transaction, answering each as soon as it is done.
+///
+/// Why threads and not reads on the caller's thread: SQLite takes a process-wide mutex around
+/// the lock it places on the WAL index for every read transaction, so read connections used
+/// from several threads at once queue on that mutex and sleep; under load that cost more than
+/// the hand-off. Batching also takes that lock once per batch instead of once per read.
 struct ReadPool {
-    conns: Vec<Mutex<Connection>>,
-    /// Where the next read starts looking for an idle connection (spreads the waiting).
-    next: AtomicUsize,
+    queue: mpsc::Sender<ReadJob>,
 }
 
 impl ReadPool {
-    fn run(&self, f: TxFn) -> OpResult {
-        let n = self.conns.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            // A poisoned lock is still a usable connection: `run_read` ends any stale transaction.
-            let conn = match self.conns[(start + i) % n].try_lock() {
-                Ok(conn) => conn,
-                Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(TryLockError::WouldBlock) => continue,
-            };
-            return run_read(&conn, f);
+    fn start(conns: Vec<Connection>) -> StoreResult<(ReadPool, Vec<JoinHandle<()>>)> {
+        let (queue, rx) = mpsc::channel::<ReadJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut threads = Vec::with_capacity(conns.len());
+        for (i, conn) in conns.into_iter().enumerate() {
+            let rx = rx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("canopy-store-read-{i}"))
+                .spawn(move || reader_loop(conn, &rx))
+                .map_err(|e| StoreError::Backend(format!("cannot start a reader thread: {e}")))?;
+            threads.push(handle);
         }
-        let conn = self.conns[start % n].lock().unwrap_or_else(PoisonError::into_inner);
-        run_read(&conn, f)
+        Ok((ReadPool { queue }, threads))
     }
+
+    fn run(&self, f: TxFn) -> BoxFuture<OpResult> {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.queue.send(ReadJob { f, reply }).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return Err(OpError::Store(StoreError::Closed));
+            }
+            rx.await.unwrap_or(Err(OpError::Store(StoreError::Closed)))
+        })
+    }
+}
+
+/// One reader thread. The batch is taken before its transaction begins, so every read in it
+/// sees every write acknowledged before the read was queued.
+fn reader_loop(conn: Connection, queue: &Mutex<mpsc::Receiver<ReadJob>>) {
+    let mut batch: Vec<ReadJob> = Vec::with_capacity(MAX_READ_BATCH);
+    loop {
+        {
+            let rx = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            // `recv` fails once the store is dropped and the queue is empty.
+            match rx.recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+            batch.extend(rx.try_iter().take(MAX_READ_BATCH - 1));
+        }
+        ensure_no_transaction(&conn);
+        if let Err(e) = exec(&conn, "BEGIN") {
+            let msg = format!("cannot begin a read transaction: {e}");
+            tracing::error!("{msg}");
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(OpError::Store(StoreError::Backend(msg.clone()))));
+            }
+            continue;
+        }
+        for ReadJob { mut f, reply } in batch.drain(..) {
+            let r = run_closure(&conn, &mut f, None);
+            drop(f);
+            let _ = reply.send(r);
+        }
+        if let Err(e) = exec(&conn, "COMMIT") {
+            tracing::warn!(error = %e, "ending a read transaction failed");
+            ensure_no_transaction(&conn);
+        }
+    }
+    tracing::debug!("store reader thread exiting");
 }
 
 /// A SQLite-backed [`Store`]. Build it with [`crate::open`], [`SqliteStore::open_memory`] or
@@ -106,6 +170,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// An ephemeral in-memory database, private to this store.
     pub fn open_memory() -> StoreResult<SqliteStore> {
+        configure_library();
         let mut conn = Connection::open_in_memory().map_err(be)?;
         configure_common(&conn)?;
         schema::migrate(&mut conn)?;
@@ -122,6 +187,7 @@ impl SqliteStore {
     /// A database file (created with its parent directories if missing), in WAL mode; every
     /// acknowledged write has been synced to disk (see the module docs).
     pub fn open_file(path: &Path) -> StoreResult<SqliteStore> {
+        configure_library();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)
@@ -141,11 +207,17 @@ impl SqliteStore {
         // the writer already runs the next batch. See `sync_loop`.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(be)?;
         conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB).map_err(be)?;
+        // No memory map for the writer: with one, SQLite searches the WAL index on every page
+        // access, even for a page its own cache holds (a tenth of a write's time). The only
+        // writer's cache stays valid between its transactions, so its hot pages are hits.
+        conn.pragma_update(None, "mmap_size", 0).map_err(be)?;
         // Checkpoints run on their own thread (see `checkpoint_loop`), not inside a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(be)?;
         schema::migrate(&mut conn)?;
 
-        let n_readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 4);
+        // Half the cores: a reader thread serves many reads per transaction, and the other
+        // cores are the HTTP workers' (measured on 2 cores: one reader or two, the same).
+        let n_readers = std::thread::available_parallelism().map(|n| n.get() / 2).unwrap_or(1).clamp(1, 4);
         let mut reader_conns = Vec::with_capacity(n_readers);
         for _ in 0..n_readers {
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -174,15 +246,14 @@ impl SqliteStore {
         // Joined in this order on drop: the writer (it finishes its queue and hands the last
         // batch to the sync thread), the sync thread, then the checkpointer.
         let (writer_tx, writer_thread) = spawn_writer(conn, Some(sync_tx))?;
+        let (readers, reader_threads) = ReadPool::start(reader_conns)?;
         let mut threads = vec![writer_thread, sync_thread];
+        threads.extend(reader_threads);
         threads.push(checkpoint_thread);
         Ok(SqliteStore {
             kind: "sqlite-file",
             writer: Some(writer_tx),
-            readers: Some(ReadPool {
-                conns: reader_conns.into_iter().map(Mutex::new).collect(),
-                next: AtomicUsize::new(0),
-            }),
+            readers: Some(readers),
             stop_checkpoints: Some(stop_checkpoints),
             threads,
         })
@@ -201,8 +272,40 @@ pub(crate) fn resolve_path(spec: &str) -> StoreResult<PathBuf> {
     }
 }
 
+/// Process-wide SQLite settings, applied once before the first connection opens.
+///
+/// Memory statistics off: SQLite otherwise counts every allocation under one global mutex,
+/// which the read connections (each on its own thread) then contend on.
+fn configure_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before any connection of this process is opened
+        // (this Once runs first in both constructors); if SQLite was already initialized
+        // elsewhere it answers SQLITE_MISUSE and changes nothing.
+        let rc = unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int) };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite was initialized already; memory statistics stay on");
+        }
+    });
+}
+
+/// SQLite's busy handler: waits 100 µs at a time for the first 0.1 s, then 10 ms at a time, and
+/// gives up after 10 s. SQLite's own (`busy_timeout`) sleeps 1, 2, 5, 10… ms, so the writer
+/// held back by a RESTART checkpoint of a millisecond or two lost several.
+fn busy_wait(attempt: i32) -> bool {
+    if attempt < BUSY_SHORT_STEPS {
+        std::thread::sleep(BUSY_SHORT_STEP);
+        true
+    } else if attempt < BUSY_SHORT_STEPS + BUSY_LONG_STEPS {
+        std::thread::sleep(BUSY_LONG_STEP);
+        true
+    } else {
+        false
+    }
+}
+
 fn configure_common(conn: &Connection) -> StoreResult<()> {
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(be)?;
+    conn.busy_handler(Some(busy_wait)).map_err(be)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // Each write job runs in a savepoint: keep its statement journal in memory, not in a temp
     // file (a file write per touched page was a fifth of a write's cost).
@@ -283,10 +386,15 @@ fn panicked() -> OpError {
     OpError::Store(StoreError::Backend("operation panicked".into()))
 }
 
-/// Runs one closure, turning a panic into an error.
-fn run_closure(conn: &Connection, f: &mut TxFn, writable: bool) -> OpResult {
+/// Runs one closure, turning a panic into an error. `seq`: the write transaction's insertion
+/// counter; `None` runs the closure read-only.
+fn run_closure(conn: &Connection, f: &mut TxFn, seq: Option<&SeqCounter>) -> OpResult {
+    let writable = seq.is_some();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut tx = SqlTx::new(conn, writable);
+        let mut tx = match seq {
+            Some(seq) => SqlTx::write(conn, seq),
+            None => SqlTx::read(conn),
+        };
         f(&mut tx)
     }));
     match result {
@@ -302,7 +410,7 @@ fn run_closure(conn: &Connection, f: &mut TxFn, writable: bool) -> OpResult {
 fn run_read(conn: &Connection, mut f: TxFn) -> OpResult {
     ensure_no_transaction(conn);
     exec(conn, "BEGIN").map_err(|e| OpError::Store(be(e)))?;
-    let result = run_closure(conn, &mut f, false);
+    let result = run_closure(conn, &mut f, None);
     if let Err(e) = exec(conn, "COMMIT") {
         tracing::warn!(error = %e, "ending a read transaction failed");
         ensure_no_transaction(conn);
@@ -313,22 +421,40 @@ fn run_read(conn: &Connection, mut f: TxFn) -> OpResult {
 
 /// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], so commits
 /// never pay for a checkpoint. PASSIVE: it never blocks the writer or readers; frames a reader
-/// still needs wait for the next round. Ends with a full checkpoint when the store closes.
+/// still needs wait for the next round.
+///
+/// Under a steady stream of writes a PASSIVE checkpoint never catches up with the writer, and
+/// SQLite only starts the WAL over once it has: the file would grow without bound (a gigabyte
+/// a minute of CreateOrganizationalUnit). So when the WAL holds [`WAL_RESTART_FRAMES`] or more,
+/// a RESTART checkpoint holds the writer back for the short copy of what PASSIVE left and waits
+/// for readers to leave the WAL, after which the next commit starts it over (and
+/// `journal_size_limit` trims the file). Ends with a full checkpoint when the store closes.
 fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
     if let Err(e) = conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT) {
         tracing::warn!(error = %e, "cannot set journal_size_limit");
     }
-    let checkpoint = |mode: &str| {
+    // Answers the frames in the WAL, or None when the checkpoint failed.
+    let checkpoint = |mode: &str| -> Option<i64> {
         let r = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
         });
-        if let Err(e) = r {
-            tracing::warn!(error = %e, mode, "WAL checkpoint failed");
+        match r {
+            Ok((_busy, frames, _copied)) => Some(frames),
+            Err(e) => {
+                tracing::warn!(error = %e, mode, "WAL checkpoint failed");
+                None
+            }
         }
     };
     loop {
         match stop.recv_timeout(CHECKPOINT_EVERY) {
-            Err(mpsc::RecvTimeoutError::Timeout) => checkpoint("PASSIVE"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(frames) = checkpoint("PASSIVE").filter(|&f| f >= WAL_RESTART_FRAMES) {
+                    let started = std::time::Instant::now();
+                    checkpoint("RESTART");
+                    tracing::debug!(frames, took_us = started.elapsed().as_micros() as u64, "WAL restarted");
+                }
+            }
             // The store is closing: the writer and readers are gone or going.
             _ => break,
         }
@@ -431,6 +557,7 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
         return None;
     }
     let mut broken: Option<String> = None;
+    let seq = SeqCounter::default();
     for job in jobs {
         let mut closure: Option<TxFn> = None;
         let p = match job {
@@ -453,11 +580,11 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
         let p = match p {
             Pending::Op(reply, _) => {
                 let mut f = closure.take().expect("op job has a closure");
-                let r = run_closure(conn, &mut f, true);
+                let r = run_closure(conn, &mut f, Some(&seq));
                 drop(f);
                 Pending::Op(reply, r)
             }
-            Pending::Reset(reply, _) => Pending::Reset(reply, reset_all(conn)),
+            Pending::Reset(reply, _) => Pending::Reset(reply, reset_all(conn).inspect(|_| seq.rewound())),
         };
         let ok = match &p {
             Pending::Op(_, r) => r.is_ok(),
@@ -481,7 +608,7 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
         }
         return None;
     }
-    if let Err(e) = exec(conn, "COMMIT") {
+    if let Err(e) = seq.store(conn).map_err(|e| e.to_string()).and_then(|()| exec(conn, "COMMIT").map_err(|e| e.to_string())) {
         let msg = format!("commit failed: {e}");
         tracing::error!("{msg}; {n} operations are answered with an error");
         ensure_no_transaction(conn);
@@ -497,7 +624,7 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
 impl Store for SqliteStore {
     fn read(&self, f: TxFn) -> BoxFuture<OpResult> {
         if let Some(readers) = &self.readers {
-            return Box::pin(std::future::ready(readers.run(f)));
+            return readers.run(f);
         }
         let (reply, rx) = oneshot::channel();
         let sent = self.writer.as_ref().is_some_and(|w| w.send(WriteJob::Read { f, reply }).is_ok());

@@ -25,18 +25,61 @@ impl<T> Sql<T> for rusqlite::Result<T> {
 
 pub(crate) const READ_ONLY_WRITE: &str = "write in a read transaction";
 
+/// The global insertion counter during one write transaction, kept in memory and stored once
+/// when the transaction commits ([`SeqCounter::store`]): an `UPDATE … RETURNING` per insert
+/// was a seventh of a write's time. A job whose savepoint is rolled back leaves a gap, which is
+/// harmless: `seq` only orders rows.
+#[derive(Default)]
+pub(crate) struct SeqCounter {
+    /// `None` until the transaction's first insert reads the stored value.
+    value: std::cell::Cell<Option<i64>>,
+    dirty: std::cell::Cell<bool>,
+}
+
+impl SeqCounter {
+    fn next(&self, conn: &Connection) -> StoreResult<i64> {
+        let current = match self.value.get() {
+            Some(v) => v,
+            None => conn.prepare_cached("SELECT value FROM counters WHERE name = 'seq'").st()?.query_row([], |r| r.get(0)).st()?,
+        };
+        self.value.set(Some(current + 1));
+        self.dirty.set(true);
+        Ok(current + 1)
+    }
+
+    /// After `reset` rewound the stored counter inside this transaction.
+    pub(crate) fn rewound(&self) {
+        self.value.set(None);
+        self.dirty.set(false);
+    }
+
+    /// Writes the counter back; call it last, before COMMIT.
+    pub(crate) fn store(&self, conn: &Connection) -> StoreResult<()> {
+        if let (true, Some(v)) = (self.dirty.get(), self.value.get()) {
+            conn.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'seq'").st()?.execute([v]).st()?;
+            self.dirty.set(false);
+        }
+        Ok(())
+    }
+}
+
 pub(crate) struct SqlTx<'c> {
     conn: &'c Connection,
-    writable: bool,
+    /// `None` in a read transaction, which refuses writes.
+    seq: Option<&'c SeqCounter>,
 }
 
 impl<'c> SqlTx<'c> {
-    pub(crate) fn new(conn: &'c Connection, writable: bool) -> Self {
-        SqlTx { conn, writable }
+    pub(crate) fn read(conn: &'c Connection) -> Self {
+        SqlTx { conn, seq: None }
+    }
+
+    pub(crate) fn write(conn: &'c Connection, seq: &'c SeqCounter) -> Self {
+        SqlTx { conn, seq: Some(seq) }
     }
 
     fn writable(&self) -> StoreResult<()> {
-        if self.writable {
+        if self.seq.is_some() {
             Ok(())
         } else {
             Err(StoreError::Backend(READ_ONLY_WRITE.into()))
@@ -44,10 +87,9 @@ impl<'c> SqlTx<'c> {
     }
 
     /// The next value of the global insertion counter (writes are serialized, so this is
-    /// monotonic; a rolled-back savepoint only leaves a gap).
+    /// monotonic).
     fn next_seq(&self) -> StoreResult<i64> {
-        let mut st = self.conn.prepare_cached("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value").st()?;
-        st.query_row([], |r| r.get(0)).st()
+        self.seq.ok_or_else(|| StoreError::Backend(READ_ONLY_WRITE.into()))?.next(self.conn)
     }
 
     fn count(&self, sql: &str, p: impl rusqlite::Params) -> StoreResult<u64> {
