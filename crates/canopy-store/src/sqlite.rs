@@ -476,6 +476,16 @@ enum Pending {
 }
 
 impl Pending {
+    /// This reply with the job's result (a reply and a result of the same kind).
+    fn with(self, result: JobResult) -> Pending {
+        match (self, result) {
+            (Pending::Op(reply, _), JobResult::Op(r)) => Pending::Op(reply, r),
+            (Pending::Reset(reply, _), JobResult::Reset(r)) => Pending::Reset(reply, r),
+            (Pending::Op(reply, _), JobResult::Reset(_)) => Pending::Op(reply, Err(OpError::Store(StoreError::Backend("job kinds mixed up".into())))),
+            (Pending::Reset(reply, _), JobResult::Op(_)) => Pending::Reset(reply, Err(StoreError::Backend("job kinds mixed up".into()))),
+        }
+    }
+
     fn answer(self) {
         match self {
             Pending::Op(reply, r) => {
@@ -538,87 +548,125 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<m
     tracing::debug!("store writer thread exiting");
 }
 
+/// What one job of a write batch does.
+enum Work {
+    Op(TxFn),
+    Reset,
+}
+
+/// Why a batch's transaction was given up.
+enum BatchFailure {
+    /// A job failed after it had changed rows; without savepoints that cannot be undone alone.
+    Replay,
+    /// SQLite refused the transaction itself (answer every job with this message).
+    Broken(String),
+}
+
 /// Runs a batch of write jobs in one transaction. Returns their answers once committed (not yet
 /// durable); answers them itself when the batch fails as a whole.
+///
+/// Each job must leave no trace when it fails. Jobs first run one after another with no
+/// savepoint: a failing job usually fails before it writes, and then has nothing to undo (a
+/// savepoint per job, with its page journal, was a fifth of a CreateOrganizationalUnit's
+/// cost). If a job fails after changing rows, the transaction is rolled back and the whole
+/// batch runs again with a savepoint around each job, so the failed job's writes are undone
+/// alone; the answers are those of that second run.
 #[must_use]
 fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
     let n = jobs.len();
-    ensure_no_transaction(conn);
-    let mut pending: Vec<Pending> = Vec::with_capacity(n);
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-        let msg = format!("cannot begin a write transaction: {e}");
-        tracing::error!("{msg}");
-        for job in jobs {
-            match job {
-                WriteJob::Op { reply, .. } | WriteJob::Read { reply, .. } => Pending::Op(reply, Ok(Box::new(()))).fail(&msg),
-                WriteJob::Reset { reply } => Pending::Reset(reply, Ok(())).fail(&msg),
-            }
-        }
-        return None;
-    }
-    let mut broken: Option<String> = None;
-    let seq = SeqCounter::default();
+    let mut works = Vec::with_capacity(n);
+    let mut replies = Vec::with_capacity(n);
     for job in jobs {
-        let mut closure: Option<TxFn> = None;
-        let p = match job {
+        match job {
             WriteJob::Op { f, reply } => {
-                closure = Some(f);
-                Pending::Op(reply, Ok(Box::new(())))
+                works.push(Work::Op(f));
+                replies.push(Pending::Op(reply, Ok(Box::new(()))));
             }
-            WriteJob::Reset { reply } => Pending::Reset(reply, Ok(())),
+            WriteJob::Reset { reply } => {
+                works.push(Work::Reset);
+                replies.push(Pending::Reset(reply, Ok(())));
+            }
             WriteJob::Read { .. } => unreachable!("reads are split off before the write batch"),
-        };
-        if broken.is_some() {
-            pending.push(p);
-            continue;
         }
-        if let Err(e) = exec(conn, "SAVEPOINT job") {
-            broken = Some(format!("cannot open a savepoint: {e}"));
-            pending.push(p);
-            continue;
-        }
-        let p = match p {
-            Pending::Op(reply, _) => {
-                let mut f = closure.take().expect("op job has a closure");
-                let r = run_closure(conn, &mut f, Some(&seq));
-                drop(f);
-                Pending::Op(reply, r)
-            }
-            Pending::Reset(reply, _) => Pending::Reset(reply, reset_all(conn).inspect(|_| seq.rewound())),
-        };
-        let ok = match &p {
-            Pending::Op(_, r) => r.is_ok(),
-            Pending::Reset(_, r) => r.is_ok(),
-        };
-        let end = if ok {
-            exec(conn, "RELEASE job")
-        } else {
-            exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
-        };
-        if let Err(e) = end {
-            broken = Some(format!("cannot end a savepoint: {e}"));
-        }
-        pending.push(p);
     }
-    if let Some(msg) = broken {
-        tracing::error!("{msg}; the whole batch of {n} is rolled back");
-        ensure_no_transaction(conn);
-        for p in pending {
-            p.fail(&msg);
+    let outcome = match run_batch(conn, &mut works, false) {
+        Err(BatchFailure::Replay) => {
+            ensure_no_transaction(conn);
+            tracing::debug!(batch = n, "a job failed after writing; the batch runs again with savepoints");
+            run_batch(conn, &mut works, true)
         }
-        return None;
-    }
-    if let Err(e) = seq.store(conn).map_err(|e| e.to_string()).and_then(|()| exec(conn, "COMMIT").map_err(|e| e.to_string())) {
-        let msg = format!("commit failed: {e}");
-        tracing::error!("{msg}; {n} operations are answered with an error");
-        ensure_no_transaction(conn);
-        for p in pending {
-            p.fail(&msg);
+        other => other,
+    };
+    // Captured values are dropped here, on the writer thread, before anyone is answered.
+    drop(works);
+    match outcome {
+        Ok(results) => {
+            tracing::trace!(batch = n, "committed");
+            Some(replies.into_iter().zip(results).map(|(p, r)| p.with(r)).collect())
         }
-        return None;
+        Err(failure) => {
+            let msg = match failure {
+                BatchFailure::Broken(msg) => msg,
+                BatchFailure::Replay => "a job failed after writing, even with savepoints".to_string(),
+            };
+            tracing::error!("{msg}; the whole batch of {n} is rolled back");
+            ensure_no_transaction(conn);
+            replies.into_iter().for_each(|p| p.fail(&msg));
+            None
+        }
     }
-    tracing::trace!(batch = n, "committed");
-    Some(pending)
+}
+
+/// One run of a batch in one transaction, committed when every job has run. `careful`: each
+/// job in its own savepoint; otherwise a job that fails after changing rows stops the run with
+/// [`BatchFailure::Replay`]. Answers the jobs' results in order.
+fn run_batch(conn: &Connection, works: &mut [Work], careful: bool) -> Result<Vec<JobResult>, BatchFailure> {
+    ensure_no_transaction(conn);
+    exec(conn, "BEGIN IMMEDIATE").map_err(|e| BatchFailure::Broken(format!("cannot begin a write transaction: {e}")))?;
+    let seq = SeqCounter::default();
+    let mut results = Vec::with_capacity(works.len());
+    for work in works.iter_mut() {
+        if careful {
+            exec(conn, "SAVEPOINT job").map_err(|e| BatchFailure::Broken(format!("cannot open a savepoint: {e}")))?;
+        }
+        let changes_before = conn.total_changes();
+        let result = match work {
+            Work::Op(f) => JobResult::Op(run_closure(conn, f, Some(&seq))),
+            Work::Reset => JobResult::Reset(reset_all(conn).inspect(|_| seq.rewound())),
+        };
+        if careful {
+            let end = if result.is_ok() {
+                exec(conn, "RELEASE job")
+            } else {
+                exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
+            };
+            end.map_err(|e| BatchFailure::Broken(format!("cannot end a savepoint: {e}")))?;
+        } else if !result.is_ok() && conn.total_changes() != changes_before {
+            return Err(BatchFailure::Replay);
+        }
+        // Some errors (a full disk, an I/O error) make SQLite roll the transaction back itself.
+        if conn.is_autocommit() {
+            return Err(BatchFailure::Broken("SQLite rolled the write transaction back".to_string()));
+        }
+        results.push(result);
+    }
+    seq.store(conn).map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
+    exec(conn, "COMMIT").map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
+    Ok(results)
+}
+
+enum JobResult {
+    Op(OpResult),
+    Reset(StoreResult<()>),
+}
+
+impl JobResult {
+    fn is_ok(&self) -> bool {
+        match self {
+            JobResult::Op(r) => r.is_ok(),
+            JobResult::Reset(r) => r.is_ok(),
+        }
+    }
 }
 
 impl Store for SqliteStore {

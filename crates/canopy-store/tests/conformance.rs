@@ -205,6 +205,7 @@ macro_rules! conformance {
                 tags_behaviour,
                 org_delete_cascades,
                 failing_closure_leaves_no_trace,
+                answers_match_what_was_stored,
                 panicking_closure_is_answered,
                 read_transaction_refuses_writes,
                 concurrent_writes_all_land,
@@ -848,6 +849,35 @@ mod cases {
         .await;
         assert!(matches!(r, Err(OpError::Store(_))));
         assert_eq!(read(&s, |tx| Ok(tx.org_get("o-dup")?)).await.unwrap(), None);
+    }
+
+    /// Jobs sharing batches, some failing before they write and some after: the answers of
+    /// those that succeed describe exactly what is stored (a store may run a batch twice and
+    /// must answer with the run that was committed).
+    pub async fn answers_match_what_was_stored(s: Arc<dyn Store>) {
+        let mut futs = vec![];
+        for i in 0..60u32 {
+            futs.push(s.write(Box::new(move |tx| {
+                if i % 5 == 1 {
+                    return Err(OpError::Api(ApiError::internal()));
+                }
+                let a = tx.account_insert(&member(&format!("{i:012}"), "o-1", "r-1", &format!("{i}@x.com")))?;
+                if i % 5 == 3 {
+                    return Err(OpError::Api(ApiError::internal()));
+                }
+                Ok(Box::new(a.seq) as Box<dyn Any + Send>)
+            })));
+        }
+        let mut answered = vec![];
+        for (i, f) in futs.into_iter().enumerate() {
+            match (i % 5, f.await) {
+                (1 | 3, r) => assert!(matches!(r, Err(OpError::Api(_))), "job {i}: {r:?}"),
+                (_, r) => answered.push((format!("{i:012}"), *r.expect("job succeeds").downcast::<i64>().unwrap())),
+            }
+        }
+        let stored = read(&s, |tx| Ok(tx.account_list("o-1", None, 1000)?)).await.unwrap();
+        let stored: Vec<(String, i64)> = stored.into_iter().map(|a| (a.id, a.seq)).collect();
+        assert_eq!(stored, answered, "stored accounts and their seq, in order, are what was answered");
     }
 
     pub async fn panicking_closure_is_answered(s: Arc<dyn Store>) {
