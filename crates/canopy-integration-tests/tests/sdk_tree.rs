@@ -41,6 +41,11 @@ async fn create_describe_update_ou() {
     assert!(is_ou_id_of(&child, &org.root_id));
     let described = org.mgmt.describe_organizational_unit().organizational_unit_id(&child).send().await.unwrap();
     assert_eq!(described.organizational_unit().unwrap().path(), Some(format!("{}/{}/{id}/{child}/", org.org_id, org.root_id).as_str()));
+    // CreateOrganizationalUnit answers the same path (built from the parent's ancestry).
+    let grandchild = org.mgmt.create_organizational_unit().parent_id(&child).name("Edge").send().await.unwrap();
+    let grandchild = grandchild.organizational_unit().unwrap();
+    let gid = grandchild.id().unwrap();
+    assert_eq!(grandchild.path(), Some(format!("{}/{}/{id}/{child}/{gid}/", org.org_id, org.root_id).as_str()));
 
     // Rename: id and ARN unchanged.
     let renamed = org.mgmt.update_organizational_unit().organizational_unit_id(&id).name("Eng").send().await.unwrap();

@@ -39,7 +39,9 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     let org = &member.org;
     let tags = super::tags::check_new_tags(input.tags.as_deref().unwrap_or_default())?;
     let parent = tree::find_parent(tx, &org.id, &input.parent_id)?.ok_or_else(tree::parent_not_found)?;
-    if tree::depth_of(tx, parent.id())? >= env.config.max_ou_depth {
+    // The parent's ancestry, read once: its length is the depth, and the new OU's path extends it.
+    let chain = tree::chain_to(tx, parent.id())?;
+    if chain.len() - 1 >= env.config.max_ou_depth {
         return Err(ApiError::constraint(
             ConstraintViolationExceptionReason::OuDepthLimitExceeded,
             format!("You attempted to create an OU tree that is too many levels deep (the limit is {}).", env.config.max_ou_depth),
@@ -56,7 +58,10 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     if tx.ou_find_by_name(parent.id(), &input.name)?.is_some() {
         return Err(duplicate_ou().into());
     }
-    let root = tree::root_of(tx, &org.id)?;
+    let root = match &parent {
+        tree::Node::Root(root) => root.clone(),
+        tree::Node::Ou(_) => tree::root_of(tx, &org.id)?,
+    };
     let id = loop {
         let id = env.ids.ou_id(&root.id);
         if tx.ou_get(&id)?.is_none() {
@@ -73,7 +78,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     })?;
     super::tags::apply(tx, env, &org.id, &ou.id, &tags)?;
     super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &ou.id)?;
-    let path = tree::path_of(tx, org, &ou.id)?;
+    let path = format!("{}/{}/{}/", org.id, chain.join("/"), ou.id);
     Ok(CreateOrganizationalUnitResponse { organizational_unit: Some(views::ou(org, &ou, Some(path))) })
 }
 
