@@ -50,11 +50,6 @@ pub fn chain_to(tx: &mut dyn Tx, parent_id: &str) -> Result<Vec<String>, OpError
     Err(StoreError::Corrupt(format!("OU {parent_id} has a cyclic ancestry")).into())
 }
 
-/// Levels of OUs from the root down to `parent_id` (the root itself is 0).
-pub fn depth_of(tx: &mut dyn Tx, parent_id: &str) -> Result<usize, OpError> {
-    Ok(chain_to(tx, parent_id)?.len() - 1)
-}
-
 /// `o-…/r-…/ou-…/` for a node, with the trailing slash AWS writes.
 pub fn path_of(tx: &mut dyn Tx, org: &OrganizationRecord, node_id: &str) -> Result<String, OpError> {
     let mut path = format!("{}/", org.id);
