@@ -126,6 +126,19 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process:
     None
 }
 
+/// One HTTP thread (the default on two cores) still serves an AWS call and its health check.
+#[test]
+fn serves_with_one_worker_thread() {
+    let mut server = spawn(&["--worker-threads", "1"]);
+    let (status, body) = aws_call(&server.addr, "CreateOrganization", r#"{"FeatureSet":"ALL"}"#).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = aws_call(&server.addr, "DescribeOrganization", "{}").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""FeatureSet":"ALL""#), "{body}");
+    sigterm(&server.child);
+    wait_with_timeout(&mut server.child, Duration::from_secs(10)).expect("exited within 10 s");
+}
+
 #[test]
 fn serves_health_and_stops_on_sigterm() {
     let mut server = spawn(&[]);
@@ -205,6 +218,7 @@ fn invalid_flags_exit_2() {
         vec!["serve", "--no-such-flag"],
         vec!["serve", "--policy-limit", "TAG_POLICY.size=1"],
         vec!["serve", "--policy-size-unit", "words"],
+        vec!["serve", "--worker-threads", "0"],
         vec!["frobnicate"],
     ] {
         let out = Command::new(BIN).args(&args).env_remove("CANOPY_LISTEN").output().unwrap();
@@ -226,6 +240,7 @@ fn help_documents_every_flag_and_env_var() {
         ("--auth", "CANOPY_AUTH"),
         ("--default-account", "CANOPY_DEFAULT_ACCOUNT"),
         ("--log-format", "CANOPY_LOG_FORMAT"),
+        ("--worker-threads", "CANOPY_WORKER_THREADS"),
         ("--max-accounts", "CANOPY_MAX_ACCOUNTS"),
         ("--max-ous", "CANOPY_MAX_OUS"),
         ("--account-creation-delay", "CANOPY_ACCOUNT_CREATION_DELAY"),
