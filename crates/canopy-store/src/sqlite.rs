@@ -1,10 +1,11 @@
-//! The SQLite store: one writer thread with group commit, a pool of read connections (file mode).
+//! The SQLite store: one writer thread with group commit, reader threads (file mode).
 //!
 //! Writes: `write(f)` queues the job for the writer thread, which owns the only write
 //! connection. The thread drains every queued job (up to [`MAX_BATCH`]), opens one
-//! `BEGIN IMMEDIATE` transaction, runs each job inside its own `SAVEPOINT` (released when the
-//! job succeeds, rolled back when it fails or panics, so a refused request leaves no trace) and
-//! `COMMIT`s once. If the commit fails every job of the batch is answered with a storage error.
+//! `BEGIN IMMEDIATE` transaction, runs the jobs one after another and `COMMIT`s once. A refused
+//! request leaves no trace: a job that fails after changing rows sends the batch round again
+//! with each job in its own `SAVEPOINT` (see [`write_batch`]). If the commit fails every job of
+//! the batch is answered with a storage error.
 //!
 //! Durability (file mode): the commit writes the WAL without waiting for the disk
 //! (`synchronous=NORMAL`); the writer hands the batch's answers to the sync thread, which
