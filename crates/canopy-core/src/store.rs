@@ -1,13 +1,13 @@
-//! The storage contract. Core defines it; `canopy-store` implements it (SQLite now, PostgreSQL
-//! later). Operations run as synchronous closures over a [`Tx`]; the store decides where they
+//! The storage contract. Core defines it; `canopy-store` implements it (SQLite and PostgreSQL). Operations run as synchronous closures over a [`Tx`]; the store decides where they
 //! run (a writer thread with group commit for SQLite) and makes each closure one transaction.
 //!
 //! Rules every implementation keeps:
 //! - a `write` closure's changes are all applied or none are (a closure returning `Err` leaves
 //!   the stored state as it was), and are durable before the future resolves;
 //! - writes to the store are serialized: a closure sees every write acknowledged before it ran;
-//! - a closure may be run more than once (retry after a serialization conflict), so it must not
-//!   have side effects outside the `Tx`;
+//! - a closure may be run more than once (a retry after a serialization conflict, or SQLite's
+//!   second run of a batch with savepoints), so it must not have side effects outside the `Tx`;
+//!   only the answer of the run that was committed reaches the caller;
 //! - lists are ordered by `seq` (insertion order) and paged with `after_seq` (exclusive);
 //! - an update or delete of a row that does not exist does nothing (core checks existence first).
 
