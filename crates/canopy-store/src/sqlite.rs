@@ -69,7 +69,7 @@ enum WriteJob {
     Op { f: TxFn, reply: OpReply },
     Reset { reply: oneshot::Sender<StoreResult<()>> },
     /// Memory mode only: a read served by the writer's connection.
-    Read { f: TxFn, reply: OpReply },
+    Read(ReadJob),
 }
 
 /// At most this many queued reads share one read transaction.
@@ -134,24 +134,7 @@ fn reader_loop(conn: Connection, queue: &Mutex<mpsc::Receiver<ReadJob>>) {
             }
             batch.extend(rx.try_iter().take(MAX_READ_BATCH - 1));
         }
-        ensure_no_transaction(&conn);
-        if let Err(e) = exec(&conn, "BEGIN") {
-            let msg = format!("cannot begin a read transaction: {e}");
-            tracing::error!("{msg}");
-            for job in batch.drain(..) {
-                let _ = job.reply.send(Err(OpError::Store(StoreError::Backend(msg.clone()))));
-            }
-            continue;
-        }
-        for ReadJob { mut f, reply } in batch.drain(..) {
-            let r = run_closure(&conn, &mut f, None);
-            drop(f);
-            let _ = reply.send(r);
-        }
-        if let Err(e) = exec(&conn, "COMMIT") {
-            tracing::warn!(error = %e, "ending a read transaction failed");
-            ensure_no_transaction(&conn);
-        }
+        run_reads(&conn, &mut batch);
     }
     tracing::debug!("store reader thread exiting");
 }
@@ -408,17 +391,27 @@ fn run_closure(conn: &Connection, f: &mut TxFn, seq: Option<&SeqCounter>) -> OpR
     }
 }
 
-/// Runs a read job in its own read transaction.
-fn run_read(conn: &Connection, mut f: TxFn) -> OpResult {
+/// Runs the queued reads (all of them, emptying `jobs`) in one read transaction, answering each
+/// as soon as it is done.
+fn run_reads(conn: &Connection, jobs: &mut Vec<ReadJob>) {
     ensure_no_transaction(conn);
-    exec(conn, "BEGIN").map_err(|e| OpError::Store(be(e)))?;
-    let result = run_closure(conn, &mut f, None);
+    if let Err(e) = exec(conn, "BEGIN") {
+        let msg = format!("cannot begin a read transaction: {e}");
+        tracing::error!("{msg}");
+        for job in jobs.drain(..) {
+            let _ = job.reply.send(Err(OpError::Store(StoreError::Backend(msg.clone()))));
+        }
+        return;
+    }
+    for ReadJob { mut f, reply } in jobs.drain(..) {
+        let r = run_closure(conn, &mut f, None);
+        drop(f);
+        let _ = reply.send(r);
+    }
     if let Err(e) = exec(conn, "COMMIT") {
         tracing::warn!(error = %e, "ending a read transaction failed");
         ensure_no_transaction(conn);
     }
-    drop(f);
-    result
 }
 
 /// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], so commits
@@ -513,7 +506,7 @@ impl Pending {
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<mpsc::Sender<Vec<Pending>>>) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
-    let mut reads: Vec<(TxFn, OpReply)> = Vec::new();
+    let mut reads: Vec<ReadJob> = Vec::new();
     // `recv` keeps returning queued jobs after the store is dropped, then fails: the thread
     // finishes the queue and exits.
     while let Ok(first) = rx.recv() {
@@ -527,7 +520,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<m
         let mut writes = Vec::with_capacity(batch.len());
         for job in batch.drain(..) {
             match job {
-                WriteJob::Read { f, reply } => reads.push((f, reply)),
+                WriteJob::Read(job) => reads.push(job),
                 other => writes.push(other),
             }
         }
@@ -543,8 +536,8 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<m
                 }
             }
         }
-        for (f, reply) in reads.drain(..) {
-            let _ = reply.send(run_read(&conn, f));
+        if !reads.is_empty() {
+            run_reads(&conn, &mut reads);
         }
     }
     tracing::debug!("store writer thread exiting");
@@ -588,7 +581,7 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
                 works.push(Work::Reset);
                 replies.push(Pending::Reset(reply, Ok(())));
             }
-            WriteJob::Read { .. } => unreachable!("reads are split off before the write batch"),
+            WriteJob::Read(_) => unreachable!("reads are split off before the write batch"),
         }
     }
     let outcome = match run_batch(conn, &mut works, false) {
@@ -677,7 +670,7 @@ impl Store for SqliteStore {
             return readers.run(f);
         }
         let (reply, rx) = oneshot::channel();
-        let sent = self.writer.as_ref().is_some_and(|w| w.send(WriteJob::Read { f, reply }).is_ok());
+        let sent = self.writer.as_ref().is_some_and(|w| w.send(WriteJob::Read(ReadJob { f, reply })).is_ok());
         Box::pin(async move {
             if !sent {
                 return Err(OpError::Store(StoreError::Closed));
