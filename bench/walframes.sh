@@ -38,7 +38,6 @@ ensure_canopy
 bench_tmp
 DB="$BENCH_TMP/canopy-data/canopy.db"
 start_canopy canopy "$BENCH_TMP/canopy-data/" --max-ous 1000000 --max-accounts 1000000
-DB="$(ls "$BENCH_TMP"/canopy-data/*.db | head -1)"
 log "canopy at $CANOPY_URL, file store $DB; seeding $OUS OUs, $ACCOUNTS accounts"
 "$PY" "$BENCH_DIR/seed.py" "$CANOPY_URL" "$BENCH_TMP/seed.json" --ous "$OUS" --accounts "$ACCOUNTS" || die "seeding failed"
 {
