@@ -31,15 +31,38 @@ end
 local dynamic = string.find(body, "{{n}}", 1, true) ~= nil
 local counter = 0
 local static_req = nil
+-- For a dynamic body: the request line and headers up to "Content-Length: ", and the body cut
+-- at its "{{n}}"s, built once; each request then only joins strings (wrk.format and a gsub per
+-- request cost the generator, which shares the cores with the server, a tenth of its time).
+local head = nil
+local pieces = nil
+local function prepare()
+  local lines = { string.format("%s %s HTTP/1.1", wrk.method, wrk.path) }
+  for name, value in pairs(wrk.headers) do
+    if name ~= "Content-Length" then lines[#lines + 1] = name .. ": " .. value end
+  end
+  head = table.concat(lines, "\r\n") .. "\r\nContent-Length: "
+  pieces = {}
+  local at = 1
+  while true do
+    local s, e = string.find(body, "{{n}}", at, true)
+    if not s then break end
+    pieces[#pieces + 1] = string.sub(body, at, s - 1)
+    at = e + 1
+  end
+  pieces[#pieces + 1] = string.sub(body, at)
+end
+
 function request()
   if not dynamic then
     if static_req == nil then static_req = wrk.format() end
     return static_req
   end
+  if head == nil then prepare() end
   counter = counter + 1
-  local token = run .. "-" .. tostring(tid) .. "-" .. tostring(counter)
-  local b = string.gsub(body, "{{n}}", token)
-  return wrk.format(nil, nil, nil, b)
+  local token = run .. "-" .. tid .. "-" .. counter
+  local b = table.concat(pieces, token)
+  return head .. #b .. "\r\n\r\n" .. b
 end
 
 function done(summary, latency, requests)

@@ -53,6 +53,16 @@ pub struct AccountRecord {
     pub seq: i64,
 }
 
+/// The part of an account that ListChildren needs: its id, its place in `seq` order, and what
+/// decides whether it is listed (reading whole rows was a third of that operation's store time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountChildRecord {
+    pub id: String,
+    pub created_ms: i64,
+    pub close_requested_ms: Option<i64>,
+    pub seq: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateAccountRecord {
     pub id: String,

@@ -98,6 +98,9 @@ pub trait Tx {
     /// Accounts of an organization, in `seq` order.
     fn account_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>>;
     fn account_list_by_parent(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>>;
+    /// The same accounts as [`Tx::account_list_by_parent`], in the same order, reduced to
+    /// [`AccountChildRecord`].
+    fn account_children(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountChildRecord>>;
     fn account_count(&mut self, org_id: &str) -> StoreResult<u64>;
     fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64>;
     /// An account of `partition` (member or standalone) with this email (exact match,

@@ -24,10 +24,14 @@ pub enum Lifecycle {
 }
 
 pub fn lifecycle(account: &AccountRecord, config: &CoreConfig, now_ms: i64) -> Lifecycle {
-    if account.created_ms > now_ms {
+    lifecycle_of(account.created_ms, account.close_requested_ms, config, now_ms)
+}
+
+fn lifecycle_of(created_ms: i64, close_requested_ms: Option<i64>, config: &CoreConfig, now_ms: i64) -> Lifecycle {
+    if created_ms > now_ms {
         return Lifecycle::Creating;
     }
-    match account.close_requested_ms {
+    match close_requested_ms {
         None => Lifecycle::Active,
         Some(requested) => {
             let closed_at = requested + config.account_closure_delay_ms;
@@ -44,7 +48,16 @@ pub fn lifecycle(account: &AccountRecord, config: &CoreConfig, now_ms: i64) -> L
 
 /// Visible in the organization's lists and lookups.
 pub fn is_visible(account: &AccountRecord, config: &CoreConfig, now_ms: i64) -> bool {
-    !matches!(lifecycle(account, config, now_ms), Lifecycle::Creating | Lifecycle::Purged)
+    listed(lifecycle(account, config, now_ms))
+}
+
+/// [`is_visible`] for the reduced row ListChildren reads.
+pub fn is_child_visible(child: &AccountChildRecord, config: &CoreConfig, now_ms: i64) -> bool {
+    listed(lifecycle_of(child.created_ms, child.close_requested_ms, config, now_ms))
+}
+
+fn listed(lifecycle: Lifecycle) -> bool {
+    !matches!(lifecycle, Lifecycle::Creating | Lifecycle::Purged)
 }
 
 pub fn account(org: &OrganizationRecord, rec: &AccountRecord, paths: Option<Vec<String>>, config: &CoreConfig, now_ms: i64) -> Account {

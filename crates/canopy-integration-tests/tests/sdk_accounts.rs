@@ -195,10 +195,18 @@ async fn account_creation_delay_shows_in_progress_first() {
     assert_eq!(listed.create_account_statuses().len(), 1);
     // Not an account of the organization yet.
     assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 1);
+    assert_eq!(root_account_children(&org).await, vec![MGMT.to_string()]);
 
     let id = wait_for_account(&org.mgmt, &request_id).await;
     let accounts = org.mgmt.list_accounts().send().await.unwrap();
     assert!(accounts.accounts().iter().any(|a| a.id() == Some(id.as_str())));
+    assert_eq!(root_account_children(&org).await, vec![MGMT.to_string(), id]);
+}
+
+/// The ids ListChildren gives for the accounts directly under the root, in its order.
+async fn root_account_children(org: &Org) -> Vec<String> {
+    let out = org.mgmt.list_children().parent_id(&org.root_id).child_type(aws_sdk_organizations::types::ChildType::Account).send().await.unwrap();
+    out.children().iter().filter_map(|c| c.id().map(str::to_string)).collect()
 }
 
 #[tokio::test]
@@ -234,6 +242,7 @@ async fn purged_accounts_leave_the_account_quota() {
     let listed: Vec<String> =
         org.mgmt.list_accounts().send().await.unwrap().accounts().iter().filter_map(|a| a.id().map(str::to_string)).collect();
     assert!(!listed.contains(&one), "a purged account is not listed: {listed:?}");
+    assert!(!root_account_children(&org).await.contains(&one), "nor is it a child of the root");
     let three = org.create_account("Three").await;
     assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 3, "management, Two and {three}");
 }

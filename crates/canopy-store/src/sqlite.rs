@@ -147,8 +147,23 @@ pub struct SqliteStore {
     /// `None` in memory mode (reads go to the writer).
     readers: Option<ReadPool>,
     /// Dropping it ends the checkpoint thread (file mode only).
-    stop_checkpoints: Option<mpsc::Sender<()>>,
+    /// File mode: where the checkpoint thread is told to stop.
+    checkpointer: Option<mpsc::SyncSender<CheckpointCall>>,
     threads: Vec<JoinHandle<()>>,
+}
+
+/// What the checkpoint thread is told, besides its timer.
+enum CheckpointCall {
+    /// From the writer: a commit left at least [`WAL_RESTART_FRAMES`] in the WAL.
+    WalFull,
+    /// From the closing store.
+    Stop,
+}
+
+/// Where a file store's writer hands its committed batches, and whom it tells that the WAL is full.
+struct FileDuties {
+    sync: mpsc::Sender<Vec<Pending>>,
+    checkpointer: mpsc::SyncSender<CheckpointCall>,
 }
 
 impl SqliteStore {
@@ -163,7 +178,7 @@ impl SqliteStore {
             kind: "sqlite-memory",
             writer: Some(writer.0),
             readers: None,
-            stop_checkpoints: None,
+            checkpointer: None,
             threads: vec![writer.1],
         })
     }
@@ -197,6 +212,7 @@ impl SqliteStore {
         conn.pragma_update(None, "mmap_size", 0).map_err(be)?;
         // Checkpoints run on their own thread (see `checkpoint_loop`), not inside a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(be)?;
+        conn.wal_hook(Some(note_wal_frames));
         schema::migrate(&mut conn)?;
 
         // One per core, 2 to 4. Measured on 2 cores, six alternating runs: two readers served
@@ -215,10 +231,11 @@ impl SqliteStore {
         let checkpointer = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(be)?;
         configure_common(&checkpointer)?;
-        let (stop_checkpoints, stop_rx) = mpsc::channel::<()>();
+        // Room for one call: the writer's `WalFull` is dropped when one is already waiting.
+        let (checkpoint_tx, checkpoint_rx) = mpsc::sync_channel::<CheckpointCall>(1);
         let checkpoint_thread = std::thread::Builder::new()
             .name("canopy-store-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpointer, stop_rx))
+            .spawn(move || checkpoint_loop(checkpointer, checkpoint_rx))
             .map_err(|e| StoreError::Backend(format!("cannot start the checkpoint thread: {e}")))?;
 
         let wal = wal_file(path)?;
@@ -230,7 +247,8 @@ impl SqliteStore {
 
         // Joined in this order on drop: the writer (it finishes its queue and hands the last
         // batch to the sync thread), the sync thread, then the checkpointer.
-        let (writer_tx, writer_thread) = spawn_writer(conn, Some(sync_tx))?;
+        let duties = FileDuties { sync: sync_tx, checkpointer: checkpoint_tx.clone() };
+        let (writer_tx, writer_thread) = spawn_writer(conn, Some(duties))?;
         let (readers, reader_threads) = ReadPool::start(reader_conns)?;
         let mut threads = vec![writer_thread, sync_thread];
         threads.extend(reader_threads);
@@ -239,7 +257,7 @@ impl SqliteStore {
             kind: "sqlite-file",
             writer: Some(writer_tx),
             readers: Some(readers),
-            stop_checkpoints: Some(stop_checkpoints),
+            checkpointer: Some(checkpoint_tx),
             threads,
         })
     }
@@ -334,7 +352,7 @@ fn sync_loop(wal: std::fs::File, rx: mpsc::Receiver<Vec<Pending>>) {
 
 /// `durable`: where committed batches go to be synced before they are answered (file mode);
 /// `None` answers them at once (memory mode, nothing to sync).
-fn spawn_writer(conn: Connection, durable: Option<mpsc::Sender<Vec<Pending>>>) -> StoreResult<(mpsc::Sender<WriteJob>, JoinHandle<()>)> {
+fn spawn_writer(conn: Connection, durable: Option<FileDuties>) -> StoreResult<(mpsc::Sender<WriteJob>, JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel::<WriteJob>();
     let handle = std::thread::Builder::new()
         .name("canopy-store-writer".into())
@@ -414,17 +432,19 @@ fn run_reads(conn: &Connection, jobs: &mut Vec<ReadJob>) {
     }
 }
 
-/// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], so commits
-/// never pay for a checkpoint. PASSIVE: it never blocks the writer or readers; frames a reader
-/// still needs wait for the next round.
+/// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], and at once
+/// when the writer reports a full WAL, so commits never pay for a checkpoint. PASSIVE: it never
+/// blocks the writer or readers; frames a reader still needs wait for the next round.
 ///
 /// Under a steady stream of writes a PASSIVE checkpoint never catches up with the writer, and
 /// SQLite only starts the WAL over once it has: the file would grow without bound (about
 /// 60 MB a second under CreateOrganizationalUnit load, measured). So when the WAL holds [`WAL_RESTART_FRAMES`] or more,
 /// a RESTART checkpoint holds the writer back for the short copy of what PASSIVE left and waits
 /// for readers to leave the WAL, after which the next commit starts it over (and
-/// `journal_size_limit` trims the file). Ends with a full checkpoint when the store closes.
-fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+/// `journal_size_limit` trims the file). Waiting for the timer alone, the WAL grew by up to
+/// 200 ms of writes past the limit (over 100 MiB in the conformance test on a fast machine).
+/// Ends with a full checkpoint when the store closes.
+fn checkpoint_loop(conn: Connection, calls: mpsc::Receiver<CheckpointCall>) {
     if let Err(e) = conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT) {
         tracing::warn!(error = %e, "cannot set journal_size_limit");
     }
@@ -442,8 +462,8 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
         }
     };
     loop {
-        match stop.recv_timeout(CHECKPOINT_EVERY) {
-            Err(mpsc::RecvTimeoutError::Timeout) => {
+        match calls.recv_timeout(CHECKPOINT_EVERY) {
+            Err(mpsc::RecvTimeoutError::Timeout) | Ok(CheckpointCall::WalFull) => {
                 if let Some(frames) = checkpoint("PASSIVE").filter(|&f| f >= WAL_RESTART_FRAMES) {
                     let started = std::time::Instant::now();
                     checkpoint("RESTART");
@@ -451,7 +471,7 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
                 }
             }
             // The store is closing: the writer and readers are gone or going.
-            _ => break,
+            Ok(CheckpointCall::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     checkpoint("TRUNCATE");
@@ -504,7 +524,7 @@ impl Pending {
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<mpsc::Sender<Vec<Pending>>>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<FileDuties>) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
     let mut reads: Vec<ReadJob> = Vec::new();
     // `recv` keeps returning queued jobs after the store is dropped, then fails: the thread
@@ -527,9 +547,13 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<m
         if !writes.is_empty() {
             if let Some(committed) = write_batch(&conn, writes) {
                 match &durable {
-                    Some(sync) => {
-                        if let Err(mpsc::SendError(committed)) = sync.send(committed) {
+                    Some(duties) => {
+                        if let Err(mpsc::SendError(committed)) = duties.sync.send(committed) {
                             committed.into_iter().for_each(|p| p.fail("the store is shutting down"));
+                        }
+                        if WAL_FRAMES.get() >= WAL_RESTART_FRAMES {
+                            // Full or closed: a call is already waiting, or the store is closing.
+                            let _ = duties.checkpointer.try_send(CheckpointCall::WalFull);
                         }
                     }
                     None => committed.into_iter().for_each(Pending::answer),
@@ -541,6 +565,18 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<m
         }
     }
     tracing::debug!("store writer thread exiting");
+}
+
+thread_local! {
+    /// Frames in the WAL after the writer's last commit, as SQLite reported them to
+    /// [`note_wal_frames`] (the writer thread is the only one that commits).
+    static WAL_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// SQLite's WAL hook on the writer connection: called by COMMIT, on the writer thread.
+fn note_wal_frames(_wal: &rusqlite::hooks::Wal, frames: std::os::raw::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.set(i64::from(frames));
+    Ok(())
 }
 
 /// What one job of a write batch does.
@@ -714,13 +750,16 @@ impl Drop for SqliteStore {
         self.readers.take();
         let me = std::thread::current().id();
         // The writer and readers first (they finish their queues), the checkpointer last.
-        let checkpointer = if self.stop_checkpoints.is_some() { self.threads.pop() } else { None };
+        let checkpointer = if self.checkpointer.is_some() { self.threads.pop() } else { None };
         for handle in self.threads.drain(..) {
             if handle.thread().id() != me {
                 let _ = handle.join();
             }
         }
-        self.stop_checkpoints.take();
+        if let Some(calls) = self.checkpointer.take() {
+            // Blocks only while a `WalFull` waits, which the checkpointer takes within a round.
+            let _ = calls.send(CheckpointCall::Stop);
+        }
         if let Some(handle) = checkpointer {
             if handle.thread().id() != me {
                 let _ = handle.join();

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Row};
 
 use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
-    AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
+    AccountChildRecord, AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
     StoreError, StoreResult, TagRecord, Tx, CredentialRecord, RoleRecord,
 };
 
@@ -209,6 +209,10 @@ fn account_row(r: &Row) -> StoreResult<AccountRecord> {
         close_requested_ms: r.get(9).st()?,
         seq: r.get(10).st()?,
     })
+}
+
+fn account_child_row(r: &Row) -> StoreResult<AccountChildRecord> {
+    Ok(AccountChildRecord { id: r.get(0).st()?, created_ms: r.get(1).st()?, close_requested_ms: r.get(2).st()?, seq: r.get(3).st()? })
 }
 
 fn car_row(r: &Row) -> StoreResult<CreateAccountRecord> {
@@ -466,6 +470,15 @@ impl Tx for SqlTx<'_> {
             params![org_id, parent_id, after(after_seq)],
             limit,
             account_row,
+        )
+    }
+
+    fn account_children(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountChildRecord>> {
+        self.many(
+            "SELECT id, created_ms, close_requested_ms, seq FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq",
+            params![org_id, parent_id, after(after_seq)],
+            limit,
+            account_child_row,
         )
     }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use canopy_api::{AccountJoinedMethod, ApiError, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
-    AccountRecord, CreateAccountRecord, CredentialRecord, OpError, RoleRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
+    AccountChildRecord, AccountRecord, CreateAccountRecord, CredentialRecord, OpError, RoleRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
     Store, StoreError, TagRecord, Tx,
 };
 
@@ -584,7 +584,11 @@ mod cases {
             for i in 0..7u32 {
                 let parent = if i % 2 == 0 { "r-1" } else { "ou-1" };
                 // Ids in reverse order to prove the order is by seq.
-                out.push(tx.account_insert(&member(&format!("{:012}", 100 - i), "o-1", parent, &format!("a{i}@x.com")))?);
+                let mut a = member(&format!("{:012}", 100 - i), "o-1", parent, &format!("a{i}@x.com"));
+                a.created_ms = 1_000 + i64::from(i);
+                // Some closed, to show the children projection carries the closure time.
+                a.close_requested_ms = (i % 3 == 0).then_some(5_000 + i64::from(i));
+                out.push(tx.account_insert(&a)?);
             }
             tx.account_insert(&member("000000000500", "o-2", "r-1", "other@x.com"))?;
             tx.account_insert(&standalone("aws", "000000000600"))?;
@@ -615,6 +619,18 @@ mod cases {
         assert_eq!(read(&s, move |tx| Ok(tx.account_list_by_parent("o-1", "ou-1", Some(first), 1)?)).await.unwrap(), in_ou[1..2]);
         // The parent filter is within the org.
         assert_eq!(read(&s, |tx| Ok(tx.account_list_by_parent("o-2", "ou-1", None, 100)?)).await.unwrap(), vec![]);
+
+        // The children projection: the same rows, reduced, with the same paging.
+        let children = |rows: &[AccountRecord]| -> Vec<AccountChildRecord> {
+            rows.iter()
+                .map(|a| AccountChildRecord { id: a.id.clone(), created_ms: a.created_ms, close_requested_ms: a.close_requested_ms, seq: a.seq })
+                .collect()
+        };
+        assert!(in_root.iter().chain(&in_ou).any(|a| a.close_requested_ms.is_some()));
+        assert_eq!(read(&s, |tx| Ok(tx.account_children("o-1", "r-1", None, 100)?)).await.unwrap(), children(&in_root));
+        assert_eq!(read(&s, |tx| Ok(tx.account_children("o-1", "ou-1", None, 100)?)).await.unwrap(), children(&in_ou));
+        assert_eq!(read(&s, move |tx| Ok(tx.account_children("o-1", "ou-1", Some(first), 1)?)).await.unwrap(), children(&in_ou[1..2]));
+        assert_eq!(read(&s, |tx| Ok(tx.account_children("o-2", "ou-1", None, 100)?)).await.unwrap(), vec![]);
         assert!(read(&s, |tx| Ok(tx.account_list("o-1", None, 0)?)).await.unwrap().is_empty());
 
         assert_eq!(read(&s, |tx| Ok(tx.account_count("o-1")?)).await.unwrap(), 7);
@@ -1939,8 +1955,9 @@ async fn file_store_is_durable_across_reopen() {
 
 /// Under writes that never pause, PASSIVE checkpoints alone never let SQLite start the WAL
 /// over, and the file grew by every page written. The checkpointer now restarts it once it
-/// holds 16 MiB; here about 200 MiB of pages are written without a pause (measured: about
-/// 50 MiB at most with the restart, 286 MiB without).
+/// holds 16 MiB; here about 200 MiB of pages are written without a pause. Measured peaks:
+/// 21–24 MiB with the writer calling the checkpointer when the WAL is full; 100–113 MiB when
+/// the checkpointer only looked every 200 ms (on a fast machine); 286 MiB with no restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wal_stays_bounded_under_sustained_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -1967,7 +1984,7 @@ async fn wal_stays_bounded_under_sustained_writes() {
     for h in handles {
         h.await.unwrap();
     }
-    assert!(largest < 100 << 20, "the WAL grew to {} MiB", largest >> 20);
+    assert!(largest < 64 << 20, "the WAL grew to {} MiB", largest >> 20);
     assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-1", "ou-3-799")?)).await.unwrap()[0].value, format!("799{value}"));
 }
 

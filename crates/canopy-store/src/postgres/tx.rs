@@ -10,7 +10,7 @@ use postgres::{Client, Row, Statement};
 
 use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
-    AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
+    AccountChildRecord, AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
     StoreError, StoreResult, TagRecord, Tx, CredentialRecord, RoleRecord,
 };
 
@@ -227,6 +227,10 @@ fn account_row(r: &Row) -> StoreResult<AccountRecord> {
         close_requested_ms: g(r, 9)?,
         seq: g(r, 10)?,
     })
+}
+
+fn account_child_row(r: &Row) -> StoreResult<AccountChildRecord> {
+    Ok(AccountChildRecord { id: g(r, 0)?, created_ms: g(r, 1)?, close_requested_ms: g(r, 2)?, seq: g(r, 3)? })
 }
 
 fn car_row(r: &Row) -> StoreResult<CreateAccountRecord> {
@@ -467,6 +471,15 @@ impl Tx for PgTx<'_> {
             concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = $1 AND parent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"),
             &[&org_id, &parent_id, &after(after_seq), &lim(limit)],
             account_row,
+        )
+    }
+
+    fn account_children(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountChildRecord>> {
+        self.note_org(org_id)?;
+        self.many(
+            "SELECT id, created_ms, close_requested_ms, seq FROM accounts WHERE org_id = $1 AND parent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+            &[&org_id, &parent_id, &after(after_seq), &lim(limit)],
+            account_child_row,
         )
     }
 
