@@ -261,6 +261,116 @@ CREATE INDEX responsibility_transfers_target ON responsibility_transfers (target
 DROP INDEX ous_org;
 DROP INDEX policy_attachments_type;
 "#,
+    // 9: the tables every operation reads by primary key become WITHOUT ROWID, so a lookup is
+    // one B-tree search instead of two (the primary-key index, then the rowid table), and a
+    // key-prefix scan (an account's tags) reads the rows where it finds them. Secondary indexes
+    // then point at the primary key. Same columns, same indexes.
+    r#"
+CREATE TABLE counters_v9 (
+    name  TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters_v9 SELECT name, value FROM counters;
+DROP TABLE counters;
+ALTER TABLE counters_v9 RENAME TO counters;
+
+CREATE TABLE organizations_v9 (
+    id                    TEXT PRIMARY KEY,
+    partition             TEXT NOT NULL,
+    management_account_id TEXT NOT NULL,
+    feature_set           TEXT NOT NULL,
+    created_ms            BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO organizations_v9 SELECT id, partition, management_account_id, feature_set, created_ms FROM organizations;
+DROP TABLE organizations;
+ALTER TABLE organizations_v9 RENAME TO organizations;
+
+CREATE TABLE roots_v9 (
+    id                   TEXT PRIMARY KEY,
+    org_id               TEXT NOT NULL,
+    name                 TEXT NOT NULL,
+    enabled_policy_types TEXT NOT NULL,
+    seq                  BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO roots_v9 SELECT id, org_id, name, enabled_policy_types, seq FROM roots;
+DROP TABLE roots;
+ALTER TABLE roots_v9 RENAME TO roots;
+CREATE INDEX roots_org_seq ON roots (org_id, seq);
+
+CREATE TABLE ous_v9 (
+    id         TEXT PRIMARY KEY,
+    org_id     TEXT NOT NULL,
+    parent_id  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    seq        BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO ous_v9 SELECT id, org_id, parent_id, name, created_ms, seq FROM ous;
+DROP TABLE ous;
+ALTER TABLE ous_v9 RENAME TO ous;
+CREATE INDEX ous_parent_seq ON ous (parent_id, seq);
+CREATE INDEX ous_parent_name ON ous (parent_id, name);
+
+CREATE TABLE accounts_v9 (
+    partition          TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    email              TEXT NOT NULL,
+    email_lower        TEXT NOT NULL,
+    org_id             TEXT,
+    parent_id          TEXT,
+    joined_method      TEXT,
+    joined_ms          BIGINT,
+    created_ms         BIGINT NOT NULL,
+    close_requested_ms BIGINT,
+    seq                BIGINT NOT NULL,
+    PRIMARY KEY (partition, id)
+) WITHOUT ROWID;
+INSERT INTO accounts_v9
+    SELECT partition, id, name, email, email_lower, org_id, parent_id, joined_method, joined_ms, created_ms, close_requested_ms, seq
+    FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_v9 RENAME TO accounts;
+CREATE INDEX accounts_org_seq ON accounts (org_id, seq);
+-- Covers ListChildren's query (the key columns and the primary key are in every entry), which
+-- otherwise looked every child up by its text key: 12 % slower than by rowid, measured.
+CREATE INDEX accounts_org_parent_seq ON accounts (org_id, parent_id, seq, created_ms, close_requested_ms);
+CREATE INDEX accounts_partition_email ON accounts (partition, email_lower);
+
+CREATE TABLE tags_v9 (
+    org_id      TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (org_id, resource_id, key)
+) WITHOUT ROWID;
+INSERT INTO tags_v9 SELECT org_id, resource_id, key, value FROM tags;
+DROP TABLE tags;
+ALTER TABLE tags_v9 RENAME TO tags;
+
+CREATE TABLE org_ou_counts_v9 (
+    org_id TEXT PRIMARY KEY,
+    ous    BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO org_ou_counts_v9 SELECT org_id, ous FROM org_ou_counts;
+DROP TABLE org_ou_counts;
+ALTER TABLE org_ou_counts_v9 RENAME TO org_ou_counts;
+
+CREATE TABLE policy_attachments_v9 (
+    org_id      TEXT NOT NULL,
+    policy_id   TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    attached_ms BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (org_id, policy_id, target_id)
+) WITHOUT ROWID;
+INSERT INTO policy_attachments_v9 SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments;
+DROP TABLE policy_attachments;
+ALTER TABLE policy_attachments_v9 RENAME TO policy_attachments;
+CREATE INDEX policy_attachments_target ON policy_attachments (org_id, target_id, policy_type, seq);
+CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id, seq);
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).

@@ -2136,3 +2136,59 @@ async fn bench(s: Arc<dyn Store>) {
     let el = start.elapsed();
     println!("serial writes (one commit+fsync each): 200 in {:.2?} = {:.0}/s", el, 200.0 / el.as_secs_f64());
 }
+
+/// A database written before migration 9 (which rebuilt the hot tables WITHOUT ROWID) keeps
+/// every row, every index and its insertion counter when a newer build opens it.
+#[tokio::test]
+async fn upgrade_from_version_8_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version BIGINT NOT NULL); INSERT INTO schema_version VALUES (8);").unwrap();
+        for sql in &canopy_store::MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "UPDATE counters SET value = 40 WHERE name = 'seq';
+             INSERT INTO organizations VALUES ('o-1', 'aws', '111111111111', 'ALL', 1700000000000);
+             INSERT INTO roots VALUES ('r-1', 'o-1', 'Root', 'SERVICE_CONTROL_POLICY,TAG_POLICY', 1);
+             INSERT INTO ous VALUES ('ou-1', 'o-1', 'r-1', 'Prod', 1700000000123, 2);
+             INSERT INTO org_ou_counts VALUES ('o-1', 1);
+             INSERT INTO accounts VALUES ('aws', '000000000100', 'acct-000000000100', 'A@x.com', 'a@x.com', 'o-1', 'ou-1',
+                                          'CREATED', 1700000001000, 1700000000500, 1700000009000, 3);
+             INSERT INTO accounts VALUES ('aws', '000000000200', 'acct-000000000200', 'b@x.com', 'b@x.com', 'o-1', 'r-1',
+                                          'CREATED', 1700000001000, 1700000000500, NULL, 4);
+             INSERT INTO tags VALUES ('o-1', '000000000100', 'env', 'prod'), ('o-1', '000000000100', 'team', 'core');
+             INSERT INTO policy_attachments VALUES ('o-1', 'p-FullAWSAccess', 'ou-1', 'SERVICE_CONTROL_POLICY', 1700000000001, 5);",
+        )
+        .unwrap();
+    }
+    let s = canopy_store::open(&path.display().to_string()).unwrap();
+    assert_eq!(read(&s, |tx| Ok(tx.org_get("o-1")?)).await.unwrap(), Some(org("o-1")));
+    let r = read(&s, |tx| Ok(tx.root_get("r-1")?)).await.unwrap().unwrap();
+    assert_eq!(r.enabled_policy_types, vec![policy_type("SERVICE_CONTROL_POLICY"), policy_type("TAG_POLICY")]);
+    assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-1")?)).await.unwrap(), Some(OuRecord { seq: 2, ..ou("ou-1", "o-1", "r-1", "Prod") }));
+    assert_eq!(read(&s, |tx| Ok(tx.ou_find_by_name("r-1", "Prod")?)).await.unwrap().map(|o| o.id), Some("ou-1".to_string()));
+    assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 1);
+    let closed = read(&s, |tx| Ok(tx.account_get("aws", "000000000100")?)).await.unwrap().unwrap();
+    assert_eq!((closed.email.as_str(), closed.close_requested_ms, closed.seq), ("A@x.com", Some(1_700_000_009_000), 3));
+    let listed: Vec<_> = read(&s, |tx| Ok(tx.account_list("o-1", None, 10)?)).await.unwrap().into_iter().map(|a| a.id).collect();
+    assert_eq!(listed, ["000000000100", "000000000200"]);
+    let children = read(&s, |tx| Ok(tx.account_children("o-1", "ou-1", None, 10)?)).await.unwrap();
+    assert_eq!(
+        children,
+        vec![AccountChildRecord { id: "000000000100".into(), created_ms: 1_700_000_000_500, close_requested_ms: Some(1_700_000_009_000), seq: 3 }]
+    );
+    let by_email = read(&s, |tx| Ok(tx.account_find_by_email("aws", "A@X.COM")?)).await.unwrap();
+    assert_eq!(by_email.map(|a| a.id), Some("000000000100".to_string()));
+    assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-1", "000000000100")?)).await.unwrap(), tags(&[("env", "prod"), ("team", "core")]));
+    let attached = read(&s, |tx| Ok(tx.attachment_list_by_target("o-1", "ou-1", None, None, 10)?)).await.unwrap();
+    assert_eq!(attached, vec![PolicyAttachmentRecord { seq: 5, ..attachment("o-1", "p-FullAWSAccess", "ou-1", "SERVICE_CONTROL_POLICY") }]);
+    // The counter carried over: the next insert follows what was there.
+    let next = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev"))?)).await.unwrap();
+    assert_eq!(next.seq, 41);
+    assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 2);
+    // The primary keys still refuse duplicates.
+    assert!(write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Again"))?)).await.is_err());
+}
