@@ -286,7 +286,7 @@ pub(crate) fn render_accounts(tx: &mut dyn Tx, env: &Env, org: &OrganizationReco
                         p
                     }
                 };
-                Some(vec![format!("{base}{}/", account.id)])
+                Some(vec![[base.as_str(), &account.id, "/"].concat()])
             }
         };
         out.push(views::account(org, account, paths, &env.config, now));
