@@ -15,6 +15,8 @@
 #   BENCH_ACCOUNTS [200] BENCH_OUS [10]   organization size
 #   CANOPY_BIN                 use this binary instead of building (cargo build --release -p canopy-cli)
 #   CANOPY_LOG                 Canopy's log filter (default: Canopy's own default, request log on)
+#   BENCH_CANOPY_LOG_FILE      append Canopy's log to this file (default: /dev/null; see
+#                              start_canopy in lib.sh)
 # Output: a Markdown table on stdout, also written to bench/results/latest.md.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -111,7 +113,7 @@ mkdir -p "$BENCH_DIR/results"
   echo "Canopy vs moto_server $("$PY" -c 'import moto; print(moto.__version__)'), loopback, $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%d)."
   echo "Organization: 1 org, $OUS OUs, $ACCOUNTS accounts (seeded through boto3 on both). wrk, keep-alive,"
   echo "$THREADS thread(s); canopy ${CANOPY_SECS}s × $CONNS connections, moto ${MOTO_SECS}s × $MOTO_CONNS connections per workload, after ${WARMUP}s warm-up."
-  echo "Canopy: durable SQLite file store (WAL, each batch fdatasync'd before it is answered), request log on, \`--max-ous 1000000\` (CreateOrganizationalUnit creates far more than the 2,000-OU quota)."
+  echo "Canopy: durable SQLite file store (WAL, each batch fdatasync'd before it is answered), request log on (written to /dev/null, not to the database's disk), \`--max-ous 1000000\` (CreateOrganizationalUnit creates far more than the 2,000-OU quota)."
   echo
   "$PY" "$BENCH_DIR/benchlib.py" report "$results"
   if [ -s "$caveats" ]; then echo; echo "Failed or erroring workloads:"; cat "$caveats"; fi
