@@ -146,8 +146,7 @@ pub struct SqliteStore {
     writer: Option<mpsc::Sender<WriteJob>>,
     /// `None` in memory mode (reads go to the writer).
     readers: Option<ReadPool>,
-    /// Dropping it ends the checkpoint thread (file mode only).
-    /// File mode: where the checkpoint thread is told to stop.
+    /// File mode: the checkpoint thread's calls (the store sends `Stop` when it closes).
     checkpointer: Option<mpsc::SyncSender<CheckpointCall>>,
     threads: Vec<JoinHandle<()>>,
 }
