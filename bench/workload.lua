@@ -32,8 +32,9 @@ local dynamic = string.find(body, "{{n}}", 1, true) ~= nil
 local counter = 0
 local static_req = nil
 -- For a dynamic body: the request line and headers up to "Content-Length: ", and the body cut
--- at its "{{n}}"s, built once; each request then only joins strings (wrk.format and a gsub per
--- request cost the generator, which shares the cores with the server, a tenth of its time).
+-- at its "{{n}}"s, built once; each request then only joins strings. wrk.format and a gsub per
+-- request cost the generator, which shares the cores with the server, 5-11 % more CPU per
+-- request (12.6-14.4 against 11.9-12.8 us, measured on TagResource).
 local head = nil
 local pieces = nil
 local function prepare()
