@@ -52,12 +52,17 @@ pub fn chain_to(tx: &mut dyn Tx, parent_id: &str) -> Result<Vec<String>, OpError
 
 /// `o-…/r-…/ou-…/` for a node, with the trailing slash AWS writes.
 pub fn path_of(tx: &mut dyn Tx, org: &OrganizationRecord, node_id: &str) -> Result<String, OpError> {
-    let mut path = format!("{}/", org.id);
-    for id in chain_to(tx, node_id)? {
-        path.push_str(&id);
+    Ok(path_from(&org.id, &chain_to(tx, node_id)?))
+}
+
+/// The path of the node that ends `chain` (as [`chain_to`] gives it), in `org_id`.
+pub fn path_from(org_id: &str, chain: &[String]) -> String {
+    let mut path = format!("{org_id}/");
+    for id in chain {
+        path.push_str(id);
         path.push('/');
     }
-    Ok(path)
+    path
 }
 
 /// The root of an organization (there is exactly one).
