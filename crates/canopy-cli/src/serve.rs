@@ -391,8 +391,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map(|n| n.get() / 2).unwrap_or(1).max(1),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads)
+    // One HTTP thread: tokio's single-threaded scheduler, which skips the work-stealing
+    // machinery the multi-threaded one keeps even for one worker. Measured on 2 cores in
+    // alternating runs: DescribeOrganization 57.6–59.8k → 66.4–67.0k req/s, TagResource
+    // 35.4–35.9k → 37.4–37.9k.
+    let mut builder = if worker_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(worker_threads);
+        builder
+    };
+    let runtime = builder
         .enable_all()
         .thread_name("canopy-worker")
         .build()
