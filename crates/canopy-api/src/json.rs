@@ -188,16 +188,6 @@ pub fn parse_input<T: FromJson>(value: &Value) -> Result<T, ApiError> {
     T::from_json(value, &mut FieldPath::new()).map_err(ApiError::from)
 }
 
-/// Serializes an operation's output structure.
-pub fn write_output<T: serde::Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(output).map_err(|_| ApiError::internal())
-}
-
-/// The body of an operation without an output shape.
-pub fn empty_output() -> Vec<u8> {
-    b"{}".to_vec()
-}
-
 pub fn expect_object<'a>(
     value: &'a Value,
     path: &FieldPath,

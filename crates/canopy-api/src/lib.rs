@@ -7,13 +7,15 @@
 //! `cargo run -p canopy-codegen`; never edit `src/generated/` by hand.
 //!
 //! Handwritten here: [`ApiError`], [`Timestamp`], [`RequestContext`]/[`Caller`], the JSON
-//! parsing helpers the generated code calls ([`json`]) and the [`partition`] table.
+//! parsing helpers the generated code calls ([`json`]), the response writers ([`output`]) and
+//! the [`partition`] table.
 
 pub mod context;
 pub mod error;
 #[rustfmt::skip]
 pub mod generated;
 pub mod json;
+pub mod output;
 pub mod partition;
 pub mod timestamp;
 
@@ -21,4 +23,5 @@ pub use context::{Caller, PrincipalType, RequestContext};
 pub use error::ApiError;
 pub use generated::*;
 pub use json::{FieldPath, FromJson, ValidationError, ValidationErrorKind, WireEnum};
+pub use output::WriteJson;
 pub use timestamp::Timestamp;

@@ -837,6 +837,12 @@ fn gen_shapes(model: &Model) -> Result<String, Error> {
             s.name
         )
         .ok();
+        writeln!(
+            o,
+            "impl crate::WriteJson for {0} {{ fn write_json(&self, out: &mut Vec<u8>) {{ crate::output::write_str(out, self.as_str()) }} }}\n",
+            s.name
+        )
+        .ok();
         let wire: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
         writeln!(
             o,
@@ -887,6 +893,15 @@ fn gen_shapes(model: &Model) -> Result<String, Error> {
             }
         }
         writeln!(o, "}}\n").ok();
+        // The same bytes as the `Serialize` derive above, written directly (see `output`).
+        let out = if members.is_empty() { "out" } else { "mut obj" };
+        writeln!(o, "impl crate::WriteJson for {} {{ fn write_json(&self, out: &mut Vec<u8>) {{", s.name).ok();
+        writeln!(o, "let {out} = crate::output::ObjectWriter::new(out);").ok();
+        for m in members {
+            let call = if m.required { "member" } else { "optional" };
+            writeln!(o, "obj.{call}(\"{}\", &self.{});", m.name, field_name(&m.name)).ok();
+        }
+        writeln!(o, "{}.end();\n}} }}\n", if members.is_empty() { "out" } else { "obj" }).ok();
     }
     Ok(o)
 }
@@ -1328,15 +1343,15 @@ fn gen_operations(model: &Model) -> Result<String, Error> {
                 )
                 .ok();
                 match &op.output {
-                    Some(_) => writeln!(o, "let output = svc.{method}(ctx, input).await?;\ncrate::json::write_output(&output)").ok(),
-                    None => writeln!(o, "svc.{method}(ctx, input).await?;\nOk(crate::json::empty_output())").ok(),
+                    Some(_) => writeln!(o, "let output = svc.{method}(ctx, input).await?;\ncrate::output::write_output(&output)").ok(),
+                    None => writeln!(o, "svc.{method}(ctx, input).await?;\nOk(crate::output::empty_output())").ok(),
                 };
             }
             None => {
                 writeln!(o, "drop(value);").ok();
                 match &op.output {
-                    Some(_) => writeln!(o, "let output = svc.{method}(ctx).await?;\ncrate::json::write_output(&output)").ok(),
-                    None => writeln!(o, "svc.{method}(ctx).await?;\nOk(crate::json::empty_output())").ok(),
+                    Some(_) => writeln!(o, "let output = svc.{method}(ctx).await?;\ncrate::output::write_output(&output)").ok(),
+                    None => writeln!(o, "svc.{method}(ctx).await?;\nOk(crate::output::empty_output())").ok(),
                 };
             }
         }

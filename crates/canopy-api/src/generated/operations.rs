@@ -1710,183 +1710,183 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: AcceptHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.accept_handshake(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::AttachPolicy => {
             let input: AttachPolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.attach_policy(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::CancelHandshake => {
             let input: CancelHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.cancel_handshake(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::CloseAccount => {
             let input: CloseAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.close_account(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::CreateAccount => {
             let input: CreateAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_account(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::CreateGovCloudAccount => {
             let input: CreateGovCloudAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_gov_cloud_account(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::CreateOrganization => {
             let input: CreateOrganizationRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_organization(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::CreateOrganizationalUnit => {
             let input: CreateOrganizationalUnitRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_organizational_unit(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::CreatePolicy => {
             let input: CreatePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_policy(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DeclineHandshake => {
             let input: DeclineHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.decline_handshake(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DeleteOrganization => {
             drop(value);
             svc.delete_organization(ctx).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::DeleteOrganizationalUnit => {
             let input: DeleteOrganizationalUnitRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.delete_organizational_unit(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::DeletePolicy => {
             let input: DeletePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.delete_policy(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::DeleteResourcePolicy => {
             drop(value);
             svc.delete_resource_policy(ctx).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::DeregisterDelegatedAdministrator => {
             let input: DeregisterDelegatedAdministratorRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.deregister_delegated_administrator(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::DescribeAccount => {
             let input: DescribeAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_account(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribeCreateAccountStatus => {
             let input: DescribeCreateAccountStatusRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_create_account_status(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribeEffectivePolicy => {
             let input: DescribeEffectivePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_effective_policy(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribeHandshake => {
             let input: DescribeHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_handshake(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribeOrganization => {
             drop(value);
             let output = svc.describe_organization(ctx).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribeOrganizationalUnit => {
             let input: DescribeOrganizationalUnitRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_organizational_unit(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribePolicy => {
             let input: DescribePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_policy(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribeResourcePolicy => {
             drop(value);
             let output = svc.describe_resource_policy(ctx).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DescribeResponsibilityTransfer => {
             let input: DescribeResponsibilityTransferRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_responsibility_transfer(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::DetachPolicy => {
             let input: DetachPolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.detach_policy(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::DisableAWSServiceAccess => {
             let input: DisableAWSServiceAccessRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.disable_aws_service_access(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::DisablePolicyType => {
             let input: DisablePolicyTypeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.disable_policy_type(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::EnableAWSServiceAccess => {
             let input: EnableAWSServiceAccessRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.enable_aws_service_access(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::EnableAllFeatures => {
             let input: EnableAllFeaturesRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.enable_all_features(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::EnablePolicyType => {
             let input: EnablePolicyTypeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.enable_policy_type(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::InviteAccountToOrganization => {
             let input: InviteAccountToOrganizationRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.invite_account_to_organization(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::InviteOrganizationToTransferResponsibility => {
             let input: InviteOrganizationToTransferResponsibilityRequest =
@@ -1895,12 +1895,12 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .invite_organization_to_transfer_responsibility(ctx, input)
                 .await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::LeaveOrganization => {
             drop(value);
             svc.leave_organization(ctx).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::ListAWSServiceAccessForOrganization => {
             let input: ListAWSServiceAccessForOrganizationRequest =
@@ -1909,19 +1909,19 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_aws_service_access_for_organization(ctx, input)
                 .await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListAccounts => {
             let input: ListAccountsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_accounts(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListAccountsForParent => {
             let input: ListAccountsForParentRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_accounts_for_parent(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListAccountsWithInvalidEffectivePolicy => {
             let input: ListAccountsWithInvalidEffectivePolicyRequest =
@@ -1930,31 +1930,31 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_accounts_with_invalid_effective_policy(ctx, input)
                 .await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListChildren => {
             let input: ListChildrenRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_children(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListCreateAccountStatus => {
             let input: ListCreateAccountStatusRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_create_account_status(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListDelegatedAdministrators => {
             let input: ListDelegatedAdministratorsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_delegated_administrators(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListDelegatedServicesForAccount => {
             let input: ListDelegatedServicesForAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_delegated_services_for_account(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListEffectivePolicyValidationErrors => {
             let input: ListEffectivePolicyValidationErrorsRequest =
@@ -1963,19 +1963,19 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_effective_policy_validation_errors(ctx, input)
                 .await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListHandshakesForAccount => {
             let input: ListHandshakesForAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_handshakes_for_account(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListHandshakesForOrganization => {
             let input: ListHandshakesForOrganizationRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_handshakes_for_organization(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListInboundResponsibilityTransfers => {
             let input: ListInboundResponsibilityTransfersRequest =
@@ -1984,13 +1984,13 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_inbound_responsibility_transfers(ctx, input)
                 .await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListOrganizationalUnitsForParent => {
             let input: ListOrganizationalUnitsForParentRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_organizational_units_for_parent(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListOutboundResponsibilityTransfers => {
             let input: ListOutboundResponsibilityTransfersRequest =
@@ -1999,103 +1999,103 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_outbound_responsibility_transfers(ctx, input)
                 .await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListParents => {
             let input: ListParentsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_parents(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListPolicies => {
             let input: ListPoliciesRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_policies(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListPoliciesForTarget => {
             let input: ListPoliciesForTargetRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_policies_for_target(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListRoots => {
             let input: ListRootsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_roots(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListTagsForResource => {
             let input: ListTagsForResourceRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_tags_for_resource(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::ListTargetsForPolicy => {
             let input: ListTargetsForPolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_targets_for_policy(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::MoveAccount => {
             let input: MoveAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.move_account(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::PutResourcePolicy => {
             let input: PutResourcePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.put_resource_policy(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::RegisterDelegatedAdministrator => {
             let input: RegisterDelegatedAdministratorRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.register_delegated_administrator(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::RemoveAccountFromOrganization => {
             let input: RemoveAccountFromOrganizationRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.remove_account_from_organization(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::TagResource => {
             let input: TagResourceRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.tag_resource(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::TerminateResponsibilityTransfer => {
             let input: TerminateResponsibilityTransferRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.terminate_responsibility_transfer(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::UntagResource => {
             let input: UntagResourceRequest = crate::json::parse_input(&value)?;
             drop(value);
             svc.untag_resource(ctx, input).await?;
-            Ok(crate::json::empty_output())
+            Ok(crate::output::empty_output())
         }
         Operation::UpdateOrganizationalUnit => {
             let input: UpdateOrganizationalUnitRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.update_organizational_unit(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::UpdatePolicy => {
             let input: UpdatePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.update_policy(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
         Operation::UpdateResponsibilityTransfer => {
             let input: UpdateResponsibilityTransferRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.update_responsibility_transfer(ctx, input).await?;
-            crate::json::write_output(&output)
+            crate::output::write_output(&output)
         }
     }
 }

@@ -40,6 +40,12 @@ impl std::fmt::Display for AccessDeniedForDependencyExceptionReason {
     }
 }
 
+impl crate::WriteJson for AccessDeniedForDependencyExceptionReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for AccessDeniedForDependencyExceptionReason {
     fn from_wire(s: &str) -> Option<Self> {
         AccessDeniedForDependencyExceptionReason::from_wire(s)
@@ -83,6 +89,12 @@ impl AccountJoinedMethod {
 impl std::fmt::Display for AccountJoinedMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for AccountJoinedMethod {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -150,6 +162,12 @@ impl std::fmt::Display for AccountState {
     }
 }
 
+impl crate::WriteJson for AccountState {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for AccountState {
     fn from_wire(s: &str) -> Option<Self> {
         AccountState::from_wire(s)
@@ -203,6 +221,12 @@ impl AccountStatus {
 impl std::fmt::Display for AccountStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for AccountStatus {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -272,6 +296,12 @@ impl std::fmt::Display for ActionType {
     }
 }
 
+impl crate::WriteJson for ActionType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for ActionType {
     fn from_wire(s: &str) -> Option<Self> {
         ActionType::from_wire(s)
@@ -321,6 +351,12 @@ impl ChildType {
 impl std::fmt::Display for ChildType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for ChildType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -693,6 +729,12 @@ impl std::fmt::Display for ConstraintViolationExceptionReason {
     }
 }
 
+impl crate::WriteJson for ConstraintViolationExceptionReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for ConstraintViolationExceptionReason {
     fn from_wire(s: &str) -> Option<Self> {
         ConstraintViolationExceptionReason::from_wire(s)
@@ -864,6 +906,12 @@ impl std::fmt::Display for CreateAccountFailureReason {
     }
 }
 
+impl crate::WriteJson for CreateAccountFailureReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for CreateAccountFailureReason {
     fn from_wire(s: &str) -> Option<Self> {
         CreateAccountFailureReason::from_wire(s)
@@ -927,6 +975,12 @@ impl CreateAccountState {
 impl std::fmt::Display for CreateAccountState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for CreateAccountState {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -1031,6 +1085,12 @@ impl EffectivePolicyType {
 impl std::fmt::Display for EffectivePolicyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for EffectivePolicyType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -1189,6 +1249,12 @@ impl std::fmt::Display for HandshakeConstraintViolationExceptionReason {
     }
 }
 
+impl crate::WriteJson for HandshakeConstraintViolationExceptionReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for HandshakeConstraintViolationExceptionReason {
     fn from_wire(s: &str) -> Option<Self> {
         HandshakeConstraintViolationExceptionReason::from_wire(s)
@@ -1253,6 +1319,12 @@ impl HandshakePartyType {
 impl std::fmt::Display for HandshakePartyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for HandshakePartyType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -1365,6 +1437,12 @@ impl std::fmt::Display for HandshakeResourceType {
     }
 }
 
+impl crate::WriteJson for HandshakeResourceType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for HandshakeResourceType {
     fn from_wire(s: &str) -> Option<Self> {
         HandshakeResourceType::from_wire(s)
@@ -1449,6 +1527,12 @@ impl std::fmt::Display for HandshakeState {
     }
 }
 
+impl crate::WriteJson for HandshakeState {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for HandshakeState {
     fn from_wire(s: &str) -> Option<Self> {
         HandshakeState::from_wire(s)
@@ -1499,6 +1583,12 @@ impl IAMUserAccessToBilling {
 impl std::fmt::Display for IAMUserAccessToBilling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for IAMUserAccessToBilling {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -1760,6 +1850,12 @@ impl std::fmt::Display for InvalidInputExceptionReason {
     }
 }
 
+impl crate::WriteJson for InvalidInputExceptionReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for InvalidInputExceptionReason {
     fn from_wire(s: &str) -> Option<Self> {
         InvalidInputExceptionReason::from_wire(s)
@@ -1848,6 +1944,12 @@ impl std::fmt::Display for OrganizationFeatureSet {
     }
 }
 
+impl crate::WriteJson for OrganizationFeatureSet {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for OrganizationFeatureSet {
     fn from_wire(s: &str) -> Option<Self> {
         OrganizationFeatureSet::from_wire(s)
@@ -1891,6 +1993,12 @@ impl ParentType {
 impl std::fmt::Display for ParentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for ParentType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -2008,6 +2116,12 @@ impl std::fmt::Display for PolicyType {
     }
 }
 
+impl crate::WriteJson for PolicyType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for PolicyType {
     fn from_wire(s: &str) -> Option<Self> {
         PolicyType::from_wire(s)
@@ -2071,6 +2185,12 @@ impl PolicyTypeStatus {
 impl std::fmt::Display for PolicyTypeStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for PolicyTypeStatus {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -2143,6 +2263,12 @@ impl std::fmt::Display for ResponsibilityTransferStatus {
     }
 }
 
+impl crate::WriteJson for ResponsibilityTransferStatus {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for ResponsibilityTransferStatus {
     fn from_wire(s: &str) -> Option<Self> {
         ResponsibilityTransferStatus::from_wire(s)
@@ -2189,6 +2315,12 @@ impl ResponsibilityTransferType {
 impl std::fmt::Display for ResponsibilityTransferType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::WriteJson for ResponsibilityTransferType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -2242,6 +2374,12 @@ impl std::fmt::Display for TargetType {
     }
 }
 
+impl crate::WriteJson for TargetType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::output::write_str(out, self.as_str())
+    }
+}
+
 impl crate::WireEnum for TargetType {
     fn from_wire(s: &str) -> Option<Self> {
         TargetType::from_wire(s)
@@ -2259,12 +2397,28 @@ pub struct AcceptHandshakeRequest {
     pub handshake_id: String,
 }
 
+impl crate::WriteJson for AcceptHandshakeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("HandshakeId", &self.handshake_id);
+        obj.end();
+    }
+}
+
 /// Model structure `AcceptHandshakeResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct AcceptHandshakeResponse {
     /// `Handshake`.
     #[serde(rename = "Handshake", skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+}
+
+impl crate::WriteJson for AcceptHandshakeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshake", &self.handshake);
+        obj.end();
+    }
 }
 
 /// Model structure `Account`.
@@ -2299,6 +2453,22 @@ pub struct Account {
     pub status: Option<AccountStatus>,
 }
 
+impl crate::WriteJson for Account {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("Email", &self.email);
+        obj.optional("Id", &self.id);
+        obj.optional("JoinedMethod", &self.joined_method);
+        obj.optional("JoinedTimestamp", &self.joined_timestamp);
+        obj.optional("Name", &self.name);
+        obj.optional("Paths", &self.paths);
+        obj.optional("State", &self.state);
+        obj.optional("Status", &self.status);
+        obj.end();
+    }
+}
+
 /// Model structure `AttachPolicyRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct AttachPolicyRequest {
@@ -2310,6 +2480,15 @@ pub struct AttachPolicyRequest {
     pub target_id: String,
 }
 
+impl crate::WriteJson for AttachPolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("PolicyId", &self.policy_id);
+        obj.member("TargetId", &self.target_id);
+        obj.end();
+    }
+}
+
 /// Model structure `CancelHandshakeRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CancelHandshakeRequest {
@@ -2318,12 +2497,28 @@ pub struct CancelHandshakeRequest {
     pub handshake_id: String,
 }
 
+impl crate::WriteJson for CancelHandshakeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("HandshakeId", &self.handshake_id);
+        obj.end();
+    }
+}
+
 /// Model structure `CancelHandshakeResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CancelHandshakeResponse {
     /// `Handshake`.
     #[serde(rename = "Handshake", skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+}
+
+impl crate::WriteJson for CancelHandshakeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshake", &self.handshake);
+        obj.end();
+    }
 }
 
 /// Model structure `Child`.
@@ -2337,12 +2532,29 @@ pub struct Child {
     pub type_: Option<ChildType>,
 }
 
+impl crate::WriteJson for Child {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Id", &self.id);
+        obj.optional("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `CloseAccountRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CloseAccountRequest {
     /// `AccountId`: length ≤ 12, pattern `^\d{12}$`; required.
     #[serde(rename = "AccountId")]
     pub account_id: String,
+}
+
+impl crate::WriteJson for CloseAccountRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.end();
+    }
 }
 
 /// Model structure `CreateAccountRequest` (parsed from requests).
@@ -2368,6 +2580,18 @@ pub struct CreateAccountRequest {
     pub tags: Option<Vec<Tag>>,
 }
 
+impl crate::WriteJson for CreateAccountRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountName", &self.account_name);
+        obj.member("Email", &self.email);
+        obj.optional("IamUserAccessToBilling", &self.iam_user_access_to_billing);
+        obj.optional("RoleName", &self.role_name);
+        obj.optional("Tags", &self.tags);
+        obj.end();
+    }
+}
+
 /// Model structure `CreateAccountResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateAccountResponse {
@@ -2377,6 +2601,14 @@ pub struct CreateAccountResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub create_account_status: Option<CreateAccountStatus>,
+}
+
+impl crate::WriteJson for CreateAccountResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("CreateAccountStatus", &self.create_account_status);
+        obj.end();
+    }
 }
 
 /// Model structure `CreateAccountStatus`.
@@ -2408,6 +2640,21 @@ pub struct CreateAccountStatus {
     pub state: Option<CreateAccountState>,
 }
 
+impl crate::WriteJson for CreateAccountStatus {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("AccountId", &self.account_id);
+        obj.optional("AccountName", &self.account_name);
+        obj.optional("CompletedTimestamp", &self.completed_timestamp);
+        obj.optional("FailureReason", &self.failure_reason);
+        obj.optional("GovCloudAccountId", &self.gov_cloud_account_id);
+        obj.optional("Id", &self.id);
+        obj.optional("RequestedTimestamp", &self.requested_timestamp);
+        obj.optional("State", &self.state);
+        obj.end();
+    }
+}
+
 /// Model structure `CreateGovCloudAccountRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateGovCloudAccountRequest {
@@ -2431,6 +2678,18 @@ pub struct CreateGovCloudAccountRequest {
     pub tags: Option<Vec<Tag>>,
 }
 
+impl crate::WriteJson for CreateGovCloudAccountRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountName", &self.account_name);
+        obj.member("Email", &self.email);
+        obj.optional("IamUserAccessToBilling", &self.iam_user_access_to_billing);
+        obj.optional("RoleName", &self.role_name);
+        obj.optional("Tags", &self.tags);
+        obj.end();
+    }
+}
+
 /// Model structure `CreateGovCloudAccountResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateGovCloudAccountResponse {
@@ -2442,6 +2701,14 @@ pub struct CreateGovCloudAccountResponse {
     pub create_account_status: Option<CreateAccountStatus>,
 }
 
+impl crate::WriteJson for CreateGovCloudAccountResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("CreateAccountStatus", &self.create_account_status);
+        obj.end();
+    }
+}
+
 /// Model structure `CreateOrganizationRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateOrganizationRequest {
@@ -2450,12 +2717,28 @@ pub struct CreateOrganizationRequest {
     pub feature_set: Option<OrganizationFeatureSet>,
 }
 
+impl crate::WriteJson for CreateOrganizationRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("FeatureSet", &self.feature_set);
+        obj.end();
+    }
+}
+
 /// Model structure `CreateOrganizationResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateOrganizationResponse {
     /// `Organization`.
     #[serde(rename = "Organization", skip_serializing_if = "Option::is_none")]
     pub organization: Option<Organization>,
+}
+
+impl crate::WriteJson for CreateOrganizationResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Organization", &self.organization);
+        obj.end();
+    }
 }
 
 /// Model structure `CreateOrganizationalUnitRequest` (parsed from requests).
@@ -2472,12 +2755,30 @@ pub struct CreateOrganizationalUnitRequest {
     pub tags: Option<Vec<Tag>>,
 }
 
+impl crate::WriteJson for CreateOrganizationalUnitRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Name", &self.name);
+        obj.member("ParentId", &self.parent_id);
+        obj.optional("Tags", &self.tags);
+        obj.end();
+    }
+}
+
 /// Model structure `CreateOrganizationalUnitResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateOrganizationalUnitResponse {
     /// `OrganizationalUnit`.
     #[serde(rename = "OrganizationalUnit", skip_serializing_if = "Option::is_none")]
     pub organizational_unit: Option<OrganizationalUnit>,
+}
+
+impl crate::WriteJson for CreateOrganizationalUnitResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("OrganizationalUnit", &self.organizational_unit);
+        obj.end();
+    }
 }
 
 /// Model structure `CreatePolicyRequest` (parsed from requests).
@@ -2500,12 +2801,32 @@ pub struct CreatePolicyRequest {
     pub type_: PolicyType,
 }
 
+impl crate::WriteJson for CreatePolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Content", &self.content);
+        obj.member("Description", &self.description);
+        obj.member("Name", &self.name);
+        obj.optional("Tags", &self.tags);
+        obj.member("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `CreatePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreatePolicyResponse {
     /// `Policy`.
     #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+}
+
+impl crate::WriteJson for CreatePolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Policy", &self.policy);
+        obj.end();
+    }
 }
 
 /// Model structure `DeclineHandshakeRequest` (parsed from requests).
@@ -2516,12 +2837,28 @@ pub struct DeclineHandshakeRequest {
     pub handshake_id: String,
 }
 
+impl crate::WriteJson for DeclineHandshakeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("HandshakeId", &self.handshake_id);
+        obj.end();
+    }
+}
+
 /// Model structure `DeclineHandshakeResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DeclineHandshakeResponse {
     /// `Handshake`.
     #[serde(rename = "Handshake", skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+}
+
+impl crate::WriteJson for DeclineHandshakeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshake", &self.handshake);
+        obj.end();
+    }
 }
 
 /// Model structure `DelegatedAdministrator`.
@@ -2559,6 +2896,22 @@ pub struct DelegatedAdministrator {
     pub status: Option<AccountStatus>,
 }
 
+impl crate::WriteJson for DelegatedAdministrator {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("DelegationEnabledDate", &self.delegation_enabled_date);
+        obj.optional("Email", &self.email);
+        obj.optional("Id", &self.id);
+        obj.optional("JoinedMethod", &self.joined_method);
+        obj.optional("JoinedTimestamp", &self.joined_timestamp);
+        obj.optional("Name", &self.name);
+        obj.optional("State", &self.state);
+        obj.optional("Status", &self.status);
+        obj.end();
+    }
+}
+
 /// Model structure `DelegatedService`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DelegatedService {
@@ -2573,6 +2926,15 @@ pub struct DelegatedService {
     pub service_principal: Option<String>,
 }
 
+impl crate::WriteJson for DelegatedService {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("DelegationEnabledDate", &self.delegation_enabled_date);
+        obj.optional("ServicePrincipal", &self.service_principal);
+        obj.end();
+    }
+}
+
 /// Model structure `DeleteOrganizationalUnitRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DeleteOrganizationalUnitRequest {
@@ -2581,12 +2943,28 @@ pub struct DeleteOrganizationalUnitRequest {
     pub organizational_unit_id: String,
 }
 
+impl crate::WriteJson for DeleteOrganizationalUnitRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("OrganizationalUnitId", &self.organizational_unit_id);
+        obj.end();
+    }
+}
+
 /// Model structure `DeletePolicyRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DeletePolicyRequest {
     /// `PolicyId`: length ≤ 130, pattern `^p-[0-9a-zA-Z_]{8,128}$`; required.
     #[serde(rename = "PolicyId")]
     pub policy_id: String,
+}
+
+impl crate::WriteJson for DeletePolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("PolicyId", &self.policy_id);
+        obj.end();
+    }
 }
 
 /// Model structure `DeregisterDelegatedAdministratorRequest` (parsed from requests).
@@ -2600,12 +2978,29 @@ pub struct DeregisterDelegatedAdministratorRequest {
     pub service_principal: String,
 }
 
+impl crate::WriteJson for DeregisterDelegatedAdministratorRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.member("ServicePrincipal", &self.service_principal);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeAccountRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeAccountRequest {
     /// `AccountId`: length ≤ 12, pattern `^\d{12}$`; required.
     #[serde(rename = "AccountId")]
     pub account_id: String,
+}
+
+impl crate::WriteJson for DescribeAccountRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.end();
+    }
 }
 
 /// Model structure `DescribeAccountResponse`.
@@ -2616,12 +3011,28 @@ pub struct DescribeAccountResponse {
     pub account: Option<Account>,
 }
 
+impl crate::WriteJson for DescribeAccountResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Account", &self.account);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeCreateAccountStatusRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeCreateAccountStatusRequest {
     /// `CreateAccountRequestId`: length ≤ 36, pattern `^car-[a-z0-9]{8,32}$`; required.
     #[serde(rename = "CreateAccountRequestId")]
     pub create_account_request_id: String,
+}
+
+impl crate::WriteJson for DescribeCreateAccountStatusRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("CreateAccountRequestId", &self.create_account_request_id);
+        obj.end();
+    }
 }
 
 /// Model structure `DescribeCreateAccountStatusResponse`.
@@ -2635,6 +3046,14 @@ pub struct DescribeCreateAccountStatusResponse {
     pub create_account_status: Option<CreateAccountStatus>,
 }
 
+impl crate::WriteJson for DescribeCreateAccountStatusResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("CreateAccountStatus", &self.create_account_status);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeEffectivePolicyRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DescribeEffectivePolicyRequest {
@@ -2646,12 +3065,29 @@ pub struct DescribeEffectivePolicyRequest {
     pub target_id: Option<String>,
 }
 
+impl crate::WriteJson for DescribeEffectivePolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("PolicyType", &self.policy_type);
+        obj.optional("TargetId", &self.target_id);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeEffectivePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeEffectivePolicyResponse {
     /// `EffectivePolicy`.
     #[serde(rename = "EffectivePolicy", skip_serializing_if = "Option::is_none")]
     pub effective_policy: Option<EffectivePolicy>,
+}
+
+impl crate::WriteJson for DescribeEffectivePolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("EffectivePolicy", &self.effective_policy);
+        obj.end();
+    }
 }
 
 /// Model structure `DescribeHandshakeRequest` (parsed from requests).
@@ -2662,12 +3098,28 @@ pub struct DescribeHandshakeRequest {
     pub handshake_id: String,
 }
 
+impl crate::WriteJson for DescribeHandshakeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("HandshakeId", &self.handshake_id);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeHandshakeResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeHandshakeResponse {
     /// `Handshake`.
     #[serde(rename = "Handshake", skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+}
+
+impl crate::WriteJson for DescribeHandshakeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshake", &self.handshake);
+        obj.end();
+    }
 }
 
 /// Model structure `DescribeOrganizationResponse`.
@@ -2678,12 +3130,28 @@ pub struct DescribeOrganizationResponse {
     pub organization: Option<Organization>,
 }
 
+impl crate::WriteJson for DescribeOrganizationResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Organization", &self.organization);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeOrganizationalUnitRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeOrganizationalUnitRequest {
     /// `OrganizationalUnitId`: length ≤ 68, pattern `^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`; required.
     #[serde(rename = "OrganizationalUnitId")]
     pub organizational_unit_id: String,
+}
+
+impl crate::WriteJson for DescribeOrganizationalUnitRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("OrganizationalUnitId", &self.organizational_unit_id);
+        obj.end();
+    }
 }
 
 /// Model structure `DescribeOrganizationalUnitResponse`.
@@ -2694,12 +3162,28 @@ pub struct DescribeOrganizationalUnitResponse {
     pub organizational_unit: Option<OrganizationalUnit>,
 }
 
+impl crate::WriteJson for DescribeOrganizationalUnitResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("OrganizationalUnit", &self.organizational_unit);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribePolicyRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribePolicyRequest {
     /// `PolicyId`: length ≤ 130, pattern `^p-[0-9a-zA-Z_]{8,128}$`; required.
     #[serde(rename = "PolicyId")]
     pub policy_id: String,
+}
+
+impl crate::WriteJson for DescribePolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("PolicyId", &self.policy_id);
+        obj.end();
+    }
 }
 
 /// Model structure `DescribePolicyResponse`.
@@ -2710,6 +3194,14 @@ pub struct DescribePolicyResponse {
     pub policy: Option<Policy>,
 }
 
+impl crate::WriteJson for DescribePolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Policy", &self.policy);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeResourcePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeResourcePolicyResponse {
@@ -2718,12 +3210,28 @@ pub struct DescribeResourcePolicyResponse {
     pub resource_policy: Option<ResourcePolicy>,
 }
 
+impl crate::WriteJson for DescribeResourcePolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ResourcePolicy", &self.resource_policy);
+        obj.end();
+    }
+}
+
 /// Model structure `DescribeResponsibilityTransferRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeResponsibilityTransferRequest {
     /// `ResponsibilityTransferId`: pattern `^rt-[0-9a-z]{8,32}$`; required.
     #[serde(rename = "Id")]
     pub id: String,
+}
+
+impl crate::WriteJson for DescribeResponsibilityTransferRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Id", &self.id);
+        obj.end();
+    }
 }
 
 /// Model structure `DescribeResponsibilityTransferResponse`.
@@ -2737,6 +3245,14 @@ pub struct DescribeResponsibilityTransferResponse {
     pub responsibility_transfer: Option<ResponsibilityTransfer>,
 }
 
+impl crate::WriteJson for DescribeResponsibilityTransferResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ResponsibilityTransfer", &self.responsibility_transfer);
+        obj.end();
+    }
+}
+
 /// Model structure `DetachPolicyRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DetachPolicyRequest {
@@ -2748,12 +3264,29 @@ pub struct DetachPolicyRequest {
     pub target_id: String,
 }
 
+impl crate::WriteJson for DetachPolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("PolicyId", &self.policy_id);
+        obj.member("TargetId", &self.target_id);
+        obj.end();
+    }
+}
+
 /// Model structure `DisableAWSServiceAccessRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DisableAWSServiceAccessRequest {
     /// `ServicePrincipal`: length 1..=128, pattern `[\w+=,.@-]*`; required.
     #[serde(rename = "ServicePrincipal")]
     pub service_principal: String,
+}
+
+impl crate::WriteJson for DisableAWSServiceAccessRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("ServicePrincipal", &self.service_principal);
+        obj.end();
+    }
 }
 
 /// Model structure `DisablePolicyTypeRequest` (parsed from requests).
@@ -2767,12 +3300,29 @@ pub struct DisablePolicyTypeRequest {
     pub root_id: String,
 }
 
+impl crate::WriteJson for DisablePolicyTypeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("PolicyType", &self.policy_type);
+        obj.member("RootId", &self.root_id);
+        obj.end();
+    }
+}
+
 /// Model structure `DisablePolicyTypeResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DisablePolicyTypeResponse {
     /// `Root`.
     #[serde(rename = "Root", skip_serializing_if = "Option::is_none")]
     pub root: Option<Root>,
+}
+
+impl crate::WriteJson for DisablePolicyTypeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Root", &self.root);
+        obj.end();
+    }
 }
 
 /// Model structure `EffectivePolicy`.
@@ -2795,6 +3345,17 @@ pub struct EffectivePolicy {
     pub target_id: Option<String>,
 }
 
+impl crate::WriteJson for EffectivePolicy {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("LastUpdatedTimestamp", &self.last_updated_timestamp);
+        obj.optional("PolicyContent", &self.policy_content);
+        obj.optional("PolicyType", &self.policy_type);
+        obj.optional("TargetId", &self.target_id);
+        obj.end();
+    }
+}
+
 /// Model structure `EffectivePolicyValidationError`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct EffectivePolicyValidationError {
@@ -2815,6 +3376,17 @@ pub struct EffectivePolicyValidationError {
     pub path_to_error: Option<String>,
 }
 
+impl crate::WriteJson for EffectivePolicyValidationError {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ContributingPolicies", &self.contributing_policies);
+        obj.optional("ErrorCode", &self.error_code);
+        obj.optional("ErrorMessage", &self.error_message);
+        obj.optional("PathToError", &self.path_to_error);
+        obj.end();
+    }
+}
+
 /// Model structure `EnableAWSServiceAccessRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct EnableAWSServiceAccessRequest {
@@ -2823,9 +3395,24 @@ pub struct EnableAWSServiceAccessRequest {
     pub service_principal: String,
 }
 
+impl crate::WriteJson for EnableAWSServiceAccessRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("ServicePrincipal", &self.service_principal);
+        obj.end();
+    }
+}
+
 /// Model structure `EnableAllFeaturesRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct EnableAllFeaturesRequest {}
+
+impl crate::WriteJson for EnableAllFeaturesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let out = crate::output::ObjectWriter::new(out);
+        out.end();
+    }
+}
 
 /// Model structure `EnableAllFeaturesResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
@@ -2833,6 +3420,14 @@ pub struct EnableAllFeaturesResponse {
     /// `Handshake`.
     #[serde(rename = "Handshake", skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+}
+
+impl crate::WriteJson for EnableAllFeaturesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshake", &self.handshake);
+        obj.end();
+    }
 }
 
 /// Model structure `EnablePolicyTypeRequest` (parsed from requests).
@@ -2846,12 +3441,29 @@ pub struct EnablePolicyTypeRequest {
     pub root_id: String,
 }
 
+impl crate::WriteJson for EnablePolicyTypeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("PolicyType", &self.policy_type);
+        obj.member("RootId", &self.root_id);
+        obj.end();
+    }
+}
+
 /// Model structure `EnablePolicyTypeResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct EnablePolicyTypeResponse {
     /// `Root`.
     #[serde(rename = "Root", skip_serializing_if = "Option::is_none")]
     pub root: Option<Root>,
+}
+
+impl crate::WriteJson for EnablePolicyTypeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Root", &self.root);
+        obj.end();
+    }
 }
 
 /// Model structure `EnabledServicePrincipal`.
@@ -2863,6 +3475,15 @@ pub struct EnabledServicePrincipal {
     /// `ServicePrincipal`: length 1..=128, pattern `[\w+=,.@-]*`.
     #[serde(rename = "ServicePrincipal", skip_serializing_if = "Option::is_none")]
     pub service_principal: Option<String>,
+}
+
+impl crate::WriteJson for EnabledServicePrincipal {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("DateEnabled", &self.date_enabled);
+        obj.optional("ServicePrincipal", &self.service_principal);
+        obj.end();
+    }
 }
 
 /// Model structure `Handshake`.
@@ -2897,6 +3518,21 @@ pub struct Handshake {
     pub state: Option<HandshakeState>,
 }
 
+impl crate::WriteJson for Handshake {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Action", &self.action);
+        obj.optional("Arn", &self.arn);
+        obj.optional("ExpirationTimestamp", &self.expiration_timestamp);
+        obj.optional("Id", &self.id);
+        obj.optional("Parties", &self.parties);
+        obj.optional("RequestedTimestamp", &self.requested_timestamp);
+        obj.optional("Resources", &self.resources);
+        obj.optional("State", &self.state);
+        obj.end();
+    }
+}
+
 /// Model structure `HandshakeFilter` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct HandshakeFilter {
@@ -2908,6 +3544,15 @@ pub struct HandshakeFilter {
     pub parent_handshake_id: Option<String>,
 }
 
+impl crate::WriteJson for HandshakeFilter {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ActionType", &self.action_type);
+        obj.optional("ParentHandshakeId", &self.parent_handshake_id);
+        obj.end();
+    }
+}
+
 /// Model structure `HandshakeParty` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HandshakeParty {
@@ -2917,6 +3562,15 @@ pub struct HandshakeParty {
     /// `HandshakePartyType`; required.
     #[serde(rename = "Type")]
     pub type_: HandshakePartyType,
+}
+
+impl crate::WriteJson for HandshakeParty {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Id", &self.id);
+        obj.member("Type", &self.type_);
+        obj.end();
+    }
 }
 
 /// Model structure `HandshakeResource`.
@@ -2933,6 +3587,16 @@ pub struct HandshakeResource {
     pub value: Option<String>,
 }
 
+impl crate::WriteJson for HandshakeResource {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Resources", &self.resources);
+        obj.optional("Type", &self.type_);
+        obj.optional("Value", &self.value);
+        obj.end();
+    }
+}
+
 /// Model structure `InviteAccountToOrganizationRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InviteAccountToOrganizationRequest {
@@ -2947,12 +3611,30 @@ pub struct InviteAccountToOrganizationRequest {
     pub target: HandshakeParty,
 }
 
+impl crate::WriteJson for InviteAccountToOrganizationRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Notes", &self.notes);
+        obj.optional("Tags", &self.tags);
+        obj.member("Target", &self.target);
+        obj.end();
+    }
+}
+
 /// Model structure `InviteAccountToOrganizationResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct InviteAccountToOrganizationResponse {
     /// `Handshake`.
     #[serde(rename = "Handshake", skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+}
+
+impl crate::WriteJson for InviteAccountToOrganizationResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshake", &self.handshake);
+        obj.end();
+    }
 }
 
 /// Model structure `InviteOrganizationToTransferResponsibilityRequest` (parsed from requests).
@@ -2978,12 +3660,33 @@ pub struct InviteOrganizationToTransferResponsibilityRequest {
     pub type_: ResponsibilityTransferType,
 }
 
+impl crate::WriteJson for InviteOrganizationToTransferResponsibilityRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Notes", &self.notes);
+        obj.member("SourceName", &self.source_name);
+        obj.member("StartTimestamp", &self.start_timestamp);
+        obj.optional("Tags", &self.tags);
+        obj.member("Target", &self.target);
+        obj.member("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `InviteOrganizationToTransferResponsibilityResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct InviteOrganizationToTransferResponsibilityResponse {
     /// `Handshake`.
     #[serde(rename = "Handshake", skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+}
+
+impl crate::WriteJson for InviteOrganizationToTransferResponsibilityResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshake", &self.handshake);
+        obj.end();
+    }
 }
 
 /// Model structure `ListAWSServiceAccessForOrganizationRequest` (parsed from requests).
@@ -2995,6 +3698,15 @@ pub struct ListAWSServiceAccessForOrganizationRequest {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListAWSServiceAccessForOrganizationRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListAWSServiceAccessForOrganizationResponse`.
@@ -3011,6 +3723,15 @@ pub struct ListAWSServiceAccessForOrganizationResponse {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListAWSServiceAccessForOrganizationResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("EnabledServicePrincipals", &self.enabled_service_principals);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListAccountsForParentRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListAccountsForParentRequest {
@@ -3025,6 +3746,16 @@ pub struct ListAccountsForParentRequest {
     pub parent_id: String,
 }
 
+impl crate::WriteJson for ListAccountsForParentRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("ParentId", &self.parent_id);
+        obj.end();
+    }
+}
+
 /// Model structure `ListAccountsForParentResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListAccountsForParentResponse {
@@ -3034,6 +3765,15 @@ pub struct ListAccountsForParentResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListAccountsForParentResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Accounts", &self.accounts);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListAccountsRequest` (parsed from requests).
@@ -3047,6 +3787,15 @@ pub struct ListAccountsRequest {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListAccountsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListAccountsResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListAccountsResponse {
@@ -3056,6 +3805,15 @@ pub struct ListAccountsResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListAccountsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Accounts", &self.accounts);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListAccountsWithInvalidEffectivePolicyRequest` (parsed from requests).
@@ -3072,6 +3830,16 @@ pub struct ListAccountsWithInvalidEffectivePolicyRequest {
     pub policy_type: EffectivePolicyType,
 }
 
+impl crate::WriteJson for ListAccountsWithInvalidEffectivePolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("PolicyType", &self.policy_type);
+        obj.end();
+    }
+}
+
 /// Model structure `ListAccountsWithInvalidEffectivePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListAccountsWithInvalidEffectivePolicyResponse {
@@ -3084,6 +3852,16 @@ pub struct ListAccountsWithInvalidEffectivePolicyResponse {
     /// `EffectivePolicyType`.
     #[serde(rename = "PolicyType", skip_serializing_if = "Option::is_none")]
     pub policy_type: Option<EffectivePolicyType>,
+}
+
+impl crate::WriteJson for ListAccountsWithInvalidEffectivePolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Accounts", &self.accounts);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("PolicyType", &self.policy_type);
+        obj.end();
+    }
 }
 
 /// Model structure `ListChildrenRequest` (parsed from requests).
@@ -3103,6 +3881,17 @@ pub struct ListChildrenRequest {
     pub parent_id: String,
 }
 
+impl crate::WriteJson for ListChildrenRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("ChildType", &self.child_type);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("ParentId", &self.parent_id);
+        obj.end();
+    }
+}
+
 /// Model structure `ListChildrenResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListChildrenResponse {
@@ -3112,6 +3901,15 @@ pub struct ListChildrenResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListChildrenResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Children", &self.children);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListCreateAccountStatusRequest` (parsed from requests).
@@ -3128,6 +3926,16 @@ pub struct ListCreateAccountStatusRequest {
     pub states: Option<Vec<CreateAccountState>>,
 }
 
+impl crate::WriteJson for ListCreateAccountStatusRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("States", &self.states);
+        obj.end();
+    }
+}
+
 /// Model structure `ListCreateAccountStatusResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListCreateAccountStatusResponse {
@@ -3140,6 +3948,15 @@ pub struct ListCreateAccountStatusResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListCreateAccountStatusResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("CreateAccountStatuses", &self.create_account_statuses);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListDelegatedAdministratorsRequest` (parsed from requests).
@@ -3156,6 +3973,16 @@ pub struct ListDelegatedAdministratorsRequest {
     pub service_principal: Option<String>,
 }
 
+impl crate::WriteJson for ListDelegatedAdministratorsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("ServicePrincipal", &self.service_principal);
+        obj.end();
+    }
+}
+
 /// Model structure `ListDelegatedAdministratorsResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListDelegatedAdministratorsResponse {
@@ -3168,6 +3995,15 @@ pub struct ListDelegatedAdministratorsResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListDelegatedAdministratorsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("DelegatedAdministrators", &self.delegated_administrators);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListDelegatedServicesForAccountRequest` (parsed from requests).
@@ -3184,6 +4020,16 @@ pub struct ListDelegatedServicesForAccountRequest {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListDelegatedServicesForAccountRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListDelegatedServicesForAccountResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListDelegatedServicesForAccountResponse {
@@ -3193,6 +4039,15 @@ pub struct ListDelegatedServicesForAccountResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListDelegatedServicesForAccountResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("DelegatedServices", &self.delegated_services);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListEffectivePolicyValidationErrorsRequest` (parsed from requests).
@@ -3210,6 +4065,17 @@ pub struct ListEffectivePolicyValidationErrorsRequest {
     /// `EffectivePolicyType`; required.
     #[serde(rename = "PolicyType")]
     pub policy_type: EffectivePolicyType,
+}
+
+impl crate::WriteJson for ListEffectivePolicyValidationErrorsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("PolicyType", &self.policy_type);
+        obj.end();
+    }
 }
 
 /// Model structure `ListEffectivePolicyValidationErrorsResponse`.
@@ -3241,6 +4107,22 @@ pub struct ListEffectivePolicyValidationErrorsResponse {
     pub policy_type: Option<EffectivePolicyType>,
 }
 
+impl crate::WriteJson for ListEffectivePolicyValidationErrorsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("AccountId", &self.account_id);
+        obj.optional(
+            "EffectivePolicyValidationErrors",
+            &self.effective_policy_validation_errors,
+        );
+        obj.optional("EvaluationTimestamp", &self.evaluation_timestamp);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("Path", &self.path);
+        obj.optional("PolicyType", &self.policy_type);
+        obj.end();
+    }
+}
+
 /// Model structure `ListHandshakesForAccountRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListHandshakesForAccountRequest {
@@ -3255,6 +4137,16 @@ pub struct ListHandshakesForAccountRequest {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListHandshakesForAccountRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Filter", &self.filter);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListHandshakesForAccountResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListHandshakesForAccountResponse {
@@ -3264,6 +4156,15 @@ pub struct ListHandshakesForAccountResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListHandshakesForAccountResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshakes", &self.handshakes);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListHandshakesForOrganizationRequest` (parsed from requests).
@@ -3280,6 +4181,16 @@ pub struct ListHandshakesForOrganizationRequest {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListHandshakesForOrganizationRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Filter", &self.filter);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListHandshakesForOrganizationResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListHandshakesForOrganizationResponse {
@@ -3289,6 +4200,15 @@ pub struct ListHandshakesForOrganizationResponse {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl crate::WriteJson for ListHandshakesForOrganizationResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Handshakes", &self.handshakes);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
 }
 
 /// Model structure `ListInboundResponsibilityTransfersRequest` (parsed from requests).
@@ -3308,6 +4228,17 @@ pub struct ListInboundResponsibilityTransfersRequest {
     pub type_: ResponsibilityTransferType,
 }
 
+impl crate::WriteJson for ListInboundResponsibilityTransfersRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Id", &self.id);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `ListInboundResponsibilityTransfersResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListInboundResponsibilityTransfersResponse {
@@ -3320,6 +4251,15 @@ pub struct ListInboundResponsibilityTransfersResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsibility_transfers: Option<Vec<ResponsibilityTransfer>>,
+}
+
+impl crate::WriteJson for ListInboundResponsibilityTransfersResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("ResponsibilityTransfers", &self.responsibility_transfers);
+        obj.end();
+    }
 }
 
 /// Model structure `ListOrganizationalUnitsForParentRequest` (parsed from requests).
@@ -3336,6 +4276,16 @@ pub struct ListOrganizationalUnitsForParentRequest {
     pub parent_id: String,
 }
 
+impl crate::WriteJson for ListOrganizationalUnitsForParentRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("ParentId", &self.parent_id);
+        obj.end();
+    }
+}
+
 /// Model structure `ListOrganizationalUnitsForParentResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListOrganizationalUnitsForParentResponse {
@@ -3348,6 +4298,15 @@ pub struct ListOrganizationalUnitsForParentResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub organizational_units: Option<Vec<OrganizationalUnit>>,
+}
+
+impl crate::WriteJson for ListOrganizationalUnitsForParentResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("OrganizationalUnits", &self.organizational_units);
+        obj.end();
+    }
 }
 
 /// Model structure `ListOutboundResponsibilityTransfersRequest` (parsed from requests).
@@ -3364,6 +4323,16 @@ pub struct ListOutboundResponsibilityTransfersRequest {
     pub type_: ResponsibilityTransferType,
 }
 
+impl crate::WriteJson for ListOutboundResponsibilityTransfersRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `ListOutboundResponsibilityTransfersResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListOutboundResponsibilityTransfersResponse {
@@ -3376,6 +4345,15 @@ pub struct ListOutboundResponsibilityTransfersResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsibility_transfers: Option<Vec<ResponsibilityTransfer>>,
+}
+
+impl crate::WriteJson for ListOutboundResponsibilityTransfersResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("ResponsibilityTransfers", &self.responsibility_transfers);
+        obj.end();
+    }
 }
 
 /// Model structure `ListParentsRequest` (parsed from requests).
@@ -3392,6 +4370,16 @@ pub struct ListParentsRequest {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListParentsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("ChildId", &self.child_id);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListParentsResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListParentsResponse {
@@ -3401,6 +4389,15 @@ pub struct ListParentsResponse {
     /// `Parents`.
     #[serde(rename = "Parents", skip_serializing_if = "Option::is_none")]
     pub parents: Option<Vec<Parent>>,
+}
+
+impl crate::WriteJson for ListParentsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("Parents", &self.parents);
+        obj.end();
+    }
 }
 
 /// Model structure `ListPoliciesForTargetRequest` (parsed from requests).
@@ -3420,6 +4417,17 @@ pub struct ListPoliciesForTargetRequest {
     pub target_id: String,
 }
 
+impl crate::WriteJson for ListPoliciesForTargetRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Filter", &self.filter);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("TargetId", &self.target_id);
+        obj.end();
+    }
+}
+
 /// Model structure `ListPoliciesForTargetResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListPoliciesForTargetResponse {
@@ -3429,6 +4437,15 @@ pub struct ListPoliciesForTargetResponse {
     /// `Policies`.
     #[serde(rename = "Policies", skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<PolicySummary>>,
+}
+
+impl crate::WriteJson for ListPoliciesForTargetResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("Policies", &self.policies);
+        obj.end();
+    }
 }
 
 /// Model structure `ListPoliciesRequest` (parsed from requests).
@@ -3445,6 +4462,16 @@ pub struct ListPoliciesRequest {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListPoliciesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Filter", &self.filter);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListPoliciesResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListPoliciesResponse {
@@ -3454,6 +4481,15 @@ pub struct ListPoliciesResponse {
     /// `Policies`.
     #[serde(rename = "Policies", skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<PolicySummary>>,
+}
+
+impl crate::WriteJson for ListPoliciesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("Policies", &self.policies);
+        obj.end();
+    }
 }
 
 /// Model structure `ListRootsRequest` (parsed from requests).
@@ -3467,6 +4503,15 @@ pub struct ListRootsRequest {
     pub next_token: Option<String>,
 }
 
+impl crate::WriteJson for ListRootsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.end();
+    }
+}
+
 /// Model structure `ListRootsResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListRootsResponse {
@@ -3476,6 +4521,15 @@ pub struct ListRootsResponse {
     /// `Roots`.
     #[serde(rename = "Roots", skip_serializing_if = "Option::is_none")]
     pub roots: Option<Vec<Root>>,
+}
+
+impl crate::WriteJson for ListRootsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("Roots", &self.roots);
+        obj.end();
+    }
 }
 
 /// Model structure `ListTagsForResourceRequest` (parsed from requests).
@@ -3489,6 +4543,15 @@ pub struct ListTagsForResourceRequest {
     pub resource_id: String,
 }
 
+impl crate::WriteJson for ListTagsForResourceRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("ResourceId", &self.resource_id);
+        obj.end();
+    }
+}
+
 /// Model structure `ListTagsForResourceResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListTagsForResourceResponse {
@@ -3498,6 +4561,15 @@ pub struct ListTagsForResourceResponse {
     /// `Tags`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
+}
+
+impl crate::WriteJson for ListTagsForResourceResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("Tags", &self.tags);
+        obj.end();
+    }
 }
 
 /// Model structure `ListTargetsForPolicyRequest` (parsed from requests).
@@ -3514,6 +4586,16 @@ pub struct ListTargetsForPolicyRequest {
     pub policy_id: String,
 }
 
+impl crate::WriteJson for ListTargetsForPolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("MaxResults", &self.max_results);
+        obj.optional("NextToken", &self.next_token);
+        obj.member("PolicyId", &self.policy_id);
+        obj.end();
+    }
+}
+
 /// Model structure `ListTargetsForPolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListTargetsForPolicyResponse {
@@ -3523,6 +4605,15 @@ pub struct ListTargetsForPolicyResponse {
     /// `PolicyTargets`.
     #[serde(rename = "Targets", skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<PolicyTargetSummary>>,
+}
+
+impl crate::WriteJson for ListTargetsForPolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("NextToken", &self.next_token);
+        obj.optional("Targets", &self.targets);
+        obj.end();
+    }
 }
 
 /// Model structure `MoveAccountRequest` (parsed from requests).
@@ -3537,6 +4628,16 @@ pub struct MoveAccountRequest {
     /// `ParentId`: length ≤ 100, pattern `^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`; required.
     #[serde(rename = "SourceParentId")]
     pub source_parent_id: String,
+}
+
+impl crate::WriteJson for MoveAccountRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.member("DestinationParentId", &self.destination_parent_id);
+        obj.member("SourceParentId", &self.source_parent_id);
+        obj.end();
+    }
 }
 
 /// Model structure `Organization`.
@@ -3568,6 +4669,20 @@ pub struct Organization {
     pub master_account_id: Option<String>,
 }
 
+impl crate::WriteJson for Organization {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("AvailablePolicyTypes", &self.available_policy_types);
+        obj.optional("FeatureSet", &self.feature_set);
+        obj.optional("Id", &self.id);
+        obj.optional("MasterAccountArn", &self.master_account_arn);
+        obj.optional("MasterAccountEmail", &self.master_account_email);
+        obj.optional("MasterAccountId", &self.master_account_id);
+        obj.end();
+    }
+}
+
 /// Model structure `OrganizationalUnit`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct OrganizationalUnit {
@@ -3585,6 +4700,17 @@ pub struct OrganizationalUnit {
     pub path: Option<String>,
 }
 
+impl crate::WriteJson for OrganizationalUnit {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("Id", &self.id);
+        obj.optional("Name", &self.name);
+        obj.optional("Path", &self.path);
+        obj.end();
+    }
+}
+
 /// Model structure `Parent`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Parent {
@@ -3596,6 +4722,15 @@ pub struct Parent {
     pub type_: Option<ParentType>,
 }
 
+impl crate::WriteJson for Parent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Id", &self.id);
+        obj.optional("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `Policy`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Policy {
@@ -3605,6 +4740,15 @@ pub struct Policy {
     /// `PolicySummary`.
     #[serde(rename = "PolicySummary", skip_serializing_if = "Option::is_none")]
     pub policy_summary: Option<PolicySummary>,
+}
+
+impl crate::WriteJson for Policy {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Content", &self.content);
+        obj.optional("PolicySummary", &self.policy_summary);
+        obj.end();
+    }
 }
 
 /// Model structure `PolicySummary`.
@@ -3630,6 +4774,19 @@ pub struct PolicySummary {
     pub type_: Option<PolicyType>,
 }
 
+impl crate::WriteJson for PolicySummary {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("AwsManaged", &self.aws_managed);
+        obj.optional("Description", &self.description);
+        obj.optional("Id", &self.id);
+        obj.optional("Name", &self.name);
+        obj.optional("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `PolicyTargetSummary`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct PolicyTargetSummary {
@@ -3647,6 +4804,17 @@ pub struct PolicyTargetSummary {
     pub type_: Option<TargetType>,
 }
 
+impl crate::WriteJson for PolicyTargetSummary {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("Name", &self.name);
+        obj.optional("TargetId", &self.target_id);
+        obj.optional("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `PolicyTypeSummary`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct PolicyTypeSummary {
@@ -3656,6 +4824,15 @@ pub struct PolicyTypeSummary {
     /// `PolicyType`.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<PolicyType>,
+}
+
+impl crate::WriteJson for PolicyTypeSummary {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Status", &self.status);
+        obj.optional("Type", &self.type_);
+        obj.end();
+    }
 }
 
 /// Model structure `PutResourcePolicyRequest` (parsed from requests).
@@ -3669,12 +4846,29 @@ pub struct PutResourcePolicyRequest {
     pub tags: Option<Vec<Tag>>,
 }
 
+impl crate::WriteJson for PutResourcePolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Content", &self.content);
+        obj.optional("Tags", &self.tags);
+        obj.end();
+    }
+}
+
 /// Model structure `PutResourcePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct PutResourcePolicyResponse {
     /// `ResourcePolicy`.
     #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<ResourcePolicy>,
+}
+
+impl crate::WriteJson for PutResourcePolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ResourcePolicy", &self.resource_policy);
+        obj.end();
+    }
 }
 
 /// Model structure `RegisterDelegatedAdministratorRequest` (parsed from requests).
@@ -3688,12 +4882,29 @@ pub struct RegisterDelegatedAdministratorRequest {
     pub service_principal: String,
 }
 
+impl crate::WriteJson for RegisterDelegatedAdministratorRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.member("ServicePrincipal", &self.service_principal);
+        obj.end();
+    }
+}
+
 /// Model structure `RemoveAccountFromOrganizationRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct RemoveAccountFromOrganizationRequest {
     /// `AccountId`: length ≤ 12, pattern `^\d{12}$`; required.
     #[serde(rename = "AccountId")]
     pub account_id: String,
+}
+
+impl crate::WriteJson for RemoveAccountFromOrganizationRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("AccountId", &self.account_id);
+        obj.end();
+    }
 }
 
 /// Model structure `ResourcePolicy`.
@@ -3710,6 +4921,15 @@ pub struct ResourcePolicy {
     pub resource_policy_summary: Option<ResourcePolicySummary>,
 }
 
+impl crate::WriteJson for ResourcePolicy {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Content", &self.content);
+        obj.optional("ResourcePolicySummary", &self.resource_policy_summary);
+        obj.end();
+    }
+}
+
 /// Model structure `ResourcePolicySummary`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ResourcePolicySummary {
@@ -3719,6 +4939,15 @@ pub struct ResourcePolicySummary {
     /// `ResourcePolicyId`: length ≤ 131, pattern `^rp-[0-9a-zA-Z_]{4,128}$`.
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+
+impl crate::WriteJson for ResourcePolicySummary {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("Id", &self.id);
+        obj.end();
+    }
 }
 
 /// Model structure `ResponsibilityTransfer`.
@@ -3756,6 +4985,23 @@ pub struct ResponsibilityTransfer {
     pub type_: Option<ResponsibilityTransferType>,
 }
 
+impl crate::WriteJson for ResponsibilityTransfer {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ActiveHandshakeId", &self.active_handshake_id);
+        obj.optional("Arn", &self.arn);
+        obj.optional("EndTimestamp", &self.end_timestamp);
+        obj.optional("Id", &self.id);
+        obj.optional("Name", &self.name);
+        obj.optional("Source", &self.source);
+        obj.optional("StartTimestamp", &self.start_timestamp);
+        obj.optional("Status", &self.status);
+        obj.optional("Target", &self.target);
+        obj.optional("Type", &self.type_);
+        obj.end();
+    }
+}
+
 /// Model structure `Root`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Root {
@@ -3773,6 +5019,17 @@ pub struct Root {
     pub policy_types: Option<Vec<PolicyTypeSummary>>,
 }
 
+impl crate::WriteJson for Root {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Arn", &self.arn);
+        obj.optional("Id", &self.id);
+        obj.optional("Name", &self.name);
+        obj.optional("PolicyTypes", &self.policy_types);
+        obj.end();
+    }
+}
+
 /// Model structure `Tag` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Tag {
@@ -3782,6 +5039,15 @@ pub struct Tag {
     /// `TagValue`: length 0..=256, pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`; required.
     #[serde(rename = "Value")]
     pub value: String,
+}
+
+impl crate::WriteJson for Tag {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Key", &self.key);
+        obj.member("Value", &self.value);
+        obj.end();
+    }
 }
 
 /// Model structure `TagResourceRequest` (parsed from requests).
@@ -3795,6 +5061,15 @@ pub struct TagResourceRequest {
     pub tags: Vec<Tag>,
 }
 
+impl crate::WriteJson for TagResourceRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("ResourceId", &self.resource_id);
+        obj.member("Tags", &self.tags);
+        obj.end();
+    }
+}
+
 /// Model structure `TerminateResponsibilityTransferRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct TerminateResponsibilityTransferRequest {
@@ -3806,6 +5081,15 @@ pub struct TerminateResponsibilityTransferRequest {
     pub id: String,
 }
 
+impl crate::WriteJson for TerminateResponsibilityTransferRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("EndTimestamp", &self.end_timestamp);
+        obj.member("Id", &self.id);
+        obj.end();
+    }
+}
+
 /// Model structure `TerminateResponsibilityTransferResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct TerminateResponsibilityTransferResponse {
@@ -3815,6 +5099,14 @@ pub struct TerminateResponsibilityTransferResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsibility_transfer: Option<ResponsibilityTransfer>,
+}
+
+impl crate::WriteJson for TerminateResponsibilityTransferResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ResponsibilityTransfer", &self.responsibility_transfer);
+        obj.end();
+    }
 }
 
 /// Model structure `TransferParticipant`.
@@ -3834,6 +5126,15 @@ pub struct TransferParticipant {
     pub management_account_id: Option<String>,
 }
 
+impl crate::WriteJson for TransferParticipant {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ManagementAccountEmail", &self.management_account_email);
+        obj.optional("ManagementAccountId", &self.management_account_id);
+        obj.end();
+    }
+}
+
 /// Model structure `UntagResourceRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct UntagResourceRequest {
@@ -3843,6 +5144,15 @@ pub struct UntagResourceRequest {
     /// `TagKeys`; required.
     #[serde(rename = "TagKeys")]
     pub tag_keys: Vec<String>,
+}
+
+impl crate::WriteJson for UntagResourceRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("ResourceId", &self.resource_id);
+        obj.member("TagKeys", &self.tag_keys);
+        obj.end();
+    }
 }
 
 /// Model structure `UpdateOrganizationalUnitRequest` (parsed from requests).
@@ -3856,12 +5166,29 @@ pub struct UpdateOrganizationalUnitRequest {
     pub organizational_unit_id: String,
 }
 
+impl crate::WriteJson for UpdateOrganizationalUnitRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Name", &self.name);
+        obj.member("OrganizationalUnitId", &self.organizational_unit_id);
+        obj.end();
+    }
+}
+
 /// Model structure `UpdateOrganizationalUnitResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct UpdateOrganizationalUnitResponse {
     /// `OrganizationalUnit`.
     #[serde(rename = "OrganizationalUnit", skip_serializing_if = "Option::is_none")]
     pub organizational_unit: Option<OrganizationalUnit>,
+}
+
+impl crate::WriteJson for UpdateOrganizationalUnitResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("OrganizationalUnit", &self.organizational_unit);
+        obj.end();
+    }
 }
 
 /// Model structure `UpdatePolicyRequest` (parsed from requests).
@@ -3881,12 +5208,31 @@ pub struct UpdatePolicyRequest {
     pub policy_id: String,
 }
 
+impl crate::WriteJson for UpdatePolicyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Content", &self.content);
+        obj.optional("Description", &self.description);
+        obj.optional("Name", &self.name);
+        obj.member("PolicyId", &self.policy_id);
+        obj.end();
+    }
+}
+
 /// Model structure `UpdatePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct UpdatePolicyResponse {
     /// `Policy`.
     #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+}
+
+impl crate::WriteJson for UpdatePolicyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("Policy", &self.policy);
+        obj.end();
+    }
 }
 
 /// Model structure `UpdateResponsibilityTransferRequest` (parsed from requests).
@@ -3900,6 +5246,15 @@ pub struct UpdateResponsibilityTransferRequest {
     pub name: String,
 }
 
+impl crate::WriteJson for UpdateResponsibilityTransferRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.member("Id", &self.id);
+        obj.member("Name", &self.name);
+        obj.end();
+    }
+}
+
 /// Model structure `UpdateResponsibilityTransferResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct UpdateResponsibilityTransferResponse {
@@ -3909,4 +5264,12 @@ pub struct UpdateResponsibilityTransferResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsibility_transfer: Option<ResponsibilityTransfer>,
+}
+
+impl crate::WriteJson for UpdateResponsibilityTransferResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut obj = crate::output::ObjectWriter::new(out);
+        obj.optional("ResponsibilityTransfer", &self.responsibility_transfer);
+        obj.end();
+    }
 }
