@@ -6,7 +6,7 @@ use canopy_api::*;
 use proptest::prelude::*;
 
 fn same_as_serde<T: WriteJson + serde::Serialize>(value: &T) {
-    let ours = String::from_utf8(write_output(value).expect("written")).expect("UTF-8");
+    let ours = String::from_utf8(write_output(value)).expect("UTF-8");
     let serde = serde_json::to_string(value).expect("serialized");
     assert_eq!(ours, serde);
     serde_json::from_str::<serde_json::Value>(&ours).expect("valid JSON");
@@ -80,7 +80,7 @@ proptest! {
     fn any_account_page_matches_serde(names in prop::collection::vec("\\PC{0,20}|[\\x00-\\x7f]{0,20}", 0..20), token in prop::option::of("[\\s\\S]{0,40}")) {
         let accounts = names.iter().enumerate().map(|(i, n)| account(i as u32, n)).collect();
         let page = ListAccountsResponse { accounts: Some(accounts), next_token: token };
-        let ours = String::from_utf8(write_output(&page).unwrap()).unwrap();
+        let ours = String::from_utf8(write_output(&page)).unwrap();
         prop_assert_eq!(ours, serde_json::to_string(&page).unwrap());
     }
 }

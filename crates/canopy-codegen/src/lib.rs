@@ -894,14 +894,18 @@ fn gen_shapes(model: &Model) -> Result<String, Error> {
         }
         writeln!(o, "}}\n").ok();
         // The same bytes as the `Serialize` derive above, written directly (see `output`).
-        let out = if members.is_empty() { "out" } else { "mut obj" };
         writeln!(o, "impl crate::WriteJson for {} {{ fn write_json(&self, out: &mut Vec<u8>) {{", s.name).ok();
-        writeln!(o, "let {out} = crate::output::ObjectWriter::new(out);").ok();
-        for m in members {
-            let call = if m.required { "member" } else { "optional" };
-            writeln!(o, "obj.{call}(\"{}\", &self.{});", m.name, field_name(&m.name)).ok();
+        if members.is_empty() {
+            writeln!(o, "crate::output::ObjectWriter::new(out).end();").ok();
+        } else {
+            writeln!(o, "let mut obj = crate::output::ObjectWriter::new(out);").ok();
+            for m in members {
+                let call = if m.required { "member" } else { "optional" };
+                writeln!(o, "obj.{call}(\"{}\", &self.{});", m.name, field_name(&m.name)).ok();
+            }
+            writeln!(o, "obj.end();").ok();
         }
-        writeln!(o, "{}.end();\n}} }}\n", if members.is_empty() { "out" } else { "obj" }).ok();
+        writeln!(o, "}} }}\n").ok();
     }
     Ok(o)
 }
@@ -1343,14 +1347,14 @@ fn gen_operations(model: &Model) -> Result<String, Error> {
                 )
                 .ok();
                 match &op.output {
-                    Some(_) => writeln!(o, "let output = svc.{method}(ctx, input).await?;\ncrate::output::write_output(&output)").ok(),
+                    Some(_) => writeln!(o, "let output = svc.{method}(ctx, input).await?;\nOk(crate::output::write_output(&output))").ok(),
                     None => writeln!(o, "svc.{method}(ctx, input).await?;\nOk(crate::output::empty_output())").ok(),
                 };
             }
             None => {
                 writeln!(o, "drop(value);").ok();
                 match &op.output {
-                    Some(_) => writeln!(o, "let output = svc.{method}(ctx).await?;\ncrate::output::write_output(&output)").ok(),
+                    Some(_) => writeln!(o, "let output = svc.{method}(ctx).await?;\nOk(crate::output::write_output(&output))").ok(),
                     None => writeln!(o, "svc.{method}(ctx).await?;\nOk(crate::output::empty_output())").ok(),
                 };
             }

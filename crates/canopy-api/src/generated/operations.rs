@@ -1710,7 +1710,7 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: AcceptHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.accept_handshake(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::AttachPolicy => {
             let input: AttachPolicyRequest = crate::json::parse_input(&value)?;
@@ -1722,7 +1722,7 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: CancelHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.cancel_handshake(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::CloseAccount => {
             let input: CloseAccountRequest = crate::json::parse_input(&value)?;
@@ -1734,37 +1734,37 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: CreateAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_account(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::CreateGovCloudAccount => {
             let input: CreateGovCloudAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_gov_cloud_account(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::CreateOrganization => {
             let input: CreateOrganizationRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_organization(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::CreateOrganizationalUnit => {
             let input: CreateOrganizationalUnitRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_organizational_unit(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::CreatePolicy => {
             let input: CreatePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.create_policy(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DeclineHandshake => {
             let input: DeclineHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.decline_handshake(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DeleteOrganization => {
             drop(value);
@@ -1798,53 +1798,53 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: DescribeAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_account(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribeCreateAccountStatus => {
             let input: DescribeCreateAccountStatusRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_create_account_status(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribeEffectivePolicy => {
             let input: DescribeEffectivePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_effective_policy(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribeHandshake => {
             let input: DescribeHandshakeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_handshake(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribeOrganization => {
             drop(value);
             let output = svc.describe_organization(ctx).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribeOrganizationalUnit => {
             let input: DescribeOrganizationalUnitRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_organizational_unit(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribePolicy => {
             let input: DescribePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_policy(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribeResourcePolicy => {
             drop(value);
             let output = svc.describe_resource_policy(ctx).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DescribeResponsibilityTransfer => {
             let input: DescribeResponsibilityTransferRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.describe_responsibility_transfer(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::DetachPolicy => {
             let input: DetachPolicyRequest = crate::json::parse_input(&value)?;
@@ -1862,7 +1862,7 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: DisablePolicyTypeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.disable_policy_type(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::EnableAWSServiceAccess => {
             let input: EnableAWSServiceAccessRequest = crate::json::parse_input(&value)?;
@@ -1874,19 +1874,19 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: EnableAllFeaturesRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.enable_all_features(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::EnablePolicyType => {
             let input: EnablePolicyTypeRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.enable_policy_type(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::InviteAccountToOrganization => {
             let input: InviteAccountToOrganizationRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.invite_account_to_organization(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::InviteOrganizationToTransferResponsibility => {
             let input: InviteOrganizationToTransferResponsibilityRequest =
@@ -1895,7 +1895,7 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .invite_organization_to_transfer_responsibility(ctx, input)
                 .await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::LeaveOrganization => {
             drop(value);
@@ -1909,19 +1909,19 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_aws_service_access_for_organization(ctx, input)
                 .await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListAccounts => {
             let input: ListAccountsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_accounts(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListAccountsForParent => {
             let input: ListAccountsForParentRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_accounts_for_parent(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListAccountsWithInvalidEffectivePolicy => {
             let input: ListAccountsWithInvalidEffectivePolicyRequest =
@@ -1930,31 +1930,31 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_accounts_with_invalid_effective_policy(ctx, input)
                 .await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListChildren => {
             let input: ListChildrenRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_children(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListCreateAccountStatus => {
             let input: ListCreateAccountStatusRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_create_account_status(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListDelegatedAdministrators => {
             let input: ListDelegatedAdministratorsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_delegated_administrators(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListDelegatedServicesForAccount => {
             let input: ListDelegatedServicesForAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_delegated_services_for_account(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListEffectivePolicyValidationErrors => {
             let input: ListEffectivePolicyValidationErrorsRequest =
@@ -1963,19 +1963,19 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_effective_policy_validation_errors(ctx, input)
                 .await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListHandshakesForAccount => {
             let input: ListHandshakesForAccountRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_handshakes_for_account(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListHandshakesForOrganization => {
             let input: ListHandshakesForOrganizationRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_handshakes_for_organization(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListInboundResponsibilityTransfers => {
             let input: ListInboundResponsibilityTransfersRequest =
@@ -1984,13 +1984,13 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_inbound_responsibility_transfers(ctx, input)
                 .await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListOrganizationalUnitsForParent => {
             let input: ListOrganizationalUnitsForParentRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_organizational_units_for_parent(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListOutboundResponsibilityTransfers => {
             let input: ListOutboundResponsibilityTransfersRequest =
@@ -1999,43 +1999,43 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let output = svc
                 .list_outbound_responsibility_transfers(ctx, input)
                 .await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListParents => {
             let input: ListParentsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_parents(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListPolicies => {
             let input: ListPoliciesRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_policies(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListPoliciesForTarget => {
             let input: ListPoliciesForTargetRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_policies_for_target(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListRoots => {
             let input: ListRootsRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_roots(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListTagsForResource => {
             let input: ListTagsForResourceRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_tags_for_resource(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::ListTargetsForPolicy => {
             let input: ListTargetsForPolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.list_targets_for_policy(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::MoveAccount => {
             let input: MoveAccountRequest = crate::json::parse_input(&value)?;
@@ -2047,7 +2047,7 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: PutResourcePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.put_resource_policy(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::RegisterDelegatedAdministrator => {
             let input: RegisterDelegatedAdministratorRequest = crate::json::parse_input(&value)?;
@@ -2071,7 +2071,7 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: TerminateResponsibilityTransferRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.terminate_responsibility_transfer(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::UntagResource => {
             let input: UntagResourceRequest = crate::json::parse_input(&value)?;
@@ -2083,19 +2083,19 @@ pub async fn dispatch<S: Organizations + ?Sized>(
             let input: UpdateOrganizationalUnitRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.update_organizational_unit(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::UpdatePolicy => {
             let input: UpdatePolicyRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.update_policy(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
         Operation::UpdateResponsibilityTransfer => {
             let input: UpdateResponsibilityTransferRequest = crate::json::parse_input(&value)?;
             drop(value);
             let output = svc.update_responsibility_transfer(ctx, input).await?;
-            crate::output::write_output(&output)
+            Ok(crate::output::write_output(&output))
         }
     }
 }

@@ -3409,8 +3409,7 @@ pub struct EnableAllFeaturesRequest {}
 
 impl crate::WriteJson for EnableAllFeaturesRequest {
     fn write_json(&self, out: &mut Vec<u8>) {
-        let out = crate::output::ObjectWriter::new(out);
-        out.end();
+        crate::output::ObjectWriter::new(out).end();
     }
 }
 
