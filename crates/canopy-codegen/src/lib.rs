@@ -399,6 +399,8 @@ struct Model {
     target_prefix: String,
     /// Shapes reachable from an operation input (they need parsing and validation).
     input_shapes: BTreeSet<String>,
+    /// Shapes reachable from an operation output (they need a `WriteJson` impl).
+    output_shapes: BTreeSet<String>,
 }
 
 fn get_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -517,16 +519,11 @@ impl Model {
             operations,
             target_prefix,
             input_shapes: BTreeSet::new(),
+            output_shapes: BTreeSet::new(),
         };
         model.check()?;
-        let roots: Vec<String> = model
-            .operations
-            .iter()
-            .filter_map(|o| o.input.clone())
-            .collect();
-        for r in roots {
-            model.mark_input(&r);
-        }
+        model.input_shapes = model.reachable(model.operations.iter().filter_map(|o| o.input.as_ref()));
+        model.output_shapes = model.reachable(model.operations.iter().filter_map(|o| o.output.as_ref()));
         Ok(model)
     }
 
@@ -640,18 +637,21 @@ impl Model {
         false
     }
 
-    fn mark_input(&mut self, name: &str) {
-        if !self.input_shapes.insert(name.to_owned()) {
-            return;
+    /// Every shape reachable from `roots` through structure members and list members.
+    fn reachable<'a>(&self, roots: impl Iterator<Item = &'a String>) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut pending: Vec<String> = roots.cloned().collect();
+        while let Some(name) = pending.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            match &self.shape(&name).kind {
+                Kind::Structure { members, .. } => pending.extend(members.iter().map(|m| m.shape.clone())),
+                Kind::List { member } => pending.push(member.clone()),
+                _ => {}
+            }
         }
-        let children: Vec<String> = match &self.shape(name).kind {
-            Kind::Structure { members, .. } => members.iter().map(|m| m.shape.clone()).collect(),
-            Kind::List { member } => vec![member.clone()],
-            _ => vec![],
-        };
-        for c in children {
-            self.mark_input(&c);
-        }
+        seen
     }
 
     fn structures(&self) -> impl Iterator<Item = (&Shape, &Vec<Member>)> {
@@ -837,12 +837,14 @@ fn gen_shapes(model: &Model) -> Result<String, Error> {
             s.name
         )
         .ok();
-        writeln!(
-            o,
-            "impl crate::WriteJson for {0} {{ fn write_json(&self, out: &mut Vec<u8>) {{ crate::output::write_str(out, self.as_str()) }} }}\n",
-            s.name
-        )
-        .ok();
+        if model.output_shapes.contains(&s.name) {
+            writeln!(
+                o,
+                "impl crate::WriteJson for {0} {{ fn write_json(&self, out: &mut Vec<u8>) {{ crate::output::write_str(out, self.as_str()) }} }}\n",
+                s.name
+            )
+            .ok();
+        }
         let wire: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
         writeln!(
             o,
@@ -893,6 +895,9 @@ fn gen_shapes(model: &Model) -> Result<String, Error> {
             }
         }
         writeln!(o, "}}\n").ok();
+        if !model.output_shapes.contains(&s.name) {
+            continue;
+        }
         // The same bytes as the `Serialize` derive above, written directly (see `output`).
         writeln!(o, "impl crate::WriteJson for {} {{ fn write_json(&self, out: &mut Vec<u8>) {{", s.name).ok();
         if members.is_empty() {

@@ -40,12 +40,6 @@ impl std::fmt::Display for AccessDeniedForDependencyExceptionReason {
     }
 }
 
-impl crate::WriteJson for AccessDeniedForDependencyExceptionReason {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        crate::output::write_str(out, self.as_str())
-    }
-}
-
 impl crate::WireEnum for AccessDeniedForDependencyExceptionReason {
     fn from_wire(s: &str) -> Option<Self> {
         AccessDeniedForDependencyExceptionReason::from_wire(s)
@@ -729,12 +723,6 @@ impl std::fmt::Display for ConstraintViolationExceptionReason {
     }
 }
 
-impl crate::WriteJson for ConstraintViolationExceptionReason {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        crate::output::write_str(out, self.as_str())
-    }
-}
-
 impl crate::WireEnum for ConstraintViolationExceptionReason {
     fn from_wire(s: &str) -> Option<Self> {
         ConstraintViolationExceptionReason::from_wire(s)
@@ -1249,12 +1237,6 @@ impl std::fmt::Display for HandshakeConstraintViolationExceptionReason {
     }
 }
 
-impl crate::WriteJson for HandshakeConstraintViolationExceptionReason {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        crate::output::write_str(out, self.as_str())
-    }
-}
-
 impl crate::WireEnum for HandshakeConstraintViolationExceptionReason {
     fn from_wire(s: &str) -> Option<Self> {
         HandshakeConstraintViolationExceptionReason::from_wire(s)
@@ -1586,12 +1568,6 @@ impl std::fmt::Display for IAMUserAccessToBilling {
     }
 }
 
-impl crate::WriteJson for IAMUserAccessToBilling {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        crate::output::write_str(out, self.as_str())
-    }
-}
-
 impl crate::WireEnum for IAMUserAccessToBilling {
     fn from_wire(s: &str) -> Option<Self> {
         IAMUserAccessToBilling::from_wire(s)
@@ -1847,12 +1823,6 @@ impl InvalidInputExceptionReason {
 impl std::fmt::Display for InvalidInputExceptionReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl crate::WriteJson for InvalidInputExceptionReason {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        crate::output::write_str(out, self.as_str())
     }
 }
 
@@ -2397,14 +2367,6 @@ pub struct AcceptHandshakeRequest {
     pub handshake_id: String,
 }
 
-impl crate::WriteJson for AcceptHandshakeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("HandshakeId", &self.handshake_id);
-        obj.end();
-    }
-}
-
 /// Model structure `AcceptHandshakeResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct AcceptHandshakeResponse {
@@ -2480,29 +2442,12 @@ pub struct AttachPolicyRequest {
     pub target_id: String,
 }
 
-impl crate::WriteJson for AttachPolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("PolicyId", &self.policy_id);
-        obj.member("TargetId", &self.target_id);
-        obj.end();
-    }
-}
-
 /// Model structure `CancelHandshakeRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CancelHandshakeRequest {
     /// `HandshakeId`: length ≤ 34, pattern `^h-[0-9a-z]{8,32}$`; required.
     #[serde(rename = "HandshakeId")]
     pub handshake_id: String,
-}
-
-impl crate::WriteJson for CancelHandshakeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("HandshakeId", &self.handshake_id);
-        obj.end();
-    }
 }
 
 /// Model structure `CancelHandshakeResponse`.
@@ -2549,14 +2494,6 @@ pub struct CloseAccountRequest {
     pub account_id: String,
 }
 
-impl crate::WriteJson for CloseAccountRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.end();
-    }
-}
-
 /// Model structure `CreateAccountRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateAccountRequest {
@@ -2578,18 +2515,6 @@ pub struct CreateAccountRequest {
     /// `Tags`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
-}
-
-impl crate::WriteJson for CreateAccountRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountName", &self.account_name);
-        obj.member("Email", &self.email);
-        obj.optional("IamUserAccessToBilling", &self.iam_user_access_to_billing);
-        obj.optional("RoleName", &self.role_name);
-        obj.optional("Tags", &self.tags);
-        obj.end();
-    }
 }
 
 /// Model structure `CreateAccountResponse`.
@@ -2678,18 +2603,6 @@ pub struct CreateGovCloudAccountRequest {
     pub tags: Option<Vec<Tag>>,
 }
 
-impl crate::WriteJson for CreateGovCloudAccountRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountName", &self.account_name);
-        obj.member("Email", &self.email);
-        obj.optional("IamUserAccessToBilling", &self.iam_user_access_to_billing);
-        obj.optional("RoleName", &self.role_name);
-        obj.optional("Tags", &self.tags);
-        obj.end();
-    }
-}
-
 /// Model structure `CreateGovCloudAccountResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreateGovCloudAccountResponse {
@@ -2715,14 +2628,6 @@ pub struct CreateOrganizationRequest {
     /// `OrganizationFeatureSet`.
     #[serde(rename = "FeatureSet", skip_serializing_if = "Option::is_none")]
     pub feature_set: Option<OrganizationFeatureSet>,
-}
-
-impl crate::WriteJson for CreateOrganizationRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("FeatureSet", &self.feature_set);
-        obj.end();
-    }
 }
 
 /// Model structure `CreateOrganizationResponse`.
@@ -2753,16 +2658,6 @@ pub struct CreateOrganizationalUnitRequest {
     /// `Tags`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
-}
-
-impl crate::WriteJson for CreateOrganizationalUnitRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("Name", &self.name);
-        obj.member("ParentId", &self.parent_id);
-        obj.optional("Tags", &self.tags);
-        obj.end();
-    }
 }
 
 /// Model structure `CreateOrganizationalUnitResponse`.
@@ -2801,18 +2696,6 @@ pub struct CreatePolicyRequest {
     pub type_: PolicyType,
 }
 
-impl crate::WriteJson for CreatePolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("Content", &self.content);
-        obj.member("Description", &self.description);
-        obj.member("Name", &self.name);
-        obj.optional("Tags", &self.tags);
-        obj.member("Type", &self.type_);
-        obj.end();
-    }
-}
-
 /// Model structure `CreatePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CreatePolicyResponse {
@@ -2835,14 +2718,6 @@ pub struct DeclineHandshakeRequest {
     /// `HandshakeId`: length ≤ 34, pattern `^h-[0-9a-z]{8,32}$`; required.
     #[serde(rename = "HandshakeId")]
     pub handshake_id: String,
-}
-
-impl crate::WriteJson for DeclineHandshakeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("HandshakeId", &self.handshake_id);
-        obj.end();
-    }
 }
 
 /// Model structure `DeclineHandshakeResponse`.
@@ -2943,28 +2818,12 @@ pub struct DeleteOrganizationalUnitRequest {
     pub organizational_unit_id: String,
 }
 
-impl crate::WriteJson for DeleteOrganizationalUnitRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("OrganizationalUnitId", &self.organizational_unit_id);
-        obj.end();
-    }
-}
-
 /// Model structure `DeletePolicyRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DeletePolicyRequest {
     /// `PolicyId`: length ≤ 130, pattern `^p-[0-9a-zA-Z_]{8,128}$`; required.
     #[serde(rename = "PolicyId")]
     pub policy_id: String,
-}
-
-impl crate::WriteJson for DeletePolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("PolicyId", &self.policy_id);
-        obj.end();
-    }
 }
 
 /// Model structure `DeregisterDelegatedAdministratorRequest` (parsed from requests).
@@ -2978,29 +2837,12 @@ pub struct DeregisterDelegatedAdministratorRequest {
     pub service_principal: String,
 }
 
-impl crate::WriteJson for DeregisterDelegatedAdministratorRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.member("ServicePrincipal", &self.service_principal);
-        obj.end();
-    }
-}
-
 /// Model structure `DescribeAccountRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeAccountRequest {
     /// `AccountId`: length ≤ 12, pattern `^\d{12}$`; required.
     #[serde(rename = "AccountId")]
     pub account_id: String,
-}
-
-impl crate::WriteJson for DescribeAccountRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.end();
-    }
 }
 
 /// Model structure `DescribeAccountResponse`.
@@ -3025,14 +2867,6 @@ pub struct DescribeCreateAccountStatusRequest {
     /// `CreateAccountRequestId`: length ≤ 36, pattern `^car-[a-z0-9]{8,32}$`; required.
     #[serde(rename = "CreateAccountRequestId")]
     pub create_account_request_id: String,
-}
-
-impl crate::WriteJson for DescribeCreateAccountStatusRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("CreateAccountRequestId", &self.create_account_request_id);
-        obj.end();
-    }
 }
 
 /// Model structure `DescribeCreateAccountStatusResponse`.
@@ -3065,15 +2899,6 @@ pub struct DescribeEffectivePolicyRequest {
     pub target_id: Option<String>,
 }
 
-impl crate::WriteJson for DescribeEffectivePolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("PolicyType", &self.policy_type);
-        obj.optional("TargetId", &self.target_id);
-        obj.end();
-    }
-}
-
 /// Model structure `DescribeEffectivePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeEffectivePolicyResponse {
@@ -3096,14 +2921,6 @@ pub struct DescribeHandshakeRequest {
     /// `HandshakeId`: length ≤ 34, pattern `^h-[0-9a-z]{8,32}$`; required.
     #[serde(rename = "HandshakeId")]
     pub handshake_id: String,
-}
-
-impl crate::WriteJson for DescribeHandshakeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("HandshakeId", &self.handshake_id);
-        obj.end();
-    }
 }
 
 /// Model structure `DescribeHandshakeResponse`.
@@ -3146,14 +2963,6 @@ pub struct DescribeOrganizationalUnitRequest {
     pub organizational_unit_id: String,
 }
 
-impl crate::WriteJson for DescribeOrganizationalUnitRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("OrganizationalUnitId", &self.organizational_unit_id);
-        obj.end();
-    }
-}
-
 /// Model structure `DescribeOrganizationalUnitResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeOrganizationalUnitResponse {
@@ -3176,14 +2985,6 @@ pub struct DescribePolicyRequest {
     /// `PolicyId`: length ≤ 130, pattern `^p-[0-9a-zA-Z_]{8,128}$`; required.
     #[serde(rename = "PolicyId")]
     pub policy_id: String,
-}
-
-impl crate::WriteJson for DescribePolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("PolicyId", &self.policy_id);
-        obj.end();
-    }
 }
 
 /// Model structure `DescribePolicyResponse`.
@@ -3226,14 +3027,6 @@ pub struct DescribeResponsibilityTransferRequest {
     pub id: String,
 }
 
-impl crate::WriteJson for DescribeResponsibilityTransferRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("Id", &self.id);
-        obj.end();
-    }
-}
-
 /// Model structure `DescribeResponsibilityTransferResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DescribeResponsibilityTransferResponse {
@@ -3264,29 +3057,12 @@ pub struct DetachPolicyRequest {
     pub target_id: String,
 }
 
-impl crate::WriteJson for DetachPolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("PolicyId", &self.policy_id);
-        obj.member("TargetId", &self.target_id);
-        obj.end();
-    }
-}
-
 /// Model structure `DisableAWSServiceAccessRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct DisableAWSServiceAccessRequest {
     /// `ServicePrincipal`: length 1..=128, pattern `[\w+=,.@-]*`; required.
     #[serde(rename = "ServicePrincipal")]
     pub service_principal: String,
-}
-
-impl crate::WriteJson for DisableAWSServiceAccessRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("ServicePrincipal", &self.service_principal);
-        obj.end();
-    }
 }
 
 /// Model structure `DisablePolicyTypeRequest` (parsed from requests).
@@ -3298,15 +3074,6 @@ pub struct DisablePolicyTypeRequest {
     /// `RootId`: length ≤ 34, pattern `^r-[0-9a-z]{4,32}$`; required.
     #[serde(rename = "RootId")]
     pub root_id: String,
-}
-
-impl crate::WriteJson for DisablePolicyTypeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("PolicyType", &self.policy_type);
-        obj.member("RootId", &self.root_id);
-        obj.end();
-    }
 }
 
 /// Model structure `DisablePolicyTypeResponse`.
@@ -3395,23 +3162,9 @@ pub struct EnableAWSServiceAccessRequest {
     pub service_principal: String,
 }
 
-impl crate::WriteJson for EnableAWSServiceAccessRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("ServicePrincipal", &self.service_principal);
-        obj.end();
-    }
-}
-
 /// Model structure `EnableAllFeaturesRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct EnableAllFeaturesRequest {}
-
-impl crate::WriteJson for EnableAllFeaturesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        crate::output::ObjectWriter::new(out).end();
-    }
-}
 
 /// Model structure `EnableAllFeaturesResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
@@ -3438,15 +3191,6 @@ pub struct EnablePolicyTypeRequest {
     /// `RootId`: length ≤ 34, pattern `^r-[0-9a-z]{4,32}$`; required.
     #[serde(rename = "RootId")]
     pub root_id: String,
-}
-
-impl crate::WriteJson for EnablePolicyTypeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("PolicyType", &self.policy_type);
-        obj.member("RootId", &self.root_id);
-        obj.end();
-    }
 }
 
 /// Model structure `EnablePolicyTypeResponse`.
@@ -3543,15 +3287,6 @@ pub struct HandshakeFilter {
     pub parent_handshake_id: Option<String>,
 }
 
-impl crate::WriteJson for HandshakeFilter {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("ActionType", &self.action_type);
-        obj.optional("ParentHandshakeId", &self.parent_handshake_id);
-        obj.end();
-    }
-}
-
 /// Model structure `HandshakeParty` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HandshakeParty {
@@ -3610,16 +3345,6 @@ pub struct InviteAccountToOrganizationRequest {
     pub target: HandshakeParty,
 }
 
-impl crate::WriteJson for InviteAccountToOrganizationRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("Notes", &self.notes);
-        obj.optional("Tags", &self.tags);
-        obj.member("Target", &self.target);
-        obj.end();
-    }
-}
-
 /// Model structure `InviteAccountToOrganizationResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct InviteAccountToOrganizationResponse {
@@ -3659,19 +3384,6 @@ pub struct InviteOrganizationToTransferResponsibilityRequest {
     pub type_: ResponsibilityTransferType,
 }
 
-impl crate::WriteJson for InviteOrganizationToTransferResponsibilityRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("Notes", &self.notes);
-        obj.member("SourceName", &self.source_name);
-        obj.member("StartTimestamp", &self.start_timestamp);
-        obj.optional("Tags", &self.tags);
-        obj.member("Target", &self.target);
-        obj.member("Type", &self.type_);
-        obj.end();
-    }
-}
-
 /// Model structure `InviteOrganizationToTransferResponsibilityResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct InviteOrganizationToTransferResponsibilityResponse {
@@ -3697,15 +3409,6 @@ pub struct ListAWSServiceAccessForOrganizationRequest {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-}
-
-impl crate::WriteJson for ListAWSServiceAccessForOrganizationRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
 }
 
 /// Model structure `ListAWSServiceAccessForOrganizationResponse`.
@@ -3745,16 +3448,6 @@ pub struct ListAccountsForParentRequest {
     pub parent_id: String,
 }
 
-impl crate::WriteJson for ListAccountsForParentRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("ParentId", &self.parent_id);
-        obj.end();
-    }
-}
-
 /// Model structure `ListAccountsForParentResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListAccountsForParentResponse {
@@ -3784,15 +3477,6 @@ pub struct ListAccountsRequest {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-}
-
-impl crate::WriteJson for ListAccountsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
 }
 
 /// Model structure `ListAccountsResponse`.
@@ -3827,16 +3511,6 @@ pub struct ListAccountsWithInvalidEffectivePolicyRequest {
     /// `EffectivePolicyType`; required.
     #[serde(rename = "PolicyType")]
     pub policy_type: EffectivePolicyType,
-}
-
-impl crate::WriteJson for ListAccountsWithInvalidEffectivePolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("PolicyType", &self.policy_type);
-        obj.end();
-    }
 }
 
 /// Model structure `ListAccountsWithInvalidEffectivePolicyResponse`.
@@ -3880,17 +3554,6 @@ pub struct ListChildrenRequest {
     pub parent_id: String,
 }
 
-impl crate::WriteJson for ListChildrenRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("ChildType", &self.child_type);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("ParentId", &self.parent_id);
-        obj.end();
-    }
-}
-
 /// Model structure `ListChildrenResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListChildrenResponse {
@@ -3923,16 +3586,6 @@ pub struct ListCreateAccountStatusRequest {
     /// `CreateAccountStates`.
     #[serde(rename = "States", skip_serializing_if = "Option::is_none")]
     pub states: Option<Vec<CreateAccountState>>,
-}
-
-impl crate::WriteJson for ListCreateAccountStatusRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.optional("States", &self.states);
-        obj.end();
-    }
 }
 
 /// Model structure `ListCreateAccountStatusResponse`.
@@ -3972,16 +3625,6 @@ pub struct ListDelegatedAdministratorsRequest {
     pub service_principal: Option<String>,
 }
 
-impl crate::WriteJson for ListDelegatedAdministratorsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.optional("ServicePrincipal", &self.service_principal);
-        obj.end();
-    }
-}
-
 /// Model structure `ListDelegatedAdministratorsResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListDelegatedAdministratorsResponse {
@@ -4019,16 +3662,6 @@ pub struct ListDelegatedServicesForAccountRequest {
     pub next_token: Option<String>,
 }
 
-impl crate::WriteJson for ListDelegatedServicesForAccountRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
-}
-
 /// Model structure `ListDelegatedServicesForAccountResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListDelegatedServicesForAccountResponse {
@@ -4064,17 +3697,6 @@ pub struct ListEffectivePolicyValidationErrorsRequest {
     /// `EffectivePolicyType`; required.
     #[serde(rename = "PolicyType")]
     pub policy_type: EffectivePolicyType,
-}
-
-impl crate::WriteJson for ListEffectivePolicyValidationErrorsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("PolicyType", &self.policy_type);
-        obj.end();
-    }
 }
 
 /// Model structure `ListEffectivePolicyValidationErrorsResponse`.
@@ -4136,16 +3758,6 @@ pub struct ListHandshakesForAccountRequest {
     pub next_token: Option<String>,
 }
 
-impl crate::WriteJson for ListHandshakesForAccountRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("Filter", &self.filter);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
-}
-
 /// Model structure `ListHandshakesForAccountResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListHandshakesForAccountResponse {
@@ -4178,16 +3790,6 @@ pub struct ListHandshakesForOrganizationRequest {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-}
-
-impl crate::WriteJson for ListHandshakesForOrganizationRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("Filter", &self.filter);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
 }
 
 /// Model structure `ListHandshakesForOrganizationResponse`.
@@ -4227,17 +3829,6 @@ pub struct ListInboundResponsibilityTransfersRequest {
     pub type_: ResponsibilityTransferType,
 }
 
-impl crate::WriteJson for ListInboundResponsibilityTransfersRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("Id", &self.id);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("Type", &self.type_);
-        obj.end();
-    }
-}
-
 /// Model structure `ListInboundResponsibilityTransfersResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListInboundResponsibilityTransfersResponse {
@@ -4273,16 +3864,6 @@ pub struct ListOrganizationalUnitsForParentRequest {
     /// `ParentId`: length ≤ 100, pattern `^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`; required.
     #[serde(rename = "ParentId")]
     pub parent_id: String,
-}
-
-impl crate::WriteJson for ListOrganizationalUnitsForParentRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("ParentId", &self.parent_id);
-        obj.end();
-    }
 }
 
 /// Model structure `ListOrganizationalUnitsForParentResponse`.
@@ -4322,16 +3903,6 @@ pub struct ListOutboundResponsibilityTransfersRequest {
     pub type_: ResponsibilityTransferType,
 }
 
-impl crate::WriteJson for ListOutboundResponsibilityTransfersRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("Type", &self.type_);
-        obj.end();
-    }
-}
-
 /// Model structure `ListOutboundResponsibilityTransfersResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListOutboundResponsibilityTransfersResponse {
@@ -4367,16 +3938,6 @@ pub struct ListParentsRequest {
     /// `NextToken`: length ≤ 100000, pattern `[\s\S]*`.
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-}
-
-impl crate::WriteJson for ListParentsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("ChildId", &self.child_id);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
 }
 
 /// Model structure `ListParentsResponse`.
@@ -4416,17 +3977,6 @@ pub struct ListPoliciesForTargetRequest {
     pub target_id: String,
 }
 
-impl crate::WriteJson for ListPoliciesForTargetRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("Filter", &self.filter);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("TargetId", &self.target_id);
-        obj.end();
-    }
-}
-
 /// Model structure `ListPoliciesForTargetResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListPoliciesForTargetResponse {
@@ -4461,16 +4011,6 @@ pub struct ListPoliciesRequest {
     pub next_token: Option<String>,
 }
 
-impl crate::WriteJson for ListPoliciesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("Filter", &self.filter);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
-}
-
 /// Model structure `ListPoliciesResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListPoliciesResponse {
@@ -4502,15 +4042,6 @@ pub struct ListRootsRequest {
     pub next_token: Option<String>,
 }
 
-impl crate::WriteJson for ListRootsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.end();
-    }
-}
-
 /// Model structure `ListRootsResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListRootsResponse {
@@ -4540,15 +4071,6 @@ pub struct ListTagsForResourceRequest {
     /// `TaggableResourceId`: length ≤ 130, pattern `^(r-[0-9a-z]{4,32})|(\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})|(^p-[0-9a-zA-Z_]{8,128})|(^rp-[0-9a-zA-Z_]{4,128})|(^rt-[0-9a-zA-Z_]{8,32})$`; required.
     #[serde(rename = "ResourceId")]
     pub resource_id: String,
-}
-
-impl crate::WriteJson for ListTagsForResourceRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("ResourceId", &self.resource_id);
-        obj.end();
-    }
 }
 
 /// Model structure `ListTagsForResourceResponse`.
@@ -4585,16 +4107,6 @@ pub struct ListTargetsForPolicyRequest {
     pub policy_id: String,
 }
 
-impl crate::WriteJson for ListTargetsForPolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("MaxResults", &self.max_results);
-        obj.optional("NextToken", &self.next_token);
-        obj.member("PolicyId", &self.policy_id);
-        obj.end();
-    }
-}
-
 /// Model structure `ListTargetsForPolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ListTargetsForPolicyResponse {
@@ -4627,16 +4139,6 @@ pub struct MoveAccountRequest {
     /// `ParentId`: length ≤ 100, pattern `^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`; required.
     #[serde(rename = "SourceParentId")]
     pub source_parent_id: String,
-}
-
-impl crate::WriteJson for MoveAccountRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.member("DestinationParentId", &self.destination_parent_id);
-        obj.member("SourceParentId", &self.source_parent_id);
-        obj.end();
-    }
 }
 
 /// Model structure `Organization`.
@@ -4845,15 +4347,6 @@ pub struct PutResourcePolicyRequest {
     pub tags: Option<Vec<Tag>>,
 }
 
-impl crate::WriteJson for PutResourcePolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("Content", &self.content);
-        obj.optional("Tags", &self.tags);
-        obj.end();
-    }
-}
-
 /// Model structure `PutResourcePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct PutResourcePolicyResponse {
@@ -4881,29 +4374,12 @@ pub struct RegisterDelegatedAdministratorRequest {
     pub service_principal: String,
 }
 
-impl crate::WriteJson for RegisterDelegatedAdministratorRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.member("ServicePrincipal", &self.service_principal);
-        obj.end();
-    }
-}
-
 /// Model structure `RemoveAccountFromOrganizationRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct RemoveAccountFromOrganizationRequest {
     /// `AccountId`: length ≤ 12, pattern `^\d{12}$`; required.
     #[serde(rename = "AccountId")]
     pub account_id: String,
-}
-
-impl crate::WriteJson for RemoveAccountFromOrganizationRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("AccountId", &self.account_id);
-        obj.end();
-    }
 }
 
 /// Model structure `ResourcePolicy`.
@@ -5060,15 +4536,6 @@ pub struct TagResourceRequest {
     pub tags: Vec<Tag>,
 }
 
-impl crate::WriteJson for TagResourceRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("ResourceId", &self.resource_id);
-        obj.member("Tags", &self.tags);
-        obj.end();
-    }
-}
-
 /// Model structure `TerminateResponsibilityTransferRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct TerminateResponsibilityTransferRequest {
@@ -5078,15 +4545,6 @@ pub struct TerminateResponsibilityTransferRequest {
     /// `ResponsibilityTransferId`: pattern `^rt-[0-9a-z]{8,32}$`; required.
     #[serde(rename = "Id")]
     pub id: String,
-}
-
-impl crate::WriteJson for TerminateResponsibilityTransferRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("EndTimestamp", &self.end_timestamp);
-        obj.member("Id", &self.id);
-        obj.end();
-    }
 }
 
 /// Model structure `TerminateResponsibilityTransferResponse`.
@@ -5145,15 +4603,6 @@ pub struct UntagResourceRequest {
     pub tag_keys: Vec<String>,
 }
 
-impl crate::WriteJson for UntagResourceRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("ResourceId", &self.resource_id);
-        obj.member("TagKeys", &self.tag_keys);
-        obj.end();
-    }
-}
-
 /// Model structure `UpdateOrganizationalUnitRequest` (parsed from requests).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct UpdateOrganizationalUnitRequest {
@@ -5163,15 +4612,6 @@ pub struct UpdateOrganizationalUnitRequest {
     /// `OrganizationalUnitId`: length ≤ 68, pattern `^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`; required.
     #[serde(rename = "OrganizationalUnitId")]
     pub organizational_unit_id: String,
-}
-
-impl crate::WriteJson for UpdateOrganizationalUnitRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("Name", &self.name);
-        obj.member("OrganizationalUnitId", &self.organizational_unit_id);
-        obj.end();
-    }
 }
 
 /// Model structure `UpdateOrganizationalUnitResponse`.
@@ -5207,17 +4647,6 @@ pub struct UpdatePolicyRequest {
     pub policy_id: String,
 }
 
-impl crate::WriteJson for UpdatePolicyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.optional("Content", &self.content);
-        obj.optional("Description", &self.description);
-        obj.optional("Name", &self.name);
-        obj.member("PolicyId", &self.policy_id);
-        obj.end();
-    }
-}
-
 /// Model structure `UpdatePolicyResponse`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct UpdatePolicyResponse {
@@ -5243,15 +4672,6 @@ pub struct UpdateResponsibilityTransferRequest {
     /// `ResponsibilityTransferName`: length 1..=128, pattern `^[ -~]+$`, sensitive; required.
     #[serde(rename = "Name")]
     pub name: String,
-}
-
-impl crate::WriteJson for UpdateResponsibilityTransferRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut obj = crate::output::ObjectWriter::new(out);
-        obj.member("Id", &self.id);
-        obj.member("Name", &self.name);
-        obj.end();
-    }
 }
 
 /// Model structure `UpdateResponsibilityTransferResponse`.
