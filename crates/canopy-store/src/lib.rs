@@ -9,6 +9,7 @@ mod postgres;
 mod schema;
 mod sqlite;
 mod tx;
+mod walvfs;
 
 use std::sync::Arc;
 

@@ -38,7 +38,8 @@ use tokio::sync::oneshot;
 use canopy_core::{BoxFuture, OpError, Store, StoreError, StoreResult, TxFn};
 
 use crate::schema;
-use crate::tx::{be, SeqCounter, SqlTx};
+use crate::walvfs;
+use crate::tx::{be, SeqCounter, SqlTx, Statements};
 
 /// At most this many jobs share one commit.
 pub const MAX_BATCH: usize = 256;
@@ -123,6 +124,7 @@ impl ReadPool {
 /// One reader thread. The batch is taken before its transaction begins, so every read in it
 /// sees every write acknowledged before the read was queued.
 fn reader_loop(conn: Connection, queue: &Mutex<mpsc::Receiver<ReadJob>>) {
+    let stmts = Statements::new(&conn);
     let mut batch: Vec<ReadJob> = Vec::with_capacity(MAX_READ_BATCH);
     loop {
         {
@@ -134,7 +136,7 @@ fn reader_loop(conn: Connection, queue: &Mutex<mpsc::Receiver<ReadJob>>) {
             }
             batch.extend(rx.try_iter().take(MAX_READ_BATCH - 1));
         }
-        run_reads(&conn, &mut batch);
+        run_reads(&stmts, &mut batch);
     }
     tracing::debug!("store reader thread exiting");
 }
@@ -193,7 +195,10 @@ impl SqliteStore {
             }
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags)
+        // The writer's connection alone writes the WAL through `walvfs`, a commit's frames in
+        // one write call.
+        walvfs::register().map_err(StoreError::Backend)?;
+        let mut conn = Connection::open_with_flags_and_vfs(path, flags, walvfs::VFS_NAME)
             .map_err(|e| StoreError::Backend(format!("cannot open database {}: {e}", path.display())))?;
         configure_common(&conn)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(be)?;
@@ -390,12 +395,12 @@ fn panicked() -> OpError {
 
 /// Runs one closure, turning a panic into an error. `seq`: the write transaction's insertion
 /// counter; `None` runs the closure read-only.
-fn run_closure(conn: &Connection, f: &mut TxFn, seq: Option<&SeqCounter>) -> OpResult {
+fn run_closure(stmts: &Statements, f: &mut TxFn, seq: Option<&SeqCounter>) -> OpResult {
     let writable = seq.is_some();
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut tx = match seq {
-            Some(seq) => SqlTx::write(conn, seq),
-            None => SqlTx::read(conn),
+            Some(seq) => SqlTx::write(stmts, seq),
+            None => SqlTx::read(stmts),
         };
         f(&mut tx)
     }));
@@ -410,7 +415,8 @@ fn run_closure(conn: &Connection, f: &mut TxFn, seq: Option<&SeqCounter>) -> OpR
 
 /// Runs the queued reads (all of them, emptying `jobs`) in one read transaction, answering each
 /// as soon as it is done.
-fn run_reads(conn: &Connection, jobs: &mut Vec<ReadJob>) {
+fn run_reads(stmts: &Statements, jobs: &mut Vec<ReadJob>) {
+    let conn = stmts.conn();
     ensure_no_transaction(conn);
     if let Err(e) = exec(conn, "BEGIN") {
         let msg = format!("cannot begin a read transaction: {e}");
@@ -421,7 +427,7 @@ fn run_reads(conn: &Connection, jobs: &mut Vec<ReadJob>) {
         return;
     }
     for ReadJob { mut f, reply } in jobs.drain(..) {
-        let r = run_closure(conn, &mut f, None);
+        let r = run_closure(stmts, &mut f, None);
         drop(f);
         let _ = reply.send(r);
     }
@@ -524,6 +530,7 @@ impl Pending {
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<FileDuties>) {
+    let stmts = Statements::new(&conn);
     let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
     let mut reads: Vec<ReadJob> = Vec::new();
     // `recv` keeps returning queued jobs after the store is dropped, then fails: the thread
@@ -544,7 +551,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<F
             }
         }
         if !writes.is_empty() {
-            if let Some(committed) = write_batch(&conn, writes) {
+            if let Some(committed) = write_batch(&stmts, writes) {
                 match &durable {
                     Some(duties) => {
                         if let Err(mpsc::SendError(committed)) = duties.sync.send(committed) {
@@ -560,7 +567,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<F
             }
         }
         if !reads.is_empty() {
-            run_reads(&conn, &mut reads);
+            run_reads(&stmts, &mut reads);
         }
     }
     tracing::debug!("store writer thread exiting");
@@ -602,7 +609,8 @@ enum BatchFailure {
 /// batch runs again with a savepoint around each job, so the failed job's writes are undone
 /// alone; the answers are those of that second run.
 #[must_use]
-fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
+fn write_batch(stmts: &Statements, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
+    let conn = stmts.conn();
     let n = jobs.len();
     let mut works = Vec::with_capacity(n);
     let mut replies = Vec::with_capacity(n);
@@ -619,11 +627,11 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
             WriteJob::Read(_) => unreachable!("reads are split off before the write batch"),
         }
     }
-    let outcome = match run_batch(conn, &mut works, false) {
+    let outcome = match run_batch(stmts, &mut works, false) {
         Err(BatchFailure::Replay) => {
             ensure_no_transaction(conn);
             tracing::debug!(batch = n, "a job failed after writing; the batch runs again with savepoints");
-            run_batch(conn, &mut works, true)
+            run_batch(stmts, &mut works, true)
         }
         other => other,
     };
@@ -650,7 +658,8 @@ fn write_batch(conn: &Connection, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> {
 /// One run of a batch in one transaction, committed when every job has run. `careful`: each
 /// job in its own savepoint; otherwise a job that fails after changing rows stops the run with
 /// [`BatchFailure::Replay`]. Answers the jobs' results in order.
-fn run_batch(conn: &Connection, works: &mut [Work], careful: bool) -> Result<Vec<JobResult>, BatchFailure> {
+fn run_batch(stmts: &Statements, works: &mut [Work], careful: bool) -> Result<Vec<JobResult>, BatchFailure> {
+    let conn = stmts.conn();
     ensure_no_transaction(conn);
     exec(conn, "BEGIN IMMEDIATE").map_err(|e| BatchFailure::Broken(format!("cannot begin a write transaction: {e}")))?;
     let seq = SeqCounter::default();
@@ -661,7 +670,7 @@ fn run_batch(conn: &Connection, works: &mut [Work], careful: bool) -> Result<Vec
         }
         let changes_before = conn.total_changes();
         let result = match work {
-            Work::Op(f) => JobResult::Op(run_closure(conn, f, Some(&seq))),
+            Work::Op(f) => JobResult::Op(run_closure(stmts, f, Some(&seq))),
             Work::Reset => JobResult::Reset(reset_all(conn).inspect(|_| seq.rewound())),
         };
         if careful {
@@ -680,7 +689,7 @@ fn run_batch(conn: &Connection, works: &mut [Work], careful: bool) -> Result<Vec
         }
         results.push(result);
     }
-    seq.store(conn).map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
+    seq.store(stmts).map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
     exec(conn, "COMMIT").map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
     Ok(results)
 }

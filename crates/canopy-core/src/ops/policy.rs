@@ -263,16 +263,14 @@ fn check_name_free(tx: &mut dyn Tx, org: &OrganizationRecord, t: PolicyType, nam
 pub fn attach_defaults(tx: &mut dyn Tx, env: &Env, org_id: &str, enabled: &[PolicyType], target_id: &str) -> Result<(), OpError> {
     for t in enabled {
         if let Some(m) = managed_default(*t) {
-            if tx.attachment_get(org_id, m.id, target_id)?.is_none() {
-                tx.attachment_insert(&PolicyAttachmentRecord {
-                    org_id: org_id.to_string(),
-                    policy_id: m.id.to_string(),
-                    target_id: target_id.to_string(),
-                    policy_type: *t,
-                    attached_ms: env.clock.now_ms(),
-                    seq: 0,
-                })?;
-            }
+            tx.attachment_insert_absent(&PolicyAttachmentRecord {
+                org_id: org_id.to_string(),
+                policy_id: m.id.to_string(),
+                target_id: target_id.to_string(),
+                policy_type: *t,
+                attached_ms: env.clock.now_ms(),
+                seq: 0,
+            })?;
         }
     }
     Ok(())
