@@ -60,17 +60,19 @@ fn listed(lifecycle: Lifecycle) -> bool {
     !matches!(lifecycle, Lifecycle::Creating | Lifecycle::Purged)
 }
 
-pub fn account(org: &OrganizationRecord, rec: &AccountRecord, paths: Option<Vec<String>>, config: &CoreConfig, now_ms: i64) -> Account {
-    let (status, state) = match lifecycle(rec, config, now_ms) {
+/// Takes the record by value: its strings move into the answer (a ListAccounts page cloned
+/// three per account).
+pub fn account(org: &OrganizationRecord, rec: AccountRecord, paths: Option<Vec<String>>, config: &CoreConfig, now_ms: i64) -> Account {
+    let (status, state) = match lifecycle(&rec, config, now_ms) {
         Lifecycle::Creating | Lifecycle::Active => (AccountStatus::Active, AccountState::Active),
         Lifecycle::PendingClosure => (AccountStatus::PendingClosure, AccountState::PendingClosure),
         Lifecycle::Closed | Lifecycle::Purged => (AccountStatus::Suspended, AccountState::Closed),
     };
     Account {
-        id: Some(rec.id.clone()),
         arn: Some(arn::account(&org.partition, &org.management_account_id, &org.id, &rec.id)),
-        email: Some(rec.email.clone()),
-        name: Some(rec.name.clone()),
+        id: Some(rec.id),
+        email: Some(rec.email),
+        name: Some(rec.name),
         status: Some(status),
         state: Some(state),
         paths,

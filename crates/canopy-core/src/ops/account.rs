@@ -243,7 +243,7 @@ pub fn describe(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DescribeAcc
     let member = access::reader(tx, caller)?;
     let account = find_member_account(tx, env, &member.org, &input.account_id)?;
     let paths = paths_of(tx, &member.org, &account)?;
-    Ok(DescribeAccountResponse { account: Some(views::account(&member.org, &account, paths, &env.config, env.clock.now_ms())) })
+    Ok(DescribeAccountResponse { account: Some(views::account(&member.org, account, paths, &env.config, env.clock.now_ms())) })
 }
 
 pub fn list(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListAccountsRequest) -> Result<ListAccountsResponse, OpError> {
@@ -274,7 +274,7 @@ pub(crate) fn render_accounts(tx: &mut dyn Tx, env: &Env, org: &OrganizationReco
     let now = env.clock.now_ms();
     let mut parent_paths: Vec<(String, String)> = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
-    for account in rows.iter().filter(|a| views::is_visible(a, &env.config, now)) {
+    for account in rows.into_iter().filter(|a| views::is_visible(a, &env.config, now)) {
         let paths = match &account.parent_id {
             None => None,
             Some(parent) => {

@@ -270,7 +270,7 @@ pub fn deregister(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &Deregiste
 }
 
 fn delegated_administrator(env: &Env, org: &OrganizationRecord, account: &AccountRecord, since_ms: i64) -> DelegatedAdministrator {
-    let a = views::account(org, account, None, &env.config, env.clock.now_ms());
+    let a = views::account(org, account.clone(), None, &env.config, env.clock.now_ms());
     DelegatedAdministrator {
         id: a.id,
         arn: a.arn,
