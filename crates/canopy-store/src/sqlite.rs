@@ -39,7 +39,7 @@ use canopy_core::{BoxFuture, OpError, Store, StoreError, StoreResult, TxFn};
 
 use crate::schema;
 use crate::walvfs;
-use crate::tx::{be, SeqCounter, SqlTx, Statements};
+use crate::tx::{be, RowCache, SeqCounter, SqlTx, Statements};
 
 /// At most this many jobs share one commit.
 pub const MAX_BATCH: usize = 256;
@@ -395,12 +395,12 @@ fn panicked() -> OpError {
 
 /// Runs one closure, turning a panic into an error. `seq`: the write transaction's insertion
 /// counter; `None` runs the closure read-only.
-fn run_closure(stmts: &Statements, f: &mut TxFn, seq: Option<&SeqCounter>) -> OpResult {
+fn run_closure(stmts: &Statements, rows: &RowCache, f: &mut TxFn, seq: Option<&SeqCounter>) -> OpResult {
     let writable = seq.is_some();
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut tx = match seq {
-            Some(seq) => SqlTx::write(stmts, seq),
-            None => SqlTx::read(stmts),
+            Some(seq) => SqlTx::write(stmts, seq, rows),
+            None => SqlTx::read(stmts, rows),
         };
         f(&mut tx)
     }));
@@ -426,8 +426,9 @@ fn run_reads(stmts: &Statements, jobs: &mut Vec<ReadJob>) {
         }
         return;
     }
+    let rows = RowCache::default();
     for ReadJob { mut f, reply } in jobs.drain(..) {
-        let r = run_closure(stmts, &mut f, None);
+        let r = run_closure(stmts, &rows, &mut f, None);
         drop(f);
         let _ = reply.send(r);
     }
@@ -663,6 +664,7 @@ fn run_batch(stmts: &Statements, works: &mut [Work], careful: bool) -> Result<Ve
     ensure_no_transaction(conn);
     exec(conn, "BEGIN IMMEDIATE").map_err(|e| BatchFailure::Broken(format!("cannot begin a write transaction: {e}")))?;
     let seq = SeqCounter::default();
+    let rows = RowCache::default();
     let mut results = Vec::with_capacity(works.len());
     for work in works.iter_mut() {
         if careful {
@@ -670,13 +672,17 @@ fn run_batch(stmts: &Statements, works: &mut [Work], careful: bool) -> Result<Ve
         }
         let changes_before = conn.total_changes();
         let result = match work {
-            Work::Op(f) => JobResult::Op(run_closure(stmts, f, Some(&seq))),
-            Work::Reset => JobResult::Reset(reset_all(conn).inspect(|_| seq.rewound())),
+            Work::Op(f) => JobResult::Op(run_closure(stmts, &rows, f, Some(&seq))),
+            Work::Reset => {
+                rows.clear();
+                JobResult::Reset(reset_all(conn).inspect(|_| seq.rewound()))
+            }
         };
         if careful {
             let end = if result.is_ok() {
                 exec(conn, "RELEASE job")
             } else {
+                rows.clear();
                 exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
             };
             end.map_err(|e| BatchFailure::Broken(format!("cannot end a savepoint: {e}")))?;

@@ -197,6 +197,7 @@ macro_rules! conformance {
                 ou_list_paging_and_counts,
                 ou_find_by_name_is_exact,
                 account_round_trip,
+                caller_rows_follow_writes,
                 account_partitions_are_distinct,
                 account_list_paging_and_counts,
                 account_email_lookup_is_case_insensitive,
@@ -561,6 +562,88 @@ mod cases {
         assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000002")?)).await.unwrap(), Some(filled));
         // The email lookup follows an update of the email.
         assert_eq!(read(&s, |tx| Ok(tx.account_find_by_email("aws", "000000000002@EXAMPLE.com")?)).await.unwrap().map(|a| a.id), Some("000000000002".into()));
+    }
+
+    /// A transaction reads its own writes to accounts and organizations, and writes queued
+    /// together (one batch on SQLite) each see the ones before them: the SQLite store keeps the
+    /// rows it read by key for the rest of the transaction.
+    pub async fn caller_rows_follow_writes(s: Arc<dyn Store>) {
+        write(&s, |tx| {
+            tx.org_insert(&org("o-1"))?;
+            tx.account_insert(&member("000000000001", "o-1", "r-1", "a@example.com"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let seen = write(&s, |tx| {
+            let before = tx.account_get("aws", "000000000001")?.expect("inserted");
+            tx.account_update(&AccountRecord { name: "renamed".into(), ..before })?;
+            let after = tx.account_get("aws", "000000000001")?.expect("still there");
+            let absent = tx.account_get("aws", "000000000002")?;
+            tx.account_insert(&member("000000000002", "o-1", "r-1", "b@example.com"))?;
+            let inserted = tx.account_get("aws", "000000000002")?;
+            let org_before = tx.org_get("o-1")?.expect("inserted");
+            tx.org_update(&OrganizationRecord { management_account_id: "000000000002".into(), ..org_before })?;
+            let org_after = tx.org_get("o-1")?.expect("still there");
+            tx.org_delete("o-1")?;
+            let org_gone = tx.org_get("o-1")?;
+            Ok((after.name, absent.is_none(), inserted.is_some(), org_after.management_account_id, org_gone.is_none()))
+        })
+        .await
+        .unwrap();
+        assert_eq!(seen, ("renamed".to_string(), true, true, "000000000002".to_string(), true));
+
+        // Forty increments of one account's name, queued at once: none is lost.
+        write(&s, |tx| {
+            let a = tx.account_get("aws", "000000000001")?.expect("inserted");
+            Ok(tx.account_update(&AccountRecord { name: "0".into(), ..a })?)
+        })
+        .await
+        .unwrap();
+        let writes: Vec<_> = (0..40)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    write(&s, |tx| {
+                        let a = tx.account_get("aws", "000000000001")?.expect("inserted");
+                        let n: u32 = a.name.parse().expect("a number");
+                        Ok(tx.account_update(&AccountRecord { name: (n + 1).to_string(), ..a })?)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for w in writes {
+            w.await.unwrap().unwrap();
+        }
+        let a = read(&s, |tx| Ok(tx.account_get("aws", "000000000001")?)).await.unwrap().expect("inserted");
+        assert_eq!(a.name, "40");
+
+        // A refused write that read its own change before failing leaves nothing behind for the
+        // writes queued with it.
+        let jobs: Vec<_> = (0..20)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    write(&s, move |tx| {
+                        let a = tx.account_get("aws", "000000000001")?.expect("inserted");
+                        if i % 2 == 0 {
+                            tx.account_update(&AccountRecord { name: "refused".into(), ..a })?;
+                            let _ = tx.account_get("aws", "000000000001")?;
+                            return Err(ApiError::new(canopy_api::ErrorCode::ConstraintViolationException, "refused").into());
+                        }
+                        Ok(a.name)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for (i, job) in jobs.into_iter().enumerate() {
+            match job.await.unwrap() {
+                Ok(name) => assert_eq!(name, "40", "job {i}"),
+                Err(e) => assert!(i % 2 == 0, "job {i}: {e:?}"),
+            }
+        }
     }
 
     pub async fn account_partitions_are_distinct(s: Arc<dyn Store>) {
