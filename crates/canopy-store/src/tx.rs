@@ -102,17 +102,19 @@ impl<'c> Statements<'c> {
     }
 }
 
-/// Account and organization rows read by key during one transaction, for the closures of the
-/// same batch after the first: every operation begins by reading its caller's account and
-/// organization (`access::membership`), and a batch's callers are mostly the same one. Two
-/// lookups were 9 % of a CreateOrganizationalUnit on the writer thread. Create one per
-/// transaction. Any statement that writes a table named `accounts` or `organizations` empties
-/// it (`SqlTx::exec`); the writer also empties it when a job's savepoint is rolled back or the
-/// store is reset, since those change rows without a statement of this module.
+/// Account, organization and root rows read by key during one transaction, for the closures
+/// of the same batch after the first: every operation begins by reading its caller's account
+/// and organization (`access::membership`), most then read the root, and a batch's callers are
+/// mostly the same one. The three lookups were 13 % of a CreateOrganizationalUnit on the writer
+/// thread. Create one per transaction. Any statement that writes a table named `accounts`,
+/// `organizations` or `roots` empties it (`SqlTx::exec`); the writer also empties it when a
+/// job's savepoint is rolled back or the store is reset, since those change rows without a
+/// statement of this module.
 #[derive(Default)]
 pub(crate) struct RowCache {
     accounts: RefCell<Vec<(String, String, Option<AccountRecord>)>>,
     orgs: RefCell<Vec<(String, Option<OrganizationRecord>)>>,
+    roots: RefCell<Vec<(String, Option<RootRecord>)>>,
 }
 
 /// Rows kept per table; a batch with more distinct callers reads the rest as before.
@@ -122,6 +124,18 @@ impl RowCache {
     pub(crate) fn clear(&self) {
         self.accounts.borrow_mut().clear();
         self.orgs.borrow_mut().clear();
+        self.roots.borrow_mut().clear();
+    }
+
+    fn root(&self, id: &str) -> Option<Option<RootRecord>> {
+        self.roots.borrow().iter().find(|(i, _)| i == id).map(|(_, r)| r.clone())
+    }
+
+    fn keep_root(&self, id: &str, row: &Option<RootRecord>) {
+        let mut rows = self.roots.borrow_mut();
+        if rows.len() < ROW_CACHE_ENTRIES {
+            rows.push((id.to_string(), row.clone()));
+        }
     }
 
     fn account(&self, partition: &str, id: &str) -> Option<Option<AccountRecord>> {
@@ -227,7 +241,7 @@ impl<'s, 'c> SqlTx<'s, 'c> {
 
     fn exec(&self, sql: &'static str, p: impl rusqlite::Params) -> StoreResult<usize> {
         self.writable()?;
-        if sql.contains("accounts") || sql.contains("organizations") {
+        if sql.contains("accounts") || sql.contains("organizations") || sql.contains("roots") {
             self.rows.clear();
         }
         self.stmts.with(sql, |st| st.execute(p))
@@ -422,7 +436,12 @@ impl Tx for SqlTx<'_, '_> {
 
     // --- roots ---
     fn root_get(&mut self, root_id: &str) -> StoreResult<Option<RootRecord>> {
-        self.one(concat!("SELECT ", root_cols!(), " FROM roots WHERE id = ?1"), [root_id], root_row)
+        if let Some(row) = self.rows.root(root_id) {
+            return Ok(row);
+        }
+        let row = self.one(concat!("SELECT ", root_cols!(), " FROM roots WHERE id = ?1"), [root_id], root_row)?;
+        self.rows.keep_root(root_id, &row);
+        Ok(row)
     }
 
     fn root_list(&mut self, org_id: &str) -> StoreResult<Vec<RootRecord>> {

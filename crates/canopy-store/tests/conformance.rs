@@ -564,7 +564,7 @@ mod cases {
         assert_eq!(read(&s, |tx| Ok(tx.account_find_by_email("aws", "000000000002@EXAMPLE.com")?)).await.unwrap().map(|a| a.id), Some("000000000002".into()));
     }
 
-    /// A transaction reads its own writes to accounts and organizations, and writes queued
+    /// A transaction reads its own writes to accounts, organizations and roots, and writes queued
     /// together (one batch on SQLite) each see the ones before them: the SQLite store keeps the
     /// rows it read by key for the rest of the transaction.
     pub async fn caller_rows_follow_writes(s: Arc<dyn Store>) {
@@ -587,11 +587,16 @@ mod cases {
             let org_after = tx.org_get("o-1")?.expect("still there");
             tx.org_delete("o-1")?;
             let org_gone = tx.org_get("o-1")?;
-            Ok((after.name, absent.is_none(), inserted.is_some(), org_after.management_account_id, org_gone.is_none()))
+            let no_root = tx.root_get("r-1")?;
+            tx.root_insert(&root("r-1", "o-1"))?;
+            let root_before = tx.root_get("r-1")?.expect("inserted");
+            tx.root_update(&RootRecord { name: "Renamed".into(), ..root_before })?;
+            let root_after = tx.root_get("r-1")?.expect("still there");
+            Ok((after.name, absent.is_none(), inserted.is_some(), org_after.management_account_id, org_gone.is_none(), no_root.is_none(), root_after.name))
         })
         .await
         .unwrap();
-        assert_eq!(seen, ("renamed".to_string(), true, true, "000000000002".to_string(), true));
+        assert_eq!(seen, ("renamed".to_string(), true, true, "000000000002".to_string(), true, true, "Renamed".to_string()));
 
         // Forty increments of one account's name, queued at once: none is lost.
         write(&s, |tx| {
