@@ -112,9 +112,9 @@ impl<'c> Statements<'c> {
 /// statement of this module.
 #[derive(Default)]
 pub(crate) struct RowCache {
-    accounts: RefCell<Vec<(String, String, Option<AccountRecord>)>>,
-    orgs: RefCell<Vec<(String, Option<OrganizationRecord>)>>,
-    roots: RefCell<Vec<(String, Option<RootRecord>)>>,
+    accounts: Kept<AccountRecord>,
+    orgs: Kept<OrganizationRecord>,
+    roots: Kept<RootRecord>,
 }
 
 /// Rows kept per table; a batch with more distinct callers reads the rest as before.
@@ -122,42 +122,33 @@ const ROW_CACHE_ENTRIES: usize = 8;
 
 impl RowCache {
     pub(crate) fn clear(&self) {
-        self.accounts.borrow_mut().clear();
-        self.orgs.borrow_mut().clear();
-        self.roots.borrow_mut().clear();
+        self.accounts.0.borrow_mut().clear();
+        self.orgs.0.borrow_mut().clear();
+        self.roots.0.borrow_mut().clear();
     }
+}
 
-    fn root(&self, id: &str) -> Option<Option<RootRecord>> {
-        self.roots.borrow().iter().find(|(i, _)| i == id).map(|(_, r)| r.clone())
+/// Rows of one table, or their absence, by a key of one or two parts (the second empty for one).
+struct Kept<V>(RefCell<Vec<(String, String, Option<V>)>>);
+
+impl<V> Default for Kept<V> {
+    fn default() -> Self {
+        Kept(RefCell::new(Vec::new()))
     }
+}
 
-    fn keep_root(&self, id: &str, row: &Option<RootRecord>) {
-        let mut rows = self.roots.borrow_mut();
-        if rows.len() < ROW_CACHE_ENTRIES {
-            rows.push((id.to_string(), row.clone()));
+impl<V: Clone> Kept<V> {
+    /// The kept row for the key, or else `load`'s, kept while there is room.
+    fn get_or(&self, k1: &str, k2: &str, load: impl FnOnce() -> StoreResult<Option<V>>) -> StoreResult<Option<V>> {
+        if let Some((_, _, row)) = self.0.borrow().iter().find(|(a, b, _)| a == k1 && b == k2) {
+            return Ok(row.clone());
         }
-    }
-
-    fn account(&self, partition: &str, id: &str) -> Option<Option<AccountRecord>> {
-        self.accounts.borrow().iter().find(|(p, i, _)| p == partition && i == id).map(|(_, _, a)| a.clone())
-    }
-
-    fn keep_account(&self, partition: &str, id: &str, row: &Option<AccountRecord>) {
-        let mut rows = self.accounts.borrow_mut();
+        let row = load()?;
+        let mut rows = self.0.borrow_mut();
         if rows.len() < ROW_CACHE_ENTRIES {
-            rows.push((partition.to_string(), id.to_string(), row.clone()));
+            rows.push((k1.to_string(), k2.to_string(), row.clone()));
         }
-    }
-
-    fn org(&self, id: &str) -> Option<Option<OrganizationRecord>> {
-        self.orgs.borrow().iter().find(|(i, _)| i == id).map(|(_, o)| o.clone())
-    }
-
-    fn keep_org(&self, id: &str, row: &Option<OrganizationRecord>) {
-        let mut rows = self.orgs.borrow_mut();
-        if rows.len() < ROW_CACHE_ENTRIES {
-            rows.push((id.to_string(), row.clone()));
-        }
+        Ok(row)
     }
 }
 
@@ -396,12 +387,9 @@ fn tag_row(r: &Row) -> StoreResult<TagRecord> {
 impl Tx for SqlTx<'_, '_> {
     // --- organizations ---
     fn org_get(&mut self, org_id: &str) -> StoreResult<Option<OrganizationRecord>> {
-        if let Some(row) = self.rows.org(org_id) {
-            return Ok(row);
-        }
-        let row = self.one(concat!("SELECT ", org_cols!(), " FROM organizations WHERE id = ?1"), [org_id], org_row)?;
-        self.rows.keep_org(org_id, &row);
-        Ok(row)
+        self.rows.orgs.get_or(org_id, "", || {
+            self.one(concat!("SELECT ", org_cols!(), " FROM organizations WHERE id = ?1"), [org_id], org_row)
+        })
     }
 
     fn org_insert(&mut self, org: &OrganizationRecord) -> StoreResult<()> {
@@ -436,12 +424,9 @@ impl Tx for SqlTx<'_, '_> {
 
     // --- roots ---
     fn root_get(&mut self, root_id: &str) -> StoreResult<Option<RootRecord>> {
-        if let Some(row) = self.rows.root(root_id) {
-            return Ok(row);
-        }
-        let row = self.one(concat!("SELECT ", root_cols!(), " FROM roots WHERE id = ?1"), [root_id], root_row)?;
-        self.rows.keep_root(root_id, &row);
-        Ok(row)
+        self.rows.roots.get_or(root_id, "", || {
+            self.one(concat!("SELECT ", root_cols!(), " FROM roots WHERE id = ?1"), [root_id], root_row)
+        })
     }
 
     fn root_list(&mut self, org_id: &str) -> StoreResult<Vec<RootRecord>> {
@@ -526,16 +511,13 @@ impl Tx for SqlTx<'_, '_> {
 
     // --- accounts ---
     fn account_get(&mut self, partition: &str, account_id: &str) -> StoreResult<Option<AccountRecord>> {
-        if let Some(row) = self.rows.account(partition, account_id) {
-            return Ok(row);
-        }
-        let row = self.one(
-            concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = ?1 AND id = ?2"),
-            [partition, account_id],
-            account_row,
-        )?;
-        self.rows.keep_account(partition, account_id, &row);
-        Ok(row)
+        self.rows.accounts.get_or(partition, account_id, || {
+            self.one(
+                concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = ?1 AND id = ?2"),
+                [partition, account_id],
+                account_row,
+            )
+        })
     }
 
     fn account_insert(&mut self, a: &AccountRecord) -> StoreResult<AccountRecord> {
