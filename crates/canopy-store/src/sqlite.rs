@@ -60,8 +60,10 @@ const MMAP_BYTES: i64 = 256 << 20;
 /// The writer's page cache, in KiB (SQLite's negative `cache_size` form). Readers keep the
 /// default (2 MiB): they read the database through the memory map.
 const WRITER_CACHE_KIB: i64 = -8192;
-/// Prepared statements kept per connection (the Tx uses about 40 distinct statements).
-const STATEMENT_CACHE: usize = 128;
+/// Prepared statements kept in rusqlite's own cache per connection: only the reset's
+/// per-table deletes (built at run time) use it; every other statement is a `&'static str`
+/// kept in the connection's `Statements`.
+const STATEMENT_CACHE: usize = 32;
 
 type OpResult = Result<Box<dyn Any + Send>, OpError>;
 type OpReply = oneshot::Sender<OpResult>;
@@ -365,9 +367,8 @@ fn spawn_writer(conn: Connection, durable: Option<FileDuties>) -> StoreResult<(m
     Ok((tx, handle))
 }
 
-fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
+fn exec(stmts: &Statements, sql: &'static str) -> rusqlite::Result<()> {
+    stmts.run(sql, |st| st.execute([]).map(|_| ()))
 }
 
 /// Leaves the connection outside any transaction (after an earlier failure).
@@ -418,7 +419,7 @@ fn run_closure(stmts: &Statements, rows: &RowCache, f: &mut TxFn, seq: Option<&S
 fn run_reads(stmts: &Statements, jobs: &mut Vec<ReadJob>) {
     let conn = stmts.conn();
     ensure_no_transaction(conn);
-    if let Err(e) = exec(conn, "BEGIN") {
+    if let Err(e) = exec(stmts, "BEGIN") {
         let msg = format!("cannot begin a read transaction: {e}");
         tracing::error!("{msg}");
         for job in jobs.drain(..) {
@@ -432,7 +433,7 @@ fn run_reads(stmts: &Statements, jobs: &mut Vec<ReadJob>) {
         drop(f);
         let _ = reply.send(r);
     }
-    if let Err(e) = exec(conn, "COMMIT") {
+    if let Err(e) = exec(stmts, "COMMIT") {
         tracing::warn!(error = %e, "ending a read transaction failed");
         ensure_no_transaction(conn);
     }
@@ -483,11 +484,11 @@ fn checkpoint_loop(conn: Connection, calls: mpsc::Receiver<CheckpointCall>) {
     checkpoint("TRUNCATE");
 }
 
-fn reset_all(conn: &Connection) -> StoreResult<()> {
+fn reset_all(stmts: &Statements) -> StoreResult<()> {
     for table in schema::DATA_TABLES {
-        conn.prepare_cached(&format!("DELETE FROM {table}")).and_then(|mut s| s.execute([])).map_err(be)?;
+        stmts.conn().prepare_cached(&format!("DELETE FROM {table}")).and_then(|mut s| s.execute([])).map_err(be)?;
     }
-    exec(conn, "UPDATE counters SET value = 0 WHERE name = 'seq'").map_err(be)?;
+    exec(stmts, "UPDATE counters SET value = 0 WHERE name = 'seq'").map_err(be)?;
     Ok(())
 }
 
@@ -662,28 +663,28 @@ fn write_batch(stmts: &Statements, jobs: Vec<WriteJob>) -> Option<Vec<Pending>> 
 fn run_batch(stmts: &Statements, works: &mut [Work], careful: bool) -> Result<Vec<JobResult>, BatchFailure> {
     let conn = stmts.conn();
     ensure_no_transaction(conn);
-    exec(conn, "BEGIN IMMEDIATE").map_err(|e| BatchFailure::Broken(format!("cannot begin a write transaction: {e}")))?;
+    exec(stmts, "BEGIN IMMEDIATE").map_err(|e| BatchFailure::Broken(format!("cannot begin a write transaction: {e}")))?;
     let seq = SeqCounter::default();
     let rows = RowCache::default();
     let mut results = Vec::with_capacity(works.len());
     for work in works.iter_mut() {
         if careful {
-            exec(conn, "SAVEPOINT job").map_err(|e| BatchFailure::Broken(format!("cannot open a savepoint: {e}")))?;
+            exec(stmts, "SAVEPOINT job").map_err(|e| BatchFailure::Broken(format!("cannot open a savepoint: {e}")))?;
         }
         let changes_before = conn.total_changes();
         let result = match work {
             Work::Op(f) => JobResult::Op(run_closure(stmts, &rows, f, Some(&seq))),
             Work::Reset => {
                 rows.clear();
-                JobResult::Reset(reset_all(conn).inspect(|_| seq.rewound()))
+                JobResult::Reset(reset_all(stmts).inspect(|_| seq.rewound()))
             }
         };
         if careful {
             let end = if result.is_ok() {
-                exec(conn, "RELEASE job")
+                exec(stmts, "RELEASE job")
             } else {
                 rows.clear();
-                exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
+                exec(stmts, "ROLLBACK TO job").and_then(|_| exec(stmts, "RELEASE job"))
             };
             end.map_err(|e| BatchFailure::Broken(format!("cannot end a savepoint: {e}")))?;
         } else if !result.is_ok() && conn.total_changes() != changes_before {
@@ -696,7 +697,7 @@ fn run_batch(stmts: &Statements, works: &mut [Work], careful: bool) -> Result<Ve
         results.push(result);
     }
     seq.store(stmts).map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
-    exec(conn, "COMMIT").map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
+    exec(stmts, "COMMIT").map_err(|e| BatchFailure::Broken(format!("commit failed: {e}")))?;
     Ok(results)
 }
 

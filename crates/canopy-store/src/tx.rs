@@ -90,15 +90,20 @@ impl<'c> Statements<'c> {
     /// statement that is mid-step) and put back after; rusqlite resets it when `f`'s rows or
     /// execution end. Bindings are not cleared: every use binds all its parameters.
     pub(crate) fn with<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'c>) -> rusqlite::Result<T>) -> StoreResult<T> {
+        self.run(sql, f).st()
+    }
+
+    /// [`Statements::with`], answering SQLite's own error.
+    pub(crate) fn run<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'c>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
         let key = (sql.as_ptr() as usize, sql.len());
         let taken = self.cache.borrow_mut().remove(&key);
         let mut st = match taken {
             Some(st) => st,
-            None => self.conn.prepare_with_flags(sql, rusqlite::PrepFlags::SQLITE_PREPARE_PERSISTENT).st()?,
+            None => self.conn.prepare_with_flags(sql, rusqlite::PrepFlags::SQLITE_PREPARE_PERSISTENT)?,
         };
         let result = f(&mut st);
         self.cache.borrow_mut().insert(key, st);
-        result.st()
+        result
     }
 }
 
