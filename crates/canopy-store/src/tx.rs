@@ -266,6 +266,14 @@ macro_rules! ou_cols { () => { "id, org_id, parent_id, name, created_ms, seq" } 
 macro_rules! account_cols {
     () => { "partition, id, name, email, org_id, parent_id, joined_method, joined_ms, created_ms, close_requested_ms, seq" };
 }
+/// ListAccounts' page query; `accounts_org_seq` covers it (see the tests).
+const ACCOUNT_LIST_SQL: &str = concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND seq > ?2 ORDER BY seq");
+/// ListAccountsForParent's page query; `accounts_org_parent_seq` covers it.
+const ACCOUNT_LIST_BY_PARENT_SQL: &str =
+    concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq");
+/// ListChildren's page query for accounts; `accounts_org_parent_seq` covers it.
+const ACCOUNT_CHILDREN_SQL: &str =
+    "SELECT id, created_ms, close_requested_ms, seq FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq";
 macro_rules! car_cols {
     () => { "id, org_id, account_name, email, requested_ms, completes_ms, account_id, failure_reason, seq" };
 }
@@ -571,7 +579,7 @@ impl Tx for SqlTx<'_, '_> {
 
     fn account_list(&mut self, org_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
         self.many(
-            concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND seq > ?2 ORDER BY seq"),
+            ACCOUNT_LIST_SQL,
             params![org_id, after(after_seq)],
             limit,
             account_row,
@@ -580,11 +588,7 @@ impl Tx for SqlTx<'_, '_> {
 
     fn account_list_by_parent(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountRecord>> {
         self.many(
-            concat!(
-                "SELECT ",
-                account_cols!(),
-                " FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq"
-            ),
+            ACCOUNT_LIST_BY_PARENT_SQL,
             params![org_id, parent_id, after(after_seq)],
             limit,
             account_row,
@@ -593,7 +597,7 @@ impl Tx for SqlTx<'_, '_> {
 
     fn account_children(&mut self, org_id: &str, parent_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<AccountChildRecord>> {
         self.many(
-            "SELECT id, created_ms, close_requested_ms, seq FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq",
+            ACCOUNT_CHILDREN_SQL,
             params![org_id, parent_id, after(after_seq)],
             limit,
             account_child_row,
@@ -1408,5 +1412,33 @@ impl SqlTx<'_, '_> {
         self.exec("DELETE FROM govcloud_links WHERE org_id = ?1", [org_id])?;
         self.exec("DELETE FROM responsibility_transfers WHERE source_org_id = ?1 OR target_org_id = ?1", [org_id])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite picks for `sql` on a fresh database, one step per line.
+    fn plan(sql: &str) -> String {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = std::iter::repeat_n(rusqlite::types::Null, st.parameter_count());
+        let steps = st.query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(3)).unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn account_listings_are_read_from_an_index_alone() {
+        for (sql, index) in [
+            (ACCOUNT_LIST_SQL, "accounts_org_seq"),
+            (ACCOUNT_LIST_BY_PARENT_SQL, "accounts_org_parent_seq"),
+            (ACCOUNT_CHILDREN_SQL, "accounts_org_parent_seq"),
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains(&format!("USING COVERING INDEX {index}")), "{sql}\n{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "sorts: {sql}\n{plan}");
+        }
     }
 }
