@@ -271,6 +271,9 @@ const ACCOUNT_LIST_SQL: &str = concat!("SELECT ", account_cols!(), " FROM accoun
 /// ListAccountsForParent's page query; `accounts_org_parent_seq` covers it.
 const ACCOUNT_LIST_BY_PARENT_SQL: &str =
     concat!("SELECT ", account_cols!(), " FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq");
+/// The earliest account with an email in a partition; one search in `accounts_partition_email`.
+const ACCOUNT_BY_EMAIL_SQL: &str =
+    concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = ?1 AND email_lower = ?2 ORDER BY seq LIMIT 1");
 /// ListChildren's page query for accounts; `accounts_org_parent_seq` covers it.
 const ACCOUNT_CHILDREN_SQL: &str =
     "SELECT id, created_ms, close_requested_ms, seq FROM accounts WHERE org_id = ?1 AND parent_id = ?2 AND seq > ?3 ORDER BY seq";
@@ -605,7 +608,8 @@ impl Tx for SqlTx<'_, '_> {
     }
 
     fn account_count(&mut self, org_id: &str) -> StoreResult<u64> {
-        self.count("SELECT COUNT(*) FROM accounts WHERE org_id = ?1", [org_id])
+        // Kept by triggers (migration 10).
+        self.count("SELECT COALESCE((SELECT accounts FROM org_account_counts WHERE org_id = ?1), 0)", [org_id])
     }
 
     fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64> {
@@ -614,7 +618,7 @@ impl Tx for SqlTx<'_, '_> {
 
     fn account_find_by_email(&mut self, partition: &str, email: &str) -> StoreResult<Option<AccountRecord>> {
         self.one(
-            concat!("SELECT ", account_cols!(), " FROM accounts WHERE partition = ?1 AND email_lower = ?2 ORDER BY seq LIMIT 1"),
+            ACCOUNT_BY_EMAIL_SQL,
             params![partition, email.to_lowercase()],
             account_row,
         )
@@ -1440,5 +1444,12 @@ mod tests {
             assert!(plan.contains(&format!("USING COVERING INDEX {index}")), "{sql}\n{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "sorts: {sql}\n{plan}");
         }
+    }
+
+    #[test]
+    fn the_lookup_by_email_is_one_index_search() {
+        let plan = plan(ACCOUNT_BY_EMAIL_SQL);
+        assert!(plan.contains("USING INDEX accounts_partition_email (partition=? AND email_lower=?)"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "sorts: {plan}");
     }
 }

@@ -200,6 +200,7 @@ macro_rules! conformance {
                 caller_rows_follow_writes,
                 account_partitions_are_distinct,
                 account_list_paging_and_counts,
+                account_counts_follow_every_change_of_organization,
                 account_email_lookup_is_case_insensitive,
                 car_round_trip,
                 car_list_paging,
@@ -727,6 +728,64 @@ mod cases {
         assert_eq!(read(&s, |tx| Ok(tx.account_count_by_parent("o-1", "r-1")?)).await.unwrap(), 4);
         assert_eq!(read(&s, |tx| Ok(tx.account_count_by_parent("o-1", "ou-1")?)).await.unwrap(), 3);
         assert_eq!(read(&s, |tx| Ok(tx.account_count_by_parent("o-2", "ou-1")?)).await.unwrap(), 0);
+    }
+
+    pub async fn account_counts_follow_every_change_of_organization(s: Arc<dyn Store>) {
+        let count = |o: &'static str| {
+            let s = s.clone();
+            async move { read(&s, move |tx| Ok(tx.account_count(o)?)).await.unwrap() }
+        };
+        write(&s, |tx| {
+            for i in 0..3u32 {
+                tx.account_insert(&member(&format!("{:012}", 10 + i), "o-1", "r-1", &format!("c{i}@x.com")))?;
+            }
+            tx.account_insert(&member("000000000020", "o-2", "r-2", "d@x.com"))?;
+            tx.account_insert(&standalone("aws", "000000000030"))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!((count("o-1").await, count("o-2").await), (3, 1));
+        // An update that keeps the organization counts nothing twice.
+        write(&s, |tx| {
+            let mut a = tx.account_get("aws", "000000000010")?.unwrap();
+            a.name = "renamed".into();
+            a.parent_id = Some("ou-9".into());
+            Ok(tx.account_update(&a)?)
+        })
+        .await
+        .unwrap();
+        assert_eq!((count("o-1").await, count("o-2").await), (3, 1));
+        // Leaving, joining, and moving between organizations in one transaction.
+        write(&s, |tx| {
+            let mut left = tx.account_get("aws", "000000000011")?.unwrap();
+            left.org_id = None;
+            left.parent_id = None;
+            tx.account_update(&left)?;
+            let mut joined = tx.account_get("aws", "000000000030")?.unwrap();
+            joined.org_id = Some("o-2".into());
+            joined.parent_id = Some("r-2".into());
+            tx.account_update(&joined)?;
+            let mut moved = tx.account_get("aws", "000000000012")?.unwrap();
+            moved.org_id = Some("o-3".into());
+            moved.parent_id = Some("r-3".into());
+            Ok(tx.account_update(&moved)?)
+        })
+        .await
+        .unwrap();
+        assert_eq!((count("o-1").await, count("o-2").await, count("o-3").await), (1, 2, 1));
+        // A refused write changes no count.
+        let r = write(&s, |tx| {
+            tx.account_insert(&member("000000000040", "o-1", "r-1", "e@x.com"))?;
+            Ok(tx.account_insert(&member("000000000040", "o-1", "r-1", "e@x.com"))?)
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(count("o-1").await, 1);
+        s.reset().await.unwrap();
+        assert_eq!((count("o-1").await, count("o-2").await, count("o-3").await), (0, 0, 0));
+        write(&s, |tx| Ok(tx.account_insert(&member("000000000050", "o-1", "r-1", "f@x.com"))?)).await.unwrap();
+        assert_eq!(count("o-1").await, 1);
     }
 
     pub async fn account_email_lookup_is_case_insensitive(s: Arc<dyn Store>) {
