@@ -254,11 +254,41 @@ CREATE INDEX responsibility_transfers_target ON responsibility_transfers (target
 DROP INDEX ous_org;
 DROP INDEX policy_attachments_type;
 "#,
+    // 9: the number of accounts in each organization, as SQLite's migration 10 keeps it: the
+    // quota check of CreateAccount and of invitations read COUNT(*) over the organization's
+    // index entries, one scan per call that grows with the organization. Triggers keep the row,
+    // so every statement that adds, removes or moves an account row counts, whatever its caller.
+    // Writes to one organization are serialized by its queue lock, so the row is no hot spot
+    // between organizations.
+    r#"
+CREATE TABLE org_account_counts (
+    org_id   TEXT PRIMARY KEY,
+    accounts BIGINT NOT NULL
+);
+INSERT INTO org_account_counts (org_id, accounts)
+    SELECT org_id, COUNT(*) FROM accounts WHERE org_id IS NOT NULL GROUP BY org_id;
+CREATE FUNCTION canopy_count_accounts() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    IF TG_OP <> 'INSERT' AND OLD.org_id IS NOT NULL THEN
+        UPDATE org_account_counts SET accounts = accounts - 1 WHERE org_id = OLD.org_id;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.org_id IS NOT NULL THEN
+        INSERT INTO org_account_counts (org_id, accounts) VALUES (NEW.org_id, 1)
+            ON CONFLICT (org_id) DO UPDATE SET accounts = org_account_counts.accounts + 1;
+    END IF;
+    RETURN NULL;
+END
+$body$;
+CREATE TRIGGER accounts_counted AFTER INSERT OR DELETE ON accounts
+    FOR EACH ROW EXECUTE FUNCTION canopy_count_accounts();
+CREATE TRIGGER accounts_counted_on_move AFTER UPDATE OF org_id ON accounts
+    FOR EACH ROW WHEN (OLD.org_id IS DISTINCT FROM NEW.org_id) EXECUTE FUNCTION canopy_count_accounts();
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; the sequence is rewound).
 pub const PG_DATA_TABLES: &str =
-    "organizations, roots, ous, accounts, create_account_requests, tags, policies, policy_attachments, org_ou_counts, credentials, roles, handshakes, govcloud_links, responsibility_transfers, service_access, delegated_admins, resource_policies";
+    "organizations, roots, ous, accounts, create_account_requests, tags, policies, policy_attachments, org_ou_counts, org_account_counts, credentials, roles, handshakes, govcloud_links, responsibility_transfers, service_access, delegated_admins, resource_policies";
 
 /// Brings the schema (the first schema of the connection's `search_path`) up to date in one
 /// transaction, serialized with any other process doing the same. Returns the version now in force.

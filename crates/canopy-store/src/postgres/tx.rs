@@ -485,7 +485,8 @@ impl Tx for PgTx<'_> {
 
     fn account_count(&mut self, org_id: &str) -> StoreResult<u64> {
         self.note_org(org_id)?;
-        self.count("SELECT COUNT(*) FROM accounts WHERE org_id = $1", &[&org_id])
+        // Kept by triggers (migration 9).
+        self.count("SELECT COALESCE((SELECT accounts FROM org_account_counts WHERE org_id = $1), 0)", &[&org_id])
     }
 
     fn account_count_by_parent(&mut self, org_id: &str, parent_id: &str) -> StoreResult<u64> {
