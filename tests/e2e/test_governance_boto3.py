@@ -100,7 +100,7 @@ def test_list_accounts_shows_invited():
     accounts = {a["Id"]: a for page in org.get_paginator("list_accounts").paginate() for a in page["Accounts"]}
     eq(sorted(accounts), sorted([MGMT, BY_ID]), "accounts")
     eq(accounts[BY_ID]["JoinedMethod"], "INVITED", "JoinedMethod")
-    eq(accounts[MGMT]["JoinedMethod"], "CREATED", "management JoinedMethod")
+    eq(accounts[MGMT]["JoinedMethod"], "INVITED", "management JoinedMethod (as AWS shows it)")
     eq(org.list_tags_for_resource(ResourceId=BY_ID)["Tags"], [{"Key": "team", "Value": "red"}], "invitation tags")
     eq([p["Id"] for p in org.list_parents(ChildId=BY_ID)["Parents"]], [org.list_roots()["Roots"][0]["Id"]], "under the root")
 

@@ -143,6 +143,21 @@ async fn describe_create_account_status_not_found() {
 }
 
 #[tokio::test]
+async fn email_outside_the_documented_rules_fails_in_the_status() {
+    let org = Org::new().await;
+    // Each passes the model's pattern but breaks one of CreateAccount's documented email rules.
+    for email in [".lead@example.com", "a;b@example.com", "ab@-example.com", "ab@exa_mple.com", "ab@example.com."] {
+        let out = org.mgmt.create_account().account_name("Odd").email(email).send().await.expect("the call itself succeeds");
+        let id = out.create_account_status().unwrap().id().unwrap().to_string();
+        let d = org.mgmt.describe_create_account_status().create_account_request_id(&id).send().await.unwrap();
+        let d = d.create_account_status().unwrap();
+        assert_eq!((d.state(), d.failure_reason()), (Some(&CreateAccountState::Failed), Some(&CreateAccountFailureReason::InvalidEmail)), "{email}");
+        assert!(d.account_id().is_none(), "{email}");
+    }
+    assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 1, "no account was made");
+}
+
+#[tokio::test]
 async fn list_create_account_status_with_states_filter() {
     let org = Org::new().await;
     let ok1 = org.create_account("Ok One").await;

@@ -5,7 +5,7 @@ mod common;
 
 use aws_sdk_organizations::operation::create_organization::CreateOrganizationError;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError;
-use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType, PolicyTypeStatus};
+use aws_sdk_organizations::types::{AccountJoinedMethod, OrganizationFeatureSet, PolicyType, PolicyTypeStatus};
 use canopy_server::testing::TestServer;
 use common::*;
 
@@ -48,7 +48,7 @@ async fn create_organization_all_features() {
     let me = me.account().unwrap();
     assert_eq!(me.arn(), Some(format!("arn:aws:organizations::{MGMT}:account/{id}/{MGMT}").as_str()));
     assert_eq!(me.paths(), [format!("{id}/{root_id}/{MGMT}/")]);
-    assert!(me.joined_method().is_some());
+    assert_eq!(me.joined_method(), Some(&AccountJoinedMethod::Invited), "AWS shows the management account as INVITED");
     assert!(me.joined_timestamp().is_some());
 }
 
@@ -72,6 +72,20 @@ async fn create_organization_consolidated_billing() {
     assert!(roots.roots()[0].policy_types().is_empty(), "no policy type enabled in a CB org");
     let described = mgmt.describe_organization().send().await.unwrap();
     assert_eq!(described.organization().unwrap().feature_set(), Some(&OrganizationFeatureSet::ConsolidatedBilling));
+}
+
+#[tokio::test]
+async fn consolidated_billing_is_not_offered_in_govcloud() {
+    let server = TestServer::start().await;
+    let gov = client_in_region(&server.endpoint, MGMT, "us-gov-west-1");
+    let refused = gov.create_organization().feature_set(OrganizationFeatureSet::ConsolidatedBilling).send().await;
+    expect_err(refused, "ConstraintViolationException", Some("CREATE_ORGANIZATION_IN_BILLING_MODE_UNSUPPORTED_REGION"));
+    expect_err(gov.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    // The same account may make an ALL-features organization there, and a CB one in the commercial partition.
+    let org = gov.create_organization().send().await.unwrap();
+    assert!(org.organization().unwrap().arn().unwrap().starts_with("arn:aws-us-gov:organizations::"));
+    let commercial = client_for(&server.endpoint, MGMT);
+    commercial.create_organization().feature_set(OrganizationFeatureSet::ConsolidatedBilling).send().await.unwrap();
 }
 
 #[tokio::test]

@@ -63,6 +63,22 @@ pub(crate) struct NewAccount<'a> {
     pub tags: &'a [canopy_api::Tag],
 }
 
+/// CreateAccount's documented rules for the owner's email, beyond the model's pattern (which
+/// only asks for `x@y.z` without whitespace): 7-bit ASCII; one `@`; a local name that does not
+/// begin with a dot and holds none of whitespace `" ' ( ) < [ ] : ; , \ | % &`; a domain of
+/// letters, digits, `-` and `.` that holds a dot and neither begins nor ends with `-` or `.`.
+pub(crate) fn is_valid_account_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    let local_ok = !local.is_empty()
+        && !local.starts_with('.')
+        && local.bytes().all(|b| b.is_ascii() && !b.is_ascii_whitespace() && !b"\"'()<[]:;,\\|%&@".contains(&b));
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with(['-', '.'])
+        && !domain.ends_with(['-', '.'])
+        && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    local_ok && domain_ok
+}
+
 /// A creation's extra business check: `Some(reason)` fails the request in its status.
 pub(crate) type BusinessCheck<'a> = dyn FnMut(&mut dyn Tx) -> Result<Option<CreateAccountFailureReason>, OpError> + 'a;
 
@@ -119,7 +135,9 @@ pub(crate) fn start_creation(
         seq: 0,
     };
     // Business failures are reported in the request's status, not as an error (api-facts §7.1).
-    if tx.account_find_by_email(&org.partition, new.email)?.is_some() {
+    if !is_valid_account_email(new.email) {
+        car.failure_reason = Some(CreateAccountFailureReason::InvalidEmail);
+    } else if tx.account_find_by_email(&org.partition, new.email)?.is_some() {
         car.failure_reason = Some(CreateAccountFailureReason::EmailAlreadyExists);
     } else if let Some(reason) = more_failures(tx)? {
         car.failure_reason = Some(reason);
@@ -451,4 +469,41 @@ pub fn detach_from_org(tx: &mut dyn Tx, env: &Env, member: &Member, account: &mu
     account.joined_ms = None;
     tx.account_update(account)?;
     super::handshake::member_left(tx, env, &member.org)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_account_email;
+
+    #[test]
+    fn account_email_rules() {
+        for good in ["bob@example.com", "a.b+c_d-e@sub.example-one.org", "x@a.b.co", "odd!#$*@example.com"] {
+            assert!(is_valid_account_email(good), "{good}");
+        }
+        let bad = [
+            ".lead@example.com",  // the local name begins with a dot
+            "üser@example.com",   // not 7-bit ASCII
+            "a<b@example.com",    // a forbidden character of the local name
+            "a\"b@example.com",
+            "a;b@example.com",
+            "a%b@example.com",
+            "a&b@example.com",
+            "a|b@example.com",
+            "a\\b@example.com",
+            "a b@example.com",    // whitespace
+            "ab@-example.com",    // the domain begins with a hyphen
+            "ab@.example.com",    // ... or a dot
+            "ab@example.com.",    // ... ends with a dot
+            "ab@example.com-",
+            "ab@exa_mple.com",    // a character outside [A-Za-z0-9.-] in the domain
+            "ab@exаmple.com",     // a Cyrillic letter in the domain
+            "ab@localhost",       // no dot in the domain
+            "a@b@example.com",    // two @
+            "@example.com",       // no local name
+            "nobody",
+        ];
+        for b in bad {
+            assert!(!is_valid_account_email(b), "{b}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! CreateOrganization, DescribeOrganization, DeleteOrganization, ListRoots.
 
 use canopy_api::{
-    ApiError, Caller, CreateOrganizationRequest, CreateOrganizationResponse,
+    ApiError, Caller, ConstraintViolationExceptionReason, CreateOrganizationRequest, CreateOrganizationResponse,
     DescribeOrganizationResponse, ErrorCode, ListRootsRequest, ListRootsResponse,
     OrganizationFeatureSet, PolicyType,
 };
@@ -45,6 +45,15 @@ pub fn standalone_account(partition: &str, account_id: &str, now_ms: i64) -> Acc
 }
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganizationRequest) -> Result<CreateOrganizationResponse, OpError> {
+    let feature_set = input.feature_set.unwrap_or(OrganizationFeatureSet::All);
+    // The consolidated-billing-only feature set does not exist in the GovCloud (US) Regions.
+    if feature_set == OrganizationFeatureSet::ConsolidatedBilling && caller.partition == super::govcloud::GOVCLOUD_PARTITION {
+        return Err(ApiError::constraint(
+            ConstraintViolationExceptionReason::CreateOrganizationInBillingModeUnsupportedRegion,
+            "You can't create an organization with only the consolidated billing feature set in the AWS GovCloud (US) Regions; use FeatureSet ALL.",
+        )
+        .into());
+    }
     let mut account = own_account(tx, env, caller)?;
     if account.org_id.is_some() {
         return Err(ApiError::new(
@@ -54,7 +63,6 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
         .into());
     }
     let now = env.clock.now_ms();
-    let feature_set = input.feature_set.unwrap_or(OrganizationFeatureSet::All);
     let org = OrganizationRecord {
         id: unique_org_id(tx, env)?,
         partition: caller.partition.clone(),
@@ -71,7 +79,9 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     tx.root_insert(&root)?;
     account.org_id = Some(org.id.clone());
     account.parent_id = Some(root.id.clone());
-    account.joined_method = Some(canopy_api::AccountJoinedMethod::Created);
+    // AWS reports the management account as INVITED (captured DescribeAccount and ListAccounts
+    // output of real organizations), though no invitation took place.
+    account.joined_method = Some(canopy_api::AccountJoinedMethod::Invited);
     account.joined_ms = Some(now);
     tx.account_update(&account)?;
     // CreateOrganization(ALL) enables SCPs: FullAWSAccess goes on the root and the management account.
