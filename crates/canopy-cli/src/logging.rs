@@ -1,13 +1,16 @@
 //! Log set-up for `canopy serve`: lines go to stderr through one shared buffer.
 //!
-//! A request thread formats its line and copies it into the buffer under a mutex; a flusher
-//! thread empties the buffer every [`FLUSH_EVERY`] (and a full buffer is written at once). So a
-//! busy server makes one write call per 64 KiB of log, not one per request, and no request
-//! waits for another thread to wake up; an idle server shows a line within [`FLUSH_EVERY`].
+//! A request thread formats its line and appends it to the buffer under a mutex; a flusher
+//! thread takes the whole buffer every [`FLUSH_EVERY`] (sooner once it holds [`FLUSH_AT`]) and
+//! writes it with the lock released. So a busy server makes one write call per 64 KiB of log,
+//! not one per request, and no request ever waits for a write call: when stderr is not being
+//! read (a full pipe) the buffer grows to [`MAX_PENDING`], and lines beyond that are dropped and
+//! counted, the count reported in the log once stderr moves again. Write errors (a closed pipe)
+//! are ignored: the log is lost, the server keeps serving.
 
-use std::io::{self, BufWriter, Stderr, Write};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -17,36 +20,60 @@ use tracing_subscriber::EnvFilter;
 use crate::serve::LogFormat;
 
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
-const BUFFER_BYTES: usize = 64 * 1024;
+/// A buffer this full is written at once rather than at the next tick.
+const FLUSH_AT: usize = 64 * 1024;
+/// Log held while stderr does not take it; lines beyond are dropped.
+const MAX_PENDING: usize = 8 * 1024 * 1024;
+/// How long the end of `serve` waits for the last lines to be written to a stderr that may never
+/// be read again.
+const FINAL_FLUSH_WAIT: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// Lines dropped since the flusher last looked, because `bytes` was at [`MAX_PENDING`].
+    dropped: u64,
+}
 
 struct Shared {
-    out: Mutex<BufWriter<Stderr>>,
-    stopping: Mutex<bool>,
+    pending: Mutex<Pending>,
     wake: Condvar,
+    stopping: AtomicBool,
 }
 
 impl Shared {
-    fn lock_out(&self) -> MutexGuard<'_, BufWriter<Stderr>> {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
         // A panic while holding the lock leaves at worst a partial line: keep logging.
-        self.out.lock().unwrap_or_else(PoisonError::into_inner)
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 #[derive(Clone)]
 struct SharedStderr(Arc<Shared>);
 
-/// The buffer, locked for one log line.
-struct LockedStderr<'a>(MutexGuard<'a, BufWriter<Stderr>>);
+/// The buffer, locked for one log line (the formatter writes a line with one `write_all`).
+struct LockedStderr<'a> {
+    pending: MutexGuard<'a, Pending>,
+    wake: &'a Condvar,
+}
 
 impl Write for LockedStderr<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.write_all(buf)
+        let before = self.pending.bytes.len();
+        if before + buf.len() > MAX_PENDING {
+            self.pending.dropped += 1;
+        } else {
+            self.pending.bytes.extend_from_slice(buf);
+            if before < FLUSH_AT && self.pending.bytes.len() >= FLUSH_AT {
+                self.wake.notify_one();
+            }
+        }
+        // Never an error: tracing-subscriber reports a failed write by printing to stderr, and
+        // that print panics when stderr is a closed pipe.
+        Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
-        // Flushing is the flusher thread's job; a line never waits for a write call.
+        // Writing is the flusher thread's job; a line never waits for a write call.
         Ok(())
     }
 }
@@ -54,32 +81,55 @@ impl Write for LockedStderr<'_> {
 impl<'a> MakeWriter<'a> for SharedStderr {
     type Writer = LockedStderr<'a>;
     fn make_writer(&'a self) -> Self::Writer {
-        LockedStderr(self.0.lock_out())
+        LockedStderr { pending: self.0.lock(), wake: &self.0.wake }
     }
 }
 
-/// Flushes what is buffered and stops the flusher when dropped (at the end of `serve`).
+/// Stops the flusher when dropped (at the end of `serve`), giving it [`FINAL_FLUSH_WAIT`] to
+/// write what is buffered.
 pub struct LogGuard {
     shared: Arc<Shared>,
-    flusher: Option<JoinHandle<()>>,
+    flushed: mpsc::Receiver<()>,
 }
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        *self.shared.stopping.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.shared.stopping.store(true, Ordering::Release);
         self.shared.wake.notify_all();
-        if let Some(handle) = self.flusher.take() {
-            let _ = handle.join();
-        }
-        let _ = self.shared.lock_out().flush();
+        // A flusher blocked on a pipe nobody reads is left behind; the process ends anyway.
+        let _ = self.flushed.recv_timeout(FINAL_FLUSH_WAIT);
     }
 }
 
-fn flush_loop(shared: Arc<Shared>) {
-    let mut stopping = shared.stopping.lock().unwrap_or_else(PoisonError::into_inner);
-    while !*stopping {
-        stopping = shared.wake.wait_timeout(stopping, FLUSH_EVERY).unwrap_or_else(PoisonError::into_inner).0;
-        let _ = shared.lock_out().flush();
+fn flush_loop(shared: Arc<Shared>, flushed: mpsc::Sender<()>) {
+    let mut out = io::stderr();
+    let mut taken = Vec::with_capacity(FLUSH_AT);
+    loop {
+        let stopping;
+        let dropped;
+        {
+            let mut pending = shared.lock();
+            if pending.bytes.len() < FLUSH_AT && !shared.stopping.load(Ordering::Acquire) {
+                pending = shared.wake.wait_timeout(pending, FLUSH_EVERY).unwrap_or_else(PoisonError::into_inner).0;
+            }
+            stopping = shared.stopping.load(Ordering::Acquire);
+            std::mem::swap(&mut pending.bytes, &mut taken);
+            dropped = std::mem::take(&mut pending.dropped);
+        }
+        // Errors are ignored: with stderr closed there is nowhere left to report them.
+        if dropped > 0 {
+            let _ = writeln!(out, "canopy: {dropped} log line(s) dropped: stderr was not taking them");
+        }
+        if !taken.is_empty() {
+            let _ = out.write_all(&taken);
+            taken.clear();
+            // Give back the memory of a backlog once it is written.
+            taken.shrink_to(FLUSH_AT);
+        }
+        if stopping {
+            let _ = flushed.send(());
+            return;
+        }
     }
 }
 
@@ -91,16 +141,13 @@ pub fn init(format: LogFormat) -> anyhow::Result<LogGuard> {
         }
         _ => EnvFilter::new("info"),
     };
-    let shared = Arc::new(Shared {
-        out: Mutex::new(BufWriter::with_capacity(BUFFER_BYTES, io::stderr())),
-        stopping: Mutex::new(false),
-        wake: Condvar::new(),
-    });
-    let flusher = std::thread::Builder::new()
+    let shared = Arc::new(Shared { pending: Mutex::new(Pending::default()), wake: Condvar::new(), stopping: AtomicBool::new(false) });
+    let (flushed_tx, flushed) = mpsc::channel();
+    std::thread::Builder::new()
         .name("canopy-log-flush".into())
         .spawn({
             let shared = shared.clone();
-            move || flush_loop(shared)
+            move || flush_loop(shared, flushed_tx)
         })
         .context("cannot start the log flusher thread")?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(SharedStderr(shared.clone()));
@@ -108,5 +155,5 @@ pub fn init(format: LogFormat) -> anyhow::Result<LogGuard> {
         LogFormat::Text => builder.with_ansi(false).init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
-    Ok(LogGuard { shared, flusher: Some(flusher) })
+    Ok(LogGuard { shared, flushed })
 }
