@@ -72,33 +72,60 @@ pub fn master_key(args: &KeyArgs, database: &str, require: bool) -> anyhow::Resu
 }
 
 fn load_or_create(path: &Path) -> anyhow::Result<MasterKey> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => return MasterKey::from_hex(&text).with_context(|| format!("reading the master key file {}", path.display())),
+    let read = |path: &Path| -> anyhow::Result<MasterKey> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading the master key file {}", path.display()))?;
+        MasterKey::from_hex(&text).with_context(|| format!("reading the master key file {}", path.display()))
+    };
+    match std::fs::metadata(path) {
+        // An empty file is what a crash during an earlier version's creation could leave; no
+        // secret was sealed with a key that was never written, so a new one replaces it.
+        Ok(meta) if meta.len() == 0 => {
+            tracing::warn!(path = %path.display(), "the master key file is empty: making a new key");
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing the empty master key file {}", path.display()))
+                }
+                _ => {}
+            }
+        }
+        Ok(_) => return read(path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading the master key file {}", path.display())),
     }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            parent.to_path_buf()
+        }
+        None => PathBuf::from("."),
+    };
+    // Written whole under a temporary name, then linked to its name: the file appears complete
+    // or not at all (a crash can leave only the temporary file), and a link onto an existing
+    // name fails, so of two processes creating it at once one keeps the other's key.
     let (key, hex) = MasterKey::generate();
+    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or(KEY_FILE_NAME), std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut f) => {
-            f.write_all(format!("{hex}\n").as_bytes()).and_then(|()| f.sync_all())
-                .with_context(|| format!("writing the master key file {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created the master key file");
-            Ok(key)
-        }
-        // Another process (serve, or a concurrent create) made it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            MasterKey::from_hex(&text).with_context(|| format!("reading the master key file {}", path.display()))
-        }
+    let written = options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(format!("{hex}\n").as_bytes()).and_then(|()| f.sync_all()))
+        .with_context(|| format!("writing the master key file {}", tmp.display()));
+    let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e).with_context(|| format!("creating the master key file {}", path.display())),
+    });
+    let _ = std::fs::remove_file(&tmp);
+    if !linked? {
+        // Another process (serve, or a concurrent create) made it first: use theirs.
+        return read(path);
     }
+    // The new name is durable once its directory is.
+    std::fs::File::open(&dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
+    tracing::info!(path = %path.display(), "created the master key file");
+    Ok(key)
 }
 
 #[derive(Subcommand)]

@@ -20,7 +20,13 @@ use clap::{Parser, Subcommand};
     about = "Canopy: a self-hosted, wire-compatible AWS Organizations emulator",
     long_about = "Canopy: a self-hosted, wire-compatible AWS Organizations emulator.\n\n\
                   Point any AWS client at it with an endpoint URL, e.g.\n  \
-                  AWS_ENDPOINT_URL=http://127.0.0.1:4590 aws organizations describe-organization"
+                  AWS_ENDPOINT_URL=http://127.0.0.1:4590 aws organizations describe-organization",
+    after_help = "The server's main flags, each with an environment variable (all of them: `canopy serve --help`):\n  \
+                  --listen ADDR:PORT      CANOPY_LISTEN           default 127.0.0.1:4590\n  \
+                  --database PATH|memory|postgres://...\n                          \
+                  CANOPY_DATABASE         default ./canopy-data/ (SQLite, durable)\n  \
+                  --auth dev|strict       CANOPY_AUTH             default dev\n  \
+                  --default-account ID    CANOPY_DEFAULT_ACCOUNT  default 123456789012"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -63,13 +63,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CANOPY_WORKER_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     worker_threads: Option<u16>,
 
-    /// Largest accepted request body in bytes; larger ones get 413 RequestEntityTooLargeException.
-    #[arg(long, env = "CANOPY_MAX_BODY_BYTES", default_value_t = canopy_server::DEFAULT_MAX_BODY_BYTES)]
+    /// Largest accepted request body in bytes (at least 1024); larger ones get 413
+    /// RequestEntityTooLargeException.
+    #[arg(long, env = "CANOPY_MAX_BODY_BYTES", default_value_t = canopy_server::DEFAULT_MAX_BODY_BYTES, value_parser = parse_body_limit)]
     max_body_bytes: usize,
 
     /// Maximum accounts per organization, including the management account, pending and closed
-    /// accounts (AWS starts at 10).
-    #[arg(long, env = "CANOPY_MAX_ACCOUNTS", default_value_t = CoreConfig::default().max_accounts)]
+    /// accounts (at least 1; AWS starts at 10).
+    #[arg(long, env = "CANOPY_MAX_ACCOUNTS", default_value_t = CoreConfig::default().max_accounts, value_parser = clap::value_parser!(u64).range(1..))]
     max_accounts: u64,
 
     /// Maximum organizational units per organization (AWS: 2,000).
@@ -89,9 +90,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CANOPY_ACCOUNT_CREATION_DELAY", default_value = "0", value_name = "SECONDS", value_parser = parse_seconds)]
     account_creation_delay: f64,
 
-    /// CreateAccount requests that may be in progress at once (AWS: 5; only reachable with a
-    /// creation delay).
-    #[arg(long, env = "CANOPY_MAX_CONCURRENT_ACCOUNT_CREATIONS", default_value_t = CoreConfig::default().max_concurrent_account_creations)]
+    /// CreateAccount requests that may be in progress at once (at least 1; AWS: 5; only
+    /// reachable with a creation delay).
+    #[arg(long, env = "CANOPY_MAX_CONCURRENT_ACCOUNT_CREATIONS", default_value_t = CoreConfig::default().max_concurrent_account_creations, value_parser = clap::value_parser!(u64).range(1..))]
     max_concurrent_account_creations: u64,
 
     /// Seconds a closed account stays PENDING_CLOSURE before it is SUSPENDED (fractions allowed).
@@ -109,17 +110,17 @@ pub struct ServeArgs {
     close_quota_floor: u64,
 
     /// Account closures allowed per rolling 30 days as a percentage of member accounts, when that
-    /// is above the floor (AWS: 20).
-    #[arg(long, env = "CANOPY_CLOSE_QUOTA_PERCENT", default_value_t = CoreConfig::default().close_quota_percent)]
+    /// is above the floor (0 to 100; AWS: 20).
+    #[arg(long, env = "CANOPY_CLOSE_QUOTA_PERCENT", default_value_t = CoreConfig::default().close_quota_percent, value_parser = clap::value_parser!(u64).range(0..=100))]
     close_quota_percent: u64,
 
     /// Upper bound on account closures per rolling 30 days (AWS: 1,000).
     #[arg(long, env = "CANOPY_CLOSE_QUOTA_CAP", default_value_t = CoreConfig::default().close_quota_cap)]
     close_quota_cap: u64,
 
-    /// Account closures that may be in progress at once (AWS: 3; only reachable with a closure
-    /// delay).
-    #[arg(long, env = "CANOPY_MAX_CONCURRENT_CLOSURES", default_value_t = CoreConfig::default().max_concurrent_closures)]
+    /// Account closures that may be in progress at once (at least 1; AWS: 3; only reachable with
+    /// a closure delay).
+    #[arg(long, env = "CANOPY_MAX_CONCURRENT_CLOSURES", default_value_t = CoreConfig::default().max_concurrent_closures, value_parser = clap::value_parser!(u64).range(1..))]
     max_concurrent_closures: u64,
 
     /// Days a created account must exist before it can be removed from the organization
@@ -379,6 +380,15 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     parse_non_negative(s, "seconds")
 }
 
+fn parse_body_limit(s: &str) -> Result<usize, String> {
+    // Smaller than any real request's body: every call would be refused.
+    const MIN: usize = 1024;
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= MIN => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of bytes of at least {MIN}")),
+    }
+}
+
 fn parse_days(s: &str) -> Result<f64, String> {
     parse_non_negative(s, "days")
 }
@@ -411,8 +421,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let server_config = args.server_config();
+    let mut server_config = args.server_config();
     let core_config = args.core_config()?;
+    let strict = server_config.auth == AuthMode::Strict;
+    // Before the database: a bad key leaves no new database behind.
+    server_config.master_key = crate::credentials::master_key(&args.key, &args.database, strict)?;
     let store = canopy_store::open(&args.database)
         .with_context(|| format!("opening the database {:?}", crate::migrate::display_spec(&args.database)))?;
     let kind = store.kind();
@@ -422,9 +435,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the listening address")?;
 
-    let strict = server_config.auth == AuthMode::Strict;
-    let mut server_config = server_config;
-    server_config.master_key = crate::credentials::master_key(&args.key, &args.database, strict)?;
     if strict {
         let count = canopy.long_term_credential_count().await.map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
         if count == 0 {

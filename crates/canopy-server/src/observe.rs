@@ -62,16 +62,29 @@ pub(crate) async fn observe(mut req: Request, next: Next) -> Response {
     }
 
     let outcome = response.extensions_mut().remove::<Outcome>().unwrap_or_default();
-    tracing::info!(
-        target: "canopy::request",
-        method = %method,
-        path = %uri.path(),
-        operation = %outcome.operation.unwrap_or("-"),
-        account = %outcome.account.as_deref().unwrap_or("-"),
-        status = response.status().as_u16(),
-        error = %outcome.error.unwrap_or("-"),
-        latency_us = start.elapsed().as_micros() as u64,
-        request_id = %id_str,
-    );
+    let status = response.status().as_u16();
+    let latency_us = start.elapsed().as_micros() as u64;
+    macro_rules! request_line {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "canopy::request",
+                method = %method,
+                path = %uri.path(),
+                operation = %outcome.operation.unwrap_or("-"),
+                account = %outcome.account.as_deref().unwrap_or("-"),
+                status,
+                error = %outcome.error.unwrap_or("-"),
+                latency_us,
+                request_id = %id_str,
+            )
+        };
+    }
+    // A failure of Canopy's own (5xx) is an error, and shows under a filter that hides the
+    // ordinary request lines (`canopy::request=warn`).
+    if status >= 500 {
+        request_line!(error);
+    } else {
+        request_line!(info);
+    }
     response
 }
