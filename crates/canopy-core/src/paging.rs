@@ -1,9 +1,13 @@
-//! Opaque NextTokens. A token names the list it belongs to (operation and scope) and the last
-//! `seq` served; a token from another list, or a forged one, is INVALID_NEXT_TOKEN. A page is
-//! fetched with one extra row so that the last page never carries a token.
+//! Opaque NextTokens. A token holds the last `seq` served and a digest of that `seq` with the
+//! list it belongs to (operation and scope), so a token from another list, a truncated or an
+//! edited one is INVALID_NEXT_TOKEN. The digest is not keyed: it makes tokens tamper-evident,
+//! not secret (a token made by hand from Canopy's source could only start the caller's own list
+//! at another place). A page is fetched with one extra row so that the last page never carries
+//! a token.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use sha2::{Digest, Sha256};
 use canopy_api::{ApiError, InvalidInputExceptionReason};
 
 /// Rows per page when the caller gives no MaxResults.
@@ -40,19 +44,38 @@ pub fn finish<T>(scope: &str, mut rows: Vec<T>, limit: usize, seq_of: impl Fn(&T
     }
 }
 
+const VERSION: u8 = 2;
+const DIGEST_BYTES: usize = 16;
+/// Version, `seq` (big-endian), digest.
+const TOKEN_BYTES: usize = 1 + 8 + DIGEST_BYTES;
+
+fn digest(scope: &str, seq: i64) -> [u8; DIGEST_BYTES] {
+    let mut hash = Sha256::new();
+    hash.update(b"canopy NextToken v2\0");
+    hash.update(scope.as_bytes());
+    hash.update([0]);
+    hash.update(seq.to_be_bytes());
+    let full = hash.finalize();
+    let mut out = [0; DIGEST_BYTES];
+    out.copy_from_slice(&full[..DIGEST_BYTES]);
+    out
+}
+
 pub fn encode(scope: &str, seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1|{scope}|{seq}"))
+    let mut raw = [0u8; TOKEN_BYTES];
+    raw[0] = VERSION;
+    raw[1..9].copy_from_slice(&seq.to_be_bytes());
+    raw[9..].copy_from_slice(&digest(scope, seq));
+    URL_SAFE_NO_PAD.encode(raw)
 }
 
 fn decode(scope: &str, token: &str) -> Option<i64> {
     let raw = URL_SAFE_NO_PAD.decode(token.as_bytes()).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let rest = text.strip_prefix("v1|")?;
-    let (token_scope, seq) = rest.rsplit_once('|')?;
-    if token_scope != scope {
+    if raw.len() != TOKEN_BYTES || raw[0] != VERSION {
         return None;
     }
-    seq.parse::<i64>().ok().filter(|s| *s >= 0)
+    let seq = i64::from_be_bytes(raw[1..9].try_into().ok()?);
+    (seq >= 0 && raw[9..] == digest(scope, seq)).then_some(seq)
 }
 
 #[cfg(test)]
@@ -65,6 +88,27 @@ mod tests {
         assert_eq!(start("ListAccounts/o-1", Some(&t), None).unwrap().after_seq, Some(42));
         assert!(start("ListAccounts/o-2", Some(&t), None).is_err());
         assert!(start("ListAccounts/o-1", Some("garbage!"), None).is_err());
+    }
+
+    #[test]
+    fn tokens_are_opaque_and_tamper_evident() {
+        let scope = "ListAccounts/o-abcdefghij";
+        let t = encode(scope, 42);
+        let raw = URL_SAFE_NO_PAD.decode(&t).unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("o-abcdefghij"), "the scope is not readable in the token");
+        // Any one changed byte, a cut token or one made for another seq is refused.
+        for i in 0..raw.len() {
+            let mut bad = raw.clone();
+            bad[i] ^= 0x01;
+            assert!(start(scope, Some(&URL_SAFE_NO_PAD.encode(&bad)), None).is_err(), "byte {i} flipped");
+        }
+        assert!(start(scope, Some(&URL_SAFE_NO_PAD.encode(&raw[..raw.len() - 1])), None).is_err());
+        let mut other_seq = raw.clone();
+        other_seq[1..9].copy_from_slice(&0i64.to_be_bytes());
+        assert!(start(scope, Some(&URL_SAFE_NO_PAD.encode(&other_seq)), None).is_err());
+        // The token of the earlier format, readable and editable, is no longer taken.
+        let old = URL_SAFE_NO_PAD.encode(format!("v1|{scope}|0"));
+        assert!(start(scope, Some(&old), None).is_err());
     }
 
     #[test]
