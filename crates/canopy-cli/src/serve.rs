@@ -409,7 +409,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tokio::runtime::Builder::new_current_thread()
     } else {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(worker_threads);
+        builder.worker_threads(worker_threads).on_thread_start(|| {
+            canopy_store::wakeups::prefer_prompt_wakeups();
+        });
         builder
     };
     let runtime = builder
@@ -429,6 +431,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = canopy_store::open(&args.database)
         .with_context(|| format!("opening the database {:?}", crate::migrate::display_spec(&args.database)))?;
     let kind = store.kind();
+    // This thread serves HTTP when the runtime is single-threaded. Asked after the store has
+    // started its threads, which would otherwise inherit the short slice (the writer is better
+    // off without it).
+    canopy_store::wakeups::prefer_prompt_wakeups();
     let canopy = Canopy::new(store, core_config);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

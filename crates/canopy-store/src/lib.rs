@@ -10,6 +10,7 @@ mod schema;
 mod sqlite;
 mod tx;
 mod walvfs;
+pub mod wakeups;
 
 use std::sync::Arc;
 

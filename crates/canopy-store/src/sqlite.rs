@@ -344,6 +344,8 @@ fn wal_file(db_path: &Path) -> StoreResult<std::fs::File> {
 /// shares the next sync. A failed sync answers its operations with a storage error (their
 /// outcome is unknown to the client, as after a timeout).
 fn sync_loop(wal: std::fs::File, rx: mpsc::Receiver<Vec<Pending>>) {
+    // Every write of a batch waits for this thread to run once its sync has finished.
+    crate::wakeups::prefer_prompt_wakeups();
     while let Ok(first) = rx.recv() {
         let mut batches = vec![first];
         batches.extend(rx.try_iter());
