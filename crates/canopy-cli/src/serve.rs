@@ -57,9 +57,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CANOPY_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
 
-    /// Threads that serve HTTP (default: half the cores, at least 1). Storage work runs on the
-    /// store's own threads (SQLite: a writer, a syncer and 2 to 4 readers), so more HTTP threads
-    /// than that mostly add thread switches.
+    /// Threads that serve HTTP (default: one per core). Storage work runs on the store's own
+    /// threads (SQLite: a writer, a syncer and 2 to 4 readers).
     #[arg(long, env = "CANOPY_WORKER_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     worker_threads: Option<u16>,
 
@@ -395,11 +394,13 @@ fn parse_days(s: &str) -> Result<f64, String> {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _log_guard = crate::logging::init(args.log_format)?;
-    // Measured on 2 cores beside the load generator: one HTTP thread served 15–30 % more
-    // requests than two, for reads and writes alike (README, Benchmark).
+    // Measured on 2 cores beside the load generator, with the HTTP threads' short time slice
+    // (`canopy_store::wakeups`): two HTTP threads served TagResource 20–25 % and ListChildren
+    // 20 % faster than one, DescribeOrganization and DescribeAccount 0–4 % slower, the rest
+    // alike (README, Benchmark). Without the short slice one thread had been 15–30 % faster.
     let worker_threads = match args.worker_threads {
         Some(n) => usize::from(n),
-        None => std::thread::available_parallelism().map(|n| n.get() / 2).unwrap_or(1).max(1),
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1),
     };
     // One HTTP thread: tokio's single-threaded scheduler, which skips the work-stealing
     // machinery the multi-threaded one keeps even for one worker. Measured on 2 cores in
