@@ -58,8 +58,11 @@ const WAL_RESTART_FRAMES: i64 = 4_096;
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 const MMAP_BYTES: i64 = 256 << 20;
 /// The writer's page cache, in KiB (SQLite's negative `cache_size` form). Readers keep the
-/// default (2 MiB): they read the database through the memory map.
-const WRITER_CACHE_KIB: i64 = -8192;
+/// default (2 MiB): they read the database through the memory map. 4 MiB, not 8: with 10,000
+/// accounts loaded the larger cache held 4 MiB more (`bench/memory.sh`: 60.2–61.5 → 54.5–55.5
+/// MiB with two HTTP threads), and CreateOrganizationalUnit, TagResource and CreateAccount ran
+/// at the same rates and writer µs either way (alternating runs).
+const WRITER_CACHE_KIB: i64 = -4096;
 /// Prepared statements kept in rusqlite's own cache per connection: only the reset's
 /// per-table deletes (built at run time) use it; every other statement is a `&'static str`
 /// kept in the connection's `Statements`.
