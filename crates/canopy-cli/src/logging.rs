@@ -23,7 +23,7 @@ const FLUSH_EVERY: Duration = Duration::from_millis(50);
 /// A buffer this full is written at once rather than at the next tick.
 const FLUSH_AT: usize = 64 * 1024;
 /// Log held while stderr does not take it; lines beyond are dropped.
-const MAX_PENDING: usize = 8 * 1024 * 1024;
+const MAX_PENDING: usize = 4 * 1024 * 1024;
 /// How long the end of `serve` waits for the last lines to be written to a stderr that may never
 /// be read again.
 const FINAL_FLUSH_WAIT: Duration = Duration::from_secs(1);
