@@ -16,8 +16,8 @@ pub trait WriteJson {
 
 /// Serializes an operation's output structure.
 pub fn write_output<T: WriteJson>(output: &T) -> Vec<u8> {
-    // Most answers fit; a list page grows it once or twice instead of from 128 bytes.
-    let mut out = Vec::with_capacity(1024);
+    // A full ListAccounts page is about 5 KiB: it fits without growing (three copies from 1 KiB).
+    let mut out = Vec::with_capacity(8192);
     output.write_json(&mut out);
     out
 }
