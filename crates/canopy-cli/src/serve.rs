@@ -394,10 +394,10 @@ fn parse_days(s: &str) -> Result<f64, String> {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _log_guard = crate::logging::init(args.log_format)?;
-    // Measured on 2 cores beside the load generator, with the HTTP threads' short time slice
-    // (`canopy_store::wakeups`): two HTTP threads served TagResource 20–25 % and ListChildren
-    // 20 % faster than one, DescribeOrganization and DescribeAccount 0–4 % slower, the rest
-    // alike (README, Benchmark). Without the short slice one thread had been 15–30 % faster.
+    // Measured on 2 cores beside the load generator, once the store's sync thread had its short
+    // time slice (canopy-store's `wakeups.rs`): two HTTP threads served TagResource 20–25 % and
+    // ListChildren 20 % faster than one, DescribeOrganization and DescribeAccount 0–4 % slower,
+    // the rest alike (README, Benchmark). Before that change one thread had been 15–30 % faster.
     let worker_threads = match args.worker_threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1),
@@ -410,9 +410,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tokio::runtime::Builder::new_current_thread()
     } else {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(worker_threads).on_thread_start(|| {
-            canopy_store::wakeups::prefer_prompt_wakeups();
-        });
+        builder.worker_threads(worker_threads);
         builder
     };
     let runtime = builder
@@ -432,10 +430,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = canopy_store::open(&args.database)
         .with_context(|| format!("opening the database {:?}", crate::migrate::display_spec(&args.database)))?;
     let kind = store.kind();
-    // This thread serves HTTP when the runtime is single-threaded. Asked after the store has
-    // started its threads, which would otherwise inherit the short slice (the writer is better
-    // off without it).
-    canopy_store::wakeups::prefer_prompt_wakeups();
     let canopy = Canopy::new(store, core_config);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -10,7 +10,7 @@ mod schema;
 mod sqlite;
 mod tx;
 mod walvfs;
-pub mod wakeups;
+mod wakeups;
 
 use std::sync::Arc;
 

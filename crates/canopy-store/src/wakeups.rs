@@ -1,4 +1,4 @@
-//! Prompt wake-ups for the threads a request waits on between two CPU stages.
+//! Prompt wake-ups for the store's sync thread, which every durable write waits on.
 //!
 //! Linux's EEVDF scheduler lets a running thread finish its time slice (0.75 ms and more) before a
 //! thread it woke gets the core. On two cores shared by the HTTP thread, the store's writer and
@@ -6,8 +6,10 @@
 //! for a core (`perf sched timehist`, CreateOrganizationalUnit at 32 connections), and every
 //! write of the batch waited with it. A thread that asks for a short slice (Linux 6.12 and
 //! later; no privilege needed) is run at once when woken, but gets no larger share of the CPU.
-//! Measured: CreateOrganizationalUnit 27.3–28.6k → 32.3–33.7k requests/s with the sync and HTTP
-//! threads at 100 µs; giving the writer one too lost 5 %, readers gained nothing (README).
+//! Measured with one HTTP thread: CreateOrganizationalUnit 27.3–28.6k → 32.3–33.7k requests/s
+//! with the sync and HTTP threads at 100 µs. Giving the writer one too lost 5 %, readers gained
+//! nothing, and once two HTTP threads served (the default on two cores) theirs cost 1–6 % of
+//! the writes' rate, so only the sync thread asks (README).
 
 /// The shortest slice Linux accepts (it clamps to 0.1–100 ms).
 const SLICE_NS: u64 = 100_000;
@@ -15,7 +17,7 @@ const SLICE_NS: u64 = 100_000;
 /// Asks for a short time slice for the calling thread, keeping its policy and nice value;
 /// returns whether the kernel took it. Does nothing unless the thread runs under the normal
 /// policy (not one a user chose with `chrt`), and on kernels or systems without the call.
-pub fn prefer_prompt_wakeups() -> bool {
+pub(crate) fn prefer_prompt_wakeups() -> bool {
     imp::short_slice(SLICE_NS)
 }
 
