@@ -115,6 +115,12 @@ fn load_or_create(path: &Path) -> anyhow::Result<MasterKey> {
     let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // A filesystem without hard links: a rename, which is as whole but would replace a
+        // file another process made in the instant since the check above.
+        Err(_) if !path.exists() => {
+            std::fs::rename(&tmp, path).with_context(|| format!("creating the master key file {}", path.display()))?;
+            Ok(true)
+        }
         Err(e) => Err(e).with_context(|| format!("creating the master key file {}", path.display())),
     });
     let _ = std::fs::remove_file(&tmp);
