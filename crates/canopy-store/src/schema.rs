@@ -413,6 +413,14 @@ CREATE TRIGGER accounts_counted_on_delete AFTER DELETE ON accounts WHEN OLD.org_
     UPDATE org_account_counts SET accounts = accounts - 1 WHERE org_id = OLD.org_id;
 END;
 "#,
+    // 11: AWS shows an organization's management account with JoinedMethod INVITED; earlier
+    // versions stored CREATED for it.
+    r#"
+UPDATE accounts SET joined_method = 'INVITED'
+    WHERE joined_method = 'CREATED'
+      AND EXISTS (SELECT 1 FROM organizations o
+                  WHERE o.id = accounts.org_id AND o.partition = accounts.partition AND o.management_account_id = accounts.id);
+"#,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
@@ -445,4 +453,55 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.execute("UPDATE schema_version SET version = ?1", [known]).map_err(be)?;
     tx.commit().map_err(be)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database at `version` (the migrations before it applied, as an older build left it).
+    fn database_at(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version BIGINT NOT NULL)").unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [version as i64]).unwrap();
+        conn
+    }
+
+    #[test]
+    fn management_accounts_stored_as_created_become_invited() {
+        let mut conn = database_at(10);
+        conn.execute_batch(
+            "INSERT INTO organizations VALUES ('o-1', 'aws', '111111111111', 'ALL', 0);
+             INSERT INTO accounts (partition, id, name, email, email_lower, org_id, parent_id, joined_method, joined_ms, created_ms, seq) VALUES
+               ('aws', '111111111111', 'm', 'm@x.com', 'm@x.com', 'o-1', 'r-1', 'CREATED', 0, 0, 1),
+               ('aws', '222222222222', 'a', 'a@x.com', 'a@x.com', 'o-1', 'r-1', 'CREATED', 0, 0, 2),
+               ('aws', '333333333333', 'b', 'b@x.com', 'b@x.com', 'o-1', 'r-1', 'INVITED', 0, 0, 3),
+               ('aws-cn', '111111111111', 'c', 'c@x.com', 'c@x.com', 'o-2', 'r-2', 'CREATED', 0, 0, 4);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let methods: Vec<(String, String, String)> = conn
+            .prepare("SELECT partition, id, joined_method FROM accounts ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let m = |p: &str, id: &str, j: &str| (p.to_string(), id.to_string(), j.to_string());
+        assert_eq!(
+            methods,
+            vec![
+                m("aws", "111111111111", "INVITED"),
+                m("aws", "222222222222", "CREATED"),
+                m("aws", "333333333333", "INVITED"),
+                // Another partition's account with the same id manages no organization here.
+                m("aws-cn", "111111111111", "CREATED"),
+            ]
+        );
+        let version: i64 = conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
 }
