@@ -4,6 +4,8 @@
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
+use std::time::Duration;
+
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 /// Why a body could not be read.
@@ -19,11 +21,20 @@ pub(crate) fn too_large_message(max: usize) -> String {
     format!("Request body is larger than the limit of {max} bytes")
 }
 
+/// The most of a refused body read (and dropped) before answering, and how long that may take.
+/// A client that sends its whole body before it reads (botocore, http.client) would otherwise
+/// see the connection reset instead of the 413 once the body outgrows the sockets' buffers.
+const DRAIN_BYTES: u64 = 32 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 /// The whole body, at most `max` bytes. A declared Content-Length over the limit is refused
-/// before anything is read.
+/// without keeping anything: up to [`DRAIN_BYTES`] of it are read and dropped first.
 pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize) -> Result<Bytes, BodyError> {
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    if let Some(declared) = declared.filter(|n| *n > max as u64) {
+        if declared <= DRAIN_BYTES {
+            let _ = tokio::time::timeout(DRAIN_TIME, discard(body)).await;
+        }
         return Err(BodyError::TooLarge);
     }
     match Limited::new(body, max).collect().await {
@@ -32,6 +43,15 @@ pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize) -> Resul
         Err(e) => {
             tracing::debug!(error = %e, "failed to read request body");
             Err(BodyError::Unreadable)
+        }
+    }
+}
+
+/// Reads `body` to its end and drops it.
+async fn discard(mut body: Body) {
+    while let Some(frame) = body.frame().await {
+        if frame.is_err() {
+            return;
         }
     }
 }

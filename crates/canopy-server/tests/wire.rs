@@ -253,6 +253,17 @@ async fn oversized_body_is_413() {
 }
 
 #[tokio::test]
+async fn a_client_that_sends_all_of_a_large_refused_body_still_reads_the_413() {
+    // botocore and http.client write the whole body before they read: the server reads and
+    // drops it, so they get the answer, not a reset connection.
+    let server = TestServer::start().await;
+    let big = format!(r#"{{"FeatureSet":"ALL","Pad":"{}"}}"#, "x".repeat(16 * 1024 * 1024));
+    let r = call(&server, "CreateOrganization", &big).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.error_type(), "RequestEntityTooLargeException");
+}
+
+#[tokio::test]
 async fn body_limit_is_configurable() {
     let store = canopy_store::open("memory").unwrap();
     let canopy = canopy_core::Canopy::new(store, CoreConfig::default());
