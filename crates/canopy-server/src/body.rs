@@ -1,11 +1,11 @@
 //! Reading a request body with the configured size limit: the one place every endpoint (AWS
 //! JSON, STS, Canopy API) reads its body.
 
+use std::time::Duration;
+
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
-use std::time::Duration;
-
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 /// Why a body could not be read.
