@@ -415,13 +415,16 @@ END;
 "#,
     // 11: AWS shows an organization's management account with JoinedMethod INVITED; earlier
     // versions stored CREATED for it.
-    r#"
+    MANAGEMENT_ACCOUNTS_INVITED,
+];
+
+/// SQLite's migration 11 and PostgreSQL's 10: the same statement in both dialects.
+pub(crate) const MANAGEMENT_ACCOUNTS_INVITED: &str = r#"
 UPDATE accounts SET joined_method = 'INVITED'
     WHERE joined_method = 'CREATED'
       AND EXISTS (SELECT 1 FROM organizations o
                   WHERE o.id = accounts.org_id AND o.partition = accounts.partition AND o.management_account_id = accounts.id);
-"#,
-];
+"#;
 
 /// Data tables emptied by `reset` (everything but `schema_version`; `counters` is rewound).
 pub const DATA_TABLES: &[&str] =

@@ -26,26 +26,32 @@ mod imp {
     /// `struct sched_attr` as of Linux 3.14 (SCHED_ATTR_SIZE_VER0); later fields are optional.
     #[repr(C)]
     #[derive(Default)]
-    struct SchedAttr {
-        size: u32,
-        sched_policy: u32,
-        sched_flags: u64,
-        sched_nice: i32,
-        sched_priority: u32,
-        sched_runtime: u64,
-        sched_deadline: u64,
-        sched_period: u64,
+    pub(super) struct SchedAttr {
+        pub size: u32,
+        pub sched_policy: u32,
+        pub sched_flags: u64,
+        pub sched_nice: i32,
+        pub sched_priority: u32,
+        pub sched_runtime: u64,
+        pub sched_deadline: u64,
+        pub sched_period: u64,
+    }
+
+    const SIZE: u32 = std::mem::size_of::<SchedAttr>() as u32;
+
+    /// The calling thread's scheduling attributes.
+    pub(super) fn current() -> Option<SchedAttr> {
+        let mut attr = SchedAttr::default();
+        // SAFETY: `attr` is a valid, writable `sched_attr` of `SIZE` bytes; pid 0 is this thread.
+        let got = unsafe { libc::syscall(libc::SYS_sched_getattr, 0, &mut attr as *mut SchedAttr, SIZE, 0) };
+        (got == 0).then_some(attr)
     }
 
     pub fn short_slice(slice_ns: u64) -> bool {
-        let size = std::mem::size_of::<SchedAttr>() as u32;
-        let mut attr = SchedAttr::default();
-        // SAFETY: `attr` is a valid, writable `sched_attr` of `size` bytes; pid 0 is this thread.
-        let got = unsafe { libc::syscall(libc::SYS_sched_getattr, 0, &mut attr as *mut SchedAttr, size, 0) };
-        if got != 0 || attr.sched_policy != libc::SCHED_OTHER as u32 {
+        let Some(mut attr) = current().filter(|a| a.sched_policy == libc::SCHED_OTHER as u32) else {
             return false;
-        }
-        attr.size = size;
+        };
+        attr.size = SIZE;
         attr.sched_flags = 0;
         attr.sched_runtime = slice_ns;
         // SAFETY: as above; the kernel only reads `attr`.
@@ -74,13 +80,8 @@ mod tests {
 
     /// (policy, nice, slice in ns) of the calling thread.
     fn current() -> (u32, i32, u64) {
-        let mut raw = [0u64; 6];
-        // SAFETY: 48 writable bytes, the size passed; pid 0 is this thread.
-        let r = unsafe { libc::syscall(libc::SYS_sched_getattr, 0, raw.as_mut_ptr(), 48u32, 0) };
-        assert_eq!(r, 0, "sched_getattr");
-        let policy = (raw[0] >> 32) as u32;
-        let nice = raw[2] as u32 as i32;
-        (policy, nice, raw[3])
+        let attr = imp::current().expect("sched_getattr");
+        (attr.sched_policy, attr.sched_nice, attr.sched_runtime)
     }
 
     #[test]

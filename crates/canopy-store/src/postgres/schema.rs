@@ -285,13 +285,8 @@ CREATE TRIGGER accounts_counted_on_move AFTER UPDATE OF org_id ON accounts
     FOR EACH ROW WHEN (OLD.org_id IS DISTINCT FROM NEW.org_id) EXECUTE FUNCTION canopy_count_accounts();
 "#,
     // 10: AWS shows an organization's management account with JoinedMethod INVITED; earlier
-    // versions stored CREATED for it (SQLite's migration 11).
-    r#"
-UPDATE accounts SET joined_method = 'INVITED'
-    WHERE joined_method = 'CREATED'
-      AND EXISTS (SELECT 1 FROM organizations o
-                  WHERE o.id = accounts.org_id AND o.partition = accounts.partition AND o.management_account_id = accounts.id);
-"#,
+    // versions stored CREATED for it (SQLite's migration 11, the same statement).
+    crate::schema::MANAGEMENT_ACCOUNTS_INVITED,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; the sequence is rewound).
