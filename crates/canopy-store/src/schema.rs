@@ -416,6 +416,28 @@ END;
     // 11: AWS shows an organization's management account with JoinedMethod INVITED; earlier
     // versions stored CREATED for it.
     MANAGEMENT_ACCOUNTS_INVITED,
+    // 12: attachments keyed by their target, one index fewer. A new OU or account is attached
+    // to FullAWSAccess (and each enabled type's default), and a new target's id is random: every
+    // b-tree keyed by it gets that attachment at a random place, a page of its own in the
+    // commit. The table was keyed by policy, with a second index by target; now the table
+    // itself is the by-target order, and only the by-policy index (appended to in seq order)
+    // stays. A target's listing reads its few rows and sorts them by seq; DisablePolicyType's
+    // delete reads the organization's attachments. Measured on CreateOrganizationalUnit.
+    r#"
+CREATE TABLE policy_attachments_v12 (
+    org_id      TEXT NOT NULL,
+    policy_id   TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    attached_ms BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (org_id, target_id, policy_id)
+) WITHOUT ROWID;
+INSERT INTO policy_attachments_v12 SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments;
+DROP TABLE policy_attachments;
+ALTER TABLE policy_attachments_v12 RENAME TO policy_attachments;
+CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id, seq);
+"#,
 ];
 
 /// SQLite's migration 11 and PostgreSQL's 10: the same statement in both dialects.
@@ -471,6 +493,42 @@ mod tests {
         }
         conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [version as i64]).unwrap();
         conn
+    }
+
+    #[test]
+    fn attachments_keep_their_rows_when_keyed_by_target() {
+        let mut conn = database_at(11);
+        conn.execute_batch(
+            "INSERT INTO policy_attachments VALUES
+               ('o-1', 'p-FullAWSAccess', 'r-1', 'SERVICE_CONTROL_POLICY', 10, 1),
+               ('o-1', 'p-FullAWSAccess', 'ou-1-a', 'SERVICE_CONTROL_POLICY', 11, 2),
+               ('o-1', 'p-2', 'ou-1-a', 'TAG_POLICY', 12, 3);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String, String, String, i64, i64)> = conn
+            .prepare("SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let row = |p: &str, t: &str, ty: &str, ms: i64, seq: i64| ("o-1".to_string(), p.to_string(), t.to_string(), ty.to_string(), ms, seq);
+        assert_eq!(
+            rows,
+            vec![
+                row("p-FullAWSAccess", "r-1", "SERVICE_CONTROL_POLICY", 10, 1),
+                row("p-FullAWSAccess", "ou-1-a", "SERVICE_CONTROL_POLICY", 11, 2),
+                row("p-2", "ou-1-a", "TAG_POLICY", 12, 3),
+            ]
+        );
+        // The key still refuses a second attachment of a policy to a target.
+        let again = conn.execute(
+            "INSERT INTO policy_attachments VALUES ('o-1', 'p-2', 'ou-1-a', 'TAG_POLICY', 13, 4)
+               ON CONFLICT (org_id, policy_id, target_id) DO NOTHING",
+            [],
+        );
+        assert_eq!(again.unwrap(), 0);
     }
 
     #[test]

@@ -361,6 +361,20 @@ macro_rules! policy_cols {
     () => { "id, org_id, policy_type, name, description, content, created_ms, updated_ms, seq" };
 }
 macro_rules! attachment_cols { () => { "org_id, policy_id, target_id, policy_type, attached_ms, seq" } }
+/// ListPoliciesForTarget's page query (one type): the target's few rows, found by the table's
+/// key (org, target, policy) and sorted by seq.
+const ATTACHMENTS_BY_TARGET_OF_TYPE_SQL: &str = concat!(
+    "SELECT ",
+    attachment_cols!(),
+    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND policy_type = ?3 AND seq > ?4 ORDER BY seq"
+);
+/// The same for every type.
+const ATTACHMENTS_BY_TARGET_SQL: &str =
+    concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND seq > ?3 ORDER BY seq");
+/// ListTargetsForPolicy's page query: a policy can be attached to every target of the
+/// organization, so it reads `policy_attachments_policy` in seq order, without a sort.
+const ATTACHMENTS_BY_POLICY_SQL: &str =
+    concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND seq > ?3 ORDER BY seq");
 macro_rules! credential_cols {
     () => { "access_key_id, partition, account_id, principal, user_id, secret_sealed, session_token_sha256, expires_ms, created_ms" };
 }
@@ -811,21 +825,13 @@ impl Tx for SqlTx<'_, '_> {
     ) -> StoreResult<Vec<PolicyAttachmentRecord>> {
         match policy_type {
             Some(t) => self.many(
-                concat!(
-                    "SELECT ",
-                    attachment_cols!(),
-                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND policy_type = ?3 AND seq > ?4 ORDER BY seq"
-                ),
+                ATTACHMENTS_BY_TARGET_OF_TYPE_SQL,
                 params![org_id, target_id, t.as_str(), after(after_seq)],
             limit,
                 attachment_row,
             ),
             None => self.many(
-                concat!(
-                    "SELECT ",
-                    attachment_cols!(),
-                    " FROM policy_attachments WHERE org_id = ?1 AND target_id = ?2 AND seq > ?3 ORDER BY seq"
-                ),
+                ATTACHMENTS_BY_TARGET_SQL,
                 params![org_id, target_id, after(after_seq)],
             limit,
                 attachment_row,
@@ -835,7 +841,7 @@ impl Tx for SqlTx<'_, '_> {
 
     fn attachment_list_by_policy(&mut self, org_id: &str, policy_id: &str, after_seq: Option<i64>, limit: usize) -> StoreResult<Vec<PolicyAttachmentRecord>> {
         self.many(
-            concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND seq > ?3 ORDER BY seq"),
+            ATTACHMENTS_BY_POLICY_SQL,
             params![org_id, policy_id, after(after_seq)],
             limit,
             attachment_row,
@@ -1444,6 +1450,17 @@ mod tests {
             assert!(plan.contains(&format!("USING COVERING INDEX {index}")), "{sql}\n{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "sorts: {sql}\n{plan}");
         }
+    }
+
+    #[test]
+    fn attachment_listings_search_by_key_and_the_policy_index() {
+        for sql in [ATTACHMENTS_BY_TARGET_OF_TYPE_SQL, ATTACHMENTS_BY_TARGET_SQL] {
+            let plan = plan(sql);
+            assert!(plan.contains("USING PRIMARY KEY (org_id=? AND target_id=?)"), "{sql}\n{plan}");
+        }
+        let plan = plan(ATTACHMENTS_BY_POLICY_SQL);
+        assert!(plan.contains("USING INDEX policy_attachments_policy (org_id=? AND policy_id=? AND seq>?)"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "sorts: {plan}");
     }
 
     #[test]
