@@ -12,6 +12,7 @@ use crate::observe::{Outcome, RequestId};
 use crate::{auth, SharedState, TARGET_PREFIX};
 
 static AMZ_JSON: HeaderValue = HeaderValue::from_static("application/x-amz-json-1.1");
+static PROMETHEUS_TEXT: HeaderValue = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
 static APP_JSON: HeaderValue = HeaderValue::from_static("application/json");
 static ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
 static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
@@ -142,6 +143,19 @@ pub(crate) async fn health(State(state): State<SharedState>) -> Response {
     json(StatusCode::OK, format!(r#"{{"status":"ok","store":"{}"}}"#, state.canopy.store().kind()))
 }
 
+/// `GET /canopy/v1/metrics`: request counts, error codes and latency per operation, in
+/// Prometheus's text format.
+pub(crate) async fn metrics(State(state): State<SharedState>) -> Response {
+    let text = state.metrics.render(&[
+        ("version", env!("CARGO_PKG_VERSION")),
+        ("store", state.canopy.store().kind()),
+        ("auth", state.config.auth.as_str()),
+    ]);
+    let mut response = Response::new(Body::from(text));
+    response.headers_mut().insert(CONTENT_TYPE, PROMETHEUS_TEXT.clone());
+    response
+}
+
 /// `POST /canopy/v1/reset` and `POST /moto-api/reset` (dev auth only).
 pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
     let result = state.canopy.store().reset().await;
@@ -162,23 +176,13 @@ pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
     }
 }
 
+/// Any other path or method: 404 in the AWS error shape, so an SDK reports a typed error.
 pub(crate) async fn not_found(request: Request) -> Response {
-    json(
-        StatusCode::NOT_FOUND,
-        format!(r#"{{"message":"no route for {} {}"}}"#, request.method(), escape(request.uri().path())),
-    )
-}
-
-/// Minimal JSON string escaping for echoing a path.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    let err = ApiError::new(
+        ErrorCode::UnknownOperationException,
+        format!("No route for {} {}: the AWS Organizations API is POST /, Canopy's own under /canopy/v1/.", request.method(), request.uri().path()),
+    );
+    let mut response = failed(err, None, None);
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
 }

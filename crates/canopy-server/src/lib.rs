@@ -4,7 +4,7 @@
 //!   awsJson1.1 protocol, handed to [`canopy_api::dispatch`] over a [`canopy_core::Canopy`].
 //! - `POST /` with a form body and no `X-Amz-Target`, or `GET /?Action=…`: STS (awsQuery,
 //!   `sts.rs`): GetCallerIdentity and AssumeRole.
-//! - `GET /canopy/v1/health`, and in `dev` auth only `POST /canopy/v1/reset` and its moto alias
+//! - `GET /canopy/v1/health`, `GET /canopy/v1/metrics` (Prometheus text), and in `dev` auth only `POST /canopy/v1/reset` and its moto alias
 //!   `POST /moto-api/reset`.
 //!
 //! Every response carries `x-amzn-RequestId`; every request produces one `tracing` event with
@@ -16,6 +16,7 @@ mod auth;
 mod body;
 mod canopy_api;
 mod handlers;
+mod metrics;
 mod observe;
 pub mod secrets;
 mod sts;
@@ -90,6 +91,7 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub master_key: MasterKey,
     pub keys: auth::KeyCache,
+    pub metrics: metrics::Metrics,
 }
 
 pub(crate) type SharedState = Arc<AppState>;
@@ -98,10 +100,12 @@ pub(crate) type SharedState = Arc<AppState>;
 pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
     let auth = config.auth;
     let master_key = auth::master_key_or_ephemeral(config.master_key.clone());
-    let state: SharedState = Arc::new(AppState { canopy, config, master_key, keys: auth::KeyCache::default() });
+    let state: SharedState =
+        Arc::new(AppState { canopy, config, master_key, keys: auth::KeyCache::default(), metrics: metrics::Metrics::new() });
     let mut router = Router::new()
         .route("/", post(handlers::post_root).get(sts::sts))
-        .route("/canopy/v1/health", get(handlers::health));
+        .route("/canopy/v1/health", get(handlers::health))
+        .route("/canopy/v1/metrics", get(handlers::metrics));
     router = canopy_api::routes(router);
     if auth == AuthMode::Dev {
         router = router
@@ -110,7 +114,7 @@ pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
     }
     router
         .fallback(handlers::not_found)
-        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), observe::observe))
         .with_state(state)
 }
 

@@ -1,9 +1,9 @@
-//! The outermost layer: request id, panic → opaque 500, one log line per request.
+//! The outermost layer: request id, panic → opaque 500, one log line and the metrics per request.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -11,6 +11,7 @@ use futures_util::FutureExt;
 use uuid::Uuid;
 
 use crate::handlers::error_response;
+use crate::SharedState;
 
 pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
@@ -33,8 +34,9 @@ pub(crate) struct Outcome {
     pub error: Option<&'static str>,
 }
 
-pub(crate) async fn observe(mut req: Request, next: Next) -> Response {
+pub(crate) async fn observe(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let _in_flight = state.metrics.start();
     let id = Uuid::new_v4();
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -63,7 +65,9 @@ pub(crate) async fn observe(mut req: Request, next: Next) -> Response {
 
     let outcome = response.extensions_mut().remove::<Outcome>().unwrap_or_default();
     let status = response.status().as_u16();
-    let latency_us = start.elapsed().as_micros() as u64;
+    let latency = start.elapsed();
+    let latency_us = latency.as_micros() as u64;
+    state.metrics.record(outcome.operation, status, outcome.error, latency);
     macro_rules! request_line {
         ($level:ident) => {
             tracing::$level!(

@@ -472,3 +472,55 @@ async fn graceful_shutdown_finishes() {
     tokio::time::timeout(std::time::Duration::from_secs(11), server.shutdown()).await.expect("drained in time");
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed");
 }
+
+#[tokio::test]
+async fn unknown_paths_get_a_typed_404() {
+    let server = TestServer::start().await;
+    for r in [
+        raw(&server, b"POST /foo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}").await,
+        get(&server, "/canopy/v1/nothing").await,
+    ] {
+        assert_eq!(r.status, 404);
+        assert_eq!(r.error_type(), "UnknownOperationException");
+        assert!(r.json()["Message"].as_str().unwrap().starts_with("No route for "), "{}", r.json());
+    }
+}
+
+/// The value of the one metrics line that starts with `prefix`.
+fn metric(text: &str, prefix: &str) -> f64 {
+    let mut found = text.lines().filter(|l| l.starts_with(prefix));
+    let line = found.next().unwrap_or_else(|| panic!("no metric {prefix:?} in\n{text}"));
+    assert!(found.next().is_none(), "more than one metric {prefix:?}");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_operations_errors_and_latency() {
+    let server = TestServer::start().await;
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.status, 400);
+    assert_eq!(call(&server, "CreateOrganization", r#"{"FeatureSet":"ALL"}"#).await.status, 200);
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.status, 200);
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.status, 200);
+    assert_eq!(get(&server, "/nowhere").await.status, 404);
+
+    let r = get(&server, "/canopy/v1/metrics").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let text = String::from_utf8(r.body).unwrap();
+    let kind = server.canopy.store().kind();
+    assert!(text.contains(&format!("canopy_info{{version=\"{}\",store=\"{kind}\",auth=\"dev\"}} 1\n", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert_eq!(metric(&text, r#"canopy_requests_total{operation="DescribeOrganization",status="2xx"}"#), 2.0);
+    assert_eq!(metric(&text, r#"canopy_requests_total{operation="DescribeOrganization",status="4xx"}"#), 1.0);
+    assert_eq!(metric(&text, r#"canopy_requests_total{operation="CreateOrganization",status="2xx"}"#), 1.0);
+    assert_eq!(metric(&text, r#"canopy_requests_total{operation="-",status="4xx"}"#), 1.0);
+    assert_eq!(
+        metric(&text, r#"canopy_request_errors_total{operation="DescribeOrganization",code="AWSOrganizationsNotInUseException"}"#),
+        1.0
+    );
+    assert_eq!(metric(&text, r#"canopy_request_errors_total{operation="-",code="UnknownOperationException"}"#), 1.0);
+    assert_eq!(metric(&text, r#"canopy_request_duration_seconds_count{operation="DescribeOrganization"}"#), 3.0);
+    assert_eq!(metric(&text, r#"canopy_request_duration_seconds_bucket{operation="DescribeOrganization",le="+Inf"}"#), 3.0);
+    assert!(metric(&text, r#"canopy_request_duration_seconds_sum{operation="DescribeOrganization"}"#) > 0.0);
+    // The metrics request itself is in flight while it is rendered.
+    assert_eq!(metric(&text, "canopy_requests_in_flight "), 1.0);
+}
