@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 
 /// Why a body could not be read.
 pub(crate) enum BodyError {
@@ -27,31 +27,55 @@ pub(crate) fn too_large_message(max: usize) -> String {
 const DRAIN_BYTES: u64 = 32 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// The whole body, at most `max` bytes. A declared Content-Length over the limit is refused
-/// without keeping anything: up to [`DRAIN_BYTES`] of it are read and dropped first.
-pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize) -> Result<Bytes, BodyError> {
+/// The whole body, at most `max` bytes. A body over the limit is refused without keeping
+/// anything; before answering, up to [`DRAIN_BYTES`] of it (counted from its start) are read and
+/// dropped, whether its length was declared or it came chunked.
+pub(crate) async fn read_bounded(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, BodyError> {
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(declared) = declared.filter(|n| *n > max as u64) {
         if declared <= DRAIN_BYTES {
-            let _ = tokio::time::timeout(DRAIN_TIME, discard(body)).await;
+            let _ = tokio::time::timeout(DRAIN_TIME, discard(body, DRAIN_BYTES)).await;
         }
         return Err(BodyError::TooLarge);
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge),
-        Err(e) => {
+    // Usually one frame, kept as it came; several are joined at the end.
+    let mut chunks: Vec<Bytes> = Vec::with_capacity(1);
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
             tracing::debug!(error = %e, "failed to read request body");
-            Err(BodyError::Unreadable)
+            BodyError::Unreadable
+        })?;
+        let Ok(data) = frame.into_data() else { continue };
+        len += data.len();
+        if len > max {
+            drop(chunks);
+            let rest = DRAIN_BYTES.saturating_sub(len as u64);
+            let _ = tokio::time::timeout(DRAIN_TIME, discard(body, rest)).await;
+            return Err(BodyError::TooLarge);
         }
+        chunks.push(data);
     }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => Bytes::from(chunks.concat()),
+    })
 }
 
-/// Reads `body` to its end and drops it.
-async fn discard(mut body: Body) {
+/// Reads `body` to its end and drops it, or stops once more than `limit` bytes have come.
+async fn discard(mut body: Body, limit: u64) {
+    let mut read = 0u64;
     while let Some(frame) = body.frame().await {
-        if frame.is_err() {
-            return;
+        match frame.map(|f| f.into_data()) {
+            Ok(Ok(data)) => {
+                read += data.len() as u64;
+                if read > limit {
+                    return;
+                }
+            }
+            Ok(Err(_trailers)) => {}
+            Err(_) => return,
         }
     }
 }

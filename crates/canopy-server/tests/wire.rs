@@ -264,6 +264,26 @@ async fn a_client_that_sends_all_of_a_large_refused_body_still_reads_the_413() {
 }
 
 #[tokio::test]
+async fn a_client_that_sends_all_of_a_large_refused_chunked_body_still_reads_the_413() {
+    // The same with no declared length: the server reads and drops the rest of the chunks.
+    let server = TestServer::start().await;
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Amz-Target: {TARGET}CreateOrganization\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..256 {
+        req.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        req.extend_from_slice(&chunk);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    let r = raw(&server, &req).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.error_type(), "RequestEntityTooLargeException");
+}
+
+#[tokio::test]
 async fn body_limit_is_configurable() {
     let store = canopy_store::open("memory").unwrap();
     let canopy = canopy_core::Canopy::new(store, CoreConfig::default());
