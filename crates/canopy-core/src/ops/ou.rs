@@ -41,7 +41,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     let parent = tree::find_parent(tx, &org.id, &input.parent_id)?.ok_or_else(tree::parent_not_found)?;
     // The parent's ancestry, read once: its length is the depth, and the new OU's path extends it.
     let chain = tree::chain_to(tx, parent.id())?;
-    if chain.len() - 1 >= env.config.max_ou_depth {
+    if chain.len() > env.config.max_ou_depth {
         return Err(ApiError::constraint(
             ConstraintViolationExceptionReason::OuDepthLimitExceeded,
             format!("You attempted to create an OU tree that is too many levels deep (the limit is {}).", env.config.max_ou_depth),
