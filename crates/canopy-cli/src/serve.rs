@@ -137,6 +137,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CANOPY_LEGACY_SCP_GRAMMAR")]
     legacy_scp_grammar: bool,
 
+    /// Answer accounts with `State` only, without the legacy `Status` that AWS announced it
+    /// would retire on 9 September 2026 (DescribeAccount, ListAccounts, ListAccountsForParent,
+    /// ListDelegatedAdministrators): to check that a client no longer reads `Status`.
+    #[arg(long, env = "CANOPY_OMIT_ACCOUNT_STATUS")]
+    omit_account_status: bool,
+
     /// Whether EnablePolicyType of SECURITYHUB_POLICY / INSPECTOR_POLICY requires their
     /// service's trusted access (EnableAWSServiceAccess of securityhub.amazonaws.com /
     /// inspector2.amazonaws.com; else ConstraintViolation SERVICE_ACCESS_NOT_ENABLED), as in
@@ -298,6 +304,7 @@ impl ServeArgs {
             min_account_age_for_removal_ms: (self.min_account_age_for_removal * DAY_MS).round() as i64,
             enable_scp_on_create: !self.no_scp_on_create,
             legacy_scp_grammar: self.legacy_scp_grammar,
+            account_status_field: !self.omit_account_status,
             enforce_policy_service_access: self.enforce_policy_service_access,
             enforce_scps: !self.no_scp_enforcement,
             invite_expiry_ms: (self.invite_expiry * DAY_MS).round() as i64,

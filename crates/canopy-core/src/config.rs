@@ -41,6 +41,10 @@ pub struct CoreConfig {
     /// Validate SCPs with the grammar from before September 2025 (Allow statements only with
     /// `Resource: "*"`, no NotResource, Condition only with Deny...).
     pub legacy_scp_grammar: bool,
+    /// Answer accounts (DescribeAccount, the account listings, delegated administrators) with
+    /// the legacy `Status` beside `State`. AWS announced `Status`'s retirement for 9 September
+    /// 2026; the SDK models still define it, so it stays on by default.
+    pub account_status_field: bool,
     /// Accept an SCP/RCP without `Version` as if it said `2012-10-17` (several AWS examples
     /// omit it; the documentation says it is required, so off by default).
     pub policy_lenient_version: bool,
@@ -100,6 +104,7 @@ impl Default for CoreConfig {
             enable_scp_on_create: true,
             policy_limits: LimitsTable::new(),
             legacy_scp_grammar: false,
+            account_status_field: true,
             policy_lenient_version: false,
             policy_size_unit: SizeUnit::Characters,
             enforce_policy_service_access: true,

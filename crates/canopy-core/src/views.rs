@@ -73,7 +73,7 @@ pub fn account(org: &OrganizationRecord, rec: AccountRecord, paths: Option<Vec<S
         id: Some(rec.id),
         email: Some(rec.email),
         name: Some(rec.name),
-        status: Some(status),
+        status: config.account_status_field.then_some(status),
         state: Some(state),
         paths,
         joined_method: rec.joined_method,

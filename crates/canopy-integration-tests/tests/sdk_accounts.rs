@@ -594,3 +594,25 @@ async fn duplicate_email_across_organizations() {
     let d = other.describe_create_account_status().create_account_request_id(out.create_account_status().unwrap().id().unwrap()).send().await.unwrap();
     assert_eq!(d.create_account_status().unwrap().failure_reason(), Some(&CreateAccountFailureReason::EmailAlreadyExists));
 }
+
+#[tokio::test]
+async fn the_legacy_status_is_left_out_when_asked() {
+    let config = CoreConfig { account_status_field: false, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let id = org.create_account("NoStatus").await;
+    let d = org.mgmt.describe_account().account_id(&id).send().await.unwrap();
+    let a = d.account().unwrap();
+    assert_eq!((a.state(), a.status()), (Some(&AccountState::Active), None));
+    let listed = org.mgmt.list_accounts().send().await.unwrap();
+    assert_eq!(listed.accounts().len(), 2);
+    assert!(listed.accounts().iter().all(|a| a.status().is_none() && a.state() == Some(&AccountState::Active)));
+    let under_root = org.mgmt.list_accounts_for_parent().parent_id(&org.root_id).send().await.unwrap();
+    assert!(under_root.accounts().iter().all(|a| a.status().is_none() && a.state().is_some()));
+
+    // By default both are there.
+    let org = Org::new().await;
+    let id = org.create_account("WithStatus").await;
+    let d = org.mgmt.describe_account().account_id(&id).send().await.unwrap();
+    let a = d.account().unwrap();
+    assert_eq!((a.state(), a.status()), (Some(&AccountState::Active), Some(&AccountStatus::Active)));
+}
