@@ -8,6 +8,7 @@ use canopy_policy::delegation::{DelegationPolicy, DelegationRequest};
 
 use crate::records::{AccountRecord, OrganizationRecord};
 use crate::store::{OpError, Tx};
+use crate::{views, Env};
 
 /// The caller as a member of an organization.
 pub struct Member {
@@ -29,31 +30,48 @@ thread_local! {
     /// The operation whose closure runs on this thread, for the checks that depend on it
     /// ([`reader`]'s resource-policy grants) without every read operation passing it down.
     static OPERATION: Cell<Option<Operation>> = const { Cell::new(None) };
+    /// The running operation's time and closure settings, for [`membership`]: an account its
+    /// organization no longer shows (still being created, or purged after its closure) belongs
+    /// to no organization in its own calls either.
+    static STANDING: Cell<Option<Standing>> = const { Cell::new(None) };
 }
 
-/// Clears the prefetched membership and the running operation when dropped (end of the
-/// closure, error or panic alike).
+/// What [`membership`] needs from the operation's environment to judge the caller's account.
+#[derive(Clone, Copy)]
+struct Standing {
+    now_ms: i64,
+    closure_delay_ms: i64,
+    retention_ms: i64,
+}
+
+/// Clears the prefetched membership, the running operation and its standing when dropped (end
+/// of the closure, error or panic alike).
 pub struct Prefetched(());
 
-/// Records that `op` runs on this thread and hands `member` (the membership of `caller`, read
-/// in the running transaction) to the operation's first [`membership`] call.
-pub fn prefetch(op: Operation, caller: &Caller, member: Option<Member>) -> Prefetched {
+/// Records that `op` runs on this thread, with `env`'s clock and closure settings for
+/// [`membership`]. Nothing is prefetched yet: see [`prefetch`].
+pub fn begin(op: Operation, env: &Env) -> Prefetched {
     OPERATION.with(|o| o.set(Some(op)));
-    PREFETCHED.with(|p| *p.borrow_mut() = Some((caller.partition.clone(), caller.account_id.clone(), member)));
+    let standing = Standing {
+        now_ms: env.clock.now_ms(),
+        closure_delay_ms: env.config.account_closure_delay_ms,
+        retention_ms: env.config.closed_account_retention_ms,
+    };
+    STANDING.with(|s| s.set(Some(standing)));
     Prefetched(())
 }
 
-/// Records that `op` runs on this thread and prefetches nothing (the SCP check is switched
-/// off): operations read the membership as usual.
-pub fn prefetch_none(op: Operation) -> Prefetched {
-    OPERATION.with(|o| o.set(Some(op)));
-    Prefetched(())
+/// Hands `member` (the membership of `caller`, read in the running transaction) to the
+/// operation's first [`membership`] call.
+pub fn prefetch(caller: &Caller, member: Option<Member>) {
+    PREFETCHED.with(|p| *p.borrow_mut() = Some((caller.partition.clone(), caller.account_id.clone(), member)));
 }
 
 impl Drop for Prefetched {
     fn drop(&mut self) {
         PREFETCHED.with(|p| p.borrow_mut().take());
         OPERATION.with(|o| o.set(None));
+        STANDING.with(|s| s.set(None));
     }
 }
 
@@ -70,6 +88,12 @@ pub fn membership(tx: &mut dyn Tx, caller: &Caller) -> Result<Option<Member>, Op
     let Some(org_id) = account.org_id.clone() else {
         return Ok(None);
     };
+    if let Some(s) = STANDING.with(Cell::get) {
+        let lifecycle = views::lifecycle_at(account.created_ms, account.close_requested_ms, s.closure_delay_ms, s.retention_ms, s.now_ms);
+        if !views::listed(lifecycle) {
+            return Ok(None);
+        }
+    }
     match tx.org_get(&org_id)? {
         Some(org) => Ok(Some(Member { account, org })),
         None => Ok(None),

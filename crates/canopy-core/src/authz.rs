@@ -808,15 +808,16 @@ fn validate_and_compile(config: &CoreConfig, field: &str, t: PolicyType, id: &st
 /// operation's first `access::membership` call until the closure ends), so the check costs a
 /// management caller nothing more.
 pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation) -> Result<access::Prefetched, OpError> {
+    let running = access::begin(op, env);
     if !env.config.enforce_scps {
-        return Ok(access::prefetch_none(op));
+        return Ok(running);
     }
     let member = access::membership(tx, caller)?;
-    let Some(m) = member.as_ref().filter(|m| !m.is_management()) else {
-        return Ok(access::prefetch(op, caller, member));
-    };
-    check_member(tx, caller, m, op)?;
-    Ok(access::prefetch(op, caller, member))
+    if let Some(m) = member.as_ref().filter(|m| !m.is_management()) {
+        check_member(tx, caller, m, op)?;
+    }
+    access::prefetch(caller, member);
+    Ok(running)
 }
 
 fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {

@@ -28,16 +28,21 @@ pub fn lifecycle(account: &AccountRecord, config: &CoreConfig, now_ms: i64) -> L
 }
 
 fn lifecycle_of(created_ms: i64, close_requested_ms: Option<i64>, config: &CoreConfig, now_ms: i64) -> Lifecycle {
+    lifecycle_at(created_ms, close_requested_ms, config.account_closure_delay_ms, config.closed_account_retention_ms, now_ms)
+}
+
+/// [`lifecycle`] with the configuration's two closure durations given alone.
+pub(crate) fn lifecycle_at(created_ms: i64, close_requested_ms: Option<i64>, closure_delay_ms: i64, retention_ms: i64, now_ms: i64) -> Lifecycle {
     if created_ms > now_ms {
         return Lifecycle::Creating;
     }
     match close_requested_ms {
         None => Lifecycle::Active,
         Some(requested) => {
-            let closed_at = requested + config.account_closure_delay_ms;
+            let closed_at = requested + closure_delay_ms;
             if now_ms < closed_at {
                 Lifecycle::PendingClosure
-            } else if now_ms >= closed_at + config.closed_account_retention_ms {
+            } else if now_ms >= closed_at + retention_ms {
                 Lifecycle::Purged
             } else {
                 Lifecycle::Closed
@@ -56,7 +61,9 @@ pub fn is_child_visible(child: &AccountChildRecord, config: &CoreConfig, now_ms:
     listed(lifecycle_of(child.created_ms, child.close_requested_ms, config, now_ms))
 }
 
-fn listed(lifecycle: Lifecycle) -> bool {
+/// Whether the organization shows an account in this lifecycle (not while it is being created,
+/// nor once it was purged after its closure).
+pub(crate) fn listed(lifecycle: Lifecycle) -> bool {
     !matches!(lifecycle, Lifecycle::Creating | Lifecycle::Purged)
 }
 

@@ -616,3 +616,27 @@ async fn the_legacy_status_is_left_out_when_asked() {
     let a = d.account().unwrap();
     assert_eq!((a.state(), a.status()), (Some(&AccountState::Active), Some(&AccountStatus::Active)));
 }
+
+#[tokio::test]
+async fn a_purged_account_belongs_to_no_organization_in_its_own_calls() {
+    // No retention after closure: a closed account is purged at once.
+    let config = CoreConfig { closed_account_retention_ms: 0, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let gone = org.create_account("Gone").await;
+    let member = org.client(&gone);
+    assert_eq!(member.describe_organization().send().await.unwrap().organization().unwrap().id(), Some(org.org_id.as_str()));
+    org.mgmt.close_account().account_id(&gone).send().await.unwrap();
+    expect_err(member.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    expect_err(member.leave_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    expect_err(org.mgmt.describe_account().account_id(&gone).send().await, "AccountNotFoundException", None);
+
+    // Inside the retention window (90 days by default) the closed account still sees its
+    // organization, as the organization still lists it.
+    let org = Org::new().await;
+    let closed = org.create_account("Closed").await;
+    org.mgmt.close_account().account_id(&closed).send().await.unwrap();
+    let member = org.client(&closed);
+    assert_eq!(member.describe_organization().send().await.unwrap().organization().unwrap().id(), Some(org.org_id.as_str()));
+    let d = org.mgmt.describe_account().account_id(&closed).send().await.unwrap();
+    assert_eq!(d.account().unwrap().state(), Some(&AccountState::Closed));
+}
