@@ -56,7 +56,14 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 const WAL_RESTART_FRAMES: i64 = 4_096;
 /// The WAL file is truncated back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
-const MMAP_BYTES: i64 = 256 << 20;
+/// How much of the database file each connection reads through a memory map (the rest by
+/// `pread` into its page cache). Each reader maps the file on its own, and the resident size
+/// counts a mapped page once per mapping: with 256 MiB, a 10,000-account database (10 MiB)
+/// showed as 19.4 MiB of the process's 58 MiB, against 7.9 MiB of 45 MiB with 4 MiB
+/// (`bench/memory.sh`'s load). The first 4 MiB hold a small organization whole and the tables'
+/// first pages in a large one; read rates on `bench/run.sh`'s organization were the same within
+/// noise.
+const MMAP_BYTES: i64 = 4 << 20;
 /// The writer's page cache, in KiB (SQLite's negative `cache_size` form). Readers keep the
 /// default (2 MiB): they read the database through the memory map. 4 MiB, not 8: with 10,000
 /// accounts loaded the larger cache held 4 MiB more (`bench/memory.sh`: 60.2–61.5 → 54.5–55.5
