@@ -65,7 +65,7 @@ const WAL_SIZE_LIMIT: i64 = 64 << 20;
 /// noise.
 const MMAP_BYTES: i64 = 4 << 20;
 /// The writer's page cache, in KiB (SQLite's negative `cache_size` form). Readers keep the
-/// default (2 MiB): they read the database through the memory map. 4 MiB, not 8: with 10,000
+/// default (2 MiB): they read a small database through the memory map. 4 MiB, not 8: with 10,000
 /// accounts loaded the larger cache held 4 MiB more (`bench/memory.sh`: 60.2–61.5 → 54.5–55.5
 /// MiB with two HTTP threads), and CreateOrganizationalUnit, TagResource and CreateAccount ran
 /// at the same rates and writer µs either way (alternating runs).
@@ -332,7 +332,7 @@ fn configure_common(conn: &Connection) -> StoreResult<()> {
     // Each write job runs in a savepoint: keep its statement journal in memory, not in a temp
     // file (a file write per touched page was a fifth of a write's cost).
     conn.pragma_update(None, "temp_store", "MEMORY").map_err(be)?;
-    // Reads of the database file through a memory map instead of a pread per page.
+    // Reads of the database file's first MMAP_BYTES through a memory map instead of a pread per page.
     conn.pragma_update(None, "mmap_size", MMAP_BYTES).map_err(be)?;
     // The schema has no foreign keys: cascades are explicit (org_delete).
     Ok(())
