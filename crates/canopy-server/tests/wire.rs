@@ -222,6 +222,22 @@ async fn unknown_target_is_unknown_operation_naming_it() {
     }
 }
 
+/// A CreateOrganization request whose body is `chunks` chunks of `size` spaces, chunked.
+fn chunked_create_organization(chunks: usize, size: usize) -> Vec<u8> {
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Amz-Target: {TARGET}CreateOrganization\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    let chunk = vec![b' '; size];
+    for _ in 0..chunks {
+        req.extend_from_slice(format!("{size:x}\r\n").as_bytes());
+        req.extend_from_slice(&chunk);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    req
+}
+
 #[tokio::test]
 async fn oversized_body_is_413() {
     let server = TestServer::start().await;
@@ -232,18 +248,7 @@ async fn oversized_body_is_413() {
     assert_eq!(r.error_type(), "RequestEntityTooLargeException");
 
     // Chunked, no declared length: the limit still holds while reading.
-    let mut req = format!(
-        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Amz-Target: {TARGET}CreateOrganization\r\nTransfer-Encoding: chunked\r\n\r\n"
-    )
-    .into_bytes();
-    let chunk = vec![b' '; 256 * 1024];
-    for _ in 0..5 {
-        req.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        req.extend_from_slice(&chunk);
-        req.extend_from_slice(b"\r\n");
-    }
-    req.extend_from_slice(b"0\r\n\r\n");
-    let r = raw(&server, &req).await;
+    let r = raw(&server, &chunked_create_organization(5, 256 * 1024)).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.error_type(), "RequestEntityTooLargeException");
 
@@ -267,18 +272,7 @@ async fn a_client_that_sends_all_of_a_large_refused_body_still_reads_the_413() {
 async fn a_client_that_sends_all_of_a_large_refused_chunked_body_still_reads_the_413() {
     // The same with no declared length: the server reads and drops the rest of the chunks.
     let server = TestServer::start().await;
-    let mut req = format!(
-        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Amz-Target: {TARGET}CreateOrganization\r\nTransfer-Encoding: chunked\r\n\r\n"
-    )
-    .into_bytes();
-    let chunk = vec![b' '; 64 * 1024];
-    for _ in 0..256 {
-        req.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        req.extend_from_slice(&chunk);
-        req.extend_from_slice(b"\r\n");
-    }
-    req.extend_from_slice(b"0\r\n\r\n");
-    let r = raw(&server, &req).await;
+    let r = raw(&server, &chunked_create_organization(256, 64 * 1024)).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.error_type(), "RequestEntityTooLargeException");
 }
