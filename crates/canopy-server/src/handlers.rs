@@ -138,9 +138,28 @@ fn json(status: StatusCode, body: impl Into<Body>) -> Response {
     response
 }
 
-/// `GET /canopy/v1/health`.
+/// How long `GET /canopy/v1/health` waits for the store's answer.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /canopy/v1/health`: 200 when the store answers a read transaction within
+/// [`HEALTH_TIMEOUT`], else 503, so that a load balancer stops sending requests to a replica
+/// whose database it cannot reach.
 pub(crate) async fn health(State(state): State<SharedState>) -> Response {
-    json(StatusCode::OK, format!(r#"{{"status":"ok","store":"{}"}}"#, state.canopy.store().kind()))
+    let store = state.canopy.store();
+    let kind = store.kind();
+    let probe = store.read(Box::new(|_tx| Ok(Box::new(()) as Box<dyn std::any::Any + Send>)));
+    let problem = match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
+        Ok(Ok(_)) => return json(StatusCode::OK, format!(r#"{{"status":"ok","store":"{kind}"}}"#)),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: the store could not be read");
+            "the store could not be read"
+        }
+        Err(_) => {
+            tracing::warn!(timeout_ms = HEALTH_TIMEOUT.as_millis() as u64, "health check: the store did not answer in time");
+            "the store did not answer in time"
+        }
+    };
+    json(StatusCode::SERVICE_UNAVAILABLE, format!(r#"{{"status":"unavailable","store":"{kind}","reason":"{problem}"}}"#))
 }
 
 /// `GET /canopy/v1/metrics`: request counts, error codes and latency per operation, in

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use canopy_core::{BoxFuture, CoreConfig, OpError, Store, StoreResult, TxFn};
+use canopy_core::{BoxFuture, CoreConfig, OpError, Store, StoreError, StoreResult, TxFn};
 use canopy_server::testing::TestServer;
 use canopy_server::{AuthMode, ServerConfig};
 use serde_json::Value;
@@ -446,7 +446,37 @@ async fn a_panic_becomes_an_opaque_500() {
         assert!(!message.contains("deliberate"), "panic details leaked: {message}");
     }
     // The server is still up.
-    assert_eq!(get(&server, "/canopy/v1/health").await.status, 200);
+    assert_eq!(get(&server, "/canopy/v1/metrics").await.status, 200);
+}
+
+/// A store that cannot be reached: every transaction fails.
+struct UnreachableStore;
+
+impl Store for UnreachableStore {
+    fn read(&self, _f: TxFn) -> BoxFuture<Result<Box<dyn std::any::Any + Send>, OpError>> {
+        Box::pin(async { Err(OpError::Store(StoreError::Backend("connection refused".into()))) })
+    }
+    fn write(&self, _f: TxFn) -> BoxFuture<Result<Box<dyn std::any::Any + Send>, OpError>> {
+        Box::pin(async { Err(OpError::Store(StoreError::Backend("connection refused".into()))) })
+    }
+    fn reset(&self) -> BoxFuture<StoreResult<()>> {
+        Box::pin(async { Err(StoreError::Backend("connection refused".into())) })
+    }
+    fn kind(&self) -> &'static str {
+        "unreachable"
+    }
+}
+
+#[tokio::test]
+async fn health_is_503_when_the_store_cannot_be_read() {
+    let server = TestServer::start_with_store(Arc::new(UnreachableStore), CoreConfig::default()).await;
+    let r = get(&server, "/canopy/v1/health").await;
+    assert_eq!(r.status, 503);
+    let v = r.json();
+    assert_eq!((v["status"].as_str(), v["store"].as_str()), (Some("unavailable"), Some("unreachable")), "{v}");
+    // Operations get an opaque 500 meanwhile.
+    let r = call(&server, "DescribeOrganization", "{}").await;
+    assert_eq!(r.status, 500);
 }
 
 #[tokio::test]
