@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Upper bounds of the latency histogram's buckets, in microseconds (the last bucket, `+Inf`,
@@ -29,10 +29,20 @@ struct OperationStats {
     latency_sum_us: AtomicU64,
 }
 
+impl OperationStats {
+    fn add(&self, status: u16, us: u64) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.by_class[class].fetch_add(1, Relaxed);
+        let bucket = BUCKETS_US.iter().position(|&le| us <= le).unwrap_or(BUCKETS_US.len());
+        self.buckets[bucket].fetch_add(1, Relaxed);
+        self.latency_sum_us.fetch_add(us, Relaxed);
+    }
+}
+
 /// The server's request metrics. One per [`crate::router`].
 pub(crate) struct Metrics {
     started: Instant,
-    operations: RwLock<HashMap<&'static str, Arc<OperationStats>>>,
+    operations: RwLock<HashMap<&'static str, OperationStats>>,
     errors: Mutex<HashMap<(&'static str, &'static str), u64>>,
     in_flight: AtomicI64,
 }
@@ -65,37 +75,22 @@ impl Metrics {
     /// Records one answered request.
     pub fn record(&self, operation: Option<&'static str>, status: u16, error: Option<&'static str>, latency: Duration) {
         let operation = operation.unwrap_or(NO_OPERATION);
-        let stats = self.stats(operation);
-        let class = usize::from(status / 100).clamp(1, 5) - 1;
-        stats.by_class[class].fetch_add(1, Relaxed);
         let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        let bucket = BUCKETS_US.iter().position(|&le| us <= le).unwrap_or(BUCKETS_US.len());
-        stats.buckets[bucket].fetch_add(1, Relaxed);
-        stats.latency_sum_us.fetch_add(us, Relaxed);
+        // A poisoned lock only means a panic elsewhere while it was held; the map is still whole.
+        let known = self.operations.read().unwrap_or_else(|p| p.into_inner()).get(operation).map(|s| s.add(status, us)).is_some();
+        if !known {
+            self.operations.write().unwrap_or_else(|p| p.into_inner()).entry(operation).or_default().add(status, us);
+        }
         if let Some(code) = error {
             let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
             *errors.entry((operation, code)).or_insert(0) += 1;
         }
     }
 
-    fn stats(&self, operation: &'static str) -> Arc<OperationStats> {
-        // A poisoned lock only means a panic elsewhere while it was held; the map is still whole.
-        if let Some(s) = self.operations.read().unwrap_or_else(|p| p.into_inner()).get(operation) {
-            return Arc::clone(s);
-        }
-        let mut map = self.operations.write().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(operation).or_default())
-    }
-
     /// The metrics in Prometheus's text format. `info`: labels of `canopy_info`.
     pub fn render(&self, info: &[(&str, &str)]) -> String {
-        let operations: BTreeMap<&'static str, Arc<OperationStats>> = self
-            .operations
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(k, v)| (*k, Arc::clone(v)))
-            .collect();
+        let map = self.operations.read().unwrap_or_else(|p| p.into_inner());
+        let operations: BTreeMap<&'static str, &OperationStats> = map.iter().map(|(k, v)| (*k, v)).collect();
         let errors: BTreeMap<(&'static str, &'static str), u64> =
             self.errors.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (*k, *v)).collect();
         let mut out = String::with_capacity(1024 + operations.len() * 1600);
