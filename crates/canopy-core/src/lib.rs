@@ -138,7 +138,7 @@ impl Organizations for Canopy {
         run!(self, write, ctx, UpdateOrganizationalUnit, input, |tx, env, caller, input| ops::ou::update(tx, &caller, &input))
     }
     async fn delete_organizational_unit(&self, ctx: &RequestContext, input: api::DeleteOrganizationalUnitRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, DeleteOrganizationalUnit, input, |tx, env, caller, input| ops::ou::delete(tx, &caller, &input))
+        run!(self, write, ctx, DeleteOrganizationalUnit, input, |tx, env, caller, input| ops::ou::delete(tx, env, &caller, &input))
     }
     async fn list_organizational_units_for_parent(&self, ctx: &RequestContext, input: api::ListOrganizationalUnitsForParentRequest) -> Result<api::ListOrganizationalUnitsForParentResponse, ApiError> {
         run!(self, read, ctx, ListOrganizationalUnitsForParent, input, |tx, env, caller, input| ops::ou::list_for_parent(tx, &caller, &input))

@@ -88,11 +88,11 @@ pub fn account(org: &OrganizationRecord, rec: AccountRecord, paths: Option<Vec<S
     }
 }
 
-pub fn organization(org: &OrganizationRecord, mgmt: &AccountRecord, root: &RootRecord) -> Organization {
-    // AvailablePolicyTypes is deprecated and only ever reports SCP (api-facts §7.4).
-    let available = if org.feature_set == OrganizationFeatureSet::All
-        && root.enabled_policy_types.contains(&PolicyType::ServiceControlPolicy)
-    {
+pub fn organization(org: &OrganizationRecord, mgmt: &AccountRecord) -> Organization {
+    // AvailablePolicyTypes is deprecated and only ever reports SCP, enabled for every
+    // all-features organization whatever its root has enabled (api-facts §7.4; DisablePolicyType's
+    // reference: a type disabled in the root "still appears enabled for the organization").
+    let available = if org.feature_set == OrganizationFeatureSet::All {
         vec![PolicyTypeSummary {
             type_: Some(PolicyType::ServiceControlPolicy),
             status: Some(PolicyTypeStatus::Enabled),

@@ -640,3 +640,37 @@ async fn a_purged_account_belongs_to_no_organization_in_its_own_calls() {
     let d = org.mgmt.describe_account().account_id(&closed).send().await.unwrap();
     assert_eq!(d.account().unwrap().state(), Some(&AccountState::Closed));
 }
+
+#[tokio::test]
+async fn an_ou_whose_accounts_were_purged_can_be_deleted() {
+    // No retention after closure: a closed account is purged (has left) at once.
+    let config = CoreConfig { closed_account_retention_ms: 0, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let ou = org.create_ou(&org.root_id, "Emptied").await;
+    let gone = org.create_account("Gone").await;
+    org.mgmt.move_account().account_id(&gone).source_parent_id(&org.root_id).destination_parent_id(&ou).send().await.unwrap();
+    let stays = org.create_account("Stays").await;
+    org.mgmt.move_account().account_id(&stays).source_parent_id(&org.root_id).destination_parent_id(&ou).send().await.unwrap();
+    org.mgmt.close_account().account_id(&gone).send().await.unwrap();
+    // An account that has not left keeps the OU from being deleted.
+    expect_err(
+        org.mgmt.delete_organizational_unit().organizational_unit_id(&ou).send().await,
+        "OrganizationalUnitNotEmptyException",
+        None,
+    );
+    org.mgmt.move_account().account_id(&stays).source_parent_id(&ou).destination_parent_id(&org.root_id).send().await.unwrap();
+    let left = org.mgmt.list_accounts_for_parent().parent_id(&ou).send().await.unwrap();
+    assert!(left.accounts().is_empty(), "the purged account is not listed: {left:?}");
+    org.mgmt.delete_organizational_unit().organizational_unit_id(&ou).send().await.unwrap();
+    expect_err(
+        org.mgmt.describe_organizational_unit().organizational_unit_id(&ou).send().await,
+        "OrganizationalUnitNotFoundException",
+        None,
+    );
+    // The organization's lists still work, and the purged account stays gone.
+    let listed: Vec<String> =
+        org.mgmt.list_accounts().send().await.unwrap().accounts().iter().filter_map(|a| a.id().map(str::to_string)).collect();
+    assert!(listed.contains(&stays) && !listed.contains(&gone), "{listed:?}");
+    assert!(!root_account_children(&org).await.contains(&gone));
+    expect_err(org.mgmt.describe_account().account_id(&gone).send().await, "AccountNotFoundException", None);
+}

@@ -343,18 +343,24 @@ async fn account_and_daily_invitation_quotas() {
 }
 
 #[tokio::test]
-async fn accepting_rechecks_the_account_quota() {
+async fn open_invitations_hold_their_place_in_the_account_quota() {
     let config = CoreConfig { max_accounts: 3, ..CoreConfig::default() };
     let fx = fixture_with(config, OrganizationFeatureSet::All).await;
     let org = &fx.org;
     let ha = invite(org, A, HandshakePartyType::Account).await;
-    invite(org, B, HandshakePartyType::Account).await;
-    // CreateAccount counts accounts only: the organization now holds 2 accounts + 2 invitations.
+    let hb = invite(org, B, HandshakePartyType::Account).await;
+    // The management account and two open invitations fill the quota of 3: creating an account
+    // would take an invitee's place, so it is refused, and so is a third invitation.
+    let r = org.mgmt.create_account().account_name("Created").email("created@example.org").send().await;
+    expect_err(r, "ConstraintViolationException", Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED"));
+    let r = org.mgmt.invite_account_to_organization().target(party("444444444444", HandshakePartyType::Account)).send().await;
+    expect_err(r, "HandshakeConstraintViolationException", Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED"));
+    // A declined invitation gives its place back: now an account can be created.
+    org.client(B).decline_handshake().handshake_id(hb.id().unwrap()).send().await.unwrap();
     org.create_account("Created").await;
-    let a = org.client(A);
-    let err = a.accept_handshake().handshake_id(ha.id().unwrap()).send().await;
-    expect_err(err, "HandshakeConstraintViolationException", Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED"));
-    expect_err(a.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    // The invitee still holding a place can join.
+    org.client(A).accept_handshake().handshake_id(ha.id().unwrap()).send().await.unwrap();
+    assert_eq!(org.mgmt.list_accounts().send().await.unwrap().accounts().len(), 3);
 }
 
 #[tokio::test]

@@ -53,6 +53,23 @@ async fn create_organization_all_features() {
 }
 
 #[tokio::test]
+async fn available_policy_types_follow_the_feature_set_not_the_root() {
+    let server = TestServer::start().await;
+    let mgmt = client_for(&server.endpoint, MGMT);
+    mgmt.create_organization().send().await.unwrap();
+    let root_id = mgmt.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    mgmt.disable_policy_type().root_id(&root_id).policy_type(PolicyType::ServiceControlPolicy).send().await.unwrap();
+    let roots = mgmt.list_roots().send().await.unwrap();
+    assert!(roots.roots()[0].policy_types().is_empty(), "the root has SCPs disabled: {roots:?}");
+    // A type disabled in the root still appears enabled for an all-features organization
+    // (DisablePolicyType's reference); the field only ever reports SCP.
+    let org = mgmt.describe_organization().send().await.unwrap();
+    let available: Vec<_> =
+        org.organization().unwrap().available_policy_types().iter().map(|p| (p.r#type().cloned(), p.status().cloned())).collect();
+    assert_eq!(available, vec![(Some(PolicyType::ServiceControlPolicy), Some(PolicyTypeStatus::Enabled))]);
+}
+
+#[tokio::test]
 async fn create_organization_defaults_to_all_features() {
     let server = TestServer::start().await;
     let out = client_for(&server.endpoint, MGMT).create_organization().send().await.unwrap();

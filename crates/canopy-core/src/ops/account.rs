@@ -2,7 +2,7 @@
 //! RemoveAccountFromOrganization.
 
 use canopy_api::{
-    AccountJoinedMethod, ApiError, Caller, CloseAccountRequest, ConstraintViolationExceptionReason,
+    AccountJoinedMethod, ActionType, ApiError, Caller, CloseAccountRequest, ConstraintViolationExceptionReason,
     CreateAccountFailureReason, CreateAccountRequest, CreateAccountResponse, CreateAccountState,
     DescribeAccountRequest, DescribeAccountResponse, DescribeCreateAccountStatusRequest,
     DescribeCreateAccountStatusResponse, ErrorCode, InvalidInputExceptionReason,
@@ -190,16 +190,22 @@ pub(crate) fn in_progress_status(car: &CreateAccountRecord) -> canopy_api::Creat
 /// Accounts that count toward the organization's account quota: every row but the accounts
 /// purged after their closure (they have left the organization). The purged ones are only
 /// counted, with a scan, when the cheap count says the quota is reached.
-fn accounts_toward_quota(tx: &mut dyn Tx, env: &Env, org_id: &str, now: i64) -> Result<u64, OpError> {
+/// Accounts of the organization plus its open invitations, as the account quota counts them:
+/// an invitation holds its place until it is accepted, declined, cancelled or expires, so
+/// creating an account can't take the place of an invitee who then couldn't join. Accounts
+/// purged after their closure have left and are subtracted (scanned only when the cheap count
+/// reaches the quota).
+pub(super) fn accounts_toward_quota(tx: &mut dyn Tx, env: &Env, org_id: &str, now: i64) -> Result<u64, OpError> {
+    let invites = tx.handshake_count_pending(org_id, ActionType::Invite, now)?;
     let rows = tx.account_count(org_id)?;
-    if rows < env.config.max_accounts {
-        return Ok(rows);
+    if rows + invites < env.config.max_accounts {
+        return Ok(rows + invites);
     }
     let purged = super::policy::all_accounts(tx, org_id)?
         .iter()
         .filter(|a| views::lifecycle(a, &env.config, now) == views::Lifecycle::Purged)
         .count() as u64;
-    Ok(rows.saturating_sub(purged))
+    Ok(rows.saturating_sub(purged) + invites)
 }
 
 fn count_creations_in_progress(tx: &mut dyn Tx, org_id: &str, now: i64) -> Result<u64, OpError> {

@@ -174,22 +174,6 @@ fn pending_migration(tx: &mut dyn Tx, org: &OrganizationRecord, now_ms: i64) -> 
     Ok(pending.into_iter().find(|h| h.parent_id.is_none()))
 }
 
-/// Accounts of the organization plus its open invitations, as the account quota counts them.
-/// Accounts purged after their closure have left and are subtracted (scanned only when the
-/// cheap count reaches the quota).
-fn accounts_and_open_invites(tx: &mut dyn Tx, env: &Env, org_id: &str, now_ms: i64) -> Result<u64, OpError> {
-    let invites = tx.handshake_count_pending(org_id, ActionType::Invite, now_ms)?;
-    let rows = tx.account_count(org_id)?;
-    if rows + invites < env.config.max_accounts {
-        return Ok(rows + invites);
-    }
-    let purged = super::policy::all_accounts(tx, org_id)?
-        .iter()
-        .filter(|a| views::lifecycle(a, &env.config, now_ms) == Lifecycle::Purged)
-        .count() as u64;
-    Ok(rows.saturating_sub(purged) + invites)
-}
-
 fn account_limit(env: &Env) -> ApiError {
     ApiError::handshake_constraint(
         Hcv::AccountNumberLimitExceeded,
@@ -366,7 +350,7 @@ pub fn invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &InviteAccount
         )
         .into());
     }
-    if accounts_and_open_invites(tx, env, &org.id, now)? >= env.config.max_accounts {
+    if super::account::accounts_toward_quota(tx, env, &org.id, now)? >= env.config.max_accounts {
         return Err(account_limit(env).into());
     }
     // AWS allows the larger of its daily figure and the account quota (api-facts §5).
@@ -655,7 +639,7 @@ fn accept_invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, h: &mut HandshakeR
         return Err(invites_disabled().into());
     }
     // This invitation is one of the open ones counted: the account takes its place.
-    if accounts_and_open_invites(tx, env, &org.id, now)? > env.config.max_accounts {
+    if super::account::accounts_toward_quota(tx, env, &org.id, now)? > env.config.max_accounts {
         return Err(account_limit(env).into());
     }
     let root = tree::root_of(tx, &org.id)?;

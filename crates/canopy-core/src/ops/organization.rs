@@ -9,7 +9,7 @@ use canopy_api::{
 use crate::records::{AccountRecord, OrganizationRecord, RootRecord};
 use crate::store::{OpError, Tx};
 use crate::views::{self, Lifecycle};
-use crate::{access, paging, tree, Env};
+use crate::{access, paging, Env};
 
 /// The caller's own account row; standalone callers get one on first use
 /// ([`standalone_account`]).
@@ -87,7 +87,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     // CreateOrganization(ALL) enables SCPs: FullAWSAccess goes on the root and the management account.
     super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &root.id)?;
     super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account.id)?;
-    Ok(CreateOrganizationResponse { organization: Some(views::organization(&org, &account, &root)) })
+    Ok(CreateOrganizationResponse { organization: Some(views::organization(&org, &account)) })
 }
 
 fn unique_org_id(tx: &mut dyn Tx, env: &Env) -> Result<String, OpError> {
@@ -107,8 +107,7 @@ pub fn describe(tx: &mut dyn Tx, caller: &Caller) -> Result<DescribeOrganization
         tx.account_get(&member.org.partition, &member.org.management_account_id)?
             .ok_or_else(|| crate::store::StoreError::Corrupt("management account row is missing".into()))?
     };
-    let root = tree::root_of(tx, &member.org.id)?;
-    Ok(DescribeOrganizationResponse { organization: Some(views::organization(&member.org, &mgmt, &root)) })
+    Ok(DescribeOrganizationResponse { organization: Some(views::organization(&member.org, &mgmt)) })
 }
 
 pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<(), OpError> {

@@ -11,7 +11,7 @@ use canopy_api::{
     UpdateOrganizationalUnitResponse,
 };
 
-use crate::records::{OrganizationRecord, OuRecord};
+use crate::records::{AccountRecord, OrganizationRecord, OuRecord};
 use crate::store::{OpError, Tx};
 use crate::tree::{self, Node};
 use crate::{access, paging, views, Env};
@@ -105,20 +105,56 @@ pub fn update(tx: &mut dyn Tx, caller: &Caller, input: &UpdateOrganizationalUnit
     Ok(UpdateOrganizationalUnitResponse { organizational_unit: Some(views::ou(&member.org, &ou, Some(path))) })
 }
 
-pub fn delete(tx: &mut dyn Tx, caller: &Caller, input: &DeleteOrganizationalUnitRequest) -> Result<(), OpError> {
+pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DeleteOrganizationalUnitRequest) -> Result<(), OpError> {
     let member = access::management(tx, caller)?;
     let ou = find_ou(tx, &member.org, &input.organizational_unit_id)?;
-    if tx.ou_count_by_parent(&ou.id)? > 0 || tx.account_count_by_parent(&member.org.id, &ou.id)? > 0 {
+    let left = match tx.ou_count_by_parent(&ou.id)? {
+        0 => accounts_that_left(tx, env, &member.org.id, &ou.id)?,
+        _ => None,
+    };
+    let Some(left) = left else {
         return Err(ApiError::new(
             ErrorCode::OrganizationalUnitNotEmptyException,
             "The specified OU is not empty. Move all accounts to another root or to other OUs, remove all child OUs, and try again.",
         )
         .into());
+    };
+    if !left.is_empty() {
+        // Their rows keep a parent that must exist: they go to the root, where no list shows
+        // them either.
+        let root = tree::root_of(tx, &member.org.id)?;
+        for mut account in left {
+            account.parent_id = Some(root.id.clone());
+            tx.account_update(&account)?;
+        }
     }
     tx.tags_delete_all(&member.org.id, &ou.id)?;
     tx.attachment_delete_by_target(&member.org.id, &ou.id)?;
     tx.ou_delete(&ou.id)?;
     Ok(())
+}
+
+/// The rows of the accounts in the OU when every one of them has left the organization (purged
+/// after its closure: no list shows it, and it no longer keeps the OU from being deleted);
+/// `None` when an account that has not left is there.
+fn accounts_that_left(tx: &mut dyn Tx, env: &Env, org_id: &str, ou_id: &str) -> Result<Option<Vec<AccountRecord>>, OpError> {
+    let mut left = Vec::new();
+    if tx.account_count_by_parent(org_id, ou_id)? == 0 {
+        return Ok(Some(left));
+    }
+    let now = env.clock.now_ms();
+    let mut after = None;
+    loop {
+        let page = tx.account_list_by_parent(org_id, ou_id, after, 500)?;
+        let Some(last) = page.last() else { return Ok(Some(left)) };
+        after = Some(last.seq);
+        for account in page {
+            if views::lifecycle(&account, &env.config, now) != views::Lifecycle::Purged {
+                return Ok(None);
+            }
+            left.push(account);
+        }
+    }
 }
 
 pub fn list_for_parent(
