@@ -55,6 +55,27 @@ async fn tag_untag_list_on_account_ou_and_root() {
 }
 
 #[tokio::test]
+async fn tag_keys_with_multibyte_characters() {
+    // Letters of any script are allowed in keys; the reserved-prefix check must not cut a
+    // character in two (these keys have a multi-byte character across their fourth byte).
+    let org = Org::new().await;
+    let account = org.create_account("Tagged").await;
+    let keys = ["日本", "abcé", "名前", "abc日本", "日本語abc", "ключ", "aws"];
+    for key in keys {
+        org.mgmt.tag_resource().resource_id(&account).tags(tag(key, "v")).send().await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
+    }
+    let tags = tags_of(&org.mgmt, &account).await;
+    assert_eq!(tags.len(), keys.len(), "{tags:?}");
+    org.mgmt.untag_resource().resource_id(&account).tag_keys("日本").send().await.unwrap();
+    let ou = org.mgmt.create_organizational_unit().parent_id(&org.root_id).name("Tagged").tags(tag("名前", "x")).send().await.unwrap();
+    let ou = ou.organizational_unit().unwrap().id().unwrap().to_string();
+    assert_eq!(tags_of(&org.mgmt, &ou).await.get("名前").map(String::as_str), Some("x"));
+    // The reserved prefix is still refused in any case.
+    let r = org.mgmt.tag_resource().resource_id(&account).tags(tag("AwS:日本", "v")).send().await;
+    expect_err(r, "InvalidInputException", Some("INVALID_SYSTEM_TAGS_PARAMETER"));
+}
+
+#[tokio::test]
 async fn tag_errors() {
     let org = Org::new().await;
     let account = org.create_account("Tagged").await;

@@ -30,7 +30,9 @@ pub fn check_new_tags(tags: &[Tag]) -> Result<Vec<TagRecord>, ApiError> {
 }
 
 fn check_key_not_reserved(key: &str) -> Result<(), ApiError> {
-    if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+    // Compared as bytes: the key may hold multi-byte characters, and a `str` slice at byte 4
+    // could cut one.
+    if key.as_bytes().get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"aws:")) {
         return Err(ApiError::invalid_input(
             InvalidInputExceptionReason::InvalidSystemTagsParameter,
             format!("Tag key '{key}' uses the reserved prefix 'aws:'."),
