@@ -196,6 +196,18 @@ pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
 }
 
 /// Any other path or method: 404 in the AWS error shape, so an SDK reports a typed error.
+/// A known path with the wrong method (`PUT /`, say): 405 in the same AWS error shape as
+/// [`not_found`], so SDKs parse a code and a message instead of a bare status.
+pub(crate) async fn method_not_allowed(request: Request) -> Response {
+    let err = ApiError::new(
+        ErrorCode::UnknownOperationException,
+        format!("Method {} is not allowed on {}; the Allow header lists the methods it takes.", request.method(), request.uri().path()),
+    );
+    let mut response = failed(err, None, None);
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
 pub(crate) async fn not_found(request: Request) -> Response {
     let err = ApiError::new(
         ErrorCode::UnknownOperationException,

@@ -114,6 +114,7 @@ pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
     }
     router
         .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), observe::observe))
         .with_state(state)
 }

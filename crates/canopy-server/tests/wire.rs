@@ -530,6 +530,21 @@ async fn unknown_paths_get_a_typed_404() {
     }
 }
 
+#[tokio::test]
+async fn wrong_methods_get_a_typed_405() {
+    let server = TestServer::start().await;
+    for (request, allow) in [
+        (&b"PUT / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"[..], "POST,GET,HEAD"),
+        (&b"DELETE /canopy/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"[..], "GET,HEAD"),
+    ] {
+        let r = raw(&server, request).await;
+        assert_eq!(r.status, 405);
+        assert_eq!(r.error_type(), "UnknownOperationException");
+        assert_eq!(r.header("allow"), Some(allow));
+        assert!(r.json()["Message"].as_str().unwrap().starts_with("Method "), "{}", r.json());
+    }
+}
+
 /// The value of the one metrics line that starts with `prefix`.
 fn metric(text: &str, prefix: &str) -> f64 {
     let mut found = text.lines().filter(|l| l.starts_with(prefix));
