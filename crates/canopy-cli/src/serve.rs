@@ -1,6 +1,7 @@
 //! `canopy serve`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use canopy_core::{Canopy, CoreConfig};
@@ -66,6 +67,12 @@ pub struct ServeArgs {
     /// RequestEntityTooLargeException.
     #[arg(long, env = "CANOPY_MAX_BODY_BYTES", default_value_t = canopy_server::DEFAULT_MAX_BODY_BYTES, value_parser = parse_body_limit)]
     max_body_bytes: usize,
+
+    /// Seconds a client may take to send a request's headers, and then its body, before its
+    /// connection is closed (headers) or answered 408 RequestTimeoutException (body); also how
+    /// long a kept-alive connection may sit idle.
+    #[arg(long, env = "CANOPY_READ_TIMEOUT", default_value = "60", value_name = "SECONDS", value_parser = parse_read_timeout)]
+    read_timeout: Duration,
 
     /// Maximum accounts per organization, including the management account, pending and closed
     /// accounts (at least 1; AWS starts at 10).
@@ -361,6 +368,7 @@ impl ServeArgs {
             },
             default_account: self.default_account.clone(),
             max_body_bytes: self.max_body_bytes,
+            read_timeout: self.read_timeout,
             master_key: None,
         }
     }
@@ -384,6 +392,13 @@ fn parse_non_negative(s: &str, unit: &str) -> Result<f64, String> {
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
     parse_non_negative(s, "seconds")
+}
+
+fn parse_read_timeout(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && (0.1..=86_400.0).contains(&n) => Ok(Duration::from_secs_f64(n)),
+        _ => Err(format!("{s:?} is not a number of seconds from 0.1 to 86400")),
+    }
 }
 
 fn parse_body_limit(s: &str) -> Result<usize, String> {
@@ -464,8 +479,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("canopy listening on http://{addr} (store: {kind}, auth: {})", server_config.auth.as_str());
     tracing::info!(%addr, store = kind, auth = server_config.auth.as_str(), "serving");
 
+    let read_timeout = server_config.read_timeout;
     let app = canopy_server::router(canopy, server_config);
-    canopy_server::serve(listener, app, shutdown).await.context("serving")?;
+    canopy_server::serve(listener, app, read_timeout, shutdown).await.context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -47,6 +47,7 @@ pub const PROTOCOL_ERRORS: &[(&str, u16)] = &[
     ("SerializationException", 400),
     ("UnknownOperationException", 400),
     ("RequestEntityTooLargeException", 413),
+    ("RequestTimeoutException", 408),
     ("MissingAuthenticationTokenException", 400),
     ("InternalFailure", 500),
 ];

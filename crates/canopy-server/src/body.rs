@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_LENGTH;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use http_body_util::BodyExt;
 
@@ -14,12 +15,30 @@ pub(crate) enum BodyError {
     TooLarge,
     /// The connection failed or the body was malformed on the wire.
     Unreadable,
+    /// The whole body did not arrive in time (the server's read timeout).
+    TimedOut(Duration),
 }
 
-/// The message of a too-large answer, the same on every endpoint.
-pub(crate) fn too_large_message(max: usize) -> String {
-    format!("Request body is larger than the limit of {max} bytes")
+impl BodyError {
+    /// The HTTP status of the answer, the same on every endpoint.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Unreadable => StatusCode::BAD_REQUEST,
+            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// The answer's message; `max` is the size limit.
+    pub(crate) fn message(&self, max: usize) -> String {
+        match self {
+            BodyError::TooLarge => format!("Request body is larger than the limit of {max} bytes"),
+            BodyError::Unreadable => "Could not read the request body".to_string(),
+            BodyError::TimedOut(limit) => format!("The request body did not arrive within {} s", limit.as_secs_f64()),
+        }
+    }
 }
+
 
 /// The most of a refused body read (and dropped) before answering, and how long that may take.
 /// A client that sends its whole body before it reads (botocore, http.client) would otherwise
@@ -30,7 +49,13 @@ const DRAIN_TIME: Duration = Duration::from_secs(5);
 /// The whole body, at most `max` bytes. A body over the limit is refused without keeping
 /// anything; before answering, up to [`DRAIN_BYTES`] of it (counted from its start) are read and
 /// dropped, whether its length was declared or it came chunked.
-pub(crate) async fn read_bounded(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, BodyError> {
+/// A body that has not all arrived within `limit` of its headers is given up: a client that
+/// stalls half-way would otherwise hold its connection for ever.
+pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize, limit: Duration) -> Result<Bytes, BodyError> {
+    tokio::time::timeout(limit, read_all(parts, body, max)).await.unwrap_or(Err(BodyError::TimedOut(limit)))
+}
+
+async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, BodyError> {
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(declared) = declared.filter(|n| *n > max as u64) {
         if declared <= DRAIN_BYTES {

@@ -25,7 +25,7 @@ use canopy_core::canopy_policy::{
 };
 use serde_json::{json, Map, Value};
 
-use crate::body::{read_bounded, too_large_message, BodyError};
+use crate::body::{read_bounded, BodyError};
 use crate::observe::Outcome;
 use crate::{auth, SharedState};
 
@@ -85,12 +85,15 @@ fn fail(f: Failure, operation: &'static str, account: Option<String>) -> Respons
 async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller), (Failure, Option<String>)> {
     let (parts, body) = request.into_parts();
     let max = state.config.max_body_bytes;
-    let body = match read_bounded(&parts, body, max).await {
+    let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge | BodyError::Unreadable) => {
-            let failure =
-                Failure { status: StatusCode::PAYLOAD_TOO_LARGE, code: "RequestEntityTooLargeException", message: too_large_message(max) };
-            return Err((failure, None));
+        Err(e) => {
+            let code = match e {
+                BodyError::TooLarge => "RequestEntityTooLargeException",
+                BodyError::Unreadable => "SerializationException",
+                BodyError::TimedOut(_) => "RequestTimeoutException",
+            };
+            return Err((Failure { status: e.status(), code, message: e.message(max) }, None));
         }
     };
     let caller = match auth::authenticate(state, &parts, &body).await {

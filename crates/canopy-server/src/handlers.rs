@@ -7,7 +7,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use canopy_api::{ApiError, ErrorCode, Operation, RequestContext};
 
-use crate::body::{read_bounded, too_large_message, BodyError};
+use crate::body::{read_bounded, BodyError};
 use crate::observe::{Outcome, RequestId};
 use crate::{auth, SharedState, TARGET_PREFIX};
 
@@ -90,15 +90,15 @@ pub(crate) async fn aws_json(
 
     // 2. The body, bounded.
     let max = state.config.max_body_bytes;
-    let body = match read_bounded(&parts, body, max).await {
+    let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return failed(too_large(max), Some(op_name), None),
-        Err(BodyError::Unreadable) => {
-            return failed(
-                ApiError::new(ErrorCode::SerializationException, "Could not read the request body"),
-                Some(op_name),
-                None,
-            )
+        Err(e) => {
+            let code = match e {
+                BodyError::TooLarge => ErrorCode::RequestEntityTooLargeException,
+                BodyError::Unreadable => ErrorCode::SerializationException,
+                BodyError::TimedOut(_) => ErrorCode::RequestTimeoutException,
+            };
+            return failed(ApiError::new(code, e.message(max)), Some(op_name), None);
         }
     };
 
@@ -122,13 +122,6 @@ pub(crate) async fn aws_json(
         }
         Err(err) => failed(err, Some(op_name), account),
     }
-}
-
-fn too_large(max: usize) -> ApiError {
-    ApiError::new(
-        ErrorCode::RequestEntityTooLargeException,
-        too_large_message(max),
-    )
 }
 
 fn json(status: StatusCode, body: impl Into<Body>) -> Response {

@@ -22,14 +22,16 @@ pub mod secrets;
 mod sts;
 pub mod testing;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::Router;
 use canopy_core::Canopy;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 
 pub use auth::resolve_caller;
 pub use secrets::MasterKey;
@@ -39,6 +41,9 @@ pub use sts::iso8601;
 pub const TARGET_PREFIX: &str = "AWSOrganizationsV20161128.";
 /// How long [`serve`] lets in-flight requests finish after the shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ServerConfig::read_timeout`]. AWS's own front ends close idle connections after
+/// about a minute as well, and SDKs reconnect.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -70,6 +75,9 @@ pub struct ServerConfig {
     pub default_account: String,
     /// Larger request bodies are refused with 413 RequestEntityTooLargeException.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers, and then its body (see
+    /// [`serve`]); also how long a kept-alive connection may sit idle.
+    pub read_timeout: Duration,
     /// Seals and opens issued secrets. Strict auth needs the key the credentials were issued
     /// under; without one (dev auth, tests) a fresh key is made for the process.
     pub master_key: Option<MasterKey>,
@@ -81,6 +89,7 @@ impl Default for ServerConfig {
             auth: AuthMode::Dev,
             default_account: "123456789012".to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            read_timeout: DEFAULT_READ_TIMEOUT,
             master_key: None,
         }
     }
@@ -121,44 +130,61 @@ pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting connections
 /// and lets in-flight requests finish for at most [`DRAIN_TIMEOUT`].
+///
+/// HTTP/1.1 only, as AWS SDKs speak to a plain `http://` endpoint. A connection that takes more
+/// than `read_timeout` (the [`ServerConfig`]'s) to send a request's headers is closed; on a
+/// kept-alive connection the wait counts from the previous answer, so that is also the idle
+/// limit. The body is bounded by the same time where it is read. Without these, a client that
+/// stops half-way holds its socket for ever, and a few thousand of them exhaust the process's
+/// file descriptors.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with_drain(listener, router, shutdown, DRAIN_TIMEOUT).await
-}
-
-/// [`serve`] with a chosen drain bound.
-pub async fn serve_with_drain(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    drain: Duration,
-) -> std::io::Result<()> {
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutdown requested; draining in-flight requests");
-        let _ = signalled_tx.send(());
-    };
-    let listener = listener.tap_io(|tcp| {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(read_timeout);
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _peer)) => tcp,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
         // Small request/response pairs: never wait on Nagle.
         let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal).into_future();
-    let deadline = async move {
-        if signalled_rx.await.is_ok() {
-            tokio::time::sleep(drain).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
+        let connection = connections.watch(http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router.clone())));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shutdown requested; draining in-flight requests");
+    drop(listener);
     tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::warn!(drain_secs = drain.as_secs_f64(), "in-flight requests did not finish in time; closing them");
-            Ok(())
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            tracing::warn!(drain_secs = DRAIN_TIMEOUT.as_secs_f64(), "in-flight requests did not finish in time; closing them");
         }
     }
+    Ok(())
+}
+
+/// An `accept` that failed: a connection reset before it was taken is nothing; anything else
+/// (out of file descriptors, say) is logged and retried after a pause rather than spun on.
+async fn accept_failed(e: &std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(e.kind(), ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept a connection; retrying in 100 ms");
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use canopy_core::identity::{is_iam_name, AssumeRoleRequest, IdentityError, NewCredential, MIN_SESSION_SECS};
 
 use crate::auth::{self, AuthAnswer, Identity};
-use crate::body::{read_bounded, too_large_message, BodyError};
+use crate::body::{read_bounded, BodyError};
 use crate::observe::{Outcome, RequestId};
 use crate::secrets::{new_secret_access_key, new_session_token, token_hash};
 use crate::SharedState;
@@ -34,11 +34,16 @@ pub(crate) async fn sts(State(state): State<SharedState>, Extension(request_id):
     let request_id = request_id.to_hyphenated();
     let (parts, body) = request.into_parts();
     let max = state.config.max_body_bytes;
-    let body = match read_bounded(&parts, body, max).await {
+    let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge | BodyError::Unreadable) => {
-            let answer =
-                AuthAnswer { status: StatusCode::PAYLOAD_TOO_LARGE, code: "RequestEntityTooLarge", message: too_large_message(max) };
+        Err(e) => {
+            // STS's codes for these (awsQuery names carry no "Exception").
+            let code = match e {
+                BodyError::TooLarge => "RequestEntityTooLarge",
+                BodyError::Unreadable => "MalformedInput",
+                BodyError::TimedOut(_) => "RequestTimeout",
+            };
+            let answer = AuthAnswer { status: e.status(), code, message: e.message(max) };
             return error(&request_id, answer, None, None);
         }
     };

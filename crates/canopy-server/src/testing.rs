@@ -64,13 +64,14 @@ impl TestServer {
     pub async fn start_with_server_config(canopy: Canopy, server: ServerConfig) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
+        let read_timeout = server.read_timeout;
         let app = router(canopy.clone(), server);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.await;
             };
-            if let Err(e) = serve(listener, app, shutdown).await {
+            if let Err(e) = serve(listener, app, read_timeout, shutdown).await {
                 tracing::error!(error = %e, "test server failed");
             }
         });

@@ -291,6 +291,57 @@ async fn body_limit_is_configurable() {
     assert_eq!(call(&server, "CreateOrganization", r#"{"FeatureSet":"ALL"}"#).await.status, 200);
 }
 
+/// A server whose read timeout is short enough to wait out in a test.
+async fn server_with_read_timeout(timeout: std::time::Duration) -> TestServer {
+    let store = canopy_store::open("memory").unwrap();
+    let canopy = canopy_core::Canopy::new(store, CoreConfig::default());
+    TestServer::start_with_server_config(canopy, ServerConfig { read_timeout: timeout, ..ServerConfig::default() }).await
+}
+
+#[tokio::test]
+async fn a_stalled_body_gets_408_after_the_read_timeout() {
+    let server = server_with_read_timeout(std::time::Duration::from_millis(300)).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: {TARGET}CreateOrganization\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server answers and closes; the test gives up long before a hang would end.
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut buf)).await.expect("answered").unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250), "{:?}", started.elapsed());
+    let r = parse_reply(&buf);
+    assert_eq!(r.status, 408);
+    assert_eq!(r.error_type(), "RequestTimeoutException");
+    // Nothing was done: the organization does not exist.
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.error_type(), "AWSOrganizationsNotInUseException");
+}
+
+#[tokio::test]
+async fn stalled_headers_and_idle_connections_are_closed_after_the_read_timeout() {
+    let server = server_with_read_timeout(std::time::Duration::from_millis(300)).await;
+    // Half a request line and headers, then nothing.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Tar").await.unwrap();
+    // A kept-alive connection that answered one request and then sits idle.
+    let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: {TARGET}DescribeOrganization\r\nContent-Length: 2\r\n\r\n{{}}"
+    );
+    idle.write_all(request.as_bytes()).await.unwrap();
+    let mut first = [0u8; 12];
+    idle.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 400");
+    for stream in [&mut stalled, &mut idle] {
+        let mut rest = Vec::new();
+        // read_to_end returns once the server closes its side.
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut rest)).await.expect("closed").ok();
+    }
+    // The server still serves new connections.
+    assert_eq!(get(&server, "/canopy/v1/health").await.status, 200);
+}
+
 #[tokio::test]
 async fn empty_body_is_accepted_for_operations_without_input() {
     let server = TestServer::start().await;

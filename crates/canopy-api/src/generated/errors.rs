@@ -111,6 +111,8 @@ pub enum ErrorCode {
     UnknownOperationException,
     /// Protocol error; HTTP 413.
     RequestEntityTooLargeException,
+    /// Protocol error; HTTP 408.
+    RequestTimeoutException,
     /// Protocol error; HTTP 400.
     MissingAuthenticationTokenException,
     /// Protocol error; HTTP 500.
@@ -173,6 +175,7 @@ impl ErrorCode {
         Self::SerializationException,
         Self::UnknownOperationException,
         Self::RequestEntityTooLargeException,
+        Self::RequestTimeoutException,
         Self::MissingAuthenticationTokenException,
         Self::InternalFailure,
     ];
@@ -295,6 +298,7 @@ impl ErrorCode {
             Self::SerializationException => "SerializationException",
             Self::UnknownOperationException => "UnknownOperationException",
             Self::RequestEntityTooLargeException => "RequestEntityTooLargeException",
+            Self::RequestTimeoutException => "RequestTimeoutException",
             Self::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
             Self::InternalFailure => "InternalFailure",
         }
@@ -377,6 +381,7 @@ impl ErrorCode {
             "SerializationException" => Some(Self::SerializationException),
             "UnknownOperationException" => Some(Self::UnknownOperationException),
             "RequestEntityTooLargeException" => Some(Self::RequestEntityTooLargeException),
+            "RequestTimeoutException" => Some(Self::RequestTimeoutException),
             "MissingAuthenticationTokenException" => {
                 Some(Self::MissingAuthenticationTokenException)
             }
@@ -388,6 +393,7 @@ impl ErrorCode {
     /// oversized body, else 400 (AWS Organizations answers even throttling with 400).
     pub fn http_status(&self) -> u16 {
         match self {
+            Self::RequestTimeoutException => 408,
             Self::RequestEntityTooLargeException => 413,
             Self::ServiceException | Self::InternalFailure => 500,
             _ => 400,
