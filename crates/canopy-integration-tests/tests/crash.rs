@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_organizations::types::ChildType;
+use aws_sdk_organizations::types::{ChildType, PolicyType};
 use aws_sdk_organizations::Client;
 use common::*;
 
@@ -194,6 +194,62 @@ async fn acknowledged_writes_survive_sigkill() {
         restarted_in,
     );
     let mut second = second;
+    second.child.start_kill().ok();
+    let _ = second.child.wait().await;
+}
+
+/// OUs enough that enabling RCPs (one attachment per OU, in one transaction) writes more than
+/// the writer's 4 MiB page cache holds, so SQLite spills frames to the WAL before the commit and
+/// rewrites their checksums after it.
+const LARGE_ORG_OUS: usize = 30_000;
+
+#[tokio::test]
+async fn a_large_acknowledged_transaction_survives_sigkill_right_after_its_answer() {
+    let bin = canopy_binary();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("canopy-data");
+    let log_path = dir.path().join("canopy.log");
+    let mut first = start(&bin, &db, &log_path).await;
+    let client = client_for(&first.endpoint, MGMT);
+    client.create_organization().send().await.expect("CreateOrganization");
+    let root = client.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    let mut tasks = Vec::new();
+    for task in 0..WRITERS {
+        let (client, root) = (client.clone(), root.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in (task..LARGE_ORG_OUS).step_by(WRITERS) {
+                client.create_organizational_unit().parent_id(&root).name(format!("ou-{i:05}")).send().await.expect("CreateOrganizationalUnit");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer task");
+    }
+    let last_ou = client
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name("last")
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    client.enable_policy_type().root_id(&root).policy_type(PolicyType::ResourceControlPolicy).send().await.expect("EnablePolicyType");
+    // Killed as soon as the answer is in: the acknowledged transaction must be on disk.
+    first.child.start_kill().expect("SIGKILL canopy");
+    first.child.wait().await.expect("wait for canopy");
+
+    let mut second = start(&bin, &db, &log_path).await;
+    let client = client_for(&second.endpoint, MGMT);
+    let roots = client.list_roots().send().await.unwrap();
+    let types: Vec<_> = roots.roots()[0].policy_types().iter().filter_map(|t| t.r#type().cloned()).collect();
+    assert!(types.contains(&PolicyType::ResourceControlPolicy), "the acknowledged EnablePolicyType was lost: {types:?}");
+    let policies = client.list_policies_for_target().target_id(&last_ou).filter(PolicyType::ResourceControlPolicy.into()).send().await.unwrap();
+    let ids: Vec<_> = policies.policies().iter().filter_map(|p| p.id()).collect();
+    assert_eq!(ids, ["p-RCPFullAWSAccess"]);
     second.child.start_kill().ok();
     let _ = second.child.wait().await;
 }

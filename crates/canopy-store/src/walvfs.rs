@@ -14,6 +14,11 @@
 //! - Another connection reads a frame only once the WAL index lists it, and SQLite updates the
 //!   index after the commit's frames are written: by then they have been handed to the kernel,
 //!   as without this VFS.
+//! - Only new frames, appended at the end of the log, are held, and the frame that commits
+//!   writes everything. A write below the end (SQLite rewriting the checksums of a spilled
+//!   transaction's frames, which it does after writing the commit frame) is written at once:
+//!   held, the commit frame's rewritten header stayed in memory after the commit returned, and
+//!   a kill -9 then lost an acknowledged transaction (a test below).
 //! - Every other operation on the WAL file (a read, a write that is not the next frame, sync,
 //!   truncate, size, file control, close) first writes what is held, so the file always looks
 //!   to SQLite exactly as it would without the buffer.
@@ -89,6 +94,11 @@ struct WalFile {
 struct Held {
     start: i64,
     bytes: Vec<u8>,
+    /// The end of the log as this connection has written it (held bytes included) since it
+    /// last wrote the WAL header. Only writes from here on are new frames; a write below it
+    /// rewrites an existing frame (SQLite fixes up spilled frames' checksums after the commit
+    /// frame: `walRewriteChecksums`), and is written at once, never held.
+    log_end: i64,
     /// The last held write was a frame header; its page is expected next.
     header_last: bool,
     /// That header ends a transaction: write everything once its page is held.
@@ -159,7 +169,12 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, am
     let held = &mut *(*(file as *mut WalFile)).held;
     let len = amount as usize;
     let bytes = std::slice::from_raw_parts(data as *const u8, len);
-    let appends = held.bytes.is_empty() || offset == held.end();
+    if offset == 0 {
+        // The WAL header: the log starts over (after a checkpoint emptied it).
+        held.log_end = 0;
+    }
+    let appends = offset >= held.log_end && (held.bytes.is_empty() || offset == held.end());
+    held.log_end = held.log_end.max(offset + len as i64);
     if appends && !held.header_last && len == FRAME_HEADER {
         if held.bytes.is_empty() {
             held.start = offset;
@@ -354,6 +369,39 @@ mod tests {
         let v: String = reader.query_row("SELECT v FROM t WHERE k = 2", [], |r| r.get(0)).unwrap();
         assert_eq!(v, "after");
         integrity(&reader);
+    }
+
+    /// What a kill -9 leaves: the database and WAL files as the kernel has them, copied while
+    /// the writer is still open (nothing it holds is written on close), opened by plain SQLite.
+    fn after_a_crash(dir: &std::path::Path) -> Connection {
+        let copy = dir.join("crash");
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::copy(dir.join("t.db"), copy.join("t.db")).unwrap();
+        std::fs::copy(dir.join("t.db-wal"), copy.join("t.db-wal")).unwrap();
+        Connection::open(copy.join("t.db")).unwrap()
+    }
+
+    #[test]
+    fn a_spilled_transaction_that_rewrites_its_pages_is_in_the_kernel_when_it_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, reader) = open_pair(dir.path());
+        writer.execute("INSERT INTO t (k, v) VALUES (0, 'before')", []).unwrap();
+        // A tiny page cache spills frames before the commit; changing the same rows again
+        // overwrites spilled frames, so SQLite rewrites the frames' checksums after it has
+        // written the commit frame (walRewriteChecksums), ending with the commit frame's header.
+        writer.pragma_update(None, "cache_size", 10).unwrap();
+        let tx = writer.transaction().unwrap();
+        for i in 1..2_000 {
+            tx.execute("INSERT INTO t (k, v) VALUES (?1, ?2)", rusqlite::params![i, "z".repeat(300)]).unwrap();
+        }
+        tx.execute("UPDATE t SET v = 'changed' WHERE k < 1000", []).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(count(&reader), 2_000);
+        let crashed = after_a_crash(dir.path());
+        assert_eq!(count(&crashed), 2_000, "the acknowledged commit survives a crash");
+        let v: String = crashed.query_row("SELECT v FROM t WHERE k = 999", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, "changed");
+        integrity(&crashed);
     }
 
     #[test]
