@@ -7,6 +7,7 @@ use anyhow::Context;
 use canopy_core::{Canopy, CoreConfig};
 use canopy_policy::{LimitsTable, PolicyType, SizeUnit};
 use canopy_server::{AuthMode, ServerConfig};
+use clap::builder::BoolishValueParser;
 use clap::{Args, ValueEnum};
 
 const DAY_MS: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
@@ -136,25 +137,25 @@ pub struct ServeArgs {
 
     /// Do not enable SERVICE_CONTROL_POLICY on the root when an organization is created with all
     /// features (the current AWS behaviour is to enable it).
-    #[arg(long, env = "CANOPY_NO_SCP_ON_CREATE")]
+    #[arg(long, env = "CANOPY_NO_SCP_ON_CREATE", value_parser = BoolishValueParser::new())]
     no_scp_on_create: bool,
 
     /// Validate SCPs with the grammar from before September 2025 (Allow statements only with
     /// `Resource: "*"`, no NotResource, Condition only in Deny statements...).
-    #[arg(long, env = "CANOPY_LEGACY_SCP_GRAMMAR")]
+    #[arg(long, env = "CANOPY_LEGACY_SCP_GRAMMAR", value_parser = BoolishValueParser::new())]
     legacy_scp_grammar: bool,
 
     /// Answer accounts with `State` only, without the legacy `Status` that AWS announced it
     /// would retire on 9 September 2026 (DescribeAccount, ListAccounts, ListAccountsForParent,
     /// ListDelegatedAdministrators): to check that a client no longer reads `Status`.
-    #[arg(long, env = "CANOPY_OMIT_ACCOUNT_STATUS")]
+    #[arg(long, env = "CANOPY_OMIT_ACCOUNT_STATUS", value_parser = BoolishValueParser::new())]
     omit_account_status: bool,
 
     /// Whether EnablePolicyType of SECURITYHUB_POLICY / INSPECTOR_POLICY requires their
     /// service's trusted access (EnableAWSServiceAccess of securityhub.amazonaws.com /
     /// inspector2.amazonaws.com; else ConstraintViolation SERVICE_ACCESS_NOT_ENABLED), as in
     /// AWS. On by default; `--enforce-policy-service-access=false` switches it off.
-    #[arg(long, env = "CANOPY_ENFORCE_POLICY_SERVICE_ACCESS", value_name = "BOOL", default_value_t = true,
+    #[arg(long, env = "CANOPY_ENFORCE_POLICY_SERVICE_ACCESS", value_name = "BOOL", default_value_t = true, value_parser = BoolishValueParser::new(),
           action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     enforce_policy_service_access: bool,
 
@@ -162,12 +163,12 @@ pub struct ServeArgs {
     /// default, as in AWS, a member's call to an operation is first checked against the SCPs in
     /// force with the action `organizations:<Operation>` (the management account is never
     /// restricted).
-    #[arg(long, env = "CANOPY_NO_SCP_ENFORCEMENT")]
+    #[arg(long, env = "CANOPY_NO_SCP_ENFORCEMENT", value_parser = BoolishValueParser::new())]
     no_scp_enforcement: bool,
 
     /// Accept an SCP or RCP without `Version` as if it said "2012-10-17" (AWS documents the
     /// element as required; several of its examples omit it).
-    #[arg(long, env = "CANOPY_POLICY_LENIENT_VERSION")]
+    #[arg(long, env = "CANOPY_POLICY_LENIENT_VERSION", value_parser = BoolishValueParser::new())]
     policy_lenient_version: bool,
 
     /// How policy content size is counted against the per-type maximum: `characters` (current
@@ -210,7 +211,7 @@ pub struct ServeArgs {
     service_principals: Vec<String>,
 
     /// Recognize only the principals given with --service-principal, none of the defaults.
-    #[arg(long, env = "CANOPY_NO_DEFAULT_SERVICE_PRINCIPALS")]
+    #[arg(long, env = "CANOPY_NO_DEFAULT_SERVICE_PRINCIPALS", value_parser = BoolishValueParser::new())]
     no_default_service_principals: bool,
     /// Commercial management accounts that may call CreateGovCloudAccount (AWS requires them to
     /// be paired with a GovCloud account, which Canopy cannot check): `all` (default), `none`,
