@@ -215,6 +215,11 @@ async fn send(addr: std::net::SocketAddr, method: &str, target: &str, headers: &
 
 /// Signs an Organizations call as a client would: host, x-amz-date, x-amz-target, content-type.
 fn signed_headers(host: &str, akid: &str, secret: &str, time: i64, op: &str, body: &[u8]) -> Vec<(String, String)> {
+    signed_headers_for("organizations", host, akid, secret, time, op, body)
+}
+
+/// [`signed_headers`] with the credential scoped to `service`.
+fn signed_headers_for(service: &str, host: &str, akid: &str, secret: &str, time: i64, op: &str, body: &[u8]) -> Vec<(String, String)> {
     let t = format_request_time(time);
     let mut headers = vec![
         ("Host".to_owned(), host.to_owned()),
@@ -225,11 +230,11 @@ fn signed_headers(host: &str, akid: &str, secret: &str, time: i64, op: &str, bod
     let signed: Vec<String> = ["content-type", "host", "x-amz-date", "x-amz-target"].map(String::from).to_vec();
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let req = SignedRequest { method: "POST", path: "/", query: "", headers: &pairs, body };
-    let scope = Scope { date: &t[..8], region: "eu-west-1", service: "organizations" };
+    let scope = Scope { date: &t[..8], region: "eu-west-1", service };
     let sig = signature(&req, &scope, &signed, &t, AuthSource::Header, secret);
     headers.push((
         "Authorization".to_owned(),
-        format!("AWS4-HMAC-SHA256 Credential={akid}/{}/eu-west-1/organizations/aws4_request, SignedHeaders={}, Signature={sig}", &t[..8], signed.join(";")),
+        format!("AWS4-HMAC-SHA256 Credential={akid}/{}/eu-west-1/{service}/aws4_request, SignedHeaders={}, Signature={sig}", &t[..8], signed.join(";")),
     ));
     headers
 }
@@ -302,6 +307,26 @@ fn presigned_url(host: &str, akid: &str, secret: &str, time: i64, expires: u64) 
     let scope = Scope { date: &t[..8], region: "us-east-1", service: "sts" };
     let sig = signature(&req, &scope, &["host".to_owned()], &t, AuthSource::Query, secret);
     format!("/?{query}&X-Amz-Signature={sig}")
+}
+
+#[tokio::test]
+async fn a_signature_scoped_to_another_service_is_refused() {
+    let s = strict().await;
+    let (akid, secret) = s.issue(MGMT, None).await;
+    let host = s.server.addr.to_string();
+    let now = s.clock.now_ms() / 1000;
+    let body = br#"{"FeatureSet":"ALL"}"#;
+    // A valid signature with the right secret, but for S3: AWS refuses the scope.
+    for service in ["s3", "sts"] {
+        let h = signed_headers_for(service, &host, &akid, &secret, now, "CreateOrganization", body);
+        let r = send(s.server.addr, "POST", "/", &h, body).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains(r#""__type":"InvalidSignatureException""#), "{}", r.body);
+        assert!(r.body.contains("Credential should be scoped to correct service: 'organizations'."), "{}", r.body);
+    }
+    // Nothing was done.
+    let h = signed_headers(&host, &akid, &secret, now, "CreateOrganization", body);
+    assert_eq!(send(s.server.addr, "POST", "/", &h, body).await.status, 200);
 }
 
 #[tokio::test]

@@ -41,6 +41,8 @@ pub(crate) enum AuthFailure {
     ExpiredToken,
     /// A temporary key without (or with the wrong) session token, or a key of another partition.
     InvalidToken,
+    /// The credential is scoped to another service than the endpoint's (`organizations`, `sts`).
+    WrongService(&'static str),
     /// The store failed (logged); an opaque internal error.
     Internal,
 }
@@ -54,6 +56,11 @@ pub(crate) struct AuthAnswer {
 
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
+
+/// AWS's message for a signature scoped to another service (with its trailing space).
+fn wrong_service(service: &str) -> String {
+    format!("Credential should be scoped to correct service: '{service}'. ")
+}
 
 impl AuthFailure {
     /// The awsJson1.1 answer (Organizations): `*Exception` codes, all 400 but the missing token.
@@ -72,6 +79,7 @@ impl AuthFailure {
                 (StatusCode::BAD_REQUEST, "InvalidSignatureException", e.to_string())
             }
             AuthFailure::ExpiredToken => (StatusCode::BAD_REQUEST, "ExpiredTokenException", EXPIRED_TOKEN.to_owned()),
+            AuthFailure::WrongService(service) => (StatusCode::BAD_REQUEST, "InvalidSignatureException", wrong_service(service)),
             AuthFailure::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", "An internal error occurred.".to_owned())
             }
@@ -95,6 +103,7 @@ impl AuthFailure {
                 (StatusCode::FORBIDDEN, "SignatureDoesNotMatch", e.to_string())
             }
             AuthFailure::ExpiredToken => (StatusCode::BAD_REQUEST, "ExpiredToken", EXPIRED_TOKEN.to_owned()),
+            AuthFailure::WrongService(service) => (StatusCode::FORBIDDEN, "SignatureDoesNotMatch", wrong_service(service)),
             AuthFailure::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "An internal error occurred.".to_owned()),
         };
         AuthAnswer { status, code, message }
@@ -156,15 +165,20 @@ impl KeyCache {
     }
 }
 
+/// The signing names of the endpoints: what a strict-auth signature's scope must name.
+pub(crate) const ORGANIZATIONS: &str = "organizations";
+pub(crate) const STS: &str = "sts";
+
 /// Resolves the caller of a request whose body has been read, in the server's auth mode.
-pub(crate) async fn authenticate(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Identity, AuthFailure> {
+/// `service`: the signing name the endpoint answers to ([`ORGANIZATIONS`], [`STS`]).
+pub(crate) async fn authenticate(state: &AppState, parts: &Parts, body: &[u8], service: &'static str) -> Result<Identity, AuthFailure> {
     match state.config.auth {
         AuthMode::Dev => Ok(dev_identity(state, &parts.headers, parts.uri.query()).await),
-        AuthMode::Strict => strict_identity(state, parts, body).await,
+        AuthMode::Strict => strict_identity(state, parts, body, service).await,
     }
 }
 
-async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Identity, AuthFailure> {
+async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8], service: &'static str) -> Result<Identity, AuthFailure> {
     let mut headers: Vec<(&str, &str)> =
         parts.headers.iter().filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v))).collect();
     // HTTP/2 carries the host as `:authority` (in the URI), which clients sign as `host`.
@@ -182,6 +196,9 @@ async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8]) -> Result
     };
     let now_ms = state.canopy.env().clock.now_ms();
     let pending = Pending::from_request(&request, now_ms.div_euclid(1000)).map_err(AuthFailure::SigV4)?;
+    if pending.service() != service {
+        return Err(AuthFailure::WrongService(service));
+    }
     let key = state.keys.get(state, pending.access_key_id()).await?.ok_or(AuthFailure::SigV4(SigV4Error::UnknownKey))?;
     let verified = pending.verify(&request, &key.secret).map_err(AuthFailure::SigV4)?;
     let record = &key.record;

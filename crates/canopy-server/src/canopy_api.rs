@@ -96,7 +96,7 @@ async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller
             return Err((Failure { status: e.status(), code, message: e.message(max) }, None));
         }
     };
-    let caller = match auth::authenticate(state, &parts, &body).await {
+    let caller = match auth::authenticate(state, &parts, &body, auth::ORGANIZATIONS).await {
         Ok(identity) => identity.caller,
         Err(failure) => {
             let answer = failure.json();

@@ -103,7 +103,7 @@ pub(crate) async fn aws_json(
     };
 
     // 3. Who is calling (strict auth verifies the signature, which covers the body).
-    let caller = match auth::authenticate(&state, &parts, &body).await {
+    let caller = match auth::authenticate(&state, &parts, &body, auth::ORGANIZATIONS).await {
         Ok(identity) => identity.caller,
         Err(f) => return auth_failed(f.json(), op_name),
     };

@@ -60,7 +60,7 @@ pub(crate) async fn sts(State(state): State<SharedState>, Extension(request_id):
         _ => None,
     };
 
-    let identity = match auth::authenticate(&state, &parts, &body).await {
+    let identity = match auth::authenticate(&state, &parts, &body, auth::STS).await {
         Ok(i) => i,
         Err(f) => return error(&request_id, f.query(), op, None),
     };

@@ -138,6 +138,11 @@ impl Pending {
         &self.auth.access_key_id
     }
 
+    /// The service the credential is scoped to (`…/<region>/<service>/aws4_request`).
+    pub fn service(&self) -> &str {
+        &self.auth.service
+    }
+
     /// Verifies the signature with `secret` (constant-time comparison).
     pub fn verify(self, req: &SignedRequest<'_>, secret: &str) -> Result<Verified, SigV4Error> {
         let payload_hash = payload_hash(req)?;
