@@ -39,7 +39,6 @@ impl BodyError {
     }
 }
 
-
 /// The most of a refused body read (and dropped) before answering, and how long that may take.
 /// A client that sends its whole body before it reads (botocore, http.client) would otherwise
 /// see the connection reset instead of the 413 once the body outgrows the sockets' buffers.

@@ -188,7 +188,6 @@ pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
     }
 }
 
-/// Any other path or method: 404 in the AWS error shape, so an SDK reports a typed error.
 /// A known path with the wrong method (`PUT /`, say): 405 in the same AWS error shape as
 /// [`not_found`], so SDKs parse a code and a message instead of a bare status.
 pub(crate) async fn method_not_allowed(request: Request) -> Response {
@@ -201,6 +200,7 @@ pub(crate) async fn method_not_allowed(request: Request) -> Response {
     response
 }
 
+/// Any other path: 404 in the AWS error shape, so an SDK reports a typed error.
 pub(crate) async fn not_found(request: Request) -> Response {
     let err = ApiError::new(
         ErrorCode::UnknownOperationException,

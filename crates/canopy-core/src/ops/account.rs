@@ -187,9 +187,6 @@ pub(crate) fn in_progress_status(car: &CreateAccountRecord) -> canopy_api::Creat
     status
 }
 
-/// Accounts that count toward the organization's account quota: every row but the accounts
-/// purged after their closure (they have left the organization). The purged ones are only
-/// counted, with a scan, when the cheap count says the quota is reached.
 /// Accounts of the organization plus its open invitations, as the account quota counts them:
 /// an invitation holds its place until it is accepted, declined, cancelled or expires, so
 /// creating an account can't take the place of an invitee who then couldn't join. Accounts
