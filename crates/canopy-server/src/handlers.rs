@@ -191,22 +191,19 @@ pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
 /// A known path with the wrong method (`PUT /`, say): 405 in the same AWS error shape as
 /// [`not_found`], so SDKs parse a code and a message instead of a bare status.
 pub(crate) async fn method_not_allowed(request: Request) -> Response {
-    let err = ApiError::new(
-        ErrorCode::UnknownOperationException,
-        format!("Method {} is not allowed on {}; the Allow header lists the methods it takes.", request.method(), request.uri().path()),
-    );
-    let mut response = failed(err, None, None);
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
+    let message = format!("Method {} is not allowed on {}; the Allow header lists the methods it takes.", request.method(), request.uri().path());
+    unrouted(StatusCode::METHOD_NOT_ALLOWED, message)
 }
 
 /// Any other path: 404 in the AWS error shape, so an SDK reports a typed error.
 pub(crate) async fn not_found(request: Request) -> Response {
-    let err = ApiError::new(
-        ErrorCode::UnknownOperationException,
-        format!("No route for {} {}: the AWS Organizations API is POST /, Canopy's own under /canopy/v1/.", request.method(), request.uri().path()),
-    );
-    let mut response = failed(err, None, None);
-    *response.status_mut() = StatusCode::NOT_FOUND;
+    let message = format!("No route for {} {}: the AWS Organizations API is POST /, Canopy's own under /canopy/v1/.", request.method(), request.uri().path());
+    unrouted(StatusCode::NOT_FOUND, message)
+}
+
+/// A request no route takes: `UnknownOperationException` with `status`.
+fn unrouted(status: StatusCode, message: String) -> Response {
+    let mut response = failed(ApiError::new(ErrorCode::UnknownOperationException, message), None, None);
+    *response.status_mut() = status;
     response
 }
