@@ -553,6 +553,20 @@ async fn effective_policies() {
         "AccessDeniedException",
         None,
     );
+    // A member the resource policy grants DescribeEffectivePolicy reads other accounts' too, as
+    // a service delegated administrator does (the organization reads).
+    let grant = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+        "Action": "organizations:DescribeEffectivePolicy", "Resource": "*"}]});
+    org.mgmt.put_resource_policy().content(grant.to_string()).send().await.unwrap();
+    let read = member.describe_effective_policy().policy_type(EffectivePolicyType::TagPolicy).target_id(&other).send().await.unwrap();
+    assert_eq!(read.effective_policy().unwrap().target_id(), Some(other.as_str()));
+    org.mgmt.delete_resource_policy().send().await.unwrap();
+    org.mgmt.enable_aws_service_access().service_principal("securityhub.amazonaws.com").send().await.unwrap();
+    org.mgmt.register_delegated_administrator().account_id(&other).service_principal("securityhub.amazonaws.com").send().await.unwrap();
+    let admin = org.client(&other);
+    let read = admin.describe_effective_policy().policy_type(EffectivePolicyType::TagPolicy).target_id(&account).send().await.unwrap();
+    assert_eq!(read.effective_policy().unwrap().target_id(), Some(account.as_str()));
     // Roots and OUs are not supported targets; unknown accounts are not found.
     for target in [org.root_id.as_str(), ou.as_str()] {
         expect_err(

@@ -155,8 +155,12 @@ pub fn describe(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DescribeEff
         )
         .into());
     }
-    if target_id != member.account.id && !member.is_management() {
-        return Err(ApiError::access_denied().into());
+    // Any member reads its own; another account's takes the organization reads: the
+    // management account, a service delegated administrator, or a member the resource policy
+    // grants DescribeEffectivePolicy (api-facts §2.12; AWS's example delegation policy
+    // "View organization, OUs, accounts, and policies" grants it for this).
+    if target_id != member.account.id {
+        access::reader(tx, caller)?;
     }
     let account = super::account::visible_member(tx, env, &org, &target_id)?
         .ok_or_else(|| ApiError::new(ErrorCode::TargetNotFoundException, "We can't find an account with the TargetId that you specified."))?;
