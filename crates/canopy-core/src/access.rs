@@ -128,7 +128,7 @@ pub fn reader(tx: &mut dyn Tx, caller: &Caller) -> Result<Member, OpError> {
     }
     if let Some(op) = OPERATION.with(Cell::get) {
         if let Some(policy) = delegation_policy(tx, &member)? {
-            if grants(&policy, &member, op, "*", None) {
+            if grants(&policy, &member, &caller.principal_arn, op, "*", None) {
                 return Ok(member);
             }
         }
@@ -140,14 +140,15 @@ pub fn reader(tx: &mut dyn Tx, caller: &Caller) -> Result<Member, OpError> {
 fn delegation_policy(tx: &mut dyn Tx, member: &Member) -> Result<Option<DelegationPolicy>, OpError> {
     Ok(match tx.resource_policy_get(&member.org.id)? {
         // A stored policy was validated when it was put; one that no longer parses grants nothing.
-        Some(p) => DelegationPolicy::parse(&p.content).ok().filter(|d| d.names_account(&member.account.id)),
+        Some(p) => DelegationPolicy::parse(&p.content, &member.org.partition).ok().filter(|d| d.names_account(&member.account.id)),
         None => None,
     })
 }
 
-/// Does `policy` allow the member `organizations:<op>` on `resource`? `policy_type` is the
-/// request's `organizations:PolicyType` condition key, when it concerns a policy type.
-fn grants(policy: &DelegationPolicy, member: &Member, op: Operation, resource: &str, policy_type: Option<PolicyType>) -> bool {
+/// Does `policy` allow the member's principal `principal_arn` (the one that signed)
+/// `organizations:<op>` on `resource`? `policy_type` is the request's
+/// `organizations:PolicyType` condition key, when it concerns a policy type.
+fn grants(policy: &DelegationPolicy, member: &Member, principal_arn: &str, op: Operation, resource: &str, policy_type: Option<PolicyType>) -> bool {
     let mut context = canopy_policy::RequestContext::new();
     context.insert("aws:PrincipalAccount", member.account.id.as_str());
     context.insert("aws:PrincipalOrgID", member.org.id.as_str());
@@ -155,7 +156,7 @@ fn grants(policy: &DelegationPolicy, member: &Member, op: Operation, resource: &
         context.insert("organizations:PolicyType", t.as_str());
     }
     let action = format!("organizations:{}", op.name());
-    policy.allows(&DelegationRequest { account_id: &member.account.id, action: &action, resource, context: &context })
+    policy.allows(&DelegationRequest { account_id: &member.account.id, principal_arn, action: &action, resource, context: &context })
 }
 
 fn is_service_delegated_admin(tx: &mut dyn Tx, member: &Member) -> Result<bool, OpError> {
@@ -167,6 +168,8 @@ fn is_service_delegated_admin(tx: &mut dyn Tx, member: &Member) -> Result<bool, 
 /// resource (delegation) policy grants its account.
 pub struct PolicyAccess {
     pub member: Member,
+    /// The principal that signed (the resource policy may name it alone).
+    principal_arn: String,
     management: bool,
     service_admin: bool,
     delegation: Option<DelegationPolicy>,
@@ -187,14 +190,14 @@ pub fn policy_reader(tx: &mut dyn Tx, caller: &Caller) -> Result<PolicyAccess, O
 fn policy_access(tx: &mut dyn Tx, caller: &Caller, read: bool) -> Result<PolicyAccess, OpError> {
     let member = any_member(tx, caller)?;
     if member.is_management() {
-        return Ok(PolicyAccess { member, management: true, service_admin: false, delegation: None });
+        return Ok(PolicyAccess { member, principal_arn: caller.principal_arn.clone(), management: true, service_admin: false, delegation: None });
     }
     let service_admin = read && is_service_delegated_admin(tx, &member)?;
     let delegation = delegation_policy(tx, &member)?;
     if !service_admin && delegation.is_none() {
         return Err(ApiError::access_denied().into());
     }
-    Ok(PolicyAccess { member, management: false, service_admin, delegation })
+    Ok(PolicyAccess { member, principal_arn: caller.principal_arn.clone(), management: false, service_admin, delegation })
 }
 
 impl PolicyAccess {
@@ -205,7 +208,7 @@ impl PolicyAccess {
             return Ok(());
         }
         let Some(policy) = &self.delegation else { return Err(ApiError::access_denied().into()) };
-        if resources.iter().all(|resource| grants(policy, &self.member, op, resource, policy_type)) {
+        if resources.iter().all(|resource| grants(policy, &self.member, &self.principal_arn, op, resource, policy_type)) {
             Ok(())
         } else {
             Err(ApiError::access_denied().into())

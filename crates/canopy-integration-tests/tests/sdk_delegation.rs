@@ -432,6 +432,39 @@ async fn a_resource_policy_grant_opens_the_organization_reads_it_names() {
 }
 
 #[tokio::test]
+async fn a_resource_policy_naming_one_role_grants_that_role_alone() {
+    let org = Org::new().await;
+    let member_id = org.create_account("Member").await;
+    let member = org.client(&member_id);
+    // Naming a role of the account grants that role's sessions, not the account's root user
+    // (dev auth's caller).
+    let doc = grant(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{member_id}:role/OnlyThisRole"}},
+            "Action":"organizations:ListAccounts","Resource":"*"}}"#
+    ));
+    org.mgmt.put_resource_policy().content(doc).send().await.unwrap();
+    expect_err(member.list_accounts().send().await, "AccessDeniedException", None);
+    // Naming the account (or its root) grants every principal of it.
+    let doc = grant(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{member_id}:root"}},
+            "Action":"organizations:ListAccounts","Resource":"*"}}"#
+    ));
+    org.mgmt.put_resource_policy().content(doc).send().await.unwrap();
+    member.list_accounts().send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_resource_policy_principal_of_another_partition_is_invalid() {
+    let server = canopy_server::testing::TestServer::start().await;
+    let mgmt = client_in_region(&server.endpoint, MGMT, "cn-north-1");
+    mgmt.create_organization().send().await.unwrap();
+    let doc = grant(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"organizations:ListAccounts","Resource":"*"}"#);
+    expect_err(mgmt.put_resource_policy().content(doc).send().await, "InvalidInputException", Some("INVALID_PRINCIPAL"));
+    let doc = grant(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws-cn:iam::222222222222:root"},"Action":"organizations:ListAccounts","Resource":"*"}"#);
+    mgmt.put_resource_policy().content(doc).send().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_closed_administrator_counts_until_purged() {
     use std::sync::Arc;
     use canopy_core::{CoreConfig, ManualClock};

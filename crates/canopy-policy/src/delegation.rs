@@ -115,10 +115,14 @@ fn invalid(path: impl Into<String>, message: impl Into<String>) -> ResourcePolic
     err(ResourcePolicyProblem::InvalidJson, path, message)
 }
 
-/// One request to evaluate: the calling account, the action (`organizations:CreatePolicy`),
-/// one resource ARN and the condition keys of the request (`organizations:PolicyType`...).
+/// One request to evaluate: the calling account and the principal in it that signed
+/// (`arn:<partition>:iam::<account>:root`, `…:user/NAME`, or
+/// `arn:<partition>:sts::<account>:assumed-role/ROLE/SESSION`), the action
+/// (`organizations:CreatePolicy`), one resource ARN and the condition keys of the request
+/// (`organizations:PolicyType`...).
 pub struct DelegationRequest<'a> {
     pub account_id: &'a str,
+    pub principal_arn: &'a str,
     pub action: &'a str,
     pub resource: &'a str,
     pub context: &'a RequestContext,
@@ -127,17 +131,62 @@ pub struct DelegationRequest<'a> {
 #[derive(Debug, Clone)]
 enum Principals {
     Any,
-    /// Account ids named directly or through an IAM ARN of that account.
-    Accounts(Vec<String>),
+    Named(Vec<NamedPrincipal>),
+}
+
+/// One entry of `Principal.AWS`.
+#[derive(Debug, Clone)]
+struct NamedPrincipal {
+    account: String,
+    who: Who,
+}
+
+/// What of the account an entry names, as IAM reads it: an account id or its `:root` ARN names
+/// every principal of the account; a user ARN that user alone; a role ARN the sessions of that
+/// role alone.
+#[derive(Debug, Clone)]
+enum Who {
+    Account,
+    User(String),
+    Role(String),
 }
 
 impl Principals {
-    fn names(&self, account: &str) -> bool {
+    /// Whether some entry names a principal of `account` (a quick test before a request is
+    /// looked at).
+    fn names_account(&self, account: &str) -> bool {
         match self {
             Principals::Any => true,
-            Principals::Accounts(ids) => ids.iter().any(|id| id == account),
+            Principals::Named(entries) => entries.iter().any(|e| e.account == account),
         }
     }
+
+    /// Whether some entry names the principal `principal_arn` of `account`.
+    fn names(&self, account: &str, principal_arn: &str) -> bool {
+        match self {
+            Principals::Any => true,
+            Principals::Named(entries) => entries.iter().any(|e| {
+                e.account == account
+                    && match &e.who {
+                        Who::Account => true,
+                        Who::User(name) => caller_name(principal_arn, ":user/") == Some(name.as_str()),
+                        Who::Role(name) => session_role(principal_arn) == Some(name.as_str()),
+                    }
+            }),
+        }
+    }
+}
+
+/// The name (last path segment) of an IAM ARN's resource after `kind` (`:user/`).
+fn caller_name<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
+    let (_, rest) = arn.split_once(kind)?;
+    rest.rsplit('/').next()
+}
+
+/// The role of an assumed-role session ARN (`…:assumed-role/ROLE/SESSION`).
+fn session_role(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":assumed-role/")?;
+    rest.split('/').next()
 }
 
 #[derive(Debug, Clone)]
@@ -160,8 +209,9 @@ pub struct DelegationPolicy {
 }
 
 impl DelegationPolicy {
-    /// Validates `content` (PutResourcePolicy's rules) and compiles it.
-    pub fn parse(content: &str) -> Result<DelegationPolicy, ResourcePolicyError> {
+    /// Validates `content` (PutResourcePolicy's rules) and compiles it, for an organization in
+    /// `partition` (`aws`, `aws-cn`...): an ARN principal of another partition is invalid.
+    pub fn parse(content: &str, partition: &str) -> Result<DelegationPolicy, ResourcePolicyError> {
         let doc = Json::parse(content)
             .map_err(|e| invalid("", format!("the policy is not valid JSON: {e}")))?;
         let top = doc
@@ -212,7 +262,7 @@ impl DelegationPolicy {
         let mut sids = Vec::new();
         let mut compiled = Vec::with_capacity(list.len());
         for (path, s) in list {
-            compiled.push(statement(&path, s, &mut sids)?);
+            compiled.push(statement(&path, s, &mut sids, partition)?);
         }
         Ok(DelegationPolicy {
             statements: compiled,
@@ -224,7 +274,7 @@ impl DelegationPolicy {
     pub fn names_account(&self, account_id: &str) -> bool {
         self.statements
             .iter()
-            .any(|s| s.allow && (s.principals.names(account_id) != s.not_principal))
+            .any(|s| s.allow && (s.principals.names_account(account_id) != s.not_principal))
     }
 
     /// IAM's rule over this one policy: an explicit Deny wins, otherwise an Allow is needed.
@@ -234,7 +284,7 @@ impl DelegationPolicy {
         let action = req.action.to_ascii_lowercase();
         let mut allowed = false;
         for s in &self.statements {
-            if s.principals.names(req.account_id) == s.not_principal {
+            if s.principals.names(req.account_id, req.principal_arn) == s.not_principal {
                 continue;
             }
             let action_hit = s.actions.iter().any(|g| g.is_match(action.as_bytes()));
@@ -283,6 +333,7 @@ fn statement(
     path: &str,
     s: &Json,
     sids: &mut Vec<String>,
+    partition: &str,
 ) -> Result<Statement, ResourcePolicyError> {
     let fields = s
         .as_object()
@@ -349,7 +400,7 @@ fn statement(
             "the statement must have a Resource",
         )
     })?;
-    let principals = principals(&ppath, pvalue)?;
+    let principals = principals(&ppath, pvalue, partition)?;
     let mut actions = Vec::new();
     for (p, a) in strings(&apath, avalue)? {
         actions.push(action_glob(&p, a)?);
@@ -378,7 +429,7 @@ fn statement(
     })
 }
 
-fn principals(path: &str, v: &Json) -> Result<Principals, ResourcePolicyError> {
+fn principals(path: &str, v: &Json, partition: &str) -> Result<Principals, ResourcePolicyError> {
     if v.as_str() == Some("*") {
         return Ok(Principals::Any);
     }
@@ -389,7 +440,7 @@ fn principals(path: &str, v: &Json) -> Result<Principals, ResourcePolicyError> {
             "must be \"*\" or an object such as {\"AWS\": \"111111111111\"}",
         )
     })?;
-    let mut ids = Vec::new();
+    let mut entries = Vec::new();
     for (kind, list) in fields {
         let p = format!("{path}.{kind}");
         if kind != "AWS" {
@@ -403,34 +454,42 @@ fn principals(path: &str, v: &Json) -> Result<Principals, ResourcePolicyError> {
             if entry == "*" {
                 return Ok(Principals::Any);
             }
-            ids.push(principal_account(entry).ok_or_else(|| {
+            let (named, entry_partition) = principal_entry(entry).ok_or_else(|| {
                 err(
                     ResourcePolicyProblem::InvalidPrincipal,
-                    ep,
+                    ep.clone(),
                     format!("\"{entry}\" is not an account id or an IAM ARN of an account (arn:aws:iam::111111111111:root)"),
                 )
-            })?);
+            })?;
+            if let Some(other) = entry_partition.filter(|p| *p != partition) {
+                return Err(err(
+                    ResourcePolicyProblem::InvalidPrincipal,
+                    ep,
+                    format!("\"{entry}\" is in partition {other}; this organization is in {partition}"),
+                ));
+            }
+            entries.push(named);
         }
     }
-    if ids.is_empty() {
+    if entries.is_empty() {
         return Err(err(
             ResourcePolicyProblem::InvalidPrincipal,
             path,
             "names no principal",
         ));
     }
-    Ok(Principals::Accounts(ids))
+    Ok(Principals::Named(entries))
 }
 
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The account of a principal entry: `111111111111`, or `arn:<partition>:iam::<account>:root`,
-/// `…:user/<path/name>`, `…:role/<path/name>`.
-fn principal_account(entry: &str) -> Option<String> {
+/// A principal entry — `111111111111`, or `arn:<partition>:iam::<account>:root`,
+/// `…:user/<path/name>`, `…:role/<path/name>` — and the partition its ARN names.
+fn principal_entry(entry: &str) -> Option<(NamedPrincipal, Option<&str>)> {
     if is_account_id(entry) {
-        return Some(entry.to_string());
+        return Some((NamedPrincipal { account: entry.to_string(), who: Who::Account }, None));
     }
     let rest = entry.strip_prefix("arn:")?;
     let (partition, rest) = rest.split_once(':')?;
@@ -442,12 +501,25 @@ fn principal_account(entry: &str) -> Option<String> {
     if !is_account_id(account) {
         return None;
     }
+    // The name is the last segment of `user/<path/>NAME` (names are unique in an account
+    // whatever their path); a session ARN carries its role's name without the path.
     let named = |prefix: &str| {
         resource
             .strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && !n.contains('*'))
+            .filter(|n| !n.is_empty() && !n.contains('*') && !n.ends_with('/'))
+            .and_then(|n| n.rsplit('/').next())
+            .map(str::to_string)
     };
-    (resource == "root" || named("user/") || named("role/")).then(|| account.to_string())
+    let who = if resource == "root" {
+        Who::Account
+    } else if let Some(name) = named("user/") {
+        Who::User(name)
+    } else if let Some(name) = named("role/") {
+        Who::Role(name)
+    } else {
+        return None;
+    };
+    Some((NamedPrincipal { account: account.to_string(), who }, Some(partition)))
 }
 
 fn action_glob(path: &str, action: &str) -> Result<Glob, ResourcePolicyError> {
@@ -551,6 +623,11 @@ mod tests {
         c
     }
 
+    fn parse(doc: &str) -> Result<DelegationPolicy, ResourcePolicyError> {
+        DelegationPolicy::parse(doc, "aws")
+    }
+
+    /// The account's root user (dev auth's caller) asks.
     fn allows(
         p: &DelegationPolicy,
         account: &str,
@@ -558,9 +635,21 @@ mod tests {
         resource: &str,
         t: Option<&str>,
     ) -> bool {
+        allows_principal(p, account, &format!("arn:aws:iam::{account}:root"), action, resource, t)
+    }
+
+    fn allows_principal(
+        p: &DelegationPolicy,
+        account: &str,
+        principal_arn: &str,
+        action: &str,
+        resource: &str,
+        t: Option<&str>,
+    ) -> bool {
         let c = ctx(t);
         p.allows(&DelegationRequest {
             account_id: account,
+            principal_arn,
             action,
             resource,
             context: &c,
@@ -568,13 +657,13 @@ mod tests {
     }
 
     fn problem(doc: &str) -> (ResourcePolicyProblem, String) {
-        let e = DelegationPolicy::parse(doc).expect_err(doc);
+        let e = DelegationPolicy::parse(doc, "aws").expect_err(doc);
         (e.problem, e.path)
     }
 
     #[test]
     fn grant_with_policy_type_condition() {
-        let p = DelegationPolicy::parse(&format!(
+        let p = parse(&format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Tags","Effect":"Allow",
                "Principal":{{"AWS":"arn:aws:iam::{MEMBER}:root"}},
                "Action":["organizations:CreatePolicy","organizations:AttachPolicy","organizations:Describe*"],
@@ -630,7 +719,7 @@ mod tests {
 
     #[test]
     fn deny_wins_and_not_elements() {
-        let p = DelegationPolicy::parse(&format!(
+        let p = parse(&format!(
             r#"{{"Version":"2012-10-17","Statement":[
                {{"Effect":"Allow","Principal":{{"AWS":["{MEMBER}","{OTHER}"]}},"Action":"organizations:*","Resource":"*"}},
                {{"Effect":"Deny","Principal":{{"AWS":"{OTHER}"}},"NotAction":"organizations:List*","Resource":"*"}},
@@ -764,7 +853,7 @@ mod tests {
             let doc = format!(
                 r#"{{{version}"Statement":{{"Effect":"Allow","Principal":"*","Action":"organizations:ListRoots","Resource":"*"}}}}"#
             );
-            assert!(DelegationPolicy::parse(&doc).is_ok(), "{doc}");
+            assert!(DelegationPolicy::parse(&doc, "aws").is_ok(), "{doc}");
         }
     }
 
@@ -776,7 +865,7 @@ mod tests {
             "arn:aws:iam::222222222222:role/Admin",
             "arn:aws-cn:iam::222222222222:user/a/b",
         ] {
-            assert_eq!(principal_account(ok).as_deref(), Some(MEMBER), "{ok}");
+            assert_eq!(principal_entry(ok).map(|(e, _)| e.account).as_deref(), Some(MEMBER), "{ok}");
         }
         for bad in [
             "22222222222",
@@ -784,8 +873,49 @@ mod tests {
             "arn:aws:sts::222222222222:root",
             "arn:aws:iam::222222222222:role/",
         ] {
-            assert_eq!(principal_account(bad), None, "{bad}");
+            assert!(principal_entry(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_user_or_role_principal_names_that_principal_alone() {
+        let p = parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
+               "Principal":{{"AWS":["arn:aws:iam::{MEMBER}:role/ops/Deployer","arn:aws:iam::{MEMBER}:user/alice"]}},
+               "Action":"organizations:ListAccounts","Resource":"*"}}}}"#
+        ))
+        .unwrap();
+        let list = |arn: &str| allows_principal(&p, MEMBER, arn, "organizations:ListAccounts", "*", None);
+        assert!(list(&format!("arn:aws:sts::{MEMBER}:assumed-role/Deployer/session-1")));
+        assert!(list(&format!("arn:aws:iam::{MEMBER}:user/alice")));
+        // The account's root user, another role's session and another user are not named.
+        assert!(!list(&format!("arn:aws:iam::{MEMBER}:root")));
+        assert!(!list(&format!("arn:aws:sts::{MEMBER}:assumed-role/Other/session-1")));
+        assert!(!list(&format!("arn:aws:iam::{MEMBER}:user/bob")));
+        // Still a quick match for the account as a whole.
+        assert!(p.names_account(MEMBER));
+        // An account id or its root ARN names every principal of the account.
+        let p = parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{MEMBER}"}},
+               "Action":"organizations:ListAccounts","Resource":"*"}}}}"#
+        ))
+        .unwrap();
+        assert!(allows_principal(&p, MEMBER, &format!("arn:aws:sts::{MEMBER}:assumed-role/Any/s"), "organizations:ListAccounts", "*", None));
+        assert!(allows(&p, MEMBER, "organizations:ListAccounts", "*", None));
+    }
+
+    #[test]
+    fn a_principal_of_another_partition_is_invalid() {
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{MEMBER}:root"}},
+               "Action":"organizations:ListAccounts","Resource":"*"}}}}"#
+        );
+        assert!(DelegationPolicy::parse(&doc, "aws").is_ok());
+        let e = DelegationPolicy::parse(&doc, "aws-cn").unwrap_err();
+        assert_eq!(e.problem, ResourcePolicyProblem::InvalidPrincipal);
+        // A bare account id names no partition.
+        let doc = doc.replace(&format!("arn:aws:iam::{MEMBER}:root"), MEMBER);
+        assert!(DelegationPolicy::parse(&doc, "aws-cn").is_ok());
     }
 
     proptest::proptest! {
@@ -797,13 +927,13 @@ mod tests {
             effect in "(Allow|Deny|x)",
             principal in "(\\*|222222222222|arn:aws:iam::222222222222:root|[0-9]{1,13})",
         ) {
-            let _ = DelegationPolicy::parse(&doc);
+            let _ = DelegationPolicy::parse(&doc, "aws");
             let built = format!(
                 r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","Principal":{{"AWS":"{principal}"}},"Action":"{action}","Resource":"{resource}"}}}}"#
             );
-            if let Ok(p) = DelegationPolicy::parse(&built) {
+            if let Ok(p) = DelegationPolicy::parse(&built, "aws") {
                 let c = ctx(Some("TAG_POLICY"));
-                let _ = p.allows(&DelegationRequest { account_id: MEMBER, action: &action, resource: &resource, context: &c });
+                let _ = p.allows(&DelegationRequest { account_id: MEMBER, principal_arn: "arn:aws:iam::222222222222:root", action: &action, resource: &resource, context: &c });
             }
         }
     }
@@ -819,7 +949,7 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":{}}"#,
             r#"{"Version":"2012-10-17","Statement":[1]}"#,
         ] {
-            assert!(DelegationPolicy::parse(doc).is_err(), "{doc}");
+            assert!(DelegationPolicy::parse(doc, "aws").is_err(), "{doc}");
         }
     }
 }

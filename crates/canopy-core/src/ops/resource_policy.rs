@@ -62,7 +62,7 @@ pub fn put(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &PutResourcePolic
         .into());
     }
     let tags = super::tags::check_new_tags(input.tags.as_deref().unwrap_or_default())?;
-    DelegationPolicy::parse(&input.content)
+    DelegationPolicy::parse(&input.content, &org.partition)
         .map_err(|e| ApiError::invalid_input(reason(e.problem), format!("The resource policy is not valid: {e}.")))?;
     let now = env.clock.now_ms();
     let record = match tx.resource_policy_get(&org.id)? {
