@@ -221,6 +221,16 @@ async fn invite_by_email_matches_the_accounts_address() {
     // refused because the account is now a member.
     let err = org.mgmt.invite_account_to_organization().target(party(B, HandshakePartyType::Account)).send().await;
     expect_err(err, "HandshakeConstraintViolationException", Some("ALREADY_IN_AN_ORGANIZATION"));
+    // Nor by its address: the address of an account Canopy knows is that account.
+    let err = org.mgmt.invite_account_to_organization().target(party(&target, HandshakePartyType::Email)).send().await;
+    expect_err(err, "HandshakeConstraintViolationException", Some("ALREADY_IN_AN_ORGANIZATION"));
+    // An open invitation to an account's id makes one to its address a duplicate, and back.
+    invite(org, C, HandshakePartyType::Account).await;
+    let err = org.mgmt.invite_account_to_organization().target(party(&format!("account-{C}@example.com"), HandshakePartyType::Email)).send().await;
+    expect_err(err, "DuplicateHandshakeException", None);
+    invite(org, &format!("account-{A}@example.com"), HandshakePartyType::Email).await;
+    let err = org.mgmt.invite_account_to_organization().target(party(A, HandshakePartyType::Account)).send().await;
+    expect_err(err, "DuplicateHandshakeException", None);
 }
 
 #[tokio::test]

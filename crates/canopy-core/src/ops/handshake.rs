@@ -333,22 +333,39 @@ pub fn invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &InviteAccount
     if recipient == org.management_account_id || recipient == member.account.email.to_lowercase() {
         return Err(already_in_org().into());
     }
-    if target.type_ == HandshakePartyType::Account {
-        if let Some(account) = tx.account_get(&org.partition, &recipient)? {
-            if account.org_id.is_some() {
-                return Err(already_in_org().into());
-            }
-        }
+    // The account the invitation reaches, when Canopy knows it: by its id, or by the address of
+    // an account it has seen. An address is the same account as its id for both checks below.
+    let known = match target.type_ {
+        HandshakePartyType::Account => tx.account_get(&org.partition, &recipient)?,
+        _ => tx.account_find_by_email(&org.partition, &recipient)?,
+    };
+    if known.as_ref().is_some_and(|account| account.org_id.is_some()) {
+        return Err(already_in_org().into());
     }
     if pending_migration(tx, org, now)?.is_some() {
         return Err(invites_disabled().into());
     }
-    if !tx.handshake_list_pending(&org.id, ActionType::Invite, Some(&recipient), now, 1)?.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::DuplicateHandshakeException,
-            "An open invitation to this account already exists. Cancel it or wait for an answer.",
-        )
-        .into());
+    let mut forms = vec![recipient.clone()];
+    match &known {
+        Some(account) => forms.extend([account.id.clone(), account.email.to_lowercase()]),
+        // An account Canopy has not seen yet: its id and its derived address are one account.
+        None if target.type_ == HandshakePartyType::Account => forms.push(super::organization::standalone_email(&recipient)),
+        None => {
+            if let Some(id) = super::organization::standalone_id(&recipient) {
+                if tx.account_get(&org.partition, &id)?.is_none() {
+                    forms.push(id);
+                }
+            }
+        }
+    }
+    for form in forms {
+        if !tx.handshake_list_pending(&org.id, ActionType::Invite, Some(&form), now, 1)?.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::DuplicateHandshakeException,
+                "An open invitation to this account already exists. Cancel it or wait for an answer.",
+            )
+            .into());
+        }
     }
     if super::account::accounts_toward_quota(tx, env, &org.id, now)? >= env.config.max_accounts {
         return Err(account_limit(env).into());

@@ -26,6 +26,12 @@ pub fn standalone_email(account_id: &str) -> String {
     format!("account-{account_id}@example.com")
 }
 
+/// The account whose derived address ([`standalone_email`]) `email` is, if it is one.
+pub fn standalone_id(email: &str) -> Option<String> {
+    let id = email.to_ascii_lowercase().strip_prefix("account-")?.strip_suffix("@example.com")?.to_string();
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+}
+
 /// A standalone account as Canopy makes it on first use (a call, an issued credential): name
 /// and email derived from the id.
 pub fn standalone_account(partition: &str, account_id: &str, now_ms: i64) -> AccountRecord {
