@@ -52,8 +52,11 @@ async fn start_replica(bin: &Path, database: &str, log: &Path) -> ServeProcess {
 
 #[derive(Debug)]
 enum Failure {
-    /// The server answered an error (counted in `Stats`).
+    /// The server answered a client error (counted in `Stats`): nothing was done.
     Api,
+    /// The server answered a 5xx (counted in `Stats`): whether the write took effect is
+    /// unknown (a PostgreSQL session killed during COMMIT may have committed).
+    Server,
     /// No answer: connection refused or reset (a killed replica).
     Transport,
 }
@@ -115,7 +118,7 @@ impl Stats {
                     } else {
                         *self.api_errors.lock().unwrap().entry(format!("{op}: {code}")).or_default() += 1;
                     }
-                    Err(Failure::Api)
+                    Err(if status >= 500 { Failure::Server } else { Failure::Api })
                 }
                 None => {
                     self.transport.fetch_add(1, Ordering::Relaxed);
@@ -135,6 +138,8 @@ struct World {
     live_ous: Vec<String>,
     created_ous: BTreeSet<String>,
     deleted_ous: BTreeSet<String>,
+    /// OUs whose deletion got no answer or a 5xx: they may be gone or not.
+    deletes_in_doubt: BTreeSet<String>,
     accounts: Vec<String>,
     /// Acknowledged CreateAccount request ids.
     create_requests: Vec<String>,
@@ -227,11 +232,23 @@ async fn client_task(ctx: Arc<Ctx>, clients: Arc<Vec<Client>>, task: usize) {
                 None => Ok(()),
             },
             3 => match ctx.pick_ou(&mut rng) {
-                Some(ou) => st.call("DeleteOrganizationalUnit", c.delete_organizational_unit().organizational_unit_id(&ou).send()).await.map(|_| {
+                Some(ou) => {
+                    let r = st.call("DeleteOrganizationalUnit", c.delete_organizational_unit().organizational_unit_id(&ou).send()).await;
                     let mut w = ctx.world.lock().unwrap();
-                    w.live_ous.retain(|o| o != &ou);
-                    w.deleted_ous.insert(ou);
-                }),
+                    match r {
+                        Ok(_) => {
+                            w.live_ous.retain(|o| o != &ou);
+                            w.deleted_ous.insert(ou);
+                            Ok(())
+                        }
+                        Err(f) => {
+                            if matches!(f, Failure::Server | Failure::Transport) {
+                                w.deletes_in_doubt.insert(ou);
+                            }
+                            Err(f)
+                        }
+                    }
+                }
                 None => Ok(()),
             },
             4 => {
@@ -404,6 +421,8 @@ async fn check_invariants(c: &Client, ctx: &Ctx) {
         for ou in &w.created_ous {
             if w.deleted_ous.contains(ou) {
                 assert!(!seen_ous.contains_key(ou), "OU {ou} was deleted (acknowledged) but is still in the tree");
+            } else if w.deletes_in_doubt.contains(ou) {
+                // A deletion answered 5xx or not at all may have committed.
             } else {
                 assert!(seen_ous.contains_key(ou), "OU {ou} was created (acknowledged) but is not in the tree");
             }
