@@ -247,7 +247,7 @@ async fn a_large_acknowledged_transaction_survives_sigkill_right_after_its_answe
     let roots = client.list_roots().send().await.unwrap();
     let types: Vec<_> = roots.roots()[0].policy_types().iter().filter_map(|t| t.r#type().cloned()).collect();
     assert!(types.contains(&PolicyType::ResourceControlPolicy), "the acknowledged EnablePolicyType was lost: {types:?}");
-    let policies = client.list_policies_for_target().target_id(&last_ou).filter(PolicyType::ResourceControlPolicy.into()).send().await.unwrap();
+    let policies = client.list_policies_for_target().target_id(&last_ou).filter(PolicyType::ResourceControlPolicy).send().await.unwrap();
     let ids: Vec<_> = policies.policies().iter().filter_map(|p| p.id()).collect();
     assert_eq!(ids, ["p-RCPFullAWSAccess"]);
     second.child.start_kill().ok();
