@@ -161,6 +161,14 @@ impl Principals {
         }
     }
 
+    /// Whether some entry names every principal of `account` (its id, its root, or `*`).
+    fn names_whole_account(&self, account: &str) -> bool {
+        match self {
+            Principals::Any => true,
+            Principals::Named(entries) => entries.iter().any(|e| e.account == account && matches!(e.who, Who::Account)),
+        }
+    }
+
     /// Whether some entry names the principal `principal_arn` of `account`.
     fn names(&self, account: &str, principal_arn: &str) -> bool {
         match self {
@@ -274,7 +282,15 @@ impl DelegationPolicy {
     pub fn names_account(&self, account_id: &str) -> bool {
         self.statements
             .iter()
-            .any(|s| s.allow && (s.principals.names_account(account_id) != s.not_principal))
+            .any(|s| {
+                s.allow
+                    && if s.not_principal {
+                        // Excludes only the principals it names: it may still cover others of the account.
+                        !s.principals.names_whole_account(account_id)
+                    } else {
+                        s.principals.names_account(account_id)
+                    }
+            })
     }
 
     /// IAM's rule over this one policy: an explicit Deny wins, otherwise an Allow is needed.
@@ -902,6 +918,28 @@ mod tests {
         .unwrap();
         assert!(allows_principal(&p, MEMBER, &format!("arn:aws:sts::{MEMBER}:assumed-role/Any/s"), "organizations:ListAccounts", "*", None));
         assert!(allows(&p, MEMBER, "organizations:ListAccounts", "*", None));
+    }
+
+    #[test]
+    fn not_principal_naming_one_role_still_covers_the_rest_of_its_account() {
+        let p = parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
+               "NotPrincipal":{{"AWS":"arn:aws:iam::{MEMBER}:role/Excluded"}},
+               "Action":"organizations:ListAccounts","Resource":"*"}}}}"#
+        ))
+        .unwrap();
+        assert!(p.names_account(MEMBER));
+        assert!(allows(&p, MEMBER, "organizations:ListAccounts", "*", None));
+        let excluded = format!("arn:aws:sts::{MEMBER}:assumed-role/Excluded/s");
+        assert!(!allows_principal(&p, MEMBER, &excluded, "organizations:ListAccounts", "*", None));
+        // Naming the whole account excludes all of it.
+        let p = parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","NotPrincipal":{{"AWS":"{MEMBER}"}},
+               "Action":"organizations:ListAccounts","Resource":"*"}}}}"#
+        ))
+        .unwrap();
+        assert!(!p.names_account(MEMBER));
+        assert!(p.names_account(OTHER));
     }
 
     #[test]
