@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use canopy_api::ErrorCode;
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -20,6 +21,16 @@ pub(crate) enum BodyError {
 }
 
 impl BodyError {
+    /// The error code of the answer on the awsJson1.1 endpoints (Organizations, Canopy's own API;
+    /// STS names these its own way).
+    pub(crate) fn code(&self) -> ErrorCode {
+        match self {
+            BodyError::TooLarge => ErrorCode::RequestEntityTooLargeException,
+            BodyError::Unreadable => ErrorCode::SerializationException,
+            BodyError::TimedOut(_) => ErrorCode::RequestTimeoutException,
+        }
+    }
+
     /// The HTTP status of the answer, the same on every endpoint.
     pub(crate) fn status(&self) -> StatusCode {
         match self {

@@ -25,7 +25,7 @@ use canopy_core::canopy_policy::{
 };
 use serde_json::{json, Map, Value};
 
-use crate::body::{read_bounded, BodyError};
+use crate::body::read_bounded;
 use crate::observe::Outcome;
 use crate::{auth, SharedState};
 
@@ -87,14 +87,7 @@ async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller
     let max = state.config.max_body_bytes;
     let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
         Ok(body) => body,
-        Err(e) => {
-            let code = match e {
-                BodyError::TooLarge => "RequestEntityTooLargeException",
-                BodyError::Unreadable => "SerializationException",
-                BodyError::TimedOut(_) => "RequestTimeoutException",
-            };
-            return Err((Failure { status: e.status(), code, message: e.message(max) }, None));
-        }
+        Err(e) => return Err((Failure { status: e.status(), code: e.code().as_str(), message: e.message(max) }, None)),
     };
     let caller = match auth::authenticate(state, &parts, &body, auth::ORGANIZATIONS).await {
         Ok(identity) => identity.caller,

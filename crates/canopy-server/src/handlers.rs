@@ -7,7 +7,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use canopy_api::{ApiError, ErrorCode, Operation, RequestContext};
 
-use crate::body::{read_bounded, BodyError};
+use crate::body::read_bounded;
 use crate::observe::{Outcome, RequestId};
 use crate::{auth, SharedState, TARGET_PREFIX};
 
@@ -92,14 +92,7 @@ pub(crate) async fn aws_json(
     let max = state.config.max_body_bytes;
     let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
         Ok(body) => body,
-        Err(e) => {
-            let code = match e {
-                BodyError::TooLarge => ErrorCode::RequestEntityTooLargeException,
-                BodyError::Unreadable => ErrorCode::SerializationException,
-                BodyError::TimedOut(_) => ErrorCode::RequestTimeoutException,
-            };
-            return failed(ApiError::new(code, e.message(max)), Some(op_name), None);
-        }
+        Err(e) => return failed(ApiError::new(e.code(), e.message(max)), Some(op_name), None),
     };
 
     // 3. Who is calling (strict auth verifies the signature, which covers the body).
