@@ -345,19 +345,23 @@ pub fn invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &InviteAccount
     if pending_migration(tx, org, now)?.is_some() {
         return Err(invites_disabled().into());
     }
-    let mut forms = vec![recipient.clone()];
-    match &known {
-        Some(account) => forms.extend([account.id.clone(), account.email.to_lowercase()]),
-        // An account Canopy has not seen yet: its id and its derived address are one account.
-        None if target.type_ == HandshakePartyType::Account => forms.push(super::organization::standalone_email(&recipient)),
+    // The recipient's forms: a known account's id and address (the recipient is one of them);
+    // for an account Canopy has not seen yet, its id and its derived address.
+    let forms = match &known {
+        Some(account) => vec![account.id.clone(), account.email.to_lowercase()],
+        None if target.type_ == HandshakePartyType::Account => {
+            vec![recipient.clone(), super::organization::standalone_email(&recipient)]
+        }
         None => {
+            let mut forms = vec![recipient.clone()];
             if let Some(id) = super::organization::standalone_id(&recipient) {
                 if tx.account_get(&org.partition, &id)?.is_none() {
                     forms.push(id);
                 }
             }
+            forms
         }
-    }
+    };
     for form in forms {
         if !tx.handshake_list_pending(&org.id, ActionType::Invite, Some(&form), now, 1)?.is_empty() {
             return Err(ApiError::new(
