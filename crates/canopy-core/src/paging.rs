@@ -44,6 +44,44 @@ pub fn finish<T>(scope: &str, mut rows: Vec<T>, limit: usize, seq_of: impl Fn(&T
     }
 }
 
+/// Up to `limit + 1` rows after the page's start that `keep` accepts, for a list whose rows are
+/// filtered after they are read (a state computed from the clock, an account still being created
+/// or purged). The first read asks for `limit + 1` rows, as an unfiltered list does; when `keep`
+/// drops some, further reads of [`REFILL_BATCH`] follow until the page is full or the rows run
+/// out. A page is then short only at the end of the list, and a filter that matches few rows
+/// costs one request instead of one per page of rows it drops.
+pub fn collect<T, E>(
+    page: &PageRequest,
+    mut fetch: impl FnMut(Option<i64>, usize) -> Result<Vec<T>, E>,
+    seq_of: impl Fn(&T) -> i64,
+    mut keep: impl FnMut(&T) -> bool,
+) -> Result<Vec<T>, E> {
+    let wanted = page.limit + 1;
+    let mut out = Vec::with_capacity(wanted);
+    let mut after = page.after_seq;
+    let mut batch_size = wanted;
+    loop {
+        let batch = fetch(after, batch_size)?;
+        let exhausted = batch.len() < batch_size;
+        for row in batch {
+            after = Some(seq_of(&row));
+            if keep(&row) {
+                out.push(row);
+                if out.len() == wanted {
+                    return Ok(out);
+                }
+            }
+        }
+        if exhausted {
+            return Ok(out);
+        }
+        batch_size = REFILL_BATCH;
+    }
+}
+
+/// Rows per read after the first, when a filter dropped rows of the page.
+const REFILL_BATCH: usize = 100;
+
 const VERSION: u8 = 2;
 const DIGEST_BYTES: usize = 16;
 /// Version, `seq` (big-endian), digest.
@@ -109,6 +147,39 @@ mod tests {
         // The token of the earlier format, readable and editable, is no longer taken.
         let old = URL_SAFE_NO_PAD.encode(format!("v1|{scope}|0"));
         assert!(start(scope, Some(&old), None).is_err());
+    }
+
+    #[test]
+    fn collect_refills_a_page_the_filter_thinned() {
+        // Rows 1..=500; only multiples of 7 are kept.
+        let rows: Vec<i64> = (1..=500).collect();
+        let mut reads = 0;
+        let mut fetch = |after: Option<i64>, n: usize| -> Result<Vec<i64>, ()> {
+            reads += 1;
+            Ok(rows.iter().copied().filter(|r| after.is_none_or(|a| *r > a)).take(n).collect())
+        };
+        let page = PageRequest { after_seq: None, limit: 3 };
+        let got = collect(&page, &mut fetch, |r| *r, |r| r % 7 == 0).unwrap();
+        assert_eq!(got, vec![7, 14, 21, 28], "limit + 1 kept rows");
+        let (served, token) = finish("s", got, 3, |r| *r);
+        assert_eq!(served, vec![7, 14, 21]);
+        // The next page starts after the last row served, not after the last row read.
+        let page = start("s", token.as_deref(), Some(3)).unwrap();
+        assert_eq!(collect(&page, &mut fetch, |r| *r, |r| r % 7 == 0).unwrap(), vec![28, 35, 42, 49]);
+        // A filter that matches nothing reads to the end in one call, and gives no token.
+        let page = PageRequest { after_seq: None, limit: 20 };
+        let got = collect(&page, &mut fetch, |r| *r, |_| false).unwrap();
+        assert!(got.is_empty());
+        assert!(finish("s", got, 20, |r| *r).1.is_none());
+        // Nothing dropped: one read of limit + 1 rows, as without the filter.
+        reads = 0;
+        let page = PageRequest { after_seq: Some(100), limit: 5 };
+        let mut fetch = |after: Option<i64>, n: usize| -> Result<Vec<i64>, ()> {
+            reads += 1;
+            Ok(rows.iter().copied().filter(|r| after.is_none_or(|a| *r > a)).take(n).collect())
+        };
+        assert_eq!(collect(&page, &mut fetch, |r| *r, |_| true).unwrap(), vec![101, 102, 103, 104, 105, 106]);
+        assert_eq!(reads, 1);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use aws_sdk_organizations::operation::close_account::CloseAccountError;
 use aws_sdk_organizations::operation::create_account::CreateAccountError;
 use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
 use aws_sdk_organizations::types::{
-    AccountJoinedMethod, AccountState, AccountStatus, ConstraintViolationExceptionReason,
+    AccountJoinedMethod, ChildType, AccountState, AccountStatus, ConstraintViolationExceptionReason,
     CreateAccountFailureReason, CreateAccountState, InvalidInputExceptionReason,
     OrganizationFeatureSet,
 };
@@ -673,4 +673,81 @@ async fn an_ou_whose_accounts_were_purged_can_be_deleted() {
     assert!(listed.contains(&stays) && !listed.contains(&gone), "{listed:?}");
     assert!(!root_account_children(&org).await.contains(&gone));
     expect_err(org.mgmt.describe_account().account_id(&gone).send().await, "AccountNotFoundException", None);
+}
+
+#[tokio::test]
+async fn pages_skip_hidden_accounts_and_filtered_statuses_instead_of_coming_back_empty() {
+    // Purged at once after closure: purged accounts stay in the store but are never listed.
+    let config = CoreConfig { closed_account_retention_ms: 0, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let mut kept = Vec::new();
+    for i in 0..6 {
+        let id = org.create_account(&format!("Acct{i}")).await;
+        if i % 3 == 0 {
+            kept.push(id);
+        } else {
+            org.mgmt.close_account().account_id(&id).send().await.unwrap();
+        }
+    }
+    // Management account, Acct0, Acct3: one per page of 1, never an empty page with a token.
+    let mut token: Option<String> = None;
+    let mut listed = Vec::new();
+    loop {
+        let page = org.mgmt.list_accounts().max_results(1).set_next_token(token.clone()).send().await.unwrap();
+        assert_eq!(page.accounts().len(), 1, "a page with a token is full: {page:?}");
+        listed.extend(page.accounts().iter().filter_map(|a| a.id().map(str::to_string)));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed, [vec![MGMT.to_string()], kept.clone()].concat());
+    let mut token: Option<String> = None;
+    let mut children = Vec::new();
+    loop {
+        let page = org.mgmt.list_children().parent_id(&org.root_id).child_type(ChildType::Account).max_results(1).set_next_token(token.clone()).send().await.unwrap();
+        assert_eq!(page.children().len(), 1, "{page:?}");
+        children.extend(page.children().iter().filter_map(|c| c.id().map(str::to_string)));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(children, listed);
+
+    // No creation is in progress or failed: the filtered list is empty in one answer, with no token.
+    let none = org
+        .mgmt
+        .list_create_account_status()
+        .states(CreateAccountState::InProgress)
+        .states(CreateAccountState::Failed)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert!(none.create_account_statuses().is_empty() && none.next_token().is_none(), "{none:?}");
+    // The States filter is a set: a token made under one order continues the list under another.
+    let first = org
+        .mgmt
+        .list_create_account_status()
+        .states(CreateAccountState::Succeeded)
+        .states(CreateAccountState::Failed)
+        .max_results(4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.create_account_statuses().len(), 4);
+    let rest = org
+        .mgmt
+        .list_create_account_status()
+        .states(CreateAccountState::Failed)
+        .states(CreateAccountState::Succeeded)
+        .states(CreateAccountState::Failed)
+        .max_results(4)
+        .set_next_token(first.next_token().map(str::to_string))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.create_account_statuses().len(), 2);
+    assert!(rest.next_token().is_none());
 }

@@ -672,3 +672,25 @@ async fn invalid_effective_policies_are_reported() {
     let out = org.mgmt.list_effective_policy_validation_errors().account_id(&accounts[2]).policy_type(EffectivePolicyType::BackupPolicy).send().await.unwrap();
     assert!(out.effective_policy_validation_errors().is_empty());
 }
+
+#[tokio::test]
+async fn a_list_token_is_refused_by_the_next_organization_of_the_same_account() {
+    let org = Org::new().await;
+    let p = create_policy(&org.mgmt, PolicyType::ServiceControlPolicy, "Second", SCP).await;
+    attach(&org.mgmt, &p, MGMT).await;
+    let first = org.mgmt.list_policies_for_target().target_id(MGMT).filter(PolicyType::ServiceControlPolicy).max_results(1).send().await.unwrap();
+    let token = first.next_token().expect("two SCPs on the management account: a second page").to_string();
+    org.mgmt.detach_policy().policy_id(&p).target_id(MGMT).send().await.unwrap();
+    org.mgmt.delete_policy().policy_id(&p).send().await.unwrap();
+    org.mgmt.delete_organization().send().await.unwrap();
+
+    // The same management account founds another organization, with the same two-policy list.
+    org.mgmt.create_organization().send().await.unwrap();
+    let p = create_policy(&org.mgmt, PolicyType::ServiceControlPolicy, "Second", SCP).await;
+    attach(&org.mgmt, &p, MGMT).await;
+    expect_err(
+        org.mgmt.list_policies_for_target().target_id(MGMT).filter(PolicyType::ServiceControlPolicy).next_token(token).send().await,
+        "InvalidInputException",
+        Some("INVALID_NEXT_TOKEN"),
+    );
+}

@@ -242,21 +242,27 @@ pub fn list_create_status(
 ) -> Result<ListCreateAccountStatusResponse, OpError> {
     let member = access::reader(tx, caller)?;
     let now = env.clock.now_ms();
-    let states: Vec<&str> = input.states.iter().flatten().map(|s| s.as_str()).collect();
+    // The filter is a set: its order and repeats don't change the list, nor its tokens.
+    let mut states: Vec<&str> = input.states.iter().flatten().map(|s| s.as_str()).collect();
+    states.sort_unstable();
+    states.dedup();
     let scope = format!("ListCreateAccountStatus/{}/{}", member.org.id, states.join(","));
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
-    // States derive from the clock, so the filter runs here; a page may come back short (AWS
-    // allows that) but never with a token when nothing follows.
-    let rows = tx.car_list(&member.org.id, page.after_seq, page.limit + 1)?;
-    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |c| c.seq);
-    let mut statuses = Vec::with_capacity(rows.len());
-    for c in &rows {
-        statuses.push(super::govcloud::create_account_status(tx, c, now)?);
-    }
-    let statuses = statuses
-        .into_iter()
-        .filter(|s| states.is_empty() || s.state.is_some_and(|st| states.contains(&st.as_str())))
-        .collect();
+    // States derive from the clock, so the filter runs on the statuses as they are read.
+    let rows = paging::collect(
+        &page,
+        |after, n| {
+            let mut statuses = Vec::with_capacity(n);
+            for c in tx.car_list(&member.org.id, after, n)? {
+                statuses.push((c.seq, super::govcloud::create_account_status(tx, &c, now)?));
+            }
+            Ok::<_, OpError>(statuses)
+        },
+        |(seq, _)| *seq,
+        |(_, s)| states.is_empty() || s.state.is_some_and(|st| states.contains(&st.as_str())),
+    )?;
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |(seq, _)| *seq);
+    let statuses = rows.into_iter().map(|(_, s)| s).collect();
     Ok(ListCreateAccountStatusResponse { create_account_statuses: Some(statuses), next_token })
 }
 
@@ -272,7 +278,8 @@ pub fn list(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListAccountsReq
     let org = &member.org;
     let scope = format!("ListAccounts/{}", org.id);
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
-    let rows = tx.account_list(&org.id, page.after_seq, page.limit + 1)?;
+    let now = env.clock.now_ms();
+    let rows = paging::collect(&page, |after, n| tx.account_list(&org.id, after, n), |a| a.seq, |a| views::is_visible(a, &env.config, now))?;
     let (rows, next_token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
     let accounts = render_accounts(tx, env, org, rows)?;
     Ok(ListAccountsResponse { accounts: Some(accounts), next_token })
@@ -284,7 +291,13 @@ pub fn list_for_parent(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &List
     let parent = super::ou::require_parent(tx, org, &input.parent_id)?;
     let scope = format!("ListAccountsForParent/{}", parent.id());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
-    let rows = tx.account_list_by_parent(&org.id, parent.id(), page.after_seq, page.limit + 1)?;
+    let now = env.clock.now_ms();
+    let rows = paging::collect(
+        &page,
+        |after, n| tx.account_list_by_parent(&org.id, parent.id(), after, n),
+        |a| a.seq,
+        |a| views::is_visible(a, &env.config, now),
+    )?;
     let (rows, next_token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
     let accounts = render_accounts(tx, env, org, rows)?;
     Ok(ListAccountsForParentResponse { accounts: Some(accounts), next_token })

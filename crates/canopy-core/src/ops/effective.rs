@@ -228,7 +228,7 @@ pub fn list_validation_errors(
     let account = super::account::visible_member(tx, env, org, &input.account_id)?
         .ok_or_else(|| ApiError::new(ErrorCode::AccountNotFoundException, "You specified an account that doesn't exist."))?;
     let t = api_type(input.policy_type)?;
-    let scope = format!("ListEffectivePolicyValidationErrors/{}/{}", account.id, input.policy_type.as_str());
+    let scope = format!("ListEffectivePolicyValidationErrors/{}/{}/{}", org.id, account.id, input.policy_type.as_str());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let root = tree::root_of(tx, &org.id)?;
     let computed = compute(tx, org, &root.enabled_policy_types, &account, t, &mut PathReads::default())?.ok_or_else(|| not_found(input.policy_type, &account.id))?;

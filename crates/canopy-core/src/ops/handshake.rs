@@ -19,7 +19,7 @@ use canopy_api::{
 };
 
 use crate::config::DAY_MS;
-use crate::paging::{self, PageRequest};
+use crate::paging;
 use crate::records::{AccountRecord, HandshakePartyRecord, HandshakeRecord, HandshakeResourceRecord, OrganizationRecord};
 use crate::store::{OpError, StoreResult, Tx};
 use crate::views::{self, Lifecycle};
@@ -772,36 +772,6 @@ fn filter_scope(action: Option<ActionType>, parent: Option<&str>) -> String {
 }
 
 /// One batch of a handshake list: (after seq, at most n).
-type Fetch<'a> = dyn Fn(&mut dyn Tx, Option<i64>, usize) -> StoreResult<Vec<HandshakeRecord>> + 'a;
-
-/// Up to `limit + 1` rows that `keep` accepts, fetched in batches after `page.after_seq`.
-fn collect_page(
-    tx: &mut dyn Tx,
-    page: &PageRequest,
-    fetch: &Fetch<'_>,
-    keep: &dyn Fn(&HandshakeRecord) -> bool,
-) -> StoreResult<Vec<HandshakeRecord>> {
-    const BATCH: usize = 100;
-    let mut out = Vec::new();
-    let mut after = page.after_seq;
-    loop {
-        let batch = fetch(tx, after, BATCH)?;
-        let full = batch.len() == BATCH;
-        for h in batch {
-            after = Some(h.seq);
-            if keep(&h) {
-                out.push(h);
-                if out.len() > page.limit {
-                    return Ok(out);
-                }
-            }
-        }
-        if !full {
-            return Ok(out);
-        }
-    }
-}
-
 /// Handshakes the caller received: addressed to its account id or to its email (open to any
 /// account, in an organization or not).
 pub fn list_for_account(
@@ -816,11 +786,11 @@ pub fn list_for_account(
     let who = identify(tx, caller)?;
     let now = env.clock.now_ms();
     let (partition, account_id, email) = (caller.partition.clone(), caller.account_id.clone(), who.email_lower.clone());
-    let rows = collect_page(
-        tx,
+    let rows = paging::collect(
         &page,
-        &|tx, after, n| tx.handshake_list_by_recipient(&partition, &account_id, &email, after, n),
-        &|h| {
+        |after, n| tx.handshake_list_by_recipient(&partition, &account_id, &email, after, n),
+        |h| h.seq,
+        |h| {
             is_visible(h, env, now)
                 && who.is_recipient(caller, h)
                 && action.is_none_or(|a| h.action == a)
@@ -844,11 +814,11 @@ pub fn list_for_organization(
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let now = env.clock.now_ms();
     let org_id = member.org.id.clone();
-    let rows = collect_page(
-        tx,
+    let rows = paging::collect(
         &page,
-        &|tx, after, n| tx.handshake_list_by_org(&org_id, action, parent.as_deref(), after, n),
-        &|h| is_visible(h, env, now),
+        |after, n| tx.handshake_list_by_org(&org_id, action, parent.as_deref(), after, n),
+        |h| h.seq,
+        |h| is_visible(h, env, now),
     )?;
     let (rows, next_token) = paging::finish(&scope, rows, page.limit, |h| h.seq);
     Ok(ListHandshakesForOrganizationResponse { handshakes: Some(rows.iter().map(|h| view(h, now)).collect()), next_token })

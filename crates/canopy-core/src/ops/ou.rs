@@ -187,10 +187,14 @@ pub fn list_children(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListCh
         }
         ChildType::Account => {
             let now = env.clock.now_ms();
-            let rows = tx.account_children(&org.id, parent.id(), page.after_seq, page.limit + 1)?;
+            let rows = paging::collect(
+                &page,
+                |after, n| tx.account_children(&org.id, parent.id(), after, n),
+                |a| a.seq,
+                |a| views::is_child_visible(a, &env.config, now),
+            )?;
             let (rows, token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
-            let visible = rows.into_iter().filter(|a| views::is_child_visible(a, &env.config, now));
-            (visible.map(|a| Child { id: Some(a.id), type_: Some(ChildType::Account) }).collect(), token)
+            (rows.into_iter().map(|a| Child { id: Some(a.id), type_: Some(ChildType::Account) }).collect(), token)
         }
     };
     Ok(ListChildrenResponse { children: Some(children), next_token })

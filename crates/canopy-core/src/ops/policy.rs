@@ -444,7 +444,8 @@ pub fn list_for_target(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &List
     let org = &grant.member.org;
     let target = find_target(tx, env, org, &input.target_id)?;
     grant.check(Operation::ListPoliciesForTarget, &[&target_arn(org, &target)], Some(input.filter))?;
-    let scope = format!("ListPoliciesForTarget/{}/{}", target.id(), input.filter.as_str());
+    // The organization is part of the scope: an account keeps its id in every organization.
+    let scope = format!("ListPoliciesForTarget/{}/{}/{}", org.id, target.id(), input.filter.as_str());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let rows = tx.attachment_list_by_target(&org.id, target.id(), Some(input.filter), page.after_seq, page.limit + 1)?;
     let (rows, next_token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
@@ -466,15 +467,21 @@ pub fn list_targets(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListTar
     grant.check(Operation::ListTargetsForPolicy, &[&policy.arn(org)], Some(policy.policy_type()))?;
     let scope = format!("ListTargetsForPolicy/{}/{}", org.id, policy.id());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
-    let rows = tx.attachment_list_by_policy(&org.id, policy.id(), page.after_seq, page.limit + 1)?;
-    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
-    let mut targets = Vec::with_capacity(rows.len());
-    for a in rows {
-        // Accounts still being created (or purged after closure) are not shown.
-        if let Some(target) = lookup_target(tx, env, org, &a.target_id)? {
-            targets.push(target.summary(org));
-        }
-    }
+    // Accounts still being created (or purged after closure) are not shown.
+    let rows = paging::collect(
+        &page,
+        |after, n| {
+            let mut targets = Vec::with_capacity(n);
+            for a in tx.attachment_list_by_policy(&org.id, policy.id(), after, n)? {
+                targets.push((a.seq, lookup_target(tx, env, org, &a.target_id)?));
+            }
+            Ok::<_, OpError>(targets)
+        },
+        |(seq, _)| *seq,
+        |(_, target)| target.is_some(),
+    )?;
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |(seq, _)| *seq);
+    let targets = rows.into_iter().filter_map(|(_, target)| target.map(|t| t.summary(org))).collect();
     Ok(ListTargetsForPolicyResponse { targets: Some(targets), next_token })
 }
 
