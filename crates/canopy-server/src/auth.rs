@@ -18,7 +18,7 @@ use canopy_api::partition::partition_for_region;
 use canopy_api::{Caller, PrincipalType};
 use canopy_core::identity::Principal;
 use canopy_core::CredentialRecord;
-use canopy_sigv4::{parse_authorization_header, parse_presigned_query, ParsedAuth, Pending, SigV4Error, SignedRequest};
+use canopy_sigv4::{parse_authorization_header, parse_presigned_query, ParseError, ParsedAuth, Pending, SigV4Error, SignedRequest};
 
 use crate::secrets::{token_hash, MasterKey};
 use crate::{AppState, AuthMode};
@@ -173,7 +173,7 @@ pub(crate) const STS: &str = "sts";
 /// `service`: the signing name the endpoint answers to ([`ORGANIZATIONS`], [`STS`]).
 pub(crate) async fn authenticate(state: &AppState, parts: &Parts, body: &[u8], service: &'static str) -> Result<Identity, AuthFailure> {
     match state.config.auth {
-        AuthMode::Dev => Ok(dev_identity(state, &parts.headers, parts.uri.query()).await),
+        AuthMode::Dev => dev_identity(state, &parts.headers, parts.uri.query()).await,
         AuthMode::Strict => strict_identity(state, parts, body, service).await,
     }
 }
@@ -242,8 +242,11 @@ fn caller_for(principal: &Principal, region: String, access_key_id: String) -> C
 
 /// Dev auth: nothing is verified. `ASIA…` keys are looked up, so an AssumeRole session acts as
 /// its role's account; a 12-digit key is the account; anything else is the default account.
-pub(crate) async fn dev_identity(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Identity {
-    let caller = resolve_caller(headers, query, &state.config.default_account);
+/// Credentials that are present but do not parse are refused (IncompleteSignature), as AWS
+/// refuses them: read as absent, they would run the request as the default account, in another
+/// organization than the one the caller named.
+pub(crate) async fn dev_identity(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<Identity, AuthFailure> {
+    let caller = resolve_caller(headers, query, &state.config.default_account).map_err(|e| AuthFailure::SigV4(e.into()))?;
     let key = &caller.access_key_id;
     // Only session keys are looked up: long-term keys in dev auth are usually placeholders
     // (AKIAIOSFODNN7EXAMPLE) and would cost a store read per request.
@@ -253,46 +256,37 @@ pub(crate) async fn dev_identity(state: &AppState, headers: &HeaderMap, query: O
             let record = &opened.record;
             if record.expires_ms.is_none_or(|e| e > now_ms) && record.partition == caller.partition {
                 let principal = Principal::of(record);
-                return Identity { caller: caller_for(&principal, caller.region, caller.access_key_id), principal };
+                return Ok(Identity { caller: caller_for(&principal, caller.region, caller.access_key_id), principal });
             }
         }
     }
     let principal = Principal::root(&caller.partition, &caller.account_id);
-    Identity { caller, principal }
+    Ok(Identity { caller, principal })
 }
 
 /// Resolves the caller in `dev` auth from the request alone: a 12-digit access key id *is* the
-/// caller's account; any other key, or missing/malformed credentials, is `default_account`. The
-/// region comes from the credential scope (default `us-east-1`) and picks the partition.
-pub fn resolve_caller(headers: &HeaderMap, query: Option<&str>, default_account: &str) -> Caller {
-    let parsed = parsed_auth(headers, query);
-    let (access_key_id, region) = match parsed {
+/// caller's account; any other key, or no credentials at all, is `default_account`. The region
+/// comes from the credential scope (default `us-east-1`) and picks the partition. Credentials
+/// that are present but malformed are an error.
+pub fn resolve_caller(headers: &HeaderMap, query: Option<&str>, default_account: &str) -> Result<Caller, ParseError> {
+    let (access_key_id, region) = match parsed_auth(headers, query)? {
         Some(p) => (p.access_key_id, p.region),
         None => (String::new(), DEFAULT_REGION.to_owned()),
     };
     let account_id = if is_account_id(&access_key_id) { access_key_id.clone() } else { default_account.to_owned() };
     let access_key_id = if access_key_id.is_empty() { account_id.clone() } else { access_key_id };
     let partition = partition_for_region(&region).to_string();
-    Caller::root(account_id, partition, region, access_key_id)
+    Ok(Caller::root(account_id, partition, region, access_key_id))
 }
 
-fn parsed_auth(headers: &HeaderMap, query: Option<&str>) -> Option<ParsedAuth> {
+fn parsed_auth(headers: &HeaderMap, query: Option<&str>) -> Result<Option<ParsedAuth>, ParseError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        return match parse_authorization_header(value) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::debug!(error = %e, "ignoring malformed Authorization header (dev auth)");
-                None
-            }
-        };
+        let value = value.to_str().map_err(|_| ParseError::MalformedComponent("a character that is not visible ASCII".into()))?;
+        return parse_authorization_header(value).map(Some);
     }
-    match parse_presigned_query(query?) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::debug!(error = %e, "ignoring malformed presigned query (dev auth)");
-            None
-        }
+    match query {
+        Some(query) => parse_presigned_query(query),
+        None => Ok(None),
     }
 }
 

@@ -306,10 +306,17 @@ fn changed(before: &Decision, after: &Decision) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
+/// The account a request's log line names when it fails after authentication (dev auth's reading
+/// of its credentials; the default account when they do not parse).
+fn log_account(state: &crate::AppState, request: &Request) -> String {
+    auth::resolve_caller(request.headers(), request.uri().query(), &state.config.default_account)
+        .map_or_else(|_| state.config.default_account.clone(), |c| c.account_id)
+}
+
 /// `POST /canopy/v1/simulate`.
 async fn simulate(State(state): State<SharedState>, request: Request) -> Response {
     const OP: &str = "Simulate";
-    let account = auth::resolve_caller(request.headers(), request.uri().query(), &state.config.default_account).account_id;
+    let account = log_account(&state, &request);
     let (body, caller) = match prepare(&state, request).await {
         Ok(x) => x,
         Err((f, account)) => return fail(f, OP, account),
@@ -435,7 +442,7 @@ async fn probe_accounts(state: &SharedState, body: Value, caller: Caller) -> Res
 /// `POST /canopy/v1/what-if`.
 async fn what_if(State(state): State<SharedState>, request: Request) -> Response {
     const OP: &str = "WhatIf";
-    let account = auth::resolve_caller(request.headers(), request.uri().query(), &state.config.default_account).account_id;
+    let account = log_account(&state, &request);
     let (body, caller) = match prepare(&state, request).await {
         Ok(x) => x,
         Err((f, account)) => return fail(f, OP, account),

@@ -399,13 +399,21 @@ async fn twelve_digit_access_key_selects_the_account() {
     // A key that is not 12 digits is the default account, which has no organization either.
     let r = call_as(&server, "AKIAIOSFODNN7EXAMPLE", "us-east-1", "DescribeOrganization", "{}").await;
     assert_eq!(r.error_type(), "AWSOrganizationsNotInUseException");
-    // Malformed credentials fall back to the default account too.
-    let r = raw(
-        &server,
-        &request(Some(&format!("{TARGET}DescribeOrganization")), Some("AWS4-HMAC-SHA256 Credential=111111111111"), b"{}"),
-    )
-    .await;
-    assert_eq!(r.error_type(), "AWSOrganizationsNotInUseException");
+    // No credentials at all: the default account.
+    let r = raw(&server, &request(Some(&format!("{TARGET}CreateOrganization")), None, b"{}")).await;
+    assert_eq!(r.json()["Organization"]["MasterAccountId"], "123456789012");
+    // Credentials that do not parse are refused, not read as absent: the request would otherwise
+    // run as the default account, in another organization than the one the key names.
+    for authorization in [
+        "AWS4-HMAC-SHA256 Credential=111111111111",
+        "AWS4-HMAC-SHA256 Credential=111111111111/20261129/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=zz",
+        "AWS4-HMAC-SHA256 Credential=111111111111/2026/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=00",
+        "aws4-hmac-sha256 Credential=111111111111/20261129/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=00",
+        "Bearer x",
+    ] {
+        let r = raw(&server, &request(Some(&format!("{TARGET}CreateOrganizationalUnit")), Some(authorization), b"{}")).await;
+        assert_eq!((r.status, r.error_type().as_str()), (400, "IncompleteSignatureException"), "{authorization}");
+    }
 }
 
 #[tokio::test]
