@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use canopy_api::ErrorCode;
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::header::{CONTENT_LENGTH, EXPECT};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use http_body_util::BodyExt;
@@ -55,23 +55,49 @@ impl BodyError {
 /// see the connection reset instead of the 413 once the body outgrows the sockets' buffers.
 const DRAIN_BYTES: u64 = 32 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
+/// A refused body's draining also stops when nothing has come for this long: a client that
+/// declared a large body and sends nothing more is waiting for the answer.
+const DRAIN_IDLE: Duration = Duration::from_millis(200);
 
 /// The whole body, at most `max` bytes. A body over the limit is refused without keeping
 /// anything; before answering, up to [`DRAIN_BYTES`] of it (counted from its start) are read and
-/// dropped, whether its length was declared or it came chunked.
+/// dropped, whether its length was declared or it came chunked, unless the client asked to
+/// hear first (`Expect: 100-continue`): then it is answered at once and never invited to send.
 /// A body that has not all arrived within `limit` of its headers is given up: a client that
-/// stalls half-way would otherwise hold its connection for ever.
+/// stalls half-way would otherwise hold its connection for ever. The draining of a refused body
+/// is not part of that time: a body found too large is answered 413, never 408.
 pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize, limit: Duration) -> Result<Bytes, BodyError> {
-    tokio::time::timeout(limit, read_all(parts, body, max)).await.unwrap_or(Err(BodyError::TimedOut(limit)))
+    match tokio::time::timeout(limit, read_all(parts, body, max)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(Refused::TooLarge { rest, read })) => {
+            let expects_continue = parts
+                .headers
+                .get(EXPECT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+            if !expects_continue && read < DRAIN_BYTES {
+                let _ = tokio::time::timeout(DRAIN_TIME.min(limit), discard(rest, DRAIN_BYTES - read)).await;
+            }
+            Err(BodyError::TooLarge)
+        }
+        Ok(Err(Refused::Unreadable)) => Err(BodyError::Unreadable),
+        Err(_) => Err(BodyError::TimedOut(limit)),
+    }
 }
 
-async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, BodyError> {
+/// Why [`read_all`] stopped short: a body over the limit comes back with what is left of it and
+/// how much was already read, for the draining.
+enum Refused {
+    TooLarge { rest: Body, read: u64 },
+    Unreadable,
+}
+
+async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, Refused> {
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(declared) = declared.filter(|n| *n > max as u64) {
-        if declared <= DRAIN_BYTES {
-            let _ = tokio::time::timeout(DRAIN_TIME, discard(body, DRAIN_BYTES)).await;
-        }
-        return Err(BodyError::TooLarge);
+        // Nothing read yet; a declared length beyond what is drained is not drained at all.
+        let read = if declared <= DRAIN_BYTES { 0 } else { DRAIN_BYTES };
+        return Err(Refused::TooLarge { rest: body, read });
     }
     // Usually one frame, kept as it came; several are joined at the end.
     let mut chunks: Vec<Bytes> = Vec::with_capacity(1);
@@ -79,15 +105,12 @@ async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, Bo
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             tracing::debug!(error = %e, "failed to read request body");
-            BodyError::Unreadable
+            Refused::Unreadable
         })?;
         let Ok(data) = frame.into_data() else { continue };
         len += data.len();
         if len > max {
-            drop(chunks);
-            let rest = DRAIN_BYTES.saturating_sub(len as u64);
-            let _ = tokio::time::timeout(DRAIN_TIME, discard(body, rest)).await;
-            return Err(BodyError::TooLarge);
+            return Err(Refused::TooLarge { rest: body, read: len as u64 });
         }
         chunks.push(data);
     }
@@ -98,10 +121,11 @@ async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, Bo
     })
 }
 
-/// Reads `body` to its end and drops it, or stops once more than `limit` bytes have come.
+/// Reads `body` to its end and drops it, or stops once more than `limit` bytes have come or
+/// nothing has come for [`DRAIN_IDLE`].
 async fn discard(mut body: Body, limit: u64) {
     let mut read = 0u64;
-    while let Some(frame) = body.frame().await {
+    while let Ok(Some(frame)) = tokio::time::timeout(DRAIN_IDLE, body.frame()).await {
         match frame.map(|f| f.into_data()) {
             Ok(Ok(data)) => {
                 read += data.len() as u64;

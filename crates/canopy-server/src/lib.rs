@@ -144,7 +144,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(read_timeout);
+    // half_close: a client may shut its sending side once its request is out (`nc -N`, socat,
+    // `printf … | …`) and still read the answer; without it hyper drops the request unanswered.
+    http.timer(TokioTimer::new()).header_read_timeout(read_timeout).half_close(true);
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

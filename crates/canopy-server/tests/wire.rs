@@ -319,6 +319,46 @@ async fn a_stalled_body_gets_408_after_the_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_declared_oversized_body_is_413_at_once_and_never_invited() {
+    // A short read timeout: a body found too large is 413 however long its draining would take,
+    // never the 408 of a slow body.
+    let server = server_with_read_timeout(std::time::Duration::from_millis(300)).await;
+    for expect in ["", "Expect: 100-continue\r\n"] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: {TARGET}CreateOrganization\r\n{expect}Content-Length: 10000000\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut buf)).await.expect("answered").unwrap();
+        // Nothing of the body came: the draining stops after its idle gap, not after seconds.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{expect:?}: {:?}", started.elapsed());
+        assert!(!buf.starts_with(b"HTTP/1.1 100"), "{expect:?}: the client is not invited to send: {}", String::from_utf8_lossy(&buf));
+        let r = parse_reply(&buf);
+        assert_eq!((r.status, r.error_type().as_str()), (413, "RequestEntityTooLargeException"), "{expect:?}");
+    }
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.error_type(), "AWSOrganizationsNotInUseException");
+}
+
+#[tokio::test]
+async fn a_request_followed_by_a_half_close_is_answered() {
+    // `printf … | nc -N`: the client shuts its sending side once the request is out.
+    let server = TestServer::start().await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: {TARGET}CreateOrganization\r\nContent-Length: 2\r\n\r\n{{}}"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut buf)).await.expect("answered").unwrap();
+    let r = parse_reply(&buf);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&buf));
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.status, 200);
+}
+
+#[tokio::test]
 async fn stalled_headers_and_idle_connections_are_closed_after_the_read_timeout() {
     let server = server_with_read_timeout(std::time::Duration::from_millis(300)).await;
     // Half a request line and headers, then nothing.
