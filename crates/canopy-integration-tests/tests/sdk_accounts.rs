@@ -751,3 +751,42 @@ async fn pages_skip_hidden_accounts_and_filtered_statuses_instead_of_coming_back
     assert_eq!(rest.create_account_statuses().len(), 2);
     assert!(rest.next_token().is_none());
 }
+
+/// An invitation of `account` from the organization `from` manages; returns the handshake id.
+async fn invite_by_id(from: &aws_sdk_organizations::Client, account: &str) -> String {
+    use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType};
+    let target = HandshakeParty::builder().id(account).r#type(HandshakePartyType::Account).build().unwrap();
+    let out = from.invite_account_to_organization().target(target).send().await.unwrap_or_else(|e| panic!("invite {account}: {e:?}"));
+    out.handshake().and_then(|h| h.id()).expect("handshake id").to_string()
+}
+
+#[tokio::test]
+async fn a_closed_account_stays_closed_when_its_organization_is_deleted() {
+    let org = Org::new().await;
+    let closed = org.create_account("Closed").await;
+    org.mgmt.close_account().account_id(&closed).send().await.unwrap();
+    org.mgmt.delete_organization().send().await.unwrap();
+    let member = org.client(&closed);
+    // It neither founds an organization nor joins one.
+    expect_err(member.create_organization().send().await, "AccessDeniedException", None);
+    let other = org.client("222222222222");
+    other.create_organization().send().await.unwrap();
+    let h = invite_by_id(&other, &closed).await;
+    expect_err(member.accept_handshake().handshake_id(&h).send().await, "AccessDeniedException", None);
+    expect_err(member.describe_organization().send().await, "AWSOrganizationsNotInUseException", None);
+    let listed = other.list_accounts().send().await.unwrap();
+    assert_eq!(listed.accounts().len(), 1, "{listed:?}");
+
+    // Purged after its closure, it is in no organization for an invitation either, and can't
+    // accept one.
+    let config = CoreConfig { closed_account_retention_ms: 0, ..CoreConfig::default() };
+    let org = Org::with_config(config).await;
+    let gone = org.create_account("Gone").await;
+    org.mgmt.close_account().account_id(&gone).send().await.unwrap();
+    let member = org.client(&gone);
+    expect_err(member.create_organization().send().await, "AccessDeniedException", None);
+    let other = org.client("222222222222");
+    other.create_organization().send().await.unwrap();
+    let h = invite_by_id(&other, &gone).await;
+    expect_err(member.accept_handshake().handshake_id(&h).send().await, "AccessDeniedException", None);
+}

@@ -107,12 +107,12 @@ async fn business_failures_are_reported_in_the_status() {
     assert_eq!(status.failure_reason(), Some(&CreateAccountFailureReason::EmailAlreadyExists));
     assert!(status.account_id().is_none() && status.gov_cloud_account_id().is_none());
 
-    // An aws-us-gov account already has the email (made inside a GovCloud organization): the
-    // request fails with GOVCLOUD_ACCOUNT_ALREADY_EXISTS and no commercial account is made.
+    // An aws-us-gov account already has the email (a standalone GovCloud account, with the
+    // address Canopy gives it on first use): the request fails with GOVCLOUD_ACCOUNT_ALREADY_EXISTS
+    // and no commercial account is made.
     let gov_mgmt = client_in_region(&org.server.endpoint, "222222222222", GOV_REGION);
     gov_mgmt.create_organization().send().await.unwrap();
-    create_account_with(&gov_mgmt, "Gov Only", "gov-only@example.org").await;
-    let out = org.mgmt.create_gov_cloud_account().account_name("Gov Only").email("gov-only@example.org").send().await.unwrap();
+    let out = org.mgmt.create_gov_cloud_account().account_name("Gov Only").email("account-222222222222@example.com").send().await.unwrap();
     let id = out.create_account_status().unwrap().id().unwrap().to_string();
     let status = org.mgmt.describe_create_account_status().create_account_request_id(&id).send().await.unwrap();
     let status = status.create_account_status().unwrap();
@@ -120,7 +120,14 @@ async fn business_failures_are_reported_in_the_status() {
     assert_eq!(status.failure_reason(), Some(&CreateAccountFailureReason::GovcloudAccountAlreadyExists));
     let emails: Vec<String> =
         org.mgmt.list_accounts().send().await.unwrap().accounts().iter().filter_map(|a| a.email().map(str::to_string)).collect();
-    assert!(!emails.contains(&"gov-only@example.org".to_string()), "{emails:?}");
+    assert!(!emails.contains(&"account-222222222222@example.com".to_string()), "{emails:?}");
+
+    // CreateAccount itself does not exist in the GovCloud (US) Regions.
+    expect_err(
+        gov_mgmt.create_account().account_name("Gov").email("gov@example.org").send().await,
+        "UnsupportedAPIEndpointException",
+        None,
+    );
 }
 
 #[tokio::test]

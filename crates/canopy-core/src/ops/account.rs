@@ -44,6 +44,15 @@ fn paths_of(tx: &mut dyn Tx, org: &OrganizationRecord, account: &AccountRecord) 
 }
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccountRequest) -> Result<CreateAccountResponse, OpError> {
+    // AWS creates GovCloud (US) accounts only from the commercial partition (CreateGovCloudAccount);
+    // a GovCloud organization invites them. The model names this error for CreateAccount.
+    if caller.partition == super::govcloud::GOVCLOUD_PARTITION {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedAPIEndpointException,
+            "CreateAccount is not available in the AWS GovCloud (US) Regions: create the account with CreateGovCloudAccount from the commercial organization, then invite it.",
+        )
+        .into());
+    }
     let member = access::management(tx, caller)?;
     let new = NewAccount {
         name: &input.account_name,
@@ -71,7 +80,7 @@ pub(crate) fn is_valid_account_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else { return false };
     let local_ok = !local.is_empty()
         && !local.starts_with('.')
-        && local.bytes().all(|b| b.is_ascii() && !b.is_ascii_whitespace() && !b"\"'()<[]:;,\\|%&@".contains(&b));
+        && local.bytes().all(|b| b.is_ascii() && !b.is_ascii_whitespace() && !b"\"'()<>[]:;,\\|%&@".contains(&b));
     let domain_ok = domain.contains('.')
         && !domain.starts_with(['-', '.'])
         && !domain.ends_with(['-', '.'])
@@ -500,6 +509,11 @@ mod tests {
             ".lead@example.com",  // the local name begins with a dot
             "üser@example.com",   // not 7-bit ASCII
             "a<b@example.com",    // a forbidden character of the local name
+            "a>b@example.com",
+            "a[b@example.com",
+            "a]b@example.com",
+            "a(b@example.com",
+            "a'b@example.com",
             "a\"b@example.com",
             "a;b@example.com",
             "a%b@example.com",

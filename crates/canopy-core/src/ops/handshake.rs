@@ -339,7 +339,9 @@ pub fn invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &InviteAccount
         HandshakePartyType::Account => tx.account_get(&org.partition, &recipient)?,
         _ => tx.account_find_by_email(&org.partition, &recipient)?,
     };
-    if known.as_ref().is_some_and(|account| account.org_id.is_some()) {
+    // A purged account (closed past its retention) is in no organization, for its own calls as
+    // here; it can't accept the invitation either (`refuse_closed`).
+    if known.as_ref().is_some_and(|account| account.org_id.is_some() && views::lifecycle(account, &env.config, now) != views::Lifecycle::Purged) {
         return Err(already_in_org().into());
     }
     if pending_migration(tx, org, now)?.is_some() {
@@ -652,6 +654,7 @@ pub fn accept(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AcceptHandsha
 /// types and the invitation's tags.
 fn accept_invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, h: &mut HandshakeRecord, now: i64) -> Result<(), OpError> {
     let mut account = super::organization::own_account(tx, env, caller)?;
+    super::organization::refuse_closed(&account)?;
     if account.org_id.is_some() {
         return Err(already_in_org().into());
     }

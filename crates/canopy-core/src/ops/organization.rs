@@ -20,6 +20,21 @@ pub fn own_account(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<Accoun
     Ok(tx.account_insert(&standalone_account(&caller.partition, &caller.account_id, env.clock.now_ms()))?)
 }
 
+/// A closed account (closing, closed, or purged after its retention) can't found or join an
+/// organization: AWS suspends a closed account, which can then use no service, and it stays
+/// closed when the organization it was in is deleted. Without this, DeleteOrganization brought
+/// closed accounts back as founders or members of new organizations.
+pub fn refuse_closed(account: &AccountRecord) -> Result<(), OpError> {
+    if account.close_requested_ms.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::AccessDeniedException,
+            format!("Account {} is closed (SUSPENDED): a closed account can't create or join an organization.", account.id),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The email of an account Canopy makes on its first use: derived from the id, since Canopy has
 /// no sign-up to take it from (an EMAIL invitation to this address reaches that account).
 pub fn standalone_email(account_id: &str) -> String {
@@ -61,6 +76,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
         .into());
     }
     let mut account = own_account(tx, env, caller)?;
+    refuse_closed(&account)?;
     if account.org_id.is_some() {
         return Err(ApiError::new(
             ErrorCode::AlreadyInOrganizationException,
