@@ -319,6 +319,9 @@ pub fn integer(
 ) -> Result<i32, ValidationError> {
     let n = match value {
         Value::Number(n) if n.is_i64() || n.is_u64() => n,
+        // `-0` is an integer in JSON's grammar, but serde_json reads it as the float -0.0 (a
+        // literal `-0.0` is taken too; the two can't be told apart once read).
+        Value::Number(n) if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) => &serde_json::Number::from(0),
         _ => return Err(wrong_type(value, "an integer", path)),
     };
     // i128 holds every i64 and u64, so the comparison is exact.
@@ -457,6 +460,13 @@ mod tests {
         );
         assert!(integer(&serde_json::json!(5.5), &p, None, None).is_err());
         assert!(integer(&serde_json::json!(5.0), &p, None, None).is_err());
+        assert!(integer(&serde_json::json!(0.0), &p, None, None).is_err());
+        // `-0` is the integer 0 (serde_json reads it as -0.0).
+        let minus_zero: Value = serde_json::from_str("-0").unwrap();
+        assert_eq!(integer(&minus_zero, &p, None, None).unwrap(), 0);
+        let e = integer(&minus_zero, &p, Some(1), Some(20)).unwrap_err();
+        assert_eq!(e.kind, ValidationErrorKind::InvalidInput(InvalidInputExceptionReason::MinValueExceeded));
+        assert!(e.message.contains("Value '0'"), "{}", e.message);
         let e = integer(&serde_json::json!(u64::MAX), &p, Some(1), Some(20)).unwrap_err();
         assert_eq!(
             e.kind,

@@ -306,6 +306,9 @@ async fn invite_refusals() {
     expect_err(send(&w.a, to_b(), DEC_1_2026 + DAY_S).await, iie, Some("START_DATE_NOT_BEGINNING_OF_MONTH"));
     expect_err(send(&w.a, to_b(), 1_790_812_800).await, iie, Some("START_DATE_TOO_EARLY")); // 1 Oct 2026
     expect_err(send(&w.a, to_b(), 1_827_619_200).await, iie, Some("START_DATE_TOO_LATE")); // 1 Dec 2027
+    // Midnight on the first of a month, but ages away: too late or too early, not "not midnight".
+    expect_err(send(&w.a, to_b(), 86_400_000_000_000_000).await, iie, Some("START_DATE_TOO_LATE"));
+    expect_err(send(&w.a, to_b(), -86_400_000_000_000).await, iie, Some("START_DATE_TOO_EARLY"));
     send(&w.a, to_b(), 1_825_027_200).await.unwrap(); // 1 Nov 2027: twelve months ahead, accepted
     // Nothing was stored by the refusals: exactly that one transfer exists.
     assert_eq!(inbound(&w.a).await.len(), 1);

@@ -568,12 +568,8 @@ fn month_end(index: i64) -> i64 {
 /// number of months ahead.
 fn check_start(env: &Env, start_ms: i64, now_ms: i64) -> Result<(), ApiError> {
     let bad = |reason, what: String| ApiError::invalid_input(reason, format!("Invalid value for StartTimestamp: {what}."));
-    if start_ms.rem_euclid(DAY_MS) != 0 {
-        return Err(bad(InvalidInputExceptionReason::StartDateNotBeginningOfDay, "it must be midnight (00:00:00.000 UTC)".into()));
-    }
-    if month_start(month_index(start_ms)) != start_ms {
-        return Err(bad(InvalidInputExceptionReason::StartDateNotBeginningOfMonth, "it must be the first day of a month".into()));
-    }
+    // The range first: a date centuries away (or a saturated one) is too early or too late,
+    // whatever its time of day, and the calendar arithmetic below only sees sane dates.
     let current = month_index(now_ms);
     if start_ms < month_start(current) {
         return Err(bad(InvalidInputExceptionReason::StartDateTooEarly, "it must not be before the current month".into()));
@@ -585,6 +581,12 @@ fn check_start(env: &Env, start_ms: i64, now_ms: i64) -> Result<(), ApiError> {
             format!("it must be at most {} months ahead", env.config.transfer_max_months_ahead),
         ));
     }
+    if start_ms.rem_euclid(DAY_MS) != 0 {
+        return Err(bad(InvalidInputExceptionReason::StartDateNotBeginningOfDay, "it must be midnight (00:00:00.000 UTC)".into()));
+    }
+    if month_start(month_index(start_ms)) != start_ms {
+        return Err(bad(InvalidInputExceptionReason::StartDateNotBeginningOfMonth, "it must be the first day of a month".into()));
+    }
     Ok(())
 }
 
@@ -593,20 +595,19 @@ fn check_start(env: &Env, start_ms: i64, now_ms: i64) -> Result<(), ApiError> {
 /// months ahead.
 fn check_end(env: &Env, end_ms: i64, start_ms: i64, now_ms: i64) -> Result<i64, ApiError> {
     let bad = |reason, what: String| ApiError::invalid_input(reason, format!("Invalid value for EndTimestamp: {what}."));
-    let end_of_its_month = month_end(month_index(end_ms));
-    if end_of_its_month - end_ms >= 1000 {
-        return Err(bad(InvalidInputExceptionReason::EndDateNotEndOfMonth, "it must be the end of a month (23:59:59 UTC on its last day)".into()));
-    }
-    let earliest = month_end(month_index(now_ms.max(start_ms)));
-    if end_of_its_month < earliest {
+    // The range first, as for the start.
+    if end_ms < month_start(month_index(now_ms.max(start_ms))) {
         return Err(bad(InvalidInputExceptionReason::EndDateTooEarly, "it must not be before the end of the current month or of the transfer's start month".into()));
     }
-    let latest = month_end(month_index(now_ms) + i64::from(env.config.transfer_max_months_ahead));
-    if end_of_its_month > latest {
+    if end_ms > month_end(month_index(now_ms) + i64::from(env.config.transfer_max_months_ahead)) {
         return Err(bad(
             InvalidInputExceptionReason::EndDateTooLate,
             format!("it must be at most {} months ahead", env.config.transfer_max_months_ahead),
         ));
+    }
+    let end_of_its_month = month_end(month_index(end_ms));
+    if end_of_its_month - end_ms >= 1000 {
+        return Err(bad(InvalidInputExceptionReason::EndDateNotEndOfMonth, "it must be the end of a month (23:59:59 UTC on its last day)".into()));
     }
     Ok(end_of_its_month)
 }
