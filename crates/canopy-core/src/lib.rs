@@ -8,6 +8,7 @@ pub mod arn;
 pub mod authz;
 pub mod clock;
 pub mod config;
+mod free_text;
 pub mod identity;
 pub mod ids;
 mod ops;

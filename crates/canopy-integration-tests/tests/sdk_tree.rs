@@ -334,3 +334,30 @@ async fn list_parents() {
     let f = fail(org.mgmt.list_parents().child_id(&org.root_id).send().await);
     assert_eq!(f.code, "InvalidInputException", "{f:?}");
 }
+
+#[tokio::test]
+async fn names_that_look_like_script_are_refused() {
+    let org = Org::new().await;
+    for name in ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)"] {
+        expect_err(
+            org.mgmt.create_organizational_unit().parent_id(&org.root_id).name(name).send().await,
+            "InvalidInputException",
+            Some("INVALID_PATTERN"),
+        );
+    }
+    let ou = org.create_ou(&org.root_id, "R&D <3").await;
+    expect_err(
+        org.mgmt.update_organizational_unit().organizational_unit_id(&ou).name("</b>").send().await,
+        "InvalidInputException",
+        Some("INVALID_PATTERN"),
+    );
+    let d = org.mgmt.describe_organizational_unit().organizational_unit_id(&ou).send().await.unwrap();
+    assert_eq!(d.organizational_unit().and_then(|o| o.name()), Some("R&D <3"));
+    expect_err(
+        org.mgmt.create_account().account_name("<script>x</script>").email("x@example.org").send().await,
+        "InvalidInputException",
+        Some("INVALID_PATTERN"),
+    );
+    let listed = org.mgmt.list_organizational_units_for_parent().parent_id(&org.root_id).send().await.unwrap();
+    assert_eq!(listed.organizational_units().len(), 1, "nothing else was created: {listed:?}");
+}

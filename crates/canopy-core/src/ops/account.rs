@@ -44,6 +44,7 @@ fn paths_of(tx: &mut dyn Tx, org: &OrganizationRecord, account: &AccountRecord) 
 }
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateAccountRequest) -> Result<CreateAccountResponse, OpError> {
+    crate::free_text::check(&[("AccountName", Some(&input.account_name))])?;
     // AWS creates GovCloud (US) accounts only from the commercial partition (CreateGovCloudAccount);
     // a GovCloud organization invites them. The model names this error for CreateAccount.
     if caller.partition == super::govcloud::GOVCLOUD_PARTITION {

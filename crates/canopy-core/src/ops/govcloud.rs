@@ -16,6 +16,7 @@ use crate::{views, Env};
 pub const GOVCLOUD_PARTITION: &str = "aws-us-gov";
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateGovCloudAccountRequest) -> Result<CreateGovCloudAccountResponse, OpError> {
+    crate::free_text::check(&[("AccountName", Some(&input.account_name))])?;
     // Only commercial organizations pair accounts with GovCloud; AWS's other partitions have no
     // such endpoint, which the model's UnsupportedAPIEndpointException names.
     if caller.partition != "aws" {

@@ -289,6 +289,7 @@ fn is_email(s: &str) -> bool {
 }
 
 pub fn invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &InviteAccountToOrganizationRequest) -> Result<InviteAccountToOrganizationResponse, OpError> {
+    crate::free_text::check(&[("Notes", input.notes.as_deref())])?;
     let member = access::management(tx, caller)?;
     let org = &member.org;
     let now = env.clock.now_ms();

@@ -35,6 +35,7 @@ fn find_ou(tx: &mut dyn Tx, org: &OrganizationRecord, id: &str) -> Result<OuReco
 }
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganizationalUnitRequest) -> Result<CreateOrganizationalUnitResponse, OpError> {
+    crate::free_text::check(&[("Name", Some(&input.name))])?;
     let member = access::management(tx, caller)?;
     let org = &member.org;
     let tags = super::tags::check_new_tags(input.tags.as_deref().unwrap_or_default())?;
@@ -90,6 +91,7 @@ pub fn describe(tx: &mut dyn Tx, caller: &Caller, input: &DescribeOrganizational
 }
 
 pub fn update(tx: &mut dyn Tx, caller: &Caller, input: &UpdateOrganizationalUnitRequest) -> Result<UpdateOrganizationalUnitResponse, OpError> {
+    crate::free_text::check(&[("Name", input.name.as_deref())])?;
     let member = access::management(tx, caller)?;
     let mut ou = find_ou(tx, &member.org, &input.organizational_unit_id)?;
     if let Some(name) = &input.name {

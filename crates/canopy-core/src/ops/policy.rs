@@ -312,6 +312,7 @@ pub(crate) fn all_accounts(tx: &mut dyn Tx, org_id: &str) -> Result<Vec<AccountR
 // Create / describe / update / delete
 
 pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreatePolicyRequest) -> Result<CreatePolicyResponse, OpError> {
+    crate::free_text::check(&[("Name", Some(&input.name)), ("Description", Some(&input.description))])?;
     let grant = access::policy_writer(tx, caller)?;
     let org = &grant.member.org;
     let t = input.type_;
@@ -361,6 +362,7 @@ pub fn describe(tx: &mut dyn Tx, caller: &Caller, input: &DescribePolicyRequest)
 }
 
 pub fn update(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &UpdatePolicyRequest) -> Result<UpdatePolicyResponse, OpError> {
+    crate::free_text::check(&[("Name", input.name.as_deref()), ("Description", input.description.as_deref())])?;
     let grant = access::policy_writer(tx, caller)?;
     let org = &grant.member.org;
     if managed(&input.policy_id).is_some() {

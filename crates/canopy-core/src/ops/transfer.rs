@@ -43,6 +43,7 @@ pub fn invite(
     caller: &Caller,
     input: &InviteOrganizationToTransferResponsibilityRequest,
 ) -> Result<InviteOrganizationToTransferResponsibilityResponse, OpError> {
+    crate::free_text::check(&[("SourceName", Some(&input.source_name)), ("Notes", input.notes.as_deref())])?;
     let member = access::management(tx, caller)?;
     let org = &member.org;
     let now = env.clock.now_ms();
@@ -172,6 +173,7 @@ pub fn update(
     caller: &Caller,
     input: &UpdateResponsibilityTransferRequest,
 ) -> Result<UpdateResponsibilityTransferResponse, OpError> {
+    crate::free_text::check(&[("Name", Some(&input.name))])?;
     let member = access::management(tx, caller)?;
     let now = env.clock.now_ms();
     let mut transfer = find_for(tx, &member.org, &input.id)?;
