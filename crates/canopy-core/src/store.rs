@@ -54,6 +54,11 @@ pub trait Store: Send + Sync + 'static {
     fn reset(&self) -> BoxFuture<StoreResult<()>>;
     /// A short name for logs: "sqlite-file", "sqlite-memory", "postgres".
     fn kind(&self) -> &'static str;
+    /// Why the store refuses every write until the server restarts, if it does (a failed sync
+    /// of its log); health reports it.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Data access inside one transaction. Keys: organizations, roots, OUs, create-account requests

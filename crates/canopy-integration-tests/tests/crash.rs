@@ -253,3 +253,93 @@ async fn a_large_acknowledged_transaction_survives_sigkill_right_after_its_answe
     second.child.start_kill().ok();
     let _ = second.child.wait().await;
 }
+
+/// A shared library that makes `fsync` and `fdatasync` fail with EIO while the file named by
+/// `CANOPY_TEST_FAILSYNC` exists, loaded into the server with `LD_PRELOAD`.
+const FAILSYNC_C: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+static int failing(void) {
+    const char *flag = getenv("CANOPY_TEST_FAILSYNC");
+    return flag && access(flag, F_OK) == 0;
+}
+int fdatasync(int fd) {
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    if (failing()) { errno = EIO; return -1; }
+    return real(fd);
+}
+int fsync(int fd) {
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    if (failing()) { errno = EIO; return -1; }
+    return real(fd);
+}
+"#;
+
+#[tokio::test]
+async fn after_a_failed_sync_the_store_refuses_writes_until_a_restart() {
+    let bin = canopy_binary();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = dir.path().join("failsync.c");
+    let shim = dir.path().join("failsync.so");
+    std::fs::write(&source, FAILSYNC_C).unwrap();
+    let cc = std::process::Command::new("cc").args(["-shared", "-fPIC", "-o"]).arg(&shim).arg(&source).arg("-ldl").status();
+    assert!(cc.is_ok_and(|s| s.success()), "this test builds an LD_PRELOAD shim with `cc` (gcc or clang)");
+    let flag = dir.path().join("failsync");
+    let db = dir.path().join("canopy-data");
+    let log_path = dir.path().join("canopy.log");
+    let env = [("LD_PRELOAD", shim.as_os_str()), ("CANOPY_TEST_FAILSYNC", flag.as_os_str())];
+    let mut first = spawn_serve_with_env(&bin, db.as_os_str(), &[], &env, &log_path, Duration::from_secs(30)).await;
+    let client = client_for(&first.endpoint, MGMT);
+    client.create_organization().send().await.expect("CreateOrganization");
+    let root = client.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    let before = client.create_organizational_unit().parent_id(&root).name("before").send().await.expect("before the failure");
+    let before = before.organizational_unit().and_then(|o| o.id()).unwrap().to_string();
+
+    std::fs::write(&flag, b"").unwrap();
+    let failed = client.create_organizational_unit().parent_id(&root).name("during").send().await;
+    assert_eq!(fail(failed).status, 500);
+    std::fs::remove_file(&flag).unwrap();
+
+    // The disk syncs again, but the store does not carry on: a later sync could succeed without
+    // the pages that failed, and a write acknowledged then could be lost behind them.
+    let refused = client.create_organizational_unit().parent_id(&root).name("after").send().await;
+    assert_eq!(fail(refused).status, 500);
+    let health = http_get(&first.endpoint, "/canopy/v1/health").await;
+    assert_eq!(health.0, 503, "{}", health.1);
+    assert!(health.1.contains("cannot sync the write-ahead log"), "{}", health.1);
+    // Reads still work.
+    let listed = client.list_organizational_units_for_parent().parent_id(&root).send().await.expect("reads still work");
+    assert!(listed.organizational_units().iter().any(|o| o.id() == Some(before.as_str())));
+    first.child.start_kill().expect("SIGKILL canopy");
+    first.child.wait().await.expect("wait for canopy");
+
+    // A restart recovers from what is on disk and takes writes again.
+    let mut second = start(&bin, &db, &log_path).await;
+    let client = client_for(&second.endpoint, MGMT);
+    let names: Vec<String> = client
+        .list_organizational_units_for_parent()
+        .parent_id(&root)
+        .send()
+        .await
+        .unwrap()
+        .organizational_units()
+        .iter()
+        .filter_map(|o| o.name().map(str::to_string))
+        .collect();
+    assert!(names.contains(&"before".to_string()) && !names.contains(&"after".to_string()), "{names:?}");
+    client.create_organizational_unit().parent_id(&root).name("after restart").send().await.expect("writes after the restart");
+    second.child.start_kill().ok();
+    let _ = second.child.wait().await;
+}
+
+/// A GET on the server's own API: status and body.
+async fn http_get(endpoint: &str, path: &str) -> (u16, String) {
+    let addr: std::net::SocketAddr = endpoint.trim_start_matches("http://").parse().expect("endpoint address");
+    let (status, body) = raw_exchange(addr, &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}

@@ -128,11 +128,15 @@ fn json(status: StatusCode, body: impl Into<Body>) -> Response {
 const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /canopy/v1/health`: 200 when the store answers a read transaction within
-/// [`HEALTH_TIMEOUT`], else 503, so that a load balancer stops sending requests to a replica
-/// whose database it cannot reach.
+/// [`HEALTH_TIMEOUT`] and accepts writes, else 503, so that a load balancer (or a supervisor)
+/// stops sending requests to a replica whose database it cannot reach or write.
 pub(crate) async fn health(State(state): State<SharedState>) -> Response {
     let store = state.canopy.store();
     let kind = store.kind();
+    if let Some(failure) = store.failure() {
+        let body = serde_json::json!({"status": "unavailable", "store": kind, "reason": failure});
+        return json(StatusCode::SERVICE_UNAVAILABLE, body.to_string());
+    }
     let probe = store.read(Box::new(|_tx| Ok(Box::new(()) as Box<dyn std::any::Any + Send>)));
     let problem = match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
         Ok(Ok(_)) => return json(StatusCode::OK, format!(r#"{{"status":"ok","store":"{kind}"}}"#)),

@@ -85,6 +85,21 @@ enum WriteJob {
     Read(ReadJob),
 }
 
+impl WriteJob {
+    /// Answers a write the store will not run with `msg` (a read is not refused).
+    fn refuse(self, msg: &str) {
+        match self {
+            WriteJob::Op { reply, .. } => {
+                let _ = reply.send(Err(OpError::Store(StoreError::Backend(msg.to_string()))));
+            }
+            WriteJob::Reset { reply } => {
+                let _ = reply.send(Err(StoreError::Backend(msg.to_string())));
+            }
+            WriteJob::Read(_) => unreachable!("reads are split off before the writes"),
+        }
+    }
+}
+
 /// At most this many queued reads share one read transaction. A read waits for the ones before
 /// it in its batch, and a reader thread that loses its core stalls its whole batch: measured on
 /// 2 cores, ListAccounts' p99 at 32 connections was 4.0–4.7 ms with batches of 64 and 2.6 ms
@@ -165,6 +180,8 @@ pub struct SqliteStore {
     readers: Option<ReadPool>,
     /// File mode: the checkpoint thread's calls (the store sends `Stop` when it closes).
     checkpointer: Option<mpsc::SyncSender<CheckpointCall>>,
+    /// File mode: set when a sync of the WAL failed (see [`SyncFailure`]).
+    failure: Option<SyncFailure>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -180,6 +197,27 @@ enum CheckpointCall {
 struct FileDuties {
     sync: mpsc::Sender<Vec<Pending>>,
     checkpointer: mpsc::SyncSender<CheckpointCall>,
+    failure: SyncFailure,
+}
+
+/// Set once, by the sync thread, when an `fdatasync` of the WAL fails. From then on the store
+/// refuses every write (and health reports it) until the process restarts and recovers from
+/// what is on disk. Carrying on is not safe: Linux reports a write-back error to a file once,
+/// so a later `fdatasync` can succeed while the failed pages never reached the disk, and a
+/// write acknowledged after that could sit behind a hole in the WAL, which recovery stops at.
+/// PostgreSQL stops the same way (a PANIC on a failed fsync).
+#[derive(Clone, Default)]
+struct SyncFailure(Arc<std::sync::OnceLock<String>>);
+
+impl SyncFailure {
+    fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+
+    /// Records the first failure; answers the one recorded.
+    fn set(&self, msg: String) -> &str {
+        self.0.get_or_init(|| msg)
+    }
 }
 
 impl SqliteStore {
@@ -195,6 +233,7 @@ impl SqliteStore {
             writer: Some(writer.0),
             readers: None,
             checkpointer: None,
+            failure: None,
             threads: vec![writer.1],
         })
     }
@@ -258,15 +297,17 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(format!("cannot start the checkpoint thread: {e}")))?;
 
         let wal = wal_file(path)?;
+        let failure = SyncFailure::default();
         let (sync_tx, sync_rx) = mpsc::channel::<Vec<Pending>>();
+        let sync_failure = failure.clone();
         let sync_thread = std::thread::Builder::new()
             .name("canopy-store-sync".into())
-            .spawn(move || sync_loop(wal, sync_rx))
+            .spawn(move || sync_loop(wal, sync_rx, sync_failure))
             .map_err(|e| StoreError::Backend(format!("cannot start the sync thread: {e}")))?;
 
         // Joined in this order on drop: the writer (it finishes its queue and hands the last
         // batch to the sync thread), the sync thread, then the checkpointer.
-        let duties = FileDuties { sync: sync_tx, checkpointer: checkpoint_tx.clone() };
+        let duties = FileDuties { sync: sync_tx, checkpointer: checkpoint_tx.clone(), failure: failure.clone() };
         let (writer_tx, writer_thread) = spawn_writer(conn, Some(duties))?;
         let (readers, reader_threads) = ReadPool::start(reader_conns)?;
         let mut threads = vec![writer_thread, sync_thread];
@@ -277,6 +318,7 @@ impl SqliteStore {
             writer: Some(writer_tx),
             readers: Some(readers),
             checkpointer: Some(checkpoint_tx),
+            failure: Some(failure),
             threads,
         })
     }
@@ -353,18 +395,24 @@ fn wal_file(db_path: &Path) -> StoreResult<std::fs::File> {
 /// Makes committed batches durable, then answers them. Every batch queued while one sync ran
 /// shares the next sync. A failed sync answers its operations with a storage error (their
 /// outcome is unknown to the client, as after a timeout).
-fn sync_loop(wal: std::fs::File, rx: mpsc::Receiver<Vec<Pending>>) {
+fn sync_loop(wal: std::fs::File, rx: mpsc::Receiver<Vec<Pending>>, failure: SyncFailure) {
     // Every write of a batch waits for this thread to run once its sync has finished.
     crate::wakeups::prefer_prompt_wakeups();
     while let Ok(first) = rx.recv() {
         let mut batches = vec![first];
         batches.extend(rx.try_iter());
+        // After a failed sync, batches committed since are not synced: they build on writes
+        // that may never reach the disk, and a later sync could succeed without them.
+        if let Some(msg) = failure.get() {
+            batches.into_iter().flatten().for_each(|p| p.fail(msg));
+            continue;
+        }
         match wal.sync_data() {
             Ok(()) => batches.into_iter().flatten().for_each(Pending::answer),
             Err(e) => {
-                let msg = format!("cannot sync the write-ahead log: {e}");
+                let msg = failure.set(format!("cannot sync the write-ahead log ({e}); the store accepts no more writes until the server restarts"));
                 tracing::error!("{msg}");
-                batches.into_iter().flatten().for_each(|p| p.fail(&msg));
+                batches.into_iter().flatten().for_each(|p| p.fail(msg));
             }
         }
     }
@@ -567,7 +615,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<F
                 other => writes.push(other),
             }
         }
-        if !writes.is_empty() {
+        if let Some(msg) = durable.as_ref().and_then(|d| d.failure.get()) {
+            writes.into_iter().for_each(|job| job.refuse(msg));
+        } else if !writes.is_empty() {
             if let Some(committed) = write_batch(&stmts, writes) {
                 match &durable {
                     Some(duties) => {
@@ -769,6 +819,10 @@ impl Store for SqliteStore {
 
     fn kind(&self) -> &'static str {
         self.kind
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure.as_ref().and_then(|f| f.get().map(str::to_owned))
     }
 }
 

@@ -340,12 +340,25 @@ pub struct ServeProcess {
 /// `log`, waits at most `within` for its listening line, and keeps draining its stdout so it
 /// never blocks on a full pipe.
 pub async fn spawn_serve(bin: &Path, database: &OsStr, extra: &[&str], log: &Path, within: Duration) -> ServeProcess {
+    spawn_serve_with_env(bin, database, extra, &[], log, within).await
+}
+
+/// [`spawn_serve`] with extra environment variables for the process.
+pub async fn spawn_serve_with_env(
+    bin: &Path,
+    database: &OsStr,
+    extra: &[&str],
+    env: &[(&str, &OsStr)],
+    log: &Path,
+    within: Duration,
+) -> ServeProcess {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
     let mut child = tokio::process::Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--database"])
         .arg(database)
         .args(extra)
+        .envs(env.iter().copied())
         .env("CANOPY_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
