@@ -47,11 +47,41 @@ fn sqlite_dir(database: &str) -> Option<PathBuf> {
     }
 }
 
-/// The master key for `database` (see the module docs). `None`: an in-memory database, or
-/// PostgreSQL in dev auth without a key (its AssumeRole sessions then verify only in this process).
-pub fn master_key(args: &KeyArgs, database: &str, require: bool) -> anyhow::Result<Option<MasterKey>> {
+/// A master key, and the key file made for it when none existed.
+#[derive(Debug)]
+pub struct LoadedKey {
+    pub key: MasterKey,
+    /// The file this call created; `None` when the key was read or given.
+    pub created: Option<PathBuf>,
+}
+
+impl LoadedKey {
+    /// A key made just now opens no secret sealed before it. When the database already holds
+    /// `sealed` issued keys, the file was missing or its path mistyped (a backup restored
+    /// without it, say): the new file is removed and the start refused, instead of every issued
+    /// key failing later, one request at a time.
+    pub fn refuse_if_new_over_sealed(&self, sealed: u64) -> anyhow::Result<()> {
+        let Some(path) = &self.created else { return Ok(()) };
+        if sealed == 0 {
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(path);
+        bail!(
+            "the database holds {sealed} issued key(s), sealed with a master key, but there was no master key file at {} \
+             (a new one would open none of them): restore that file, or give the key with --master-key / \
+             --master-key-file",
+            path.display()
+        )
+    }
+}
+
+/// The master key for `database` (see the module docs), and whether its file was created just
+/// now. `None`: an in-memory database, or PostgreSQL in dev auth without a key (its AssumeRole
+/// sessions then verify only in this process).
+pub fn master_key(args: &KeyArgs, database: &str, require: bool) -> anyhow::Result<Option<LoadedKey>> {
     if let Some(hex) = &args.master_key {
-        return Ok(Some(MasterKey::from_hex(hex).context("--master-key / CANOPY_MASTER_KEY")?));
+        let key = MasterKey::from_hex(hex).context("--master-key / CANOPY_MASTER_KEY")?;
+        return Ok(Some(LoadedKey { key, created: None }));
     }
     let file = match (&args.master_key_file, sqlite_dir(database)) {
         (Some(f), _) => f.clone(),
@@ -68,10 +98,12 @@ pub fn master_key(args: &KeyArgs, database: &str, require: bool) -> anyhow::Resu
             return Ok(None);
         }
     };
-    load_or_create(&file).map(Some)
+    let (key, created) = load_or_create(&file)?;
+    Ok(Some(LoadedKey { key, created: created.then_some(file) }))
 }
 
-fn load_or_create(path: &Path) -> anyhow::Result<MasterKey> {
+/// The key in `path`, or a new one written there; `true` when this call created the file.
+fn load_or_create(path: &Path) -> anyhow::Result<(MasterKey, bool)> {
     let read = |path: &Path| -> anyhow::Result<MasterKey> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading the master key file {}", path.display()))?;
         MasterKey::from_hex(&text).with_context(|| format!("reading the master key file {}", path.display()))
@@ -88,7 +120,7 @@ fn load_or_create(path: &Path) -> anyhow::Result<MasterKey> {
                 _ => {}
             }
         }
-        Ok(_) => return read(path),
+        Ok(_) => return read(path).map(|k| (k, false)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading the master key file {}", path.display())),
     }
@@ -126,12 +158,12 @@ fn load_or_create(path: &Path) -> anyhow::Result<MasterKey> {
     let _ = std::fs::remove_file(&tmp);
     if !linked? {
         // Another process (serve, or a concurrent create) made it first: use theirs.
-        return read(path);
+        return read(path).map(|k| (k, false));
     }
     // The new name is durable once its directory is.
     std::fs::File::open(&dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
     tracing::info!(path = %path.display(), "created the master key file");
-    Ok(key)
+    Ok((key, true))
 }
 
 #[derive(Subcommand)]
@@ -263,7 +295,10 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
 
 fn create(args: CreateArgs) -> anyhow::Result<()> {
     let (canopy, runtime) = open_for_command(&args.db.database)?;
-    let key = master_key(&args.key, args.db.database.trim(), true)?.context("no master key for this database")?;
+    let loaded = master_key(&args.key, args.db.database.trim(), true)?.context("no master key for this database")?;
+    let sealed = runtime.block_on(canopy.long_term_credential_count()).map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
+    loaded.refuse_if_new_over_sealed(sealed)?;
+    let key = loaded.key;
     let access_key_id = RandomIds.access_key_id("AKIA");
     let secret = new_secret_access_key();
     let new = NewCredential { secret_sealed: key.seal(&access_key_id, &secret), access_key_id: access_key_id.clone(), session_token_sha256: None };
@@ -290,14 +325,31 @@ mod tests {
         let a = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
         let path = dir.path().join("data").join(KEY_FILE_NAME);
         assert!(path.exists());
+        assert_eq!(a.created.as_deref(), Some(path.as_path()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let b = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
-        let sealed = a.seal("AKIAX", "secret");
-        assert_eq!(b.open("AKIAX", &sealed).as_deref(), Some("secret"));
+        assert!(b.created.is_none(), "read, not made");
+        let sealed = a.key.seal("AKIAX", "secret");
+        assert_eq!(b.key.open("AKIAX", &sealed).as_deref(), Some("secret"));
+        b.refuse_if_new_over_sealed(3).expect("a key read from its file is the one that sealed");
+    }
+
+    #[test]
+    fn a_new_key_over_sealed_credentials_is_refused_and_its_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("{}/", dir.path().join("data").display());
+        let fresh = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
+        fresh.refuse_if_new_over_sealed(0).expect("nothing sealed yet: the new key is the first");
+        let path = fresh.created.clone().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let again = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
+        let e = again.refuse_if_new_over_sealed(2).unwrap_err();
+        assert!(e.to_string().contains("2 issued key(s)") && e.to_string().contains("--master-key"), "{e}");
+        assert!(!path.exists(), "the refused key's file is removed");
     }
 
     #[test]

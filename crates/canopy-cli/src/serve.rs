@@ -448,15 +448,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut server_config = args.server_config();
     let core_config = args.core_config()?;
     let strict = server_config.auth == AuthMode::Strict;
-    // Before the database: a bad key leaves no new database behind.
-    server_config.master_key = crate::credentials::master_key(&args.key, &args.database, strict)?;
+    // The port first, then the key, then the database: a start that fails on the port or on
+    // a bad key leaves no new key file or database behind.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let loaded_key = crate::credentials::master_key(&args.key, &args.database, strict)?;
     let store = canopy_store::open(&args.database)
         .with_context(|| format!("opening the database {:?}", crate::migrate::display_spec(&args.database)))?;
     let kind = store.kind();
     let canopy = Canopy::new(store, core_config);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    if let Some(loaded) = &loaded_key {
+        let sealed = canopy.long_term_credential_count().await.map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
+        loaded.refuse_if_new_over_sealed(sealed)?;
+    }
+    server_config.master_key = loaded_key.map(|k| k.key);
     let addr = listener.local_addr().context("reading the listening address")?;
 
     if strict {

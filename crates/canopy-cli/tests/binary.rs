@@ -208,6 +208,39 @@ fn strict_auth_warns_and_refuses() {
 }
 
 #[test]
+fn a_lost_master_key_file_stops_the_start_instead_of_being_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("{}/", dir.path().join("data").display());
+    let out = Command::new(BIN).args(["credentials", "create", "--account", "111111111111", "--database", &db]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key_file = dir.path().join("data").join("canopy-master.key");
+    std::fs::remove_file(&key_file).unwrap();
+    for args in [
+        vec!["serve", "--listen", "127.0.0.1:0", "--database", &db, "--auth", "strict"],
+        vec!["credentials", "create", "--account", "222222222222", "--database", &db],
+    ] {
+        let out = Command::new(BIN).args(&args).env_remove("CANOPY_LOG").stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("1 issued key(s)") && stderr.contains("canopy-master.key"), "{args:?}: {stderr}");
+        assert!(!key_file.exists(), "{args:?}: no stray new key is left");
+    }
+}
+
+#[test]
+fn a_port_in_use_leaves_no_database_or_key_behind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = format!("{}/", data.display());
+    let out = Command::new(BIN).args(["serve", "--listen", &port, "--database", &db]).env_remove("CANOPY_LOG").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listening on"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!data.exists(), "nothing was made: {:?}", std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>());
+}
+
+#[test]
 fn invalid_flags_exit_2() {
     for args in [
         vec!["serve", "--default-account", "1234"],
