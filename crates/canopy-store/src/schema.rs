@@ -454,6 +454,23 @@ pub const DATA_TABLES: &[&str] =
     &["organizations", "roots", "ous", "accounts", "create_account_requests", "tags", "policies", "policy_attachments", "org_ou_counts", "org_account_counts", "credentials", "roles", "handshakes", "govcloud_links", "responsibility_transfers", "service_access", "delegated_admins", "resource_policies"];
 
 /// Brings the schema up to date in one transaction.
+/// Refuses a database another program made (tables, but not Canopy's `schema_version`) before
+/// anything is changed in it: migrating would add Canopy's tables to it and switch it to WAL.
+pub fn refuse_foreign(conn: &Connection) -> Result<(), StoreError> {
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", [], |r| r.get(0))
+        .map_err(be)?;
+    let ours: i64 =
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'", [], |r| r.get(0)).map_err(be)?;
+    if tables > 0 && ours == 0 {
+        return Err(StoreError::Corrupt(format!(
+            "this SQLite database has {tables} table(s) but is not a Canopy database (no schema_version table): \
+             give Canopy its own file or directory"
+        )));
+    }
+    Ok(())
+}
+
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(be)?;
     tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").map_err(be)?;
@@ -484,6 +501,18 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_programs_database_is_refused_untouched() {
+        let conn = Connection::open_in_memory().unwrap();
+        refuse_foreign(&conn).expect("an empty database is Canopy's to make");
+        conn.execute_batch("CREATE TABLE important (x INTEGER)").unwrap();
+        let e = refuse_foreign(&conn).unwrap_err();
+        assert!(e.to_string().contains("not a Canopy database"), "{e}");
+        let mut ours = Connection::open_in_memory().unwrap();
+        migrate(&mut ours).unwrap();
+        refuse_foreign(&ours).expect("a Canopy database");
+    }
 
     /// A database at `version` (the migrations before it applied, as an older build left it).
     fn database_at(version: usize) -> Connection {

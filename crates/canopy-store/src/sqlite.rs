@@ -255,6 +255,7 @@ impl SqliteStore {
         let mut conn = Connection::open_with_flags_and_vfs(path, flags, walvfs::VFS_NAME)
             .map_err(|e| StoreError::Backend(format!("cannot open database {}: {e}", path.display())))?;
         configure_common(&conn)?;
+        schema::refuse_foreign(&conn)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(be)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Backend(format!("cannot switch {} to WAL mode (got {mode})", path.display())));
