@@ -495,7 +495,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Installs the SIGTERM and SIGINT handlers at once and returns the future that resolves on the
 /// first of them. Installed before the listening address is printed: a signal sent as soon as the
-/// server answers must start the graceful shutdown, not meet the default (fatal) action.
+/// server answers must start the graceful shutdown, not meet the default (fatal) action. A second
+/// signal during the drain stops the process at once (exit status 128 + its number, as if it had
+/// been killed by it): a second Ctrl-C means "now". Nothing unanswered was acknowledged, so that
+/// is as safe as a crash.
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
@@ -507,6 +510,14 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
                 _ = term.recv() => {},
                 _ = interrupt.recv() => {},
             }
+            tokio::spawn(async move {
+                let status = tokio::select! {
+                    _ = term.recv() => 128 + 15,
+                    _ = interrupt.recv() => 128 + 2,
+                };
+                eprintln!("canopy: second signal; stopping without waiting for in-flight requests");
+                std::process::exit(status);
+            });
         })
     }
     #[cfg(not(unix))]

@@ -241,6 +241,26 @@ fn a_port_in_use_leaves_no_database_or_key_behind() {
 }
 
 #[test]
+fn a_second_signal_stops_the_drain_at_once() {
+    let mut server = spawn(&[]);
+    // A client part-way through its headers keeps the drain waiting (up to 10 s).
+    let mut stalled = TcpStream::connect(&server.addr).unwrap();
+    stalled.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Tar").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let interrupt = |child: &Child| {
+        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    };
+    interrupt(&server.child);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.child.try_wait().unwrap().is_none(), "the first signal drains");
+    let started = Instant::now();
+    interrupt(&server.child);
+    let status = wait_with_timeout(&mut server.child, Duration::from_secs(5)).expect("stopped after the second signal");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
 fn invalid_flags_exit_2() {
     for args in [
         vec!["serve", "--default-account", "1234"],
