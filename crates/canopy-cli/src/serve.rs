@@ -296,6 +296,13 @@ fn limits_table(overrides: &[PolicyLimit]) -> Result<LimitsTable, String> {
 impl ServeArgs {
     fn core_config(&self) -> anyhow::Result<CoreConfig> {
         let policy_limits = limits_table(&self.policy_limits).map_err(|e| anyhow::anyhow!("--policy-limit: {e}"))?;
+        if self.close_quota_floor > self.close_quota_cap {
+            anyhow::bail!(
+                "--close-quota-floor ({}) is above --close-quota-cap ({}): the cap bounds the floor too",
+                self.close_quota_floor,
+                self.close_quota_cap
+            );
+        }
         Ok(CoreConfig {
             max_accounts: self.max_accounts,
             max_ous: self.max_ous,
@@ -387,7 +394,7 @@ fn parse_non_negative(s: &str, unit: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         // Bounded so that the conversion to milliseconds cannot overflow.
         Ok(v) if v.is_finite() && (0.0..=1e9).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?} is not a non-negative number of {unit}")),
+        _ => Err(format!("{s:?} is not a number of {unit} from 0 to 1000000000")),
     }
 }
 

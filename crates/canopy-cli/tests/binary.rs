@@ -280,6 +280,10 @@ fn invalid_flags_exit_2() {
     }
     let out = Command::new(BIN).args(["serve"]).env("CANOPY_DEFAULT_ACCOUNT", "abc").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "env vars are validated too");
+    // Flags valid one by one but not together: refused at start, before anything is made.
+    let out = Command::new(BIN).args(["serve", "--database", "memory", "--close-quota-floor", "2000", "--close-quota-cap", "10"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--close-quota-floor (2000) is above --close-quota-cap (10)"));
 }
 
 #[test]
