@@ -110,9 +110,9 @@ const TABLE: &[Row] = &[
     // Handshakes (an invitation to an account none of the callers is)
     row("InviteAccountToOrganization", [OK, AD, AD, AD, NIU]),
     row("DescribeHandshake", [OK, OK, HNF, HNF, HNF]),
-    row("AcceptHandshake", [AD, HNF, HNF, HNF, HNF]),
-    row("DeclineHandshake", [AD, HNF, HNF, HNF, HNF]),
-    row("CancelHandshake", [OK, HNF, HNF, HNF, HNF]),
+    row("AcceptHandshake", [AD, AD, HNF, HNF, HNF]),
+    row("DeclineHandshake", [AD, AD, HNF, HNF, HNF]),
+    row("CancelHandshake", [OK, AD, HNF, HNF, HNF]),
     row("ListHandshakesForAccount", [OK, OK, OK, OK, OK]),
     row("ListHandshakesForOrganization", [OK, OK, AD, AD, NIU]),
     // Trusted access and delegated administrators

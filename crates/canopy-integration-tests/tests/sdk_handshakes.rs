@@ -273,6 +273,8 @@ async fn decline_cancel_and_who_may_act() {
     let m = org.client(&member);
     let err = m.invite_account_to_organization().target(party(C, HandshakePartyType::Account)).send().await;
     expect_err(err, "AccessDeniedException", None);
+    // A plain member sees none of the organization's handshakes, to cancel or otherwise.
+    expect_err(m.cancel_handshake().handshake_id(idb).send().await, "HandshakeNotFoundException", None);
     expect_err(m.list_handshakes_for_organization().send().await, "AccessDeniedException", None);
     expect_err(m.describe_handshake().handshake_id(ida).send().await, "HandshakeNotFoundException", None);
     let err = stranger.invite_account_to_organization().target(party(C, HandshakePartyType::Account)).send().await;

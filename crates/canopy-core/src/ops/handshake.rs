@@ -603,7 +603,9 @@ pub fn accept(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AcceptHandsha
     let mut h = load(tx, env, caller, &input.handshake_id)?;
     let who = identify(tx, caller)?;
     if !who.is_recipient(caller, &h) {
-        return Err(if is_sender(tx, caller, &who, &h)? {
+        // The sending side (its management account, or a delegated administrator, who may
+        // describe the handshake) is refused; anyone else is not told it exists.
+        return Err(if is_sender(tx, caller, &who, &h)? || reads_for_sender(tx, caller, &who, &h)? {
             denied("Only the recipient of a handshake can accept it; the sender can cancel it.").into()
         } else {
             not_found().into()
@@ -686,7 +688,9 @@ pub fn decline(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DeclineHands
     let mut h = load(tx, env, caller, &input.handshake_id)?;
     let who = identify(tx, caller)?;
     if !who.is_recipient(caller, &h) {
-        return Err(if is_sender(tx, caller, &who, &h)? {
+        // The sending side (its management account, or a delegated administrator, who may
+        // describe the handshake) is refused; anyone else is not told it exists.
+        return Err(if is_sender(tx, caller, &who, &h)? || reads_for_sender(tx, caller, &who, &h)? {
             denied("Only the recipient of a handshake can decline it; the sender can cancel it.").into()
         } else {
             not_found().into()
@@ -717,6 +721,10 @@ pub fn cancel(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CancelHandsha
     if !is_sender(tx, caller, &who, &h)? {
         return Err(if who.is_recipient(caller, &h) {
             denied("Only the account that sent a handshake can cancel it; the recipient can decline it.").into()
+        } else if reads_for_sender(tx, caller, &who, &h)? {
+            // A delegated administrator of the sending organization sees the handshake
+            // (DescribeHandshake), but only the management account cancels it.
+            denied("Only the management account of the organization that sent a handshake can cancel it.").into()
         } else {
             not_found().into()
         });
@@ -740,19 +748,26 @@ pub fn cancel(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CancelHandsha
 // ---------------------------------------------------------------------------------------------
 // DescribeHandshake and the lists
 
+/// Whether the caller reads the sending organization's handshakes: its management account or
+/// one of its readers (delegated administrators).
+fn reads_for_sender(tx: &mut dyn Tx, caller: &Caller, who: &CallerIdentity, h: &HandshakeRecord) -> Result<bool, OpError> {
+    if who.org_id() != Some(h.org_id.as_str()) {
+        return Ok(false);
+    }
+    match access::reader(tx, caller) {
+        Ok(member) => Ok(member.org.id == h.org_id),
+        Err(OpError::Api(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Visible to its recipient, to the sender's management account and to the sender
 /// organization's readers (delegated administrators), never to anyone else.
 pub fn describe(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DescribeHandshakeRequest) -> Result<DescribeHandshakeResponse, OpError> {
     let now = env.clock.now_ms();
     let h = load(tx, env, caller, &input.handshake_id)?;
     let who = identify(tx, caller)?;
-    let allowed = who.is_recipient(caller, &h)
-        || (who.org_id() == Some(h.org_id.as_str())
-            && match access::reader(tx, caller) {
-                Ok(member) => member.org.id == h.org_id,
-                Err(OpError::Api(_)) => false,
-                Err(e) => return Err(e),
-            });
+    let allowed = who.is_recipient(caller, &h) || reads_for_sender(tx, caller, &who, &h)?;
     if !allowed {
         return Err(not_found().into());
     }
@@ -775,7 +790,6 @@ fn filter_scope(action: Option<ActionType>, parent: Option<&str>) -> String {
     format!("{}|{}", action.map(|a| a.as_str()).unwrap_or(""), parent.unwrap_or(""))
 }
 
-/// One batch of a handshake list: (after seq, at most n).
 /// Handshakes the caller received: addressed to its account id or to its email (open to any
 /// account, in an organization or not).
 pub fn list_for_account(
