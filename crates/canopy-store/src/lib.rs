@@ -1,5 +1,6 @@
 //! Canopy's storage: the only crate with SQL. Implements canopy-core's [`Store`] over SQLite
-//! (a file in WAL mode with `synchronous=FULL`, or an ephemeral in-memory database) and over
+//! (a file in WAL mode, each batch of writes `fdatasync`ed before it is answered, or an
+//! ephemeral in-memory database) and over
 //! PostgreSQL (`postgres/`, the same tables; several replicas may share one database). The conformance suite in
 //! `tests/conformance.rs` runs against every backend.
 //!

@@ -395,7 +395,8 @@ fn wal_file(db_path: &Path) -> StoreResult<std::fs::File> {
 
 /// Makes committed batches durable, then answers them. Every batch queued while one sync ran
 /// shares the next sync. A failed sync answers its operations with a storage error (their
-/// outcome is unknown to the client, as after a timeout).
+/// outcome is unknown to the client, as after a timeout) and stops the store's writes
+/// ([`SyncFailure`]).
 fn sync_loop(wal: std::fs::File, rx: mpsc::Receiver<Vec<Pending>>, failure: SyncFailure) {
     // Every write of a batch waits for this thread to run once its sync has finished.
     crate::wakeups::prefer_prompt_wakeups();
