@@ -202,7 +202,7 @@ impl Organizations for Canopy {
         run!(self, write, ctx, UpdatePolicy, input, |tx, env, caller, input| ops::policy::update(tx, env, &caller, &input))
     }
     async fn delete_policy(&self, ctx: &RequestContext, input: api::DeletePolicyRequest) -> Result<(), ApiError> {
-        run!(self, write, ctx, DeletePolicy, input, |tx, env, caller, input| ops::policy::delete(tx, &caller, &input))
+        run!(self, write, ctx, DeletePolicy, input, |tx, env, caller, input| ops::policy::delete(tx, env, &caller, &input))
     }
     async fn list_policies(&self, ctx: &RequestContext, input: api::ListPoliciesRequest) -> Result<api::ListPoliciesResponse, ApiError> {
         run!(self, read, ctx, ListPolicies, input, |tx, env, caller, input| ops::policy::list(tx, &caller, &input))

@@ -486,8 +486,14 @@ async fn a_closed_administrator_counts_until_purged() {
     // Purged after the retention period: gone from the list, and the place is free.
     clock.advance_ms(91 * 24 * 3600 * 1000);
     assert!(admins(&org.mgmt, Some(SSO)).await.is_empty());
+    // Not even as an empty page with a token.
+    let page = org.mgmt.list_delegated_administrators().max_results(1).send().await.unwrap();
+    assert!(page.delegated_administrators().is_empty() && page.next_token().is_none(), "{page:?}");
     register(&org, &second, SSO).await;
     assert_eq!(admins(&org.mgmt, None).await, [second.as_str()]);
+    let page = org.mgmt.list_delegated_administrators().max_results(1).send().await.unwrap();
+    assert_eq!(page.delegated_administrators().len(), 1);
+    assert!(page.next_token().is_none(), "{page:?}");
 }
 
 /// `canopy serve`'s flags: `--service-principal NAME[=N]` adds a principal with its cap,

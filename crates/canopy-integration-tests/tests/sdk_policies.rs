@@ -694,3 +694,23 @@ async fn a_list_token_is_refused_by_the_next_organization_of_the_same_account() 
         Some("INVALID_NEXT_TOKEN"),
     );
 }
+
+#[tokio::test]
+async fn a_policy_attached_only_to_purged_accounts_can_be_deleted() {
+    // No retention after closure: a closed account is purged at once.
+    let org = Org::with_config(CoreConfig { closed_account_retention_ms: 0, ..CoreConfig::default() }).await;
+    let p = create_policy(&org.mgmt, PolicyType::ServiceControlPolicy, "OnGone", SCP).await;
+    let gone = org.create_account("Gone").await;
+    let stays = org.create_account("Stays").await;
+    attach(&org.mgmt, &p, &gone).await;
+    attach(&org.mgmt, &p, &stays).await;
+    org.mgmt.close_account().account_id(&gone).send().await.unwrap();
+    // Still attached to a listed account: in use.
+    expect_err(org.mgmt.delete_policy().policy_id(&p).send().await, "PolicyInUseException", None);
+    org.mgmt.detach_policy().policy_id(&p).target_id(&stays).send().await.unwrap();
+    let targets = org.mgmt.list_targets_for_policy().policy_id(&p).send().await.unwrap();
+    assert!(targets.targets().is_empty(), "{targets:?}");
+    // The purged account's attachment neither lists nor keeps the policy in use.
+    org.mgmt.delete_policy().policy_id(&p).send().await.expect("DeletePolicy");
+    expect_err(org.mgmt.describe_policy().policy_id(&p).send().await, "PolicyNotFoundException", None);
+}

@@ -294,15 +294,22 @@ pub fn list_admins(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListDele
     }
     let scope = format!("ListDelegatedAdministrators/{}/{}", org.id, filter.unwrap_or("*"));
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
-    let rows = tx.delegated_admin_list(&org.id, filter, page.after_seq, page.limit + 1)?;
-    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |d| d.seq);
-    let mut admins = Vec::with_capacity(rows.len());
-    for d in rows {
-        // An account purged after closure is no longer shown.
-        if let Some(account) = super::account::visible_member(tx, env, org, &d.account_id)? {
-            admins.push(delegated_administrator(env, org, &account, d.registered_ms));
-        }
-    }
+    // An account purged after closure is no longer shown.
+    let rows = paging::collect(
+        &page,
+        |after, n| {
+            let mut admins = Vec::with_capacity(n);
+            for d in tx.delegated_admin_list(&org.id, filter, after, n)? {
+                let account = super::account::visible_member(tx, env, org, &d.account_id)?;
+                admins.push((d.seq, account.map(|a| delegated_administrator(env, org, &a, d.registered_ms))));
+            }
+            Ok::<_, OpError>(admins)
+        },
+        |(seq, _)| *seq,
+        |(_, admin)| admin.is_some(),
+    )?;
+    let (rows, next_token) = paging::finish(&scope, rows, page.limit, |(seq, _)| *seq);
+    let admins = rows.into_iter().filter_map(|(_, admin)| admin).collect();
     Ok(ListDelegatedAdministratorsResponse { delegated_administrators: Some(admins), next_token })
 }
 

@@ -394,7 +394,7 @@ pub fn update(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &UpdatePolicyR
     Ok(UpdatePolicyResponse { policy: Some(views::policy(org, &AnyPolicy::Customer(policy))) })
 }
 
-pub fn delete(tx: &mut dyn Tx, caller: &Caller, input: &DeletePolicyRequest) -> Result<(), OpError> {
+pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DeletePolicyRequest) -> Result<(), OpError> {
     let grant = access::policy_writer(tx, caller)?;
     let org = &grant.member.org;
     if managed(&input.policy_id).is_some() {
@@ -403,11 +403,28 @@ pub fn delete(tx: &mut dyn Tx, caller: &Caller, input: &DeletePolicyRequest) -> 
     let policy = tx.policy_get(&org.id, &input.policy_id)?.ok_or_else(policy_not_found)?;
     grant.check(Operation::DeletePolicy, &[&AnyPolicy::Customer(policy.clone()).arn(org)], Some(policy.policy_type))?;
     if tx.attachment_count_by_policy(&org.id, &policy.id)? > 0 {
-        return Err(ApiError::new(
-            ErrorCode::PolicyInUseException,
-            "The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before you can delete it.",
-        )
-        .into());
+        // Attachments to accounts purged after their closure are no longer listed
+        // (ListTargetsForPolicy) nor detachable: they don't keep the policy in use, and go with it.
+        let mut stale = Vec::new();
+        let mut after = None;
+        loop {
+            let batch = tx.attachment_list_by_policy(&org.id, &policy.id, after, 100)?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.seq);
+            for a in batch {
+                if lookup_target(tx, env, org, &a.target_id)?.is_some() {
+                    return Err(ApiError::new(
+                        ErrorCode::PolicyInUseException,
+                        "The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before you can delete it.",
+                    )
+                    .into());
+                }
+                stale.push(a.target_id);
+            }
+        }
+        for target in stale {
+            tx.attachment_delete(&org.id, &policy.id, &target)?;
+        }
     }
     tx.tags_delete_all(&org.id, &policy.id)?;
     tx.policy_delete(&org.id, &policy.id)?;
