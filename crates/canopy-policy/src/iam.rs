@@ -317,6 +317,13 @@ fn action_check(cx: &Ctx, p: &str, a: &str) -> R {
             format!("\"{}\" has an invalid service prefix", truncate(a)),
         );
     }
+    // A wildcard in the service part ("*:*", "s*:*") names every service, as bare "*" does.
+    if cx.rcp && !cx.opts.aws_managed && prefix.contains(['*', '?']) {
+        return bad(
+            p,
+            format!("\"{}\": RCP actions need a service prefix without wildcards (\"s3:*\")", truncate(a)),
+        );
+    }
     let name_ok = !name.is_empty()
         && name
             .chars()
@@ -534,7 +541,10 @@ fn condition_value_check(p: &str, fam: Fam, v: &str) -> R {
         );
     }
     let ok = match fam {
-        Fam::String | Fam::Arn => true,
+        Fam::String => true,
+        // What a Resource may name ("*" or an ARN of six fields, or shorter with a trailing
+        // "*"), or a policy variable alone: anything else never matches an ARN.
+        Fam::Arn => v.starts_with("${") || resource_check(p, v).is_ok(),
         Fam::Numeric => is_number(v),
         Fam::Date => is_date(v),
         Fam::Bool => has_var || v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
@@ -555,7 +565,8 @@ fn condition_value_check(p: &str, fam: Fam, v: &str) -> R {
             Fam::Bool | Fam::Null => "\"true\" or \"false\"",
             Fam::Binary => "a base64 string",
             Fam::Ip => "an IP address or CIDR block",
-            Fam::String | Fam::Arn => "a string",
+            Fam::Arn => "\"*\" or an ARN (arn:partition:service:region:account:resource)",
+            Fam::String => "a string",
         };
         bad(p, format!("\"{}\" is not {what}", truncate(v)))
     }
@@ -571,37 +582,11 @@ fn is_number(v: &str) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// The evaluator's own parser decides: a value it can't read (a month 13, a 30 February, an
+/// epoch of more than 18 digits) would make the condition silently never match, so the policy is
+/// refused instead (policy-semantics §3.6).
 fn is_date(v: &str) -> bool {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) {
-        return true; // epoch seconds
-    }
-    let b = v.as_bytes();
-    if b.len() < 10 {
-        return false;
-    }
-    let date_ok = b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit);
-    if !date_ok {
-        return false;
-    }
-    let rest = &v[10..];
-    if rest.is_empty() {
-        return true;
-    }
-    let Some(time) = rest.strip_prefix('T').or_else(|| rest.strip_prefix('t')) else {
-        return false;
-    };
-    let tb = time.as_bytes();
-    tb.len() >= 5
-        && tb[..2].iter().all(u8::is_ascii_digit)
-        && tb[2] == b':'
-        && tb[3..5].iter().all(u8::is_ascii_digit)
-        && time[5..]
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | 'Z' | 'z' | '+' | '-'))
+    crate::authz::cond::parse_date(v).is_some()
 }
 
 fn is_ip_or_cidr(v: &str) -> bool {

@@ -325,7 +325,18 @@ pub(crate) fn schema(t: PolicyType) -> S {
                 ),
                 (
                     "advanced_backup_settings",
-                    map(nonempty, map(nonempty, S::Scalar(V::AnyScalar))),
+                    // EC2's one documented setting has its enum; other resource types' settings
+                    // are scalars.
+                    S::Obj(
+                        vec![(
+                            "ec2",
+                            S::Obj(
+                                vec![("windows_vss", S::Scalar(V::Enum(ENABLED_DISABLED)))],
+                                Some((nonempty, Box::new(S::Scalar(V::AnyScalar)))),
+                            ),
+                        )],
+                        Some((nonempty, Box::new(map(nonempty, S::Scalar(V::AnyScalar))))),
+                    ),
                 ),
                 ("backup_plan_tags", map(nonempty, tag_pair())),
                 ("scan_settings", S::Any),

@@ -92,6 +92,20 @@ fn management_messages() {
         e,
         r#"s3_attributes.public_access_block_configuration.@@assign: "most" is not one of "all", "none""#
     );
+    let e = msg(
+        PolicyType::BackupPolicy,
+        r#"{"plans":{"P":{"advanced_backup_settings":{"ec2":{"windows_vss":{"@@assign":"on"}}}}}}"#,
+    );
+    assert_eq!(
+        e,
+        r#"plans.P.advanced_backup_settings.ec2.windows_vss.@@assign: "on" is not one of "enabled", "disabled""#
+    );
+    validate(
+        PolicyType::BackupPolicy,
+        r#"{"plans":{"P":{"advanced_backup_settings":{"ec2":{"windows_vss":{"@@assign":"enabled"}},"rds":{"x":{"@@assign":"y"}}}}}}"#,
+        &ValidationOptions::default(),
+    )
+    .unwrap();
     let e = msg(PolicyType::BackupPolicy, r#"{"tags":{}}"#);
     assert!(
         e.starts_with("tags: unknown top-level key; BACKUP_POLICY documents start with \"plans\""),
@@ -161,4 +175,42 @@ fn aws_managed_contents_are_valid() {
         &ValidationOptions::default()
     )
     .is_err());
+}
+
+#[test]
+fn condition_values_the_evaluator_could_never_match_are_refused() {
+    let scp = |op: &str, key: &str, value: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{{"{op}":{{"{key}":"{value}"}}}}}}]}}"#
+        )
+    };
+    // Dates out of the calendar: month 0 or 13, day 0 or past the month's end, hour 25.
+    for bad in ["2020-13-01", "2020-00-10", "2020-01-32", "2020-01-00", "2021-02-29", "2020-04-31", "2020-01-01T25:00:00Z", "2020-01-01T23:60:00Z", "2020-01-01T23:59:61Z", "99999999999999999999"] {
+        let e = msg(PolicyType::ServiceControlPolicy, &scp("DateGreaterThan", "aws:CurrentTime", bad));
+        assert!(e.contains("is not an ISO 8601 date or epoch seconds"), "{bad}: {e}");
+    }
+    for good in ["2020-02-29", "2020-12-31T23:59:59Z", "2020-06-01T24:00:00Z", "2020-06-01T12:00:00+05:30", "1700000000"] {
+        validate(PolicyType::ServiceControlPolicy, &scp("DateGreaterThan", "aws:CurrentTime", good), &ValidationOptions::default())
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+    // Arn* values: "*", an ARN, a short ARN ending in "*", or a variable.
+    for bad in ["role/Admin", "nope", "arn:aws:iam::123456789012"] {
+        let e = msg(PolicyType::ServiceControlPolicy, &scp("ArnNotLike", "aws:PrincipalArn", bad));
+        assert!(e.contains("is not \"*\" or an ARN"), "{bad}: {e}");
+    }
+    for good in ["*", "arn:aws:iam::*:role/Admin", "arn:aws:iam::123456789012:*", "arn:*", "${aws:PrincipalArn}"] {
+        validate(PolicyType::ServiceControlPolicy, &scp("ArnLike", "aws:PrincipalArn", good), &ValidationOptions::default())
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+#[test]
+fn rcp_actions_need_a_service_prefix_without_wildcards() {
+    for action in ["*:*", "s*:*", "*:GetObject", "?3:*"] {
+        let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"{action}","Resource":"*"}}]}}"#);
+        let e = msg(PolicyType::ResourceControlPolicy, &doc);
+        assert!(e.contains("RCP actions need a service prefix without wildcards"), "{action}: {e}");
+    }
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":["s3:*","sqs:Send*"],"Resource":"*"}]}"#;
+    validate(PolicyType::ResourceControlPolicy, doc, &ValidationOptions::default()).unwrap();
 }

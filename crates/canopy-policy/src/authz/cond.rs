@@ -307,6 +307,15 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 fn digits(s: &str) -> Option<i64> {
     (!s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
@@ -326,7 +335,8 @@ pub(crate) fn parse_date(s: &str) -> Option<i128> {
     let y = digits(&s[..4])?;
     let mo = digits(&s[5..7])?;
     let d = digits(&s[8..10])?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    // A calendar date as written: no 30 February or 31 April rolled over into the next month.
+    if !(1..=12).contains(&mo) || !(1..=days_in_month(y, mo)).contains(&d) {
         return None;
     }
     let mut ms: i128 = days_from_civil(y, mo, d) as i128 * 86_400_000;
@@ -361,7 +371,9 @@ pub(crate) fn parse_date(s: &str) -> Option<i128> {
             (digits(whole)?, fm)
         }
     };
-    if cp.next().is_some() || h > 24 || mi > 59 || sec > 60 {
+    // 24:00:00 is the end of a day (ISO 8601); no other time past 23:59:59.
+    let end_of_day = h == 24 && mi == 0 && sec == 0 && frac_ms == 0;
+    if cp.next().is_some() || (h > 23 && !end_of_day) || mi > 59 || sec > 59 {
         return None;
     }
     ms += ((h * 3600 + mi * 60 + sec) * 1000 + frac_ms) as i128;
@@ -379,6 +391,9 @@ pub(crate) fn parse_date(s: &str) -> Option<i128> {
                 None if zz.len() == 2 => (digits(zz)?, 0),
                 None => return None,
             };
+            if zh > 23 || zm > 59 {
+                return None;
+            }
             ms += sign * ((zh * 3600 + zm * 60) * 1000) as i128;
         }
     }
@@ -651,6 +666,13 @@ mod tests {
             Some(1_582_979_415_500)
         );
         assert_eq!(parse_date("2020-13-01"), None);
+        // Not rolled over into the next month or day.
+        assert_eq!(parse_date("2021-02-29"), None);
+        assert_eq!(parse_date("2021-04-31"), None);
+        assert_eq!(parse_date("2021-01-01T24:30:00Z"), None);
+        assert_eq!(parse_date("2021-01-01T23:59:60Z"), None);
+        assert_eq!(parse_date("2021-01-01T10:00:00+24:00"), None);
+        assert_eq!(parse_date("2021-01-01T24:00:00Z"), parse_date("2021-01-02"));
         assert_eq!(parse_date("nope"), None);
         assert_eq!(parse_date("2020-01-01T10"), None);
         assert_eq!(parse_date("2020-01-01T10:00+1é1"), None);
