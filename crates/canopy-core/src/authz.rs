@@ -814,13 +814,13 @@ pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation
     }
     let member = access::membership(tx, caller)?;
     if let Some(m) = member.as_ref().filter(|m| !m.is_management()) {
-        check_member(tx, caller, m, op)?;
+        check_member(tx, env, caller, m, op)?;
     }
     access::prefetch(caller, member);
     Ok(running)
 }
 
-fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {
+fn check_member(tx: &mut dyn Tx, env: &Env, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {
     // The principal the server resolved from the credential (the root user for dev auth's
     // plain keys), so conditions on aws:PrincipalArn / aws:PrincipalType see who really calls.
     let kind = match caller.principal_type {
@@ -830,7 +830,7 @@ fn check_member(tx: &mut dyn Tx, caller: &Caller, member: &access::Member, op: O
     };
     let principal = Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind };
     let action = format!("organizations:{}", op.name());
-    match scp_denial(tx, member, principal, &action, "*", Some(&caller.region))? {
+    match scp_denial(tx, env, member, principal, &action, "*", Some(&caller.region))? {
         Some(message) => Err(ApiError::new(ErrorCode::AccessDeniedException, message).into()),
         None => Ok(()),
     }
@@ -859,13 +859,14 @@ pub(crate) fn scp_denial_for(
         PrincipalKind::IamUser
     };
     let subject = Principal { arn: principal.arn(), account: Some(principal.account_id.clone()), kind };
-    scp_denial(tx, &member, subject, action, resource, None)
+    scp_denial(tx, env, &member, subject, action, resource, None)
 }
 
 /// Evaluates the SCPs on the member account's path for one request; `Some(message)` when they
 /// deny it (explicitly, or for want of an Allow at some level).
 fn scp_denial(
     tx: &mut dyn Tx,
+    env: &Env,
     member: &access::Member,
     principal: Principal,
     action: &str,
@@ -901,7 +902,14 @@ fn scp_denial(
         principal_path: Some(path),
         resource_path: None,
     };
+    // The keys AWS puts on every request (policy-semantics §3.8) that the server knows: the
+    // time, and that the request came over plain HTTP. aws:SourceIp is not set: the core does
+    // not see the client's address.
+    let now_ms = env.clock.now_ms();
     let mut context = RequestContext::new();
+    context.insert("aws:CurrentTime", crate::clock::iso8601(now_ms));
+    context.insert("aws:EpochTime", now_ms.div_euclid(1000).to_string());
+    context.insert("aws:SecureTransport", "false");
     if let Some(region) = region.filter(|r| !r.is_empty()) {
         context.insert("aws:RequestedRegion", region);
     }

@@ -215,6 +215,25 @@ async fn simulate_rcp_layer_and_combination() {
     .await;
     assert_eq!(reply["decision"], "ExplicitDeny");
     assert_eq!(reply["blocked_by"], json!(["RCP", "SCP"]));
+
+    // Without resource_account: an ARN that names its account makes that account the owner,
+    // whose RCPs apply; an S3 ARN names none, and the RCPs are not applied for an unknown owner
+    // (not "outside the organization").
+    let queue = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": f.org.org_id}}}]});
+    let rcp = create_policy(&f.org, "QueuePerimeter", PolicyType::ResourceControlPolicy, queue).await;
+    attach(&f.org, &rcp, &f.other).await;
+    let reply = simulate(
+        &f.org,
+        json!({"principal": "arn:aws:iam::999999999999:role/X", "action": "sqs:SendMessage",
+               "resource": format!("arn:aws:sqs:us-east-1:{}:jobs", f.other)}),
+    )
+    .await;
+    assert_eq!(reply["decision"], "ExplicitDeny", "{reply}");
+    assert_eq!(reply["rcp"]["deciding"]["policy_id"], rcp.as_str());
+    let reply = simulate(&f.org, json!({"principal": "arn:aws:iam::999999999999:user/mallory", "action": "s3:GetObject", "resource": "arn:aws:s3:::data/x"})).await;
+    assert_eq!(reply["rcp"]["reason"], "resource_owner_unknown", "{reply}");
 }
 
 #[tokio::test]
@@ -458,4 +477,23 @@ async fn simulate_one_probe_over_every_account() {
     let (status, reply) = post(&f.org, MGMT, "/canopy/v1/simulate", r#"{"probe": {"principal": "root"}}"#).await;
     assert_eq!(status, 400, "{reply}");
     assert!(reply["message"].as_str().unwrap().contains("probe.action is required"));
+}
+
+#[tokio::test]
+async fn member_calls_carry_the_time_and_transport_keys() {
+    let f = fixture().await;
+    let member = f.org.client(&f.other);
+    // A change freeze until 2099: the request's aws:CurrentTime (and aws:EpochTime) is now.
+    let freeze = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:DescribeOrganization", "Resource": "*",
+        "Condition": {"DateLessThan": {"aws:CurrentTime": "2099-01-01T00:00:00Z"}, "NumericLessThan": {"aws:EpochTime": "4070908800"}}}]});
+    let p = create_policy(&f.org, "Freeze", PolicyType::ServiceControlPolicy, freeze).await;
+    attach(&f.org, &p, &f.other).await;
+    assert_eq!(fail(member.describe_organization().send().await).code, "AccessDeniedException");
+    f.org.mgmt.detach_policy().policy_id(&p).target_id(&f.other).send().await.unwrap();
+    // Canopy serves plain HTTP: aws:SecureTransport is false.
+    let https_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:*", "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+    let p = create_policy(&f.org, "HttpsOnly", PolicyType::ServiceControlPolicy, https_only).await;
+    attach(&f.org, &p, &f.other).await;
+    assert_eq!(fail(member.describe_organization().send().await).code, "AccessDeniedException");
 }

@@ -211,12 +211,16 @@ fn sim_request(v: &Value, path: &str) -> Result<SimRequest, Failure> {
             Failure::invalid(format!("{path}principal {arn:?}: cannot tell the principal type from it; give principal_type"))
         })?,
     };
+    let resource = opt_str(v, "resource", path)?.unwrap_or("*").to_string();
+    // Without resource_account, the account the resource ARN names owns it (its RCPs apply).
+    let resource_account = account_field(v, "resource_account", path, false)?
+        .or_else(|| AuthzRequest::arn_account(&resource).map(str::to_string));
     Ok(SimRequest {
         request: AuthzRequest {
             principal: Principal { arn: arn.to_string(), account: None, kind },
             action: action(v, path)?,
-            resource: opt_str(v, "resource", path)?.unwrap_or("*").to_string(),
-            resource_account: account_field(v, "resource_account", path, false)?,
+            resource,
+            resource_account,
             context: context(v, path)?,
         },
         iam: iam(v, path)?,

@@ -203,6 +203,16 @@ pub struct AuthzRequest {
     pub context: RequestContext,
 }
 
+impl AuthzRequest {
+    /// The account an ARN names in its account field (`arn:aws:sqs:us-east-1:111122223333:q`),
+    /// when that is 12 digits: the resource's owner when the request gives none. S3 bucket and
+    /// object ARNs name no account.
+    pub fn arn_account(resource: &str) -> Option<&str> {
+        let account = resource.strip_prefix("arn:")?.splitn(5, ':').nth(3)?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    }
+}
+
 /// The policies of the layer attached to one path node, in attachment order.
 #[derive(Debug, Clone)]
 pub struct LevelPolicies {
@@ -382,6 +392,9 @@ pub enum Reason {
     NoResource,
     /// RCP: the resource's account is not in the organization.
     ResourceOutsideOrganization,
+    /// RCP: the request names no resource account, and the resource ARN names none either (an
+    /// S3 ARN): whose RCPs apply is unknown.
+    ResourceOwnerUnknown,
 }
 
 impl Reason {
@@ -402,6 +415,7 @@ impl Reason {
             Reason::ActionExemptFromRcps => "action_exempt_from_rcps",
             Reason::NoResource => "no_resource",
             Reason::ResourceOutsideOrganization => "resource_outside_organization",
+            Reason::ResourceOwnerUnknown => "resource_owner_unknown",
         }
     }
 }
@@ -731,7 +745,10 @@ fn exemption(
             if opts.rcp_skip_without_resource && req.resource == "*" {
                 return Some(Reason::NoResource);
             }
-            if req.resource_account.is_none() || org.resource_path.is_none() {
+            if req.resource_account.is_none() {
+                return Some(Reason::ResourceOwnerUnknown);
+            }
+            if org.resource_path.is_none() {
                 return Some(Reason::ResourceOutsideOrganization);
             }
             None
