@@ -117,7 +117,7 @@ enum PVal {
     /// (pre-lower-cased), BinaryEquals.
     Str(StrVal),
     Like(GlobVal),
-    Num(Option<f64>),
+    Num(Option<Decimal>),
     Date(Option<i128>),
     Ip(Option<(IpAddr, u8)>),
     Arn(ArnVal),
@@ -281,19 +281,58 @@ fn compile_value(base: Base, text: &str, vars: bool) -> PVal {
 }
 
 /// Integer or decimal, optional sign.
-pub(crate) fn parse_number(s: &str) -> Option<f64> {
+pub(crate) fn parse_number(s: &str) -> Option<Decimal> {
     let t = s.trim();
-    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
     let mut parts = body.splitn(2, '.');
     let int = parts.next().unwrap_or("");
     let frac = parts.next();
     let ok = !int.is_empty()
         && int.bytes().all(|b| b.is_ascii_digit())
         && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
-    if ok {
-        t.parse::<f64>().ok()
-    } else {
-        None
+    if !ok {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let frac = frac.unwrap_or("").trim_end_matches('0');
+    let zero = int.is_empty() && frac.is_empty();
+    Some(Decimal { neg: neg && !zero, int: int.into(), frac: frac.into() })
+}
+
+/// A Numeric operator's value, compared exactly ("integer or decimal comparison",
+/// policy-semantics §3.6): as f64, 9007199254740993 equalled 9007199254740992 and 0.1 equalled
+/// 0.10000000000000001. Normalized: no leading zeros in `int`, no trailing zeros in `frac`, and
+/// zero is never negative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decimal {
+    neg: bool,
+    int: Box<str>,
+    frac: Box<str>,
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let magnitude = || {
+            (self.int.len().cmp(&other.int.len()))
+                .then_with(|| self.int.cmp(&other.int))
+                .then_with(|| self.frac.cmp(&other.frac))
+        };
+        match (self.neg, other.neg) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (false, false) => magnitude(),
+            (true, true) => magnitude().reverse(),
+        }
+    }
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -535,7 +574,7 @@ impl Condition {
                 }
             }
             PVal::Num(p) => match (p, parse_number(s)) {
-                (Some(p), Some(r)) => cmp_ok(self.base, r, *p),
+                (Some(p), Some(r)) => cmp_ok(self.base, &r, p),
                 _ => false,
             },
             PVal::Date(p) => match (p, parse_date(s)) {
@@ -681,8 +720,16 @@ mod tests {
 
     #[test]
     fn numbers_and_ips() {
-        assert_eq!(parse_number("-1.5"), Some(-1.5));
+        let n = |s: &str| parse_number(s).unwrap();
         assert_eq!(parse_number("1e3"), None);
+        assert!(n("-1.5") < n("-1.25") && n("-1.25") < n("0") && n("0") < n("0.5"));
+        assert_eq!(n("-0"), n("0.000"));
+        assert_eq!(n("007.50"), n("7.5"));
+        assert!(n("10") > n("9.999"));
+        // Exact where f64 is not.
+        assert!(n("9007199254740993") > n("9007199254740992"));
+        assert!(n("0.10000000000000001") > n("0.1"));
+        assert!(n("100000000000000000001") > n("100000000000000000000"));
         assert!(ip_in("192.0.2.10", &parse_cidr("192.0.2.0/24").unwrap()));
         assert!(!ip_in("192.0.3.10", &parse_cidr("192.0.2.0/24").unwrap()));
         assert!(!ip_in("::1", &parse_cidr("0.0.0.0/0").unwrap()));
