@@ -37,8 +37,8 @@ impl Clock for ManualClock {
 
 // --- calendar (UTC) ---
 
-/// `2026-12-01T00:00:00Z`.
-pub(crate) fn iso8601(ms: i64) -> String {
+/// Epoch milliseconds → `2026-12-01T00:00:00Z` (UTC, whole seconds).
+pub fn iso8601(ms: i64) -> String {
     let (y, m, d) = civil_from_days(ms.div_euclid(crate::config::DAY_MS));
     let secs = ms.rem_euclid(crate::config::DAY_MS) / 1000;
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)

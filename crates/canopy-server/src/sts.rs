@@ -252,10 +252,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// Epoch milliseconds → `2026-11-29T13:00:00Z`.
-pub fn iso8601(ms: i64) -> String {
-    let t = canopy_sigv4::format_request_time(ms.div_euclid(1000));
-    format!("{}-{}-{}T{}:{}:{}Z", &t[0..4], &t[4..6], &t[6..8], &t[9..11], &t[11..13], &t[13..15])
-}
+pub use canopy_core::clock::iso8601;
 
 /// Echoes at most 128 characters of client input.
 fn truncate(s: &str) -> String {
