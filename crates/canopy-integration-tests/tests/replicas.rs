@@ -629,3 +629,49 @@ async fn postgres_three_replicas() {
     drop(scratch);
     let _ = std::fs::remove_file(&log);
 }
+
+/// A write queue held by a session that never lets go (a paused or hung replica holding the
+/// organization's advisory lock): writes wait out `lock_timeout` once, then go on without the
+/// queue (SERIALIZABLE keeps them correct), instead of failing for as long as the holder lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_stuck_write_queue_is_bypassed() {
+    let Some(base) = std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) else {
+        eprintln!("skipped: set CANOPY_TEST_POSTGRES=postgres://… to run the PostgreSQL replicas test");
+        return;
+    };
+    let scratch = canopy_store::PgScratch::create(&base).expect("scratch schema");
+    let bin = canopy_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let replica = start_replica(&bin, scratch.url(), &dir.path().join("canopy.log")).await;
+    let mgmt = client_for(&replica.endpoint, MGMT);
+    let org = mgmt.create_organization().send().await.expect("CreateOrganization");
+    let org_id = org.organization().and_then(|o| o.id()).unwrap().to_string();
+    let root = mgmt.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    // Writes to the organization, enough for every worker connection to queue the next ones
+    // behind its lock.
+    for i in 0..32 {
+        mgmt.tag_resource().resource_id(&root).tags(tag("before", &i.to_string())).send().await.expect("a write before");
+    }
+
+    // Another session takes the organization's queue lock and keeps it.
+    let mut holder = tokio::process::Command::new("psql")
+        .arg(scratch.url())
+        .args(["-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("SELECT pg_advisory_lock(hashtext('canopy-org:{org_id}')); SELECT pg_sleep(120)"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("psql (PostgreSQL's client) holds the lock");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    for i in 0..3 {
+        mgmt.tag_resource().resource_id(&root).tags(tag(&format!("during{i}"), "1")).send().await.expect("a write past the stuck queue");
+    }
+    // One lock_timeout (10 s) at most, not one per write.
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    let tags = mgmt.list_tags_for_resource().resource_id(&root).send().await.unwrap();
+    assert_eq!(tags.tags().len(), 4, "{tags:?}");
+    holder.start_kill().ok();
+    let _ = holder.wait().await;
+    drop(replica);
+    drop(scratch);
+}

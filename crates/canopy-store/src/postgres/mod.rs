@@ -309,8 +309,17 @@ fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writabl
     loop {
         attempt += 1;
         let locked = match &queue_org {
+            Some(org) if queue_is_stuck(org) => false,
             Some(org) => match lock_queue(cfg, slot, org) {
-                Ok(()) => true,
+                Ok(true) => true,
+                // The queue did not move within lock_timeout: its holder may be a paused or
+                // hung replica, which would block the organization's writes on every replica
+                // for as long as it stays so. The queue is only an optimization: this write
+                // runs without it, and so do the organization's next ones for a while.
+                Ok(false) => {
+                    mark_queue_stuck(org);
+                    false
+                }
                 Err(e) => return Err(e),
             },
             None => false,
@@ -361,8 +370,26 @@ fn run_op(cfg: &postgres::Config, slot: &mut Option<Conn>, f: &mut TxFn, writabl
     }
 }
 
-/// A queue that does not move within `lock_timeout` is answered like exhausted retries.
-fn lock_queue(cfg: &postgres::Config, slot: &mut Option<Conn>, org: &str) -> Result<(), OpError> {
+/// How long writes to an organization skip its queue after the queue did not move.
+const STUCK_QUEUE_SKIP: Duration = Duration::from_secs(30);
+
+/// Organizations whose queue did not move within `lock_timeout`, and when that was seen.
+static STUCK_QUEUES: std::sync::Mutex<Vec<(String, Instant)>> = std::sync::Mutex::new(Vec::new());
+
+fn queue_is_stuck(org: &str) -> bool {
+    let mut stuck = STUCK_QUEUES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    stuck.retain(|(_, seen)| seen.elapsed() < STUCK_QUEUE_SKIP);
+    stuck.iter().any(|(o, _)| o == org)
+}
+
+fn mark_queue_stuck(org: &str) {
+    tracing::warn!(organization = org, "the organization's write queue did not move within lock_timeout; writing without it for 30 s");
+    let mut stuck = STUCK_QUEUES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    stuck.push((org.to_string(), Instant::now()));
+}
+
+/// Takes the organization's queue lock: `Ok(false)` when it did not come within `lock_timeout`.
+fn lock_queue(cfg: &postgres::Config, slot: &mut Option<Conn>, org: &str) -> Result<bool, OpError> {
     let key = format!("canopy-org:{org}");
     let fresh = slot.is_none();
     let mut r = conn(cfg, slot)?.client.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]);
@@ -372,8 +399,8 @@ fn lock_queue(cfg: &postgres::Config, slot: &mut Option<Conn>, org: &str) -> Res
         r = conn(cfg, slot)?.client.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]);
     }
     match r {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(conflict_exhausted()),
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Ok(false),
         Err(e) => {
             forget_if_closed(slot);
             Err(OpError::Store(pg_err(e)))
