@@ -1,5 +1,8 @@
 //! Region → partition, so that organizations and ARNs live in the caller's partition.
 
+/// Every partition Canopy knows, commercial `aws` first.
+pub const PARTITIONS: [&str; 8] = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+
 /// The AWS partition a region belongs to (by its prefix); unknown regions are commercial `aws`,
 /// because custom-endpoint users may sign with any region name.
 pub fn partition_for_region(region: &str) -> &'static str {
@@ -22,6 +25,13 @@ pub fn partition_for_region(region: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::partition_for_region as p;
+
+    #[test]
+    fn every_region_prefix_maps_to_a_known_partition() {
+        for region in ["us-east-1", "cn-north-1", "us-gov-west-1", "us-isob-east-1", "us-isof-south-1", "us-iso-east-1", "eu-isoe-west-1", "eusc-de-east-1"] {
+            assert!(super::PARTITIONS.contains(&p(region)), "{region}");
+        }
+    }
 
     #[test]
     fn regions_map_to_partitions() {

@@ -75,6 +75,28 @@ impl LoadedKey {
     }
 }
 
+/// Refuses a master key that does not open the database's issued secrets: a replica given
+/// another key than the others, or a key file from another data directory, would otherwise
+/// start and then answer every issued key with an authentication error, and `credentials
+/// create` would seal new keys under it. One stored secret is tried.
+pub async fn check_key_opens(canopy: &Canopy, key: &MasterKey) -> anyhow::Result<()> {
+    for partition in canopy_api::partition::PARTITIONS {
+        let keys = canopy.long_term_credentials(partition, None).await.map_err(|e| anyhow::anyhow!("reading credentials: {e}"))?;
+        if let Some(issued) = keys.first() {
+            if key.open(&issued.access_key_id, &issued.secret_sealed).is_none() {
+                bail!(
+                    "the master key given does not open the keys issued on this database ({} does not open): every \
+                     server and `canopy credentials` on one database needs the key they were sealed with \
+                     (--master-key / --master-key-file, or the data directory's canopy-master.key)",
+                    issued.access_key_id
+                );
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// The master key for `database` (see the module docs), and whether its file was created just
 /// now. `None`: an in-memory database, or PostgreSQL in dev auth without a key (its AssumeRole
 /// sessions then verify only in this process).
@@ -298,6 +320,7 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
     let loaded = master_key(&args.key, args.db.database.trim(), true)?.context("no master key for this database")?;
     let sealed = runtime.block_on(canopy.long_term_credential_count()).map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
     loaded.refuse_if_new_over_sealed(sealed)?;
+    runtime.block_on(check_key_opens(&canopy, &loaded.key))?;
     let key = loaded.key;
     let access_key_id = RandomIds.access_key_id("AKIA");
     let secret = new_secret_access_key();

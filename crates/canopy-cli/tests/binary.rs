@@ -228,6 +228,28 @@ fn a_lost_master_key_file_stops_the_start_instead_of_being_replaced() {
 }
 
 #[test]
+fn a_master_key_that_opens_no_issued_key_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("{}/", dir.path().join("data").display());
+    let first = "11".repeat(32);
+    let other = "22".repeat(32);
+    let out = Command::new(BIN).args(["credentials", "create", "--account", "111111111111", "--database", &db, "--master-key", &first]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for args in [
+        vec!["serve", "--listen", "127.0.0.1:0", "--database", &db, "--auth", "strict", "--master-key", &other],
+        vec!["credentials", "create", "--account", "222222222222", "--database", &db, "--master-key", &other],
+    ] {
+        let out = Command::new(BIN).args(&args).env_remove("CANOPY_LOG").stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("does not open the keys issued on this database"), "{args:?}: {stderr}");
+    }
+    // The right key still works.
+    let out = Command::new(BIN).args(["credentials", "create", "--account", "222222222222", "--database", &db, "--master-key", &first]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn a_port_in_use_leaves_no_database_or_key_behind() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().to_string();
