@@ -675,3 +675,31 @@ async fn postgres_a_stuck_write_queue_is_bypassed() {
     drop(replica);
     drop(scratch);
 }
+
+/// Health reads a real table: a schema dropped under a running replica makes it 503, so a load
+/// balancer takes the replica out (an empty transaction still succeeded).
+#[tokio::test]
+async fn postgres_health_fails_when_the_tables_are_gone() {
+    let Some(base) = std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) else {
+        eprintln!("skipped: set CANOPY_TEST_POSTGRES=postgres://… to run the PostgreSQL replicas test");
+        return;
+    };
+    let scratch = canopy_store::PgScratch::create(&base).expect("scratch schema");
+    let bin = canopy_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let replica = start_replica(&bin, scratch.url(), &dir.path().join("canopy.log")).await;
+    let addr: std::net::SocketAddr = replica.endpoint.trim_start_matches("http://").parse().unwrap();
+    let health = || raw_exchange(addr, "GET /canopy/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert_eq!(health().await.0, 200);
+    let dropped = tokio::process::Command::new("psql")
+        .arg(scratch.url())
+        .args(["-v", "ON_ERROR_STOP=1", "-qc", "DROP TABLE organizations CASCADE"])
+        .status()
+        .await
+        .expect("psql");
+    assert!(dropped.success());
+    let (status, body) = health().await;
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    drop(replica);
+    drop(scratch);
+}

@@ -137,7 +137,12 @@ pub(crate) async fn health(State(state): State<SharedState>) -> Response {
         let body = serde_json::json!({"status": "unavailable", "store": kind, "reason": failure});
         return json(StatusCode::SERVICE_UNAVAILABLE, body.to_string());
     }
-    let probe = store.read(Box::new(|_tx| Ok(Box::new(()) as Box<dyn std::any::Any + Send>)));
+    // A key lookup in a real table, not an empty transaction: a schema dropped under the
+    // server (PostgreSQL) fails it.
+    let probe = store.read(Box::new(|tx| {
+        tx.org_get("o-healthcheck")?;
+        Ok(Box::new(()) as Box<dyn std::any::Any + Send>)
+    }));
     let problem = match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
         Ok(Ok(_)) => return json(StatusCode::OK, format!(r#"{{"status":"ok","store":"{kind}"}}"#)),
         Ok(Err(e)) => {
