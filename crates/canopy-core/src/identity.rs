@@ -185,7 +185,16 @@ impl Canopy {
                 tx.account_insert(&crate::ops::organization::standalone_account(&partition, &account_id, now))?;
             }
             let (principal, user_id) = match &user_name {
-                Some(name) => (format!("user/{name}"), env.ids.principal_id("AIDA")),
+                // One IAM user, one unique id, whatever the number of its keys: a user already
+                // holding a key (names compare without case, as IAM's do) keeps its id and name.
+                Some(name) => {
+                    let wanted = format!("user/{name}");
+                    let existing = tx.credential_list_long_term(&partition, Some(&account_id))?.into_iter().find(|c| c.principal.eq_ignore_ascii_case(&wanted));
+                    match existing {
+                        Some(c) => (c.principal, c.user_id),
+                        None => (wanted, env.ids.principal_id("AIDA")),
+                    }
+                }
                 None => ("root".to_owned(), account_id.clone()),
             };
             let record = CredentialRecord {
@@ -236,6 +245,16 @@ impl Canopy {
                 };
                 if role.trusted_account_id != caller.account_id || role.partition != caller.partition {
                     return Ok(Err(denied()));
+                }
+                // A closed account is suspended: its roles can't be assumed any more (the same
+                // rule as for founding or joining an organization).
+                if tx.account_get(&request.partition, &request.account_id)?.is_some_and(|a| a.close_requested_ms.is_some()) {
+                    return Ok(Err(IdentityError::AccessDenied(format!(
+                        "User: {} is not authorized to perform: sts:AssumeRole on resource: {}: account {} is closed",
+                        caller.arn(),
+                        request.role_arn,
+                        request.account_id
+                    ))));
                 }
                 if caller.is_session() && request.duration_secs > MAX_SESSION_SECS {
                     return Ok(Err(IdentityError::Validation(

@@ -161,6 +161,10 @@ async fn get_caller_identity_reports_root_and_users() {
     // Alice's account is standalone: not in an organization.
     let alice = s.orgs(&akid, &secret, None);
     assert_eq!(code_of(alice.describe_organization().send().await).0, "AWSOrganizationsNotInUseException");
+    // A second key for the same user (its name in another case): the same user, the same id.
+    let (akid2, secret2) = s.issue("222222222222", Some("Alice")).await;
+    let again = s.sts(&akid2, &secret2, None).get_caller_identity().send().await.unwrap();
+    assert_eq!((again.arn(), again.user_id()), (Some("arn:aws:iam::222222222222:user/alice"), Some(user_id)));
 }
 
 #[tokio::test]

@@ -143,6 +143,13 @@ async fn assume_role_refusals() {
     // No such account or role.
     let (code, _) = sts_err(sts.assume_role().role_arn(role_arn("333333333333", "OrganizationAccountAccessRole")).role_session_name("s1").send().await);
     assert_eq!(code, "AccessDenied");
+    // A closed account is suspended: its role can't be assumed any more.
+    let closed = org.create_account("Closed").await;
+    sts.assume_role().role_arn(role_arn(&closed, "OrganizationAccountAccessRole")).role_session_name("s1").send().await.expect("before the closure");
+    org.mgmt.close_account().account_id(&closed).send().await.unwrap();
+    let (code, message) = sts_err(sts.assume_role().role_arn(role_arn(&closed, "OrganizationAccountAccessRole")).role_session_name("s1").send().await);
+    assert_eq!(code, "AccessDenied");
+    assert!(message.contains("is closed"), "{message}");
 
     // Input validation: ValidationError naming the field.
     // (RoleArn, RoleSessionName, DurationSeconds, expected message part)
