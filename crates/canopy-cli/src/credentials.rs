@@ -269,10 +269,21 @@ pub fn run(cmd: CredentialsCommand) -> anyhow::Result<()> {
 
 /// Opens `database` for a one-shot credentials command (refusing `memory`, which only a running
 /// server holds) and a runtime to drive it.
-fn open_for_command(database: &str) -> anyhow::Result<(Canopy, tokio::runtime::Runtime)> {
+/// Opens the database of a `credentials` command. `create` may make it (an issued key can come
+/// before the first `serve`); `list` and `revoke` need an existing SQLite database, so that a
+/// mistyped path is an error instead of a new, empty database that lists no key.
+fn open_for_command(database: &str, may_create: bool) -> anyhow::Result<(Canopy, tokio::runtime::Runtime)> {
     let spec = database.trim();
     if spec == "memory" || spec == ":memory:" {
         bail!("an in-memory database lives only inside its `canopy serve` process: give the --database it uses (a path or postgres:// URL)");
+    }
+    if !may_create {
+        if let Some(dir) = sqlite_dir(spec) {
+            let file = if spec.ends_with('/') || Path::new(spec).is_dir() { dir.join(canopy_store::DB_FILE_NAME) } else { PathBuf::from(spec) };
+            if !file.is_file() {
+                bail!("no Canopy database at {} (the --database of `canopy serve`)", file.display());
+            }
+        }
     }
     let display = crate::migrate::display_spec(spec);
     let store = canopy_store::open(spec).with_context(|| format!("opening the database {display}"))?;
@@ -286,7 +297,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
             bail!("--account {account:?} must be 12 digits");
         }
     }
-    let (canopy, runtime) = open_for_command(&args.db.database)?;
+    let (canopy, runtime) = open_for_command(&args.db.database, false)?;
     let keys = runtime
         .block_on(canopy.long_term_credentials(&args.partition, args.account.as_deref()))
         .map_err(|_| anyhow::anyhow!("the database could not be read (see the log)"))?;
@@ -301,7 +312,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
-    let (canopy, runtime) = open_for_command(&args.db.database)?;
+    let (canopy, runtime) = open_for_command(&args.db.database, false)?;
     let revoked = runtime
         .block_on(canopy.revoke_credential(&args.access_key_id))
         .map_err(|_| anyhow::anyhow!("the database refused the write (see the log)"))?;
@@ -316,7 +327,7 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
 }
 
 fn create(args: CreateArgs) -> anyhow::Result<()> {
-    let (canopy, runtime) = open_for_command(&args.db.database)?;
+    let (canopy, runtime) = open_for_command(&args.db.database, true)?;
     let loaded = master_key(&args.key, args.db.database.trim(), true)?.context("no master key for this database")?;
     let sealed = runtime.block_on(canopy.long_term_credential_count()).map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
     loaded.refuse_if_new_over_sealed(sealed)?;

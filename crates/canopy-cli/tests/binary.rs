@@ -250,6 +250,20 @@ fn a_master_key_that_opens_no_issued_key_stops_the_start() {
 }
 
 #[test]
+fn credentials_list_and_revoke_do_not_make_a_database_at_a_mistyped_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in ["nope/", "nope.db"] {
+        let db = dir.path().join(path).display().to_string();
+        for args in [vec!["credentials", "list", "--database", &db], vec!["credentials", "revoke", "AKIAXXXXXXXXXXXXXXXX", "--database", &db]] {
+            let out = Command::new(BIN).args(&args).env_remove("CANOPY_LOG").output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            assert!(String::from_utf8_lossy(&out.stderr).contains("no Canopy database at"), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing was made");
+}
+
+#[test]
 fn a_port_in_use_leaves_no_database_or_key_behind() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().to_string();
