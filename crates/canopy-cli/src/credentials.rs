@@ -216,11 +216,29 @@ pub struct ListArgs {
     account: Option<String>,
 
     /// The partition of the keys (`aws`, `aws-cn`, `aws-us-gov`, …).
-    #[arg(long, default_value = "aws")]
+    #[arg(long, default_value = "aws", value_parser = parse_partition)]
     partition: String,
 
     #[command(flatten)]
     db: DatabaseArg,
+}
+
+fn parse_partition(s: &str) -> Result<String, String> {
+    let known = canopy_api::partition::PARTITIONS;
+    if known.contains(&s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a partition Canopy knows ({})", known.join(", ")))
+    }
+}
+
+/// A name that makes a valid `[section]` line of the shared-credentials file.
+fn parse_profile(s: &str) -> Result<String, String> {
+    if !s.is_empty() && !s.chars().any(|c| c.is_control() || c == '[' || c == ']') && s.trim() == s {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a profile name (not empty, no brackets, control characters or surrounding spaces)"))
+    }
 }
 
 #[derive(Args)]
@@ -248,11 +266,11 @@ pub struct CreateArgs {
     db: DatabaseArg,
 
     /// The partition of the account (`aws`, `aws-cn`, `aws-us-gov`, …).
-    #[arg(long, default_value = "aws")]
+    #[arg(long, default_value = "aws", value_parser = parse_partition)]
     partition: String,
 
     /// The profile name in the printed credentials.
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", value_parser = parse_profile)]
     profile: String,
 
     #[command(flatten)]

@@ -20,7 +20,7 @@ pub struct Endpoint {
     pub endpoint: String,
     /// The calling account: the organization's management account. Sent as the access key id
     /// of a dev-auth Authorization header; without it the server's default account calls.
-    #[arg(long, env = "CANOPY_ACCOUNT")]
+    #[arg(long, env = "CANOPY_ACCOUNT", value_parser = parse_account)]
     pub account: Option<String>,
     /// Print the server's JSON answer as is.
     #[arg(long)]
@@ -303,4 +303,13 @@ fn render(req: &Value, reply: &Value) -> String {
         }
     }
     out
+}
+
+/// An account id: 12 digits (anything else would silently call as the server's default account).
+fn parse_account(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not an AWS account id (exactly 12 digits)"))
+    }
 }

@@ -308,6 +308,10 @@ fn invalid_flags_exit_2() {
         vec!["serve", "--policy-limit", "TAG_POLICY.size=1"],
         vec!["serve", "--policy-size-unit", "words"],
         vec!["serve", "--worker-threads", "0"],
+        vec!["credentials", "create", "--account", "111111111111", "--partition", "aws-xx"],
+        vec!["credentials", "create", "--account", "111111111111", "--profile", "a]b"],
+        vec!["credentials", "list", "--partition", "bogus"],
+        vec!["simulate", "--account", "abc", "--principal", "*", "--action", "s3:GetObject"],
         vec!["frobnicate"],
     ] {
         let out = Command::new(BIN).args(&args).env_remove("CANOPY_LISTEN").output().unwrap();
