@@ -313,12 +313,13 @@ pub fn list_for_parent(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &List
     Ok(ListAccountsForParentResponse { accounts: Some(accounts), next_token })
 }
 
-/// Visible accounts as wire shapes, with their paths; parent paths are computed once per parent.
+/// Accounts as wire shapes, with their paths; parent paths are computed once per parent. The
+/// callers pass visible accounts only: their lists filter while they read (`paging::collect`).
 pub(crate) fn render_accounts(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, rows: Vec<AccountRecord>) -> Result<Vec<canopy_api::Account>, OpError> {
     let now = env.clock.now_ms();
     let mut parent_paths: Vec<(String, String)> = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
-    for account in rows.into_iter().filter(|a| views::is_visible(a, &env.config, now)) {
+    for account in rows {
         let paths = match &account.parent_id {
             None => None,
             Some(parent) => {
