@@ -34,17 +34,8 @@ pub struct KeyArgs {
 
 /// Where a database spec keeps its data, when it is a SQLite file or directory.
 fn sqlite_dir(database: &str) -> Option<PathBuf> {
-    let spec = database.trim();
-    let lower = spec.to_ascii_lowercase();
-    if spec == "memory" || spec == ":memory:" || lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        return None;
-    }
-    let path = Path::new(spec);
-    if spec.ends_with('/') || path.is_dir() {
-        Some(path.to_path_buf())
-    } else {
-        Some(path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")))
-    }
+    let file = canopy_store::sqlite_file(database)?;
+    Some(file.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf))
 }
 
 /// A master key, and the key file made for it when none existed.
@@ -296,11 +287,8 @@ fn open_for_command(database: &str, may_create: bool) -> anyhow::Result<(Canopy,
         bail!("an in-memory database lives only inside its `canopy serve` process: give the --database it uses (a path or postgres:// URL)");
     }
     if !may_create {
-        if let Some(dir) = sqlite_dir(spec) {
-            let file = if spec.ends_with('/') || Path::new(spec).is_dir() { dir.join(canopy_store::DB_FILE_NAME) } else { PathBuf::from(spec) };
-            if !file.is_file() {
-                bail!("no Canopy database at {} (the --database of `canopy serve`)", file.display());
-            }
+        if let Some(file) = canopy_store::sqlite_file(spec).filter(|f| !f.is_file()) {
+            bail!("no Canopy database at {} (the --database of `canopy serve`)", file.display());
         }
     }
     let display = crate::migrate::display_spec(spec);

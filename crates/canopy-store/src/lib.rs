@@ -24,6 +24,22 @@ pub use sqlite::{SqliteStore, MAX_BATCH};
 /// The database file inside a data directory.
 pub const DB_FILE_NAME: &str = "canopy.db";
 
+fn is_memory(spec: &str) -> bool {
+    spec == "memory" || spec == ":memory:"
+}
+
+fn is_postgres(spec: &str) -> bool {
+    let lower = spec.to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// The SQLite database file a `--database` spec names (see [`open`]), without creating anything;
+/// `None` for `memory`, a PostgreSQL URL or an empty spec.
+pub fn sqlite_file(spec: &str) -> Option<std::path::PathBuf> {
+    let spec = spec.trim();
+    (!spec.is_empty() && !is_memory(spec) && !is_postgres(spec)).then(|| sqlite::file_of(spec))
+}
+
 /// Opens the store a `--database` spec names:
 /// - `memory`: an ephemeral in-memory database;
 /// - `postgres://…` / `postgresql://…`: a PostgreSQL database (libpq URL syntax; the schema
@@ -38,11 +54,10 @@ pub fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
     if spec.is_empty() {
         return Err(StoreError::Backend("empty database spec: give a path, `memory` or a postgres:// URL".into()));
     }
-    if spec == "memory" || spec == ":memory:" {
+    if is_memory(spec) {
         return Ok(Arc::new(SqliteStore::open_memory()?));
     }
-    let lower = spec.to_ascii_lowercase();
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+    if is_postgres(spec) {
         // The URL is never logged or echoed: it may hold a password.
         return Ok(Arc::new(PgStore::open(spec)?));
     }
@@ -55,11 +70,10 @@ pub fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// returns the schema version now in force; for `canopy migrate`.
 pub fn migrate(spec: &str) -> Result<usize, StoreError> {
     let spec = spec.trim();
-    let lower = spec.to_ascii_lowercase();
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+    if is_postgres(spec) {
         return postgres::migrate(spec);
     }
-    if spec == "memory" || spec == ":memory:" {
+    if is_memory(spec) {
         return Err(StoreError::Backend("an in-memory database has nothing to migrate".into()));
     }
     drop(open(spec)?);

@@ -328,13 +328,25 @@ impl SqliteStore {
 /// Resolves a filesystem spec: a directory (ends with `/` or exists as one) holds
 /// [`crate::DB_FILE_NAME`]; anything else is the database file itself.
 pub(crate) fn resolve_path(spec: &str) -> StoreResult<PathBuf> {
-    let p = PathBuf::from(spec);
-    if spec.ends_with('/') || spec.ends_with(std::path::MAIN_SEPARATOR) || p.is_dir() {
+    if names_directory(spec) {
+        let p = PathBuf::from(spec);
         std::fs::create_dir_all(&p).map_err(|e| StoreError::Backend(format!("cannot create directory {}: {e}", p.display())))?;
-        Ok(p.join(crate::DB_FILE_NAME))
-    } else {
-        Ok(p)
     }
+    Ok(file_of(spec))
+}
+
+/// [`resolve_path`] without creating the directory.
+pub(crate) fn file_of(spec: &str) -> PathBuf {
+    let p = PathBuf::from(spec);
+    if names_directory(spec) {
+        p.join(crate::DB_FILE_NAME)
+    } else {
+        p
+    }
+}
+
+fn names_directory(spec: &str) -> bool {
+    spec.ends_with('/') || spec.ends_with(std::path::MAIN_SEPARATOR) || Path::new(spec).is_dir()
 }
 
 /// Process-wide SQLite settings, applied once before the first connection opens.
