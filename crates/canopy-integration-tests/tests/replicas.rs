@@ -42,6 +42,15 @@ const OU_NAMES: usize = 6;
 // ---------------------------------------------------------------------------------------------
 // Processes
 
+/// A scratch schema on `$CANOPY_TEST_POSTGRES`, or `None` (the test is skipped) without one.
+fn postgres_scratch() -> Option<canopy_store::PgScratch> {
+    let Some(base) = std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) else {
+        eprintln!("skipped: set CANOPY_TEST_POSTGRES=postgres://… to run the PostgreSQL replicas test");
+        return None;
+    };
+    Some(canopy_store::PgScratch::create(&base).expect("scratch schema"))
+}
+
 /// One replica on `database`; account creation quotas are not what this test is about.
 async fn start_replica(bin: &Path, database: &str, log: &Path) -> ServeProcess {
     spawn_serve(bin, database.as_ref(), &["--max-accounts", "100000"], log, Duration::from_secs(60)).await
@@ -558,11 +567,7 @@ async fn sqlite_one_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_three_replicas() {
-    let Some(base) = std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) else {
-        eprintln!("skipped: set CANOPY_TEST_POSTGRES=postgres://… to run the PostgreSQL replicas test");
-        return;
-    };
-    let scratch = canopy_store::PgScratch::create(&base).expect("scratch schema");
+    let Some(scratch) = postgres_scratch() else { return };
     let bin = canopy_binary();
     // The replicas' log is kept when the test fails (its path is printed).
     let log = std::env::temp_dir().join(format!("canopy-replicas-{}.log", std::process::id()));
@@ -635,11 +640,7 @@ async fn postgres_three_replicas() {
 /// queue (SERIALIZABLE keeps them correct), instead of failing for as long as the holder lives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_stuck_write_queue_is_bypassed() {
-    let Some(base) = std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) else {
-        eprintln!("skipped: set CANOPY_TEST_POSTGRES=postgres://… to run the PostgreSQL replicas test");
-        return;
-    };
-    let scratch = canopy_store::PgScratch::create(&base).expect("scratch schema");
+    let Some(scratch) = postgres_scratch() else { return };
     let bin = canopy_binary();
     let dir = tempfile::tempdir().unwrap();
     let replica = start_replica(&bin, scratch.url(), &dir.path().join("canopy.log")).await;
@@ -680,11 +681,7 @@ async fn postgres_a_stuck_write_queue_is_bypassed() {
 /// balancer takes the replica out (an empty transaction still succeeded).
 #[tokio::test]
 async fn postgres_health_fails_when_the_tables_are_gone() {
-    let Some(base) = std::env::var("CANOPY_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) else {
-        eprintln!("skipped: set CANOPY_TEST_POSTGRES=postgres://… to run the PostgreSQL replicas test");
-        return;
-    };
-    let scratch = canopy_store::PgScratch::create(&base).expect("scratch schema");
+    let Some(scratch) = postgres_scratch() else { return };
     let bin = canopy_binary();
     let dir = tempfile::tempdir().unwrap();
     let replica = start_replica(&bin, scratch.url(), &dir.path().join("canopy.log")).await;
