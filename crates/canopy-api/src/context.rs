@@ -15,6 +15,9 @@ pub struct Caller {
     /// `…:iam::<account>:user/NAME`, or `arn:<partition>:sts::<account>:assumed-role/ROLE/SESSION`.
     pub principal_arn: String,
     pub principal_type: PrincipalType,
+    /// The client's address as the server saw it (`aws:SourceIp` for SCP conditions); `None`
+    /// where there is no connection (the CLI's local commands, library use).
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 /// What kind of principal signed a request (SCP conditions such as `aws:PrincipalType` and
@@ -39,6 +42,7 @@ impl Caller {
             partition,
             region: region.into(),
             access_key_id: access_key_id.into(),
+            source_ip: None,
         }
     }
 }

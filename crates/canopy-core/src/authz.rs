@@ -8,6 +8,7 @@
 //! runs outside the transaction; what-if clones the snapshot and changes the copy only.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use canopy_api::{
@@ -830,7 +831,8 @@ fn check_member(tx: &mut dyn Tx, env: &Env, caller: &Caller, member: &access::Me
     };
     let principal = Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind };
     let action = format!("organizations:{}", op.name());
-    match scp_denial(tx, env, member, principal, &action, "*", Some(&caller.region))? {
+    let facts = RequestFacts { region: Some(&caller.region), source_ip: caller.source_ip };
+    match scp_denial(tx, env, member, principal, &action, "*", facts)? {
         Some(message) => Err(ApiError::new(ErrorCode::AccessDeniedException, message).into()),
         None => Ok(()),
     }
@@ -845,6 +847,7 @@ pub(crate) fn scp_denial_for(
     principal: &crate::identity::Principal,
     action: &str,
     resource: &str,
+    source_ip: Option<IpAddr>,
 ) -> Result<Option<String>, OpError> {
     if !env.config.enforce_scps {
         return Ok(None);
@@ -859,7 +862,15 @@ pub(crate) fn scp_denial_for(
         PrincipalKind::IamUser
     };
     let subject = Principal { arn: principal.arn(), account: Some(principal.account_id.clone()), kind };
-    scp_denial(tx, env, &member, subject, action, resource, None)
+    scp_denial(tx, env, &member, subject, action, resource, RequestFacts { region: None, source_ip })
+}
+
+/// What the server knows about a request besides who signed it: keys of the request context.
+struct RequestFacts<'a> {
+    /// The signing region (`aws:RequestedRegion`), where the action is regional.
+    region: Option<&'a str>,
+    /// The client's address (`aws:SourceIp`).
+    source_ip: Option<IpAddr>,
 }
 
 /// Evaluates the SCPs on the member account's path for one request; `Some(message)` when they
@@ -871,7 +882,7 @@ fn scp_denial(
     principal: Principal,
     action: &str,
     resource: &str,
-    region: Option<&str>,
+    facts: RequestFacts<'_>,
 ) -> Result<Option<String>, OpError> {
     let org = &member.org;
     let root = tree::root_of(tx, &org.id)?;
@@ -903,15 +914,17 @@ fn scp_denial(
         resource_path: None,
     };
     // The keys AWS puts on every request (policy-semantics §3.8) that the server knows: the
-    // time, and that the request came over plain HTTP. aws:SourceIp is not set: the core does
-    // not see the client's address.
+    // time, that the request came over plain HTTP, and the client's address.
     let now_ms = env.clock.now_ms();
     let mut context = RequestContext::new();
     context.insert("aws:CurrentTime", crate::clock::iso8601(now_ms));
     context.insert("aws:EpochTime", now_ms.div_euclid(1000).to_string());
     context.insert("aws:SecureTransport", "false");
-    if let Some(region) = region.filter(|r| !r.is_empty()) {
+    if let Some(region) = facts.region.filter(|r| !r.is_empty()) {
         context.insert("aws:RequestedRegion", region);
+    }
+    if let Some(ip) = facts.source_ip {
+        context.insert("aws:SourceIp", ip.to_string());
     }
     let principal_arn = principal.arn.clone();
     let request = AuthzRequest {

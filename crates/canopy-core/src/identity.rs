@@ -75,6 +75,8 @@ pub struct AssumeRoleRequest {
     pub role_arn: String,
     pub session_name: String,
     pub duration_secs: i64,
+    /// The client's address, for SCP conditions on `aws:SourceIp`.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 /// What AssumeRole issued.
@@ -236,7 +238,7 @@ impl Canopy {
                 };
                 // The SCPs in force on the caller's account apply to its principals' AssumeRole,
                 // before the role and its trust are looked at.
-                if let Some(message) = crate::authz::scp_denial_for(tx, env, &caller, "sts:AssumeRole", &request.role_arn)? {
+                if let Some(message) = crate::authz::scp_denial_for(tx, env, &caller, "sts:AssumeRole", &request.role_arn, request.source_ip)? {
                     return Ok(Err(IdentityError::AccessDenied(message)));
                 }
                 // A missing role and an untrusting one look the same to the caller, as in AWS.

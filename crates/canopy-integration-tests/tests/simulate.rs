@@ -480,7 +480,7 @@ async fn simulate_one_probe_over_every_account() {
 }
 
 #[tokio::test]
-async fn member_calls_carry_the_time_and_transport_keys() {
+async fn member_calls_carry_the_time_transport_and_source_ip_keys() {
     let f = fixture().await;
     let member = f.org.client(&f.other);
     // A change freeze until 2099: the request's aws:CurrentTime (and aws:EpochTime) is now.
@@ -494,6 +494,21 @@ async fn member_calls_carry_the_time_and_transport_keys() {
     let https_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:*", "Resource": "*",
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
     let p = create_policy(&f.org, "HttpsOnly", PolicyType::ServiceControlPolicy, https_only).await;
+    attach(&f.org, &p, &f.other).await;
+    assert_eq!(fail(member.describe_organization().send().await).code, "AccessDeniedException");
+    f.org.mgmt.detach_policy().policy_id(&p).target_id(&f.other).send().await.unwrap();
+
+    // aws:SourceIp is the client's address (loopback here). Without the key, NotIpAddress would
+    // match (a negated operator on a missing key) and deny, and IpAddress would never match.
+    let outside_office = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:*", "Resource": "*",
+        "Condition": {"NotIpAddress": {"aws:SourceIp": ["127.0.0.0/8", "::1/128"]}}}]});
+    let p = create_policy(&f.org, "OfficeOnly", PolicyType::ServiceControlPolicy, outside_office).await;
+    attach(&f.org, &p, &f.other).await;
+    assert!(member.describe_organization().send().await.is_ok());
+    f.org.mgmt.detach_policy().policy_id(&p).target_id(&f.other).send().await.unwrap();
+    let from_loopback = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:*", "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}}]});
+    let p = create_policy(&f.org, "NotFromHere", PolicyType::ServiceControlPolicy, from_loopback).await;
     attach(&f.org, &p, &f.other).await;
     assert_eq!(fail(member.describe_organization().send().await).code, "AccessDeniedException");
 }

@@ -240,6 +240,13 @@ async fn scps_of_the_callers_account_apply_to_assume_role() {
     let (code, message) = sts_err(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await);
     assert_eq!(code, "AccessDenied");
     assert!(!message.contains("service control policy"), "{message}");
+    // The caller's address is aws:SourceIp: a deny for calls from outside loopback spares it.
+    let outside = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
+    let office = org.mgmt.create_policy().name("OfficeOnly").description("d").r#type(PolicyType::ServiceControlPolicy).content(outside).send().await.unwrap();
+    let office_id = office.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+    org.mgmt.attach_policy().policy_id(&office_id).target_id(&other).send().await.unwrap();
+    let (_, message) = sts_err(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await);
+    assert!(!message.contains("service control policy"), "{message}");
     // SCPs never restrict the management account, even attached at the root.
     org.mgmt.attach_policy().policy_id(&policy_id).target_id(&org.root_id).send().await.unwrap();
     let sts = sts_for(&org.server.endpoint, MGMT, "x", None);

@@ -172,10 +172,12 @@ pub(crate) const STS: &str = "sts";
 /// Resolves the caller of a request whose body has been read, in the server's auth mode.
 /// `service`: the signing name the endpoint answers to ([`ORGANIZATIONS`], [`STS`]).
 pub(crate) async fn authenticate(state: &AppState, parts: &Parts, body: &[u8], service: &'static str) -> Result<Identity, AuthFailure> {
-    match state.config.auth {
+    let mut identity = match state.config.auth {
         AuthMode::Dev => dev_identity(state, &parts.headers, parts.uri.query()).await,
         AuthMode::Strict => strict_identity(state, parts, body, service).await,
-    }
+    }?;
+    identity.caller.source_ip = parts.extensions.get::<crate::ClientAddr>().map(|a| a.0);
+    Ok(identity)
 }
 
 async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8], service: &'static str) -> Result<Identity, AuthFailure> {
@@ -237,6 +239,7 @@ fn caller_for(principal: &Principal, region: String, access_key_id: String) -> C
         access_key_id,
         principal_arn: principal.arn(),
         principal_type,
+        source_ip: None,
     }
 }
 

@@ -32,6 +32,7 @@ use canopy_core::Canopy;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt as _;
 
 pub use auth::resolve_caller;
 pub use secrets::MasterKey;
@@ -128,6 +129,11 @@ pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
         .with_state(state)
 }
 
+/// The address a request's connection came from, as the accept loop saw it (IPv4-mapped IPv6
+/// addresses in their IPv4 form).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub std::net::IpAddr);
+
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting connections
 /// and lets in-flight requests finish for at most [`DRAIN_TIMEOUT`].
 ///
@@ -150,9 +156,9 @@ pub async fn serve(
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _peer)) => tcp,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     accept_failed(&e).await;
                     continue;
@@ -162,7 +168,13 @@ pub async fn serve(
         };
         // Small request/response pairs: never wait on Nagle.
         let _ = tcp.set_nodelay(true);
-        let connection = connections.watch(http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router.clone())));
+        // Every request on the connection carries the client's address (aws:SourceIp).
+        let client = ClientAddr(peer.ip().to_canonical());
+        let service = router.clone().map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(client);
+            request
+        });
+        let connection = connections.watch(http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service)));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");

@@ -166,6 +166,7 @@ async fn assume_role(
         role_arn: role_arn.clone(),
         session_name,
         duration_secs,
+        source_ip: identity.caller.source_ip,
     };
     let assumed = state.canopy.assume_role(&identity.principal, request, new).await.map_err(|e| match e {
         IdentityError::AccessDenied(m) => AuthAnswer { status: StatusCode::FORBIDDEN, code: "AccessDenied", message: m },
