@@ -22,7 +22,7 @@ fn account(i: u32, name: &str) -> Account {
         state: Some(AccountState::Active),
         joined_method: Some(AccountJoinedMethod::Created),
         joined_timestamp: Some(Timestamp::from_millis(1_631_121_728_678 + i64::from(i))),
-        paths: if i % 2 == 0 { None } else { Some(vec!["o-abcdefghij/r-ab12/".into()]) },
+        paths: if i.is_multiple_of(2) { None } else { Some(vec!["o-abcdefghij/r-ab12/".into()]) },
     }
 }
 

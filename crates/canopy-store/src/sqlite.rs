@@ -545,17 +545,12 @@ fn checkpoint_loop(conn: Connection, calls: mpsc::Receiver<CheckpointCall>) {
             }
         }
     };
-    loop {
-        match calls.recv_timeout(CHECKPOINT_EVERY) {
-            Err(mpsc::RecvTimeoutError::Timeout) | Ok(CheckpointCall::WalFull) => {
-                if let Some(frames) = checkpoint("PASSIVE").filter(|&f| f >= WAL_RESTART_FRAMES) {
-                    let started = std::time::Instant::now();
-                    checkpoint("RESTART");
-                    tracing::debug!(frames, took_us = started.elapsed().as_micros() as u64, "WAL restarted");
-                }
-            }
-            // The store is closing: the writer and readers are gone or going.
-            Ok(CheckpointCall::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+    // Until the store closes (Stop, or the writer and readers gone).
+    while let Err(mpsc::RecvTimeoutError::Timeout) | Ok(CheckpointCall::WalFull) = calls.recv_timeout(CHECKPOINT_EVERY) {
+        if let Some(frames) = checkpoint("PASSIVE").filter(|&f| f >= WAL_RESTART_FRAMES) {
+            let started = std::time::Instant::now();
+            checkpoint("RESTART");
+            tracing::debug!(frames, took_us = started.elapsed().as_micros() as u64, "WAL restarted");
         }
     }
     checkpoint("TRUNCATE");

@@ -208,7 +208,7 @@ impl AuthzRequest {
     /// when that is 12 digits: the resource's owner when the request gives none. S3 bucket and
     /// object ARNs name no account.
     pub fn arn_account(resource: &str) -> Option<&str> {
-        let account = resource.strip_prefix("arn:")?.splitn(5, ':').nth(3)?;
+        let account = resource.strip_prefix("arn:")?.split(':').nth(3)?;
         (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
     }
 }
