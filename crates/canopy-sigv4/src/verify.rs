@@ -95,13 +95,19 @@ impl Pending {
         let (auth, request_time, session_token) = match req.header("authorization") {
             Some(value) => {
                 let auth = parse_authorization_header(value)?;
-                let time = req.header("x-amz-date").ok_or_else(|| {
-                    SigV4Error::Incomplete(
-                        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
-                    )
-                })?;
+                // X-Amz-Date wins; without it, the HTTP Date header (IMF-fixdate, or already in
+                // the ISO 8601 basic form) is the request time the string to sign carries.
+                let time = match (req.header("x-amz-date"), req.header("date")) {
+                    (Some(amz), _) => amz.trim().to_owned(),
+                    (None, Some(date)) => http_date_as_request_time(date.trim()).unwrap_or_else(|| date.trim().to_owned()),
+                    (None, None) => {
+                        return Err(SigV4Error::Incomplete(
+                            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
+                        ))
+                    }
+                };
                 let token = req.header("x-amz-security-token").map(str::to_owned);
-                (auth, time.trim().to_owned(), token)
+                (auth, time, token)
             }
             None => {
                 let Some(auth) = parse_presigned_query(req.query)? else {
@@ -439,6 +445,23 @@ pub fn parse_request_time(value: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
+/// An HTTP `Date` in IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7) as
+/// `yyyymmddThhmmssZ`; `None` for any other form. The weekday is not checked against the date.
+fn http_date_as_request_time(value: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (_weekday, rest) = value.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    let month = MONTHS.iter().position(|m| m == month)? + 1;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let hms: Vec<&str> = time.split(':').collect();
+    if !digits(day, 2) || !digits(year, 4) || hms.len() != 3 || !hms.iter().all(|p| digits(p, 2)) {
+        return None;
+    }
+    let formatted = format!("{year}{month:02}{day}T{}{}{}Z", hms[0], hms[1], hms[2]);
+    parse_request_time(&formatted).map(|_| formatted)
+}
+
 /// Unix seconds → `yyyymmddThhmmssZ`.
 pub fn format_request_time(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
@@ -529,6 +552,30 @@ mod tests {
         assert!(verify(&req, now + MAX_SKEW_SECS, |_| Some(SECRET.into())).is_ok());
         let early = now - MAX_SKEW_SECS - 1;
         assert!(matches!(verify(&req, early, |_| Some(SECRET.into())), Err(SigV4Error::Expired(m)) if m.starts_with("Signature not yet current: 20150830T123600Z is still later than")));
+    }
+
+    #[test]
+    fn http_date_header_stands_in_for_x_amz_date() {
+        assert_eq!(http_date_as_request_time("Mon, 09 Sep 2011 23:36:00 GMT").as_deref(), Some("20110909T233600Z"));
+        for bad in ["Mon, 9 Sep 2011 23:36:00 GMT", "Mon, 09 Sep 2011 23:36:00 UTC", "Mon, 31 Sep 2011 23:36:00 GMT", "Monday, 09-Sep-11 23:36:00 GMT", ""] {
+            assert_eq!(http_date_as_request_time(bad), None, "{bad}");
+        }
+        // The first SigV4 test suite's get-vanilla: signed with `Date`, no X-Amz-Date.
+        let headers = [
+            ("Date", "Mon, 09 Sep 2011 23:36:00 GMT"),
+            ("Host", "host.foo.com"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20110909/us-east-1/host/aws4_request, SignedHeaders=date;host, Signature=b27ccfbfa7df52a200ff74193ca6e32d4b48b8856fab7ebf1c595d0670a7e470",
+            ),
+        ];
+        let req = SignedRequest { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
+        let now = parse_request_time("20110909T233600Z").unwrap();
+        assert!(verify(&req, now, |_| Some(SECRET.into())).is_ok());
+        // A Date in another form is named in the error, as for X-Amz-Date.
+        let headers = [("Date", "yesterday"), headers[1], headers[2]];
+        let req = SignedRequest { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
+        assert!(matches!(verify(&req, now, |_| Some(SECRET.into())), Err(SigV4Error::Incomplete(m)) if m.contains("\"yesterday\"")));
     }
 
     #[test]
