@@ -15,6 +15,12 @@ pub struct Caller {
     /// `…:iam::<account>:user/NAME`, or `arn:<partition>:sts::<account>:assumed-role/ROLE/SESSION`.
     pub principal_arn: String,
     pub principal_type: PrincipalType,
+    /// GetCallerIdentity's UserId (`aws:userid`): the account id for the root user, `AIDA…` for
+    /// an IAM user, `AROA…:SESSION` for a role session.
+    pub user_id: String,
+    /// When the temporary credentials signing the request were issued (`aws:TokenIssueTime`,
+    /// Unix ms); `None` for long-term keys.
+    pub token_issued_ms: Option<i64>,
     /// The client's address as the server saw it (`aws:SourceIp` for SCP conditions); `None`
     /// where there is no connection (the CLI's local commands, library use).
     pub source_ip: Option<std::net::IpAddr>,
@@ -38,6 +44,8 @@ impl Caller {
         Caller {
             principal_arn: format!("arn:{partition}:iam::{account_id}:root"),
             principal_type: PrincipalType::Root,
+            user_id: account_id.clone(),
+            token_issued_ms: None,
             account_id,
             partition,
             region: region.into(),

@@ -831,7 +831,12 @@ fn check_member(tx: &mut dyn Tx, env: &Env, caller: &Caller, member: &access::Me
     };
     let principal = Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind };
     let action = format!("organizations:{}", op.name());
-    let facts = RequestFacts { region: Some(&caller.region), source_ip: caller.source_ip };
+    let facts = RequestFacts {
+        region: Some(&caller.region),
+        source_ip: caller.source_ip,
+        user_id: &caller.user_id,
+        token_issued_ms: caller.token_issued_ms,
+    };
     match scp_denial(tx, env, member, principal, &action, "*", facts)? {
         Some(message) => Err(ApiError::new(ErrorCode::AccessDeniedException, message).into()),
         None => Ok(()),
@@ -862,7 +867,8 @@ pub(crate) fn scp_denial_for(
         PrincipalKind::IamUser
     };
     let subject = Principal { arn: principal.arn(), account: Some(principal.account_id.clone()), kind };
-    scp_denial(tx, env, &member, subject, action, resource, RequestFacts { region: None, source_ip })
+    let facts = RequestFacts { region: None, source_ip, user_id: &principal.user_id, token_issued_ms: principal.token_issued_ms };
+    scp_denial(tx, env, &member, subject, action, resource, facts)
 }
 
 /// What the server knows about a request besides who signed it: keys of the request context.
@@ -871,6 +877,10 @@ struct RequestFacts<'a> {
     region: Option<&'a str>,
     /// The client's address (`aws:SourceIp`).
     source_ip: Option<IpAddr>,
+    /// GetCallerIdentity's UserId (`aws:userid`).
+    user_id: &'a str,
+    /// When the session's credentials were issued (`aws:TokenIssueTime`); `None` for long-term keys.
+    token_issued_ms: Option<i64>,
 }
 
 /// Evaluates the SCPs on the member account's path for one request; `Some(message)` when they
@@ -925,6 +935,20 @@ fn scp_denial(
     }
     if let Some(ip) = facts.source_ip {
         context.insert("aws:SourceIp", ip.to_string());
+    }
+    // Who signed, beyond what the principal's ARN tells (the engine derives aws:PrincipalArn,
+    // aws:PrincipalType and aws:PrincipalAccount from it).
+    context.insert("aws:userid", facts.user_id);
+    if principal.kind == PrincipalKind::IamUser {
+        if let Some(name) = principal.arn.rsplit('/').next() {
+            context.insert("aws:username", name);
+        }
+    }
+    // Temporary credentials: when they were issued, and that they were issued without MFA
+    // (Canopy's AssumeRole takes no MFA); long-term keys carry neither key.
+    if let Some(issued_ms) = facts.token_issued_ms {
+        context.insert("aws:TokenIssueTime", crate::clock::iso8601(issued_ms));
+        context.insert("aws:MultiFactorAuthPresent", "false");
     }
     let principal_arn = principal.arn.clone();
     let request = AuthzRequest {

@@ -23,6 +23,8 @@ pub struct Principal {
     pub resource: String,
     /// GetCallerIdentity's UserId.
     pub user_id: String,
+    /// When a session's temporary credentials were issued (Unix ms); `None` for long-term keys.
+    pub token_issued_ms: Option<i64>,
 }
 
 impl Principal {
@@ -33,6 +35,7 @@ impl Principal {
             account_id: account_id.to_owned(),
             resource: "root".into(),
             user_id: account_id.to_owned(),
+            token_issued_ms: None,
         }
     }
 
@@ -42,6 +45,7 @@ impl Principal {
             account_id: credential.account_id.clone(),
             resource: credential.principal.clone(),
             user_id: credential.user_id.clone(),
+            token_issued_ms: credential.session_token_sha256.is_some().then_some(credential.created_ms),
         }
     }
 
@@ -276,6 +280,7 @@ impl Canopy {
                     account_id: role.account_id.clone(),
                     resource: format!("assumed-role/{}/{}", role.name, request.session_name),
                     user_id: format!("{}:{}", role.role_id, request.session_name),
+                    token_issued_ms: Some(now),
                 };
                 tx.credential_delete_expired(now)?;
                 tx.credential_insert(&CredentialRecord {

@@ -92,7 +92,9 @@ pub fn organization(org: &OrganizationRecord, mgmt: &AccountRecord) -> Organizat
     // AvailablePolicyTypes is deprecated and only ever reports SCP, enabled for every
     // all-features organization whatever its root has enabled (api-facts §7.4; DisablePolicyType's
     // reference: a type disabled in the root "still appears enabled for the organization").
-    let available = if org.feature_set == OrganizationFeatureSet::All {
+    // The China partition's list is empty ("In the China (Ningxia) Region, no policy type is
+    // included": DescribeOrganization's reference).
+    let available = if org.feature_set == OrganizationFeatureSet::All && org.partition != "aws-cn" {
         vec![PolicyTypeSummary {
             type_: Some(PolicyType::ServiceControlPolicy),
             status: Some(PolicyTypeStatus::Enabled),

@@ -237,6 +237,10 @@ async fn partitions_are_separate() {
     let cn_id = cn_org.id().unwrap().to_string();
     assert_eq!(cn_org.arn(), Some(format!("arn:aws-cn:organizations::{MGMT}:organization/{cn_id}").as_str()));
     assert_eq!(cn_org.master_account_arn(), Some(format!("arn:aws-cn:organizations::{MGMT}:account/{cn_id}/{MGMT}").as_str()));
+    // "In the China (Ningxia) Region, no policy type is included" in AvailablePolicyTypes.
+    assert_eq!(cn_org.available_policy_types(), &[]);
+    let described = cn.describe_organization().send().await.unwrap();
+    assert_eq!(described.organization().unwrap().available_policy_types(), &[]);
     let roots = cn.list_roots().send().await.unwrap();
     let root = &roots.roots()[0];
     assert!(root.arn().unwrap().starts_with(&format!("arn:aws-cn:organizations::{MGMT}:root/{cn_id}/")), "{root:?}");
@@ -248,6 +252,7 @@ async fn partitions_are_separate() {
     let out = aws.create_organization().send().await.expect("CreateOrganization in aws");
     let aws_org = out.organization().unwrap();
     assert_ne!(aws_org.id(), Some(cn_id.as_str()));
+    assert_eq!(aws_org.available_policy_types().len(), 1);
     assert!(aws_org.arn().unwrap().starts_with("arn:aws:organizations::"), "{aws_org:?}");
 
     // Accounts and OUs created in aws-cn carry aws-cn ARNs and stay there.

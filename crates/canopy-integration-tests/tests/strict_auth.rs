@@ -463,3 +463,38 @@ async fn canopy_api_authenticates_like_the_aws_endpoints() {
     let r = send(s.server.addr, "POST", "/canopy/v1/what-if", &h, br#"{"changes":[]}"#).await;
     assert!(r.body.contains("InvalidSignatureException"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn scps_see_an_iam_users_name_and_id() {
+    use aws_sdk_organizations::types::PolicyType;
+    let s = strict().await;
+    let (akid, secret) = s.issue(MGMT, None).await;
+    let mgmt = s.orgs(&akid, &secret, None);
+    mgmt.create_organization().send().await.unwrap();
+    let car = mgmt.create_account().account_name("member").email("member@example.org").send().await.unwrap();
+    let car_id = car.create_account_status().unwrap().id().unwrap().to_owned();
+    let status = mgmt.describe_create_account_status().create_account_request_id(car_id).send().await.unwrap();
+    let member = status.create_account_status().unwrap().account_id().unwrap().to_owned();
+    let (alice_key, alice_secret) = s.issue(&member, Some("alice")).await;
+    let alice_id = s.sts(&alice_key, &alice_secret, None).get_caller_identity().send().await.unwrap().user_id().unwrap().to_owned();
+    let alice = s.orgs(&alice_key, &alice_secret, None);
+    let (root_key, root_secret) = s.issue(&member, None).await;
+    let root = s.orgs(&root_key, &root_secret, None);
+    assert!(alice.describe_organization().send().await.is_ok());
+
+    // aws:username is the user's name (root users have none); aws:userid its AIDA… id.
+    for condition in [
+        serde_json::json!({"StringEquals": {"aws:username": "alice"}}),
+        serde_json::json!({"StringEquals": {"aws:userid": alice_id}}),
+    ] {
+        let content = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Action": "organizations:DescribeOrganization", "Resource": "*", "Condition": condition}]});
+        let p = mgmt.create_policy().name("NoAlice").description("d").r#type(PolicyType::ServiceControlPolicy).content(content.to_string()).send().await.unwrap();
+        let id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_owned();
+        mgmt.attach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
+        assert_eq!(code_of(alice.describe_organization().send().await).0, "AccessDeniedException", "{condition}");
+        assert!(root.describe_organization().send().await.is_ok(), "{condition}");
+        mgmt.detach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
+        mgmt.delete_policy().policy_id(&id).send().await.unwrap();
+    }
+}

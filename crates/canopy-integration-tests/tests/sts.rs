@@ -252,3 +252,62 @@ async fn scps_of_the_callers_account_apply_to_assume_role() {
     let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
     assert!(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await.is_ok());
 }
+
+#[tokio::test]
+async fn scps_see_who_signed_beyond_the_arn() {
+    use aws_sdk_organizations::types::PolicyType;
+    let org = Org::new().await;
+    let member = org.create_account("Member").await;
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    let out = sts.assume_role().role_arn(role_arn(&member, "OrganizationAccountAccessRole")).role_session_name("sess").send().await.unwrap();
+    let session = orgs_as_session(&org.server.endpoint, out.credentials().unwrap());
+    let role_id = out.assumed_role_user().unwrap().assumed_role_id().to_string();
+    assert!(role_id.starts_with("AROA") && role_id.ends_with(":sess"), "{role_id}");
+    let as_root = org.client(&member);
+    let attach = |name: &'static str, condition: serde_json::Value| {
+        let mgmt = org.mgmt.clone();
+        let member = member.clone();
+        async move {
+            let content = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+                "Action": "organizations:DescribeOrganization", "Resource": "*", "Condition": condition}]});
+            let p = mgmt.create_policy().name(name).description("d").r#type(PolicyType::ServiceControlPolicy).content(content.to_string()).send().await.unwrap();
+            let id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+            mgmt.attach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
+            id
+        }
+    };
+    let detach = |id: String| {
+        let mgmt = org.mgmt.clone();
+        let member = member.clone();
+        async move { mgmt.detach_policy().policy_id(&id).target_id(&member).send().await.unwrap() }
+    };
+    let denied = |r: Result<_, aws_sdk_organizations::error::SdkError<_>>| match r {
+        Ok(_) => false,
+        Err(e) => {
+            let e: aws_sdk_organizations::error::SdkError<aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError> = e;
+            assert_eq!(e.code(), Some("AccessDeniedException"), "{e:?}");
+            true
+        }
+    };
+
+    // Break-glass exemption by aws:userid: the session (AROA…:sess) passes, the root user (whose
+    // userid is the account id) does not.
+    let p = attach("BreakGlass", serde_json::json!({"StringNotLike": {"aws:userid": "AROA*:sess"}})).await;
+    assert!(!denied(session.describe_organization().send().await));
+    assert!(denied(as_root.describe_organization().send().await));
+    detach(p).await;
+    let p = attach("RootUser", serde_json::json!({"StringEquals": {"aws:userid": member.as_str()}})).await;
+    assert!(!denied(session.describe_organization().send().await));
+    assert!(denied(as_root.describe_organization().send().await));
+    detach(p).await;
+    // Temporary credentials carry aws:TokenIssueTime and aws:MultiFactorAuthPresent (false);
+    // long-term keys carry neither.
+    let p = attach("Sessions", serde_json::json!({"Null": {"aws:TokenIssueTime": "false"}, "Bool": {"aws:MultiFactorAuthPresent": "false"}})).await;
+    assert!(denied(session.describe_organization().send().await));
+    assert!(!denied(as_root.describe_organization().send().await));
+    detach(p).await;
+    let p = attach("NoUsername", serde_json::json!({"Null": {"aws:username": "false"}})).await;
+    assert!(!denied(session.describe_organization().send().await));
+    assert!(!denied(as_root.describe_organization().send().await));
+    detach(p).await;
+}

@@ -239,6 +239,8 @@ fn caller_for(principal: &Principal, region: String, access_key_id: String) -> C
         access_key_id,
         principal_arn: principal.arn(),
         principal_type,
+        user_id: principal.user_id.clone(),
+        token_issued_ms: principal.token_issued_ms,
         source_ip: None,
     }
 }
