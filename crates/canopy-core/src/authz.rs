@@ -800,9 +800,10 @@ fn validate_and_compile(config: &CoreConfig, field: &str, t: PolicyType, id: &st
 // ---------------------------------------------------------------------------------------------
 // Enforcement on Canopy's own API
 
-/// The SCP check of a member account's call to `op` (§3.11: `organizations:<Operation>`, as
-/// AWS does before any Organizations operation runs). The management account, accounts outside
-/// any organization and organizations without SCPs enabled pass; a deny answers
+/// What runs before any Organizations operation: a closing or closed member account is refused
+/// (AccessDenied), then the SCP check of a member account's call to `op` (§3.11:
+/// `organizations:<Operation>`, as AWS does). The management account, accounts outside any
+/// organization and organizations without SCPs enabled pass the SCP check; a deny answers
 /// AccessDeniedException in AWS's wording, naming the denying policy's ARN.
 ///
 /// The membership it reads is handed to the operation (the returned guard keeps it for the
@@ -810,11 +811,13 @@ fn validate_and_compile(config: &CoreConfig, field: &str, t: PolicyType, id: &st
 /// management caller nothing more.
 pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation) -> Result<access::Prefetched, OpError> {
     let running = access::begin(op, env);
-    if !env.config.enforce_scps {
-        return Ok(running);
-    }
     let member = access::membership(tx, caller)?;
-    if let Some(m) = member.as_ref().filter(|m| !m.is_management()) {
+    if let Some(m) = &member {
+        // A closed account is suspended: it keeps no rights (delegated administration, a
+        // resource policy's grants) and can call nothing.
+        crate::ops::organization::refuse_closed_caller(&m.account)?;
+    }
+    if let Some(m) = member.as_ref().filter(|m| env.config.enforce_scps && !m.is_management()) {
         check_member(tx, env, caller, m, op)?;
     }
     access::prefetch(caller, member);

@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_sdk_organizations::operation::close_account::CloseAccountError;
 use aws_sdk_organizations::operation::create_account::CreateAccountError;
 use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
@@ -618,7 +619,7 @@ async fn the_legacy_status_is_left_out_when_asked() {
 }
 
 #[tokio::test]
-async fn a_purged_account_belongs_to_no_organization_in_its_own_calls() {
+async fn a_closed_account_calls_nothing_and_a_purged_one_is_in_no_organization() {
     // No retention after closure: a closed account is purged at once.
     let config = CoreConfig { closed_account_retention_ms: 0, ..CoreConfig::default() };
     let org = Org::with_config(config).await;
@@ -630,13 +631,16 @@ async fn a_purged_account_belongs_to_no_organization_in_its_own_calls() {
     expect_err(member.leave_organization().send().await, "AWSOrganizationsNotInUseException", None);
     expect_err(org.mgmt.describe_account().account_id(&gone).send().await, "AccountNotFoundException", None);
 
-    // Inside the retention window (90 days by default) the closed account still sees its
-    // organization, as the organization still lists it.
+    // Inside the retention window (90 days by default) the organization still lists the closed
+    // account, but the account is suspended: it can call nothing.
     let org = Org::new().await;
     let closed = org.create_account("Closed").await;
     org.mgmt.close_account().account_id(&closed).send().await.unwrap();
     let member = org.client(&closed);
-    assert_eq!(member.describe_organization().send().await.unwrap().organization().unwrap().id(), Some(org.org_id.as_str()));
+    let closed_message = format!("Account {closed} is closed (SUSPENDED): a closed account can't call AWS Organizations.");
+    let e = member.describe_organization().send().await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (Some("AccessDeniedException"), Some(closed_message.as_str())));
+    expect_err(member.leave_organization().send().await, "AccessDeniedException", None);
     let d = org.mgmt.describe_account().account_id(&closed).send().await.unwrap();
     assert_eq!(d.account().unwrap().state(), Some(&AccountState::Closed));
 }

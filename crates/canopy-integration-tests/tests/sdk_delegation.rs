@@ -540,3 +540,17 @@ async fn serve_flags_shape_the_service_principals() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--service-principal"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn a_closed_delegated_administrator_keeps_no_rights() {
+    let org = Org::new().await;
+    let admin = org.create_account("Admin").await;
+    enable_access(&org, CONFIG).await;
+    register(&org, &admin, CONFIG).await;
+    let as_admin = org.client(&admin);
+    assert!(as_admin.list_accounts().send().await.is_ok());
+    org.mgmt.close_account().account_id(&admin).send().await.unwrap();
+    // Suspended: its delegated reads are refused with the rest.
+    expect_err(as_admin.list_accounts().send().await, "AccessDeniedException", None);
+    expect_err(as_admin.describe_organization().send().await, "AccessDeniedException", None);
+}

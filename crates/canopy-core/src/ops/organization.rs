@@ -35,6 +35,18 @@ pub fn refuse_closed(account: &AccountRecord) -> Result<(), OpError> {
     Ok(())
 }
 
+/// A member account that is closing or closed calls nothing: AWS suspends it.
+pub fn refuse_closed_caller(account: &AccountRecord) -> Result<(), OpError> {
+    if account.close_requested_ms.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::AccessDeniedException,
+            format!("Account {} is closed (SUSPENDED): a closed account can't call AWS Organizations.", account.id),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The email of an account Canopy makes on its first use: derived from the id, since Canopy has
 /// no sign-up to take it from (an EMAIL invitation to this address reaches that account).
 pub fn standalone_email(account_id: &str) -> String {
