@@ -630,6 +630,8 @@ async fn enable_all_features_declined_by_management_and_members_leaving() {
     assert!(for_account(&b, by_action(ActionType::EnableAllFeatures)).await.is_empty());
     expect_err(b.accept_handshake().handshake_id(child_b.id().unwrap()).send().await, "HandshakeNotFoundException", None);
     expect_err(b.describe_handshake().handshake_id(child_b.id().unwrap()).send().await, "HandshakeNotFoundException", None);
+    // The request to B is void: CANCELED at once, not left REQUESTED with nobody to answer it.
+    assert_eq!(describe(&org.mgmt, child_b.id().unwrap()).await.state(), Some(&HandshakeState::Canceled));
     // A's approval is then the last one: the approval reaches the management account.
     let child_a = for_account(&a, by_parent(second.id().unwrap())).await.remove(0);
     accept(&a, child_a.id().unwrap()).await;

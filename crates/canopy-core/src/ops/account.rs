@@ -495,7 +495,7 @@ pub fn detach_from_org(tx: &mut dyn Tx, env: &Env, member: &Member, account: &mu
     account.joined_method = None;
     account.joined_ms = None;
     tx.account_update(account)?;
-    super::handshake::member_left(tx, env, &member.org)
+    super::handshake::member_left(tx, env, &member.org, &account.id)
 }
 
 #[cfg(test)]

@@ -511,10 +511,17 @@ fn members_all_accepted(tx: &mut dyn Tx, org: &OrganizationRecord, parent_id: &s
     Ok(true)
 }
 
-/// A member left the organization (removed, or left by itself): when it was the last one
-/// holding up a pending all-features migration, the management account now gets the approval.
-pub(crate) fn member_left(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord) -> Result<(), OpError> {
-    let Some(mut parent) = pending_migration(tx, org, env.clock.now_ms())? else { return Ok(()) };
+/// A member left the organization (removed, or left by itself): the migration's request to it
+/// is void (CANCELED, as the migration's completion would make it), and when it was the last one
+/// holding the migration up, the management account now gets the approval.
+pub(crate) fn member_left(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, account_id: &str) -> Result<(), OpError> {
+    let now = env.clock.now_ms();
+    let Some(mut parent) = pending_migration(tx, org, now)? else { return Ok(()) };
+    for mut child in tx.handshake_list_by_org(&org.id, Some(ActionType::EnableAllFeatures), Some(&parent.id), None, usize::MAX)? {
+        if child.recipient == account_id && is_pending(&child, now) {
+            finish(tx, &mut child, HandshakeState::Canceled, now)?;
+        }
+    }
     if parent.state == HandshakeState::Requested && members_all_accepted(tx, org, &parent.id)? {
         open_approval(tx, env, org, &mut parent)?;
     }
