@@ -404,3 +404,50 @@ async fn non_account_access_keys_act_as_the_default_account() {
     let again = client_for(&server.endpoint, "ASIAOTHERKEY");
     assert_eq!(again.describe_organization().send().await.unwrap().organization(), out.organization());
 }
+
+/// Ids from the random source, except root ids: the first three are the same.
+struct RepeatedRootIds {
+    roots_made: std::sync::atomic::AtomicUsize,
+}
+
+impl canopy_core::IdSource for RepeatedRootIds {
+    fn organization_id(&self) -> String {
+        canopy_core::RandomIds.organization_id()
+    }
+    fn root_id(&self) -> String {
+        match self.roots_made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+            0..=2 => "r-same".to_string(),
+            _ => canopy_core::RandomIds.root_id(),
+        }
+    }
+    fn ou_id(&self, root_id: &str) -> String {
+        canopy_core::RandomIds.ou_id(root_id)
+    }
+    fn account_id(&self) -> String {
+        canopy_core::RandomIds.account_id()
+    }
+    fn create_account_request_id(&self) -> String {
+        canopy_core::RandomIds.create_account_request_id()
+    }
+}
+
+#[tokio::test]
+async fn a_root_id_already_in_use_is_drawn_again() {
+    let store = std::sync::Arc::new(canopy_store::SqliteStore::open_memory().unwrap());
+    let env = canopy_core::Env {
+        config: canopy_core::CoreConfig::default(),
+        clock: std::sync::Arc::new(canopy_core::SystemClock),
+        ids: std::sync::Arc::new(RepeatedRootIds { roots_made: 0.into() }),
+    };
+    let server = TestServer::start_with_server_config(canopy_core::Canopy::with_env(store, env), Default::default()).await;
+    let first = client_for(&server.endpoint, "111111111111");
+    first.create_organization().send().await.unwrap();
+    // Root ids are unique across the store: the second organization's draw of "r-same" is
+    // refused and drawn again, instead of failing the request with a 500.
+    let second = client_for(&server.endpoint, "222222222222");
+    second.create_organization().send().await.expect("CreateOrganization with a colliding root id");
+    let r1 = first.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    let r2 = second.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    assert_eq!(r1, "r-same");
+    assert_ne!(r2, "r-same");
+}

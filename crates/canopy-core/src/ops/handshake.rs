@@ -234,13 +234,19 @@ struct NewHandshake {
     expires_ms: i64,
 }
 
-fn insert(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, new: NewHandshake) -> Result<HandshakeRecord, OpError> {
-    let id = loop {
+/// A handshake id no handshake of the store uses (the sequence part of an id can repeat after a
+/// restart).
+pub(crate) fn unused_handshake_id(tx: &mut dyn Tx, env: &Env) -> Result<String, OpError> {
+    loop {
         let id = env.ids.handshake_id();
         if tx.handshake_get(&id)?.is_none() {
-            break id;
+            return Ok(id);
         }
-    };
+    }
+}
+
+fn insert(tx: &mut dyn Tx, env: &Env, org: &OrganizationRecord, new: NewHandshake) -> Result<HandshakeRecord, OpError> {
+    let id = unused_handshake_id(tx, env)?;
     let action_lower = new.action.as_str().to_ascii_lowercase();
     let record = HandshakeRecord {
         arn: arn::handshake(&org.partition, &org.management_account_id, &org.id, &action_lower, &id),

@@ -109,7 +109,7 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     if feature_set == OrganizationFeatureSet::All && env.config.enable_scp_on_create {
         enabled.push(PolicyType::ServiceControlPolicy);
     }
-    let root = RootRecord { id: env.ids.root_id(), org_id: org.id.clone(), name: "Root".to_string(), enabled_policy_types: enabled };
+    let root = RootRecord { id: unused_root_id(tx, env)?, org_id: org.id.clone(), name: "Root".to_string(), enabled_policy_types: enabled };
     tx.root_insert(&root)?;
     account.org_id = Some(org.id.clone());
     account.parent_id = Some(root.id.clone());
@@ -122,6 +122,18 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &root.id)?;
     super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account.id)?;
     Ok(CreateOrganizationResponse { organization: Some(views::organization(&org, &account)) })
+}
+
+/// A root id no organization of the store uses. Root ids have 4 random characters (1.7 million
+/// values) and are unique across the store, so collisions are real once organizations number
+/// in the tens of thousands.
+fn unused_root_id(tx: &mut dyn Tx, env: &Env) -> Result<String, OpError> {
+    loop {
+        let id = env.ids.root_id();
+        if tx.root_get(&id)?.is_none() {
+            return Ok(id);
+        }
+    }
 }
 
 fn unique_org_id(tx: &mut dyn Tx, env: &Env) -> Result<String, OpError> {

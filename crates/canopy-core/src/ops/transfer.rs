@@ -72,7 +72,7 @@ pub fn invite(
     check_levels(tx, now, &org.id, &invitee.org.id)?;
 
     let transfer_id = unused_transfer_id(tx, env)?;
-    let handshake_id = env.ids.handshake_id();
+    let handshake_id = super::handshake::unused_handshake_id(tx, env)?;
     let expires_ms = now.saturating_add(env.config.transfer_invite_expiry_ms);
     let type_ = input.type_;
     let handshake = HandshakeRecord {
