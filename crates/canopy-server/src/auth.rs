@@ -172,6 +172,10 @@ pub(crate) const STS: &str = "sts";
 /// Resolves the caller of a request whose body has been read, in the server's auth mode.
 /// `service`: the signing name the endpoint answers to ([`ORGANIZATIONS`], [`STS`]).
 pub(crate) async fn authenticate(state: &AppState, parts: &Parts, body: &[u8], service: &'static str) -> Result<Identity, AuthFailure> {
+    // Two signatures are ambiguous: which one a proxy checked is anyone's guess.
+    if parts.headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(AuthFailure::SigV4(SigV4Error::Incomplete("The request carries more than one Authorization header.".into())));
+    }
     let mut identity = match state.config.auth {
         AuthMode::Dev => dev_identity(state, &parts.headers, parts.uri.query()).await,
         AuthMode::Strict => strict_identity(state, parts, body, service).await,

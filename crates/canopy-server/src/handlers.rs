@@ -70,7 +70,12 @@ pub(crate) async fn aws_json(
 ) -> Response {
     let (parts, body) = request.into_parts();
 
-    // 1. Which operation.
+    // 1. Which operation. Repeated, the header is ambiguous (one proxy reads the first value,
+    // another the last or all of them joined): it names no operation.
+    if parts.headers.get_all(&X_AMZ_TARGET).iter().nth(1).is_some() {
+        let message = "Multiple X-Amz-Target headers: send exactly one, AWSOrganizationsV20161128.<Operation>".to_owned();
+        return failed(ApiError::new(ErrorCode::UnknownOperationException, message), None, None);
+    }
     let target = parts.headers.get(&X_AMZ_TARGET);
     let operation = target
         .and_then(|t| t.to_str().ok())

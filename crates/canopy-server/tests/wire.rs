@@ -222,6 +222,24 @@ async fn unknown_target_is_unknown_operation_naming_it() {
     }
 }
 
+#[tokio::test]
+async fn repeated_target_or_authorization_headers_are_refused() {
+    let server = TestServer::start().await;
+    // Two targets: neither runs (a proxy may have checked the other one).
+    let with_headers = |extra: &str| {
+        format!("POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n{extra}\r\n{{}}").into_bytes()
+    };
+    let r = raw(&server, &with_headers(&format!("X-Amz-Target: {TARGET}CreateOrganization\r\nX-Amz-Target: {TARGET}DescribeOrganization\r\n"))).await;
+    assert_eq!((r.status, r.error_type().as_str()), (400, "UnknownOperationException"));
+    assert!(r.json()["Message"].as_str().unwrap().contains("Multiple X-Amz-Target"), "{}", String::from_utf8_lossy(&r.body));
+    let r = call(&server, "DescribeOrganization", "{}").await;
+    assert_eq!(r.error_type(), "AWSOrganizationsNotInUseException", "nothing was created");
+    // Two signatures: refused before anything runs.
+    let auth = |account: &str| format!("Authorization: AWS4-HMAC-SHA256 Credential={account}/20261129/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=ab\r\n");
+    let r = raw(&server, &with_headers(&format!("X-Amz-Target: {TARGET}CreateOrganization\r\n{}{}", auth("111111111111"), auth("222222222222")))).await;
+    assert_eq!((r.status, r.error_type().as_str()), (400, "IncompleteSignatureException"), "{}", String::from_utf8_lossy(&r.body));
+}
+
 /// A CreateOrganization request whose body is `chunks` chunks of `size` spaces, chunked.
 fn chunked_create_organization(chunks: usize, size: usize) -> Vec<u8> {
     let mut req = format!(
