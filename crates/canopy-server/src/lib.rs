@@ -18,6 +18,7 @@ mod canopy_api;
 mod handlers;
 mod metrics;
 mod observe;
+mod stall;
 pub mod secrets;
 mod sts;
 pub mod testing;
@@ -140,9 +141,10 @@ pub(crate) struct ClientAddr(pub std::net::IpAddr);
 /// HTTP/1.1 only, as AWS SDKs speak to a plain `http://` endpoint. A connection that takes more
 /// than `read_timeout` (the [`ServerConfig`]'s) to send a request's headers is closed; on a
 /// kept-alive connection the wait counts from the previous answer, so that is also the idle
-/// limit. The body is bounded by the same time where it is read. Without these, a client that
-/// stops half-way holds its socket for ever, and a few thousand of them exhaust the process's
-/// file descriptors.
+/// limit. The body is bounded by the same time where it is read, and so is an answer the client
+/// does not take ([`stall::WriteDeadline`]). Without these, a client that stops half-way (or
+/// pipelines requests and never reads) holds its socket for ever, and a few thousand of them
+/// exhaust the process's file descriptors and memory.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
@@ -174,7 +176,8 @@ pub async fn serve(
             request.extensions_mut().insert(client);
             request
         });
-        let connection = connections.watch(http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service)));
+        let io = TokioIo::new(stall::WriteDeadline::new(tcp, read_timeout));
+        let connection = connections.watch(http.serve_connection(io, TowerToHyperService::new(service)));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");

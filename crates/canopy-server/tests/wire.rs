@@ -337,6 +337,28 @@ async fn a_stalled_body_gets_408_after_the_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_client_that_never_reads_its_answers_is_disconnected_after_the_read_timeout() {
+    let server = server_with_read_timeout(std::time::Duration::from_millis(300)).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let (_reader, mut writer) = stream.into_split();
+    // Pipelined requests, far more answers (about 20 MB) than the socket buffers hold, none of
+    // them read. Once the answers back up the server stops reading requests, and the writes
+    // block; once the server gives the connection up, they fail. Kept open, they would block
+    // for ever.
+    let one = format!("POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: {TARGET}DescribeOrganization\r\nContent-Length: 2\r\n\r\n{{}}");
+    let all = one.repeat(60_000).into_bytes();
+    let started = std::time::Instant::now();
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(60), writer.write_all(&all)).await;
+    let sent = sent.expect("the server still held the connection after 60 s");
+    assert!(sent.is_err(), "the server read every request: its answers never backed up");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "{:?}", started.elapsed());
+    // The server still serves others.
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.error_type(), "AWSOrganizationsNotInUseException");
+}
+
+#[tokio::test]
 async fn a_declared_oversized_body_is_413_at_once_and_never_invited() {
     // A short read timeout: a body found too large is 413 however long its draining would take,
     // never the 408 of a slow body.
