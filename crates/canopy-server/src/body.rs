@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::{Semaphore, SemaphorePermit};
+
 use axum::body::{Body, Bytes};
 use canopy_api::ErrorCode;
 use axum::http::header::{CONTENT_LENGTH, EXPECT};
@@ -50,6 +52,42 @@ impl BodyError {
     }
 }
 
+/// The memory request bodies may hold at once, over all connections. Each body's first
+/// [`FREE_BYTES`] are not counted, so ordinary requests (a few KiB) never wait; beyond that a
+/// body takes its bytes from the budget as they arrive and gives them back once read. When the
+/// budget is spent, reading waits (the rest stays in the sockets, and the read timeout still
+/// runs): a thousand clients that each send most of a 1 MiB body and stall would otherwise hold
+/// a gigabyte.
+pub(crate) struct BodyBudget {
+    bytes: Semaphore,
+    capacity: usize,
+}
+
+/// The bytes of every body that are not counted against the [`BodyBudget`].
+const FREE_BYTES: usize = 64 * 1024;
+
+impl BodyBudget {
+    pub(crate) fn new(bytes: usize) -> Self {
+        let capacity = bytes.min(Semaphore::MAX_PERMITS).min(u32::MAX as usize);
+        BodyBudget { bytes: Semaphore::new(capacity), capacity }
+    }
+
+    /// Waits for `bytes` more of the budget, added to `held`.
+    async fn take<'a>(&'a self, bytes: usize, held: &mut Option<SemaphorePermit<'a>>) -> Result<(), Refused> {
+        // More than the whole budget can never be granted; such a body is refused as too large.
+        let holding = held.as_ref().map_or(0, |p| p.num_permits());
+        if holding + bytes > self.capacity {
+            return Err(Refused::OverBudget);
+        }
+        let permit = self.bytes.acquire_many(bytes as u32).await.map_err(|_| Refused::OverBudget)?;
+        match held {
+            Some(h) => h.merge(permit),
+            None => *held = Some(permit),
+        }
+        Ok(())
+    }
+}
+
 /// The most of a refused body read (and dropped) before answering, and how long that may take.
 /// A client that sends its whole body before it reads (botocore, http.client) would otherwise
 /// see the connection reset instead of the 413 once the body outgrows the sockets' buffers.
@@ -66,8 +104,8 @@ const DRAIN_IDLE: Duration = Duration::from_millis(200);
 /// A body that has not all arrived within `limit` of its headers is given up: a client that
 /// stalls half-way would otherwise hold its connection for ever. The draining of a refused body
 /// is not part of that time: a body found too large is answered 413, never 408.
-pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize, limit: Duration) -> Result<Bytes, BodyError> {
-    match tokio::time::timeout(limit, read_all(parts, body, max)).await {
+pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize, limit: Duration, budget: &BodyBudget) -> Result<Bytes, BodyError> {
+    match tokio::time::timeout(limit, read_all(parts, body, max, budget)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(Refused::TooLarge { rest, read })) => {
             let expects_continue = parts
@@ -81,6 +119,7 @@ pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize, limit: D
             Err(BodyError::TooLarge)
         }
         Ok(Err(Refused::Unreadable)) => Err(BodyError::Unreadable),
+        Ok(Err(Refused::OverBudget)) => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::TimedOut(limit)),
     }
 }
@@ -90,9 +129,11 @@ pub(crate) async fn read_bounded(parts: &Parts, body: Body, max: usize, limit: D
 enum Refused {
     TooLarge { rest: Body, read: u64 },
     Unreadable,
+    /// Larger than the whole [`BodyBudget`]: it could never be held.
+    OverBudget,
 }
 
-async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, Refused> {
+async fn read_all(parts: &Parts, mut body: Body, max: usize, budget: &BodyBudget) -> Result<Bytes, Refused> {
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(declared) = declared.filter(|n| *n > max as u64) {
         // Nothing read yet; a declared length beyond what is drained is not drained at all.
@@ -102,6 +143,8 @@ async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, Re
     // Usually one frame, kept as it came; several are joined at the end.
     let mut chunks: Vec<Bytes> = Vec::with_capacity(1);
     let mut len = 0usize;
+    // The budget this body holds; given back when the body has been read (or refused).
+    let mut held: Option<SemaphorePermit<'_>> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             tracing::debug!(error = %e, "failed to read request body");
@@ -112,7 +155,12 @@ async fn read_all(parts: &Parts, mut body: Body, max: usize) -> Result<Bytes, Re
         if len > max {
             return Err(Refused::TooLarge { rest: body, read: len as u64 });
         }
+        let counted = held.as_ref().map_or(0, |p| p.num_permits());
+        let owed = len.saturating_sub(FREE_BYTES).saturating_sub(counted);
         chunks.push(data);
+        if owed > 0 {
+            budget.take(owed, &mut held).await?;
+        }
     }
     Ok(match chunks.len() {
         0 => Bytes::new(),

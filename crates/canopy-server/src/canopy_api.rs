@@ -85,7 +85,7 @@ fn fail(f: Failure, operation: &'static str, account: Option<String>) -> Respons
 async fn prepare(state: &SharedState, request: Request) -> Result<(Value, Caller), (Failure, Option<String>)> {
     let (parts, body) = request.into_parts();
     let max = state.config.max_body_bytes;
-    let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
+    let body = match read_bounded(&parts, body, max, state.config.read_timeout, &state.body_budget).await {
         Ok(body) => body,
         Err(e) => return Err((Failure { status: e.status(), code: e.code().as_str(), message: e.message(max) }, None)),
     };

@@ -95,7 +95,7 @@ pub(crate) async fn aws_json(
 
     // 2. The body, bounded.
     let max = state.config.max_body_bytes;
-    let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
+    let body = match read_bounded(&parts, body, max, state.config.read_timeout, &state.body_budget).await {
         Ok(body) => body,
         Err(e) => return failed(ApiError::new(e.code(), e.message(max)), Some(op_name), None),
     };

@@ -48,6 +48,8 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default [`ServerConfig::max_body_memory`]: 128 MiB.
+pub const DEFAULT_MAX_BODY_MEMORY: usize = 128 * 1024 * 1024;
 
 /// How callers are identified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +79,9 @@ pub struct ServerConfig {
     pub default_account: String,
     /// Larger request bodies are refused with 413 RequestEntityTooLargeException.
     pub max_body_bytes: usize,
+    /// How many bytes of request bodies beyond each body's first 64 KiB may be held at once,
+    /// over all connections; past it, bodies wait (see `body::BodyBudget`).
+    pub max_body_memory: usize,
     /// How long a client may take to send a request's headers, and then its body (see
     /// [`serve`]); also how long a kept-alive connection may sit idle.
     pub read_timeout: Duration,
@@ -91,6 +96,7 @@ impl Default for ServerConfig {
             auth: AuthMode::Dev,
             default_account: "123456789012".to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_memory: DEFAULT_MAX_BODY_MEMORY,
             read_timeout: DEFAULT_READ_TIMEOUT,
             master_key: None,
         }
@@ -103,6 +109,7 @@ pub(crate) struct AppState {
     pub master_key: MasterKey,
     pub keys: auth::KeyCache,
     pub metrics: metrics::Metrics,
+    pub body_budget: body::BodyBudget,
 }
 
 pub(crate) type SharedState = Arc<AppState>;
@@ -112,7 +119,14 @@ pub fn router(canopy: Canopy, config: ServerConfig) -> Router {
     let auth = config.auth;
     let master_key = auth::master_key_or_ephemeral(config.master_key.clone());
     let state: SharedState =
-        Arc::new(AppState { canopy, config, master_key, keys: auth::KeyCache::default(), metrics: metrics::Metrics::new() });
+        Arc::new(AppState {
+            body_budget: body::BodyBudget::new(config.max_body_memory),
+            canopy,
+            config,
+            master_key,
+            keys: auth::KeyCache::default(),
+            metrics: metrics::Metrics::new(),
+        });
     let mut router = Router::new()
         .route("/", post(handlers::post_root).get(sts::sts))
         .route("/canopy/v1/health", get(handlers::health))

@@ -34,7 +34,7 @@ pub(crate) async fn sts(State(state): State<SharedState>, Extension(request_id):
     let request_id = request_id.to_hyphenated();
     let (parts, body) = request.into_parts();
     let max = state.config.max_body_bytes;
-    let body = match read_bounded(&parts, body, max, state.config.read_timeout).await {
+    let body = match read_bounded(&parts, body, max, state.config.read_timeout, &state.body_budget).await {
         Ok(body) => body,
         Err(e) => {
             // STS's codes for these (awsQuery names carry no "Exception").

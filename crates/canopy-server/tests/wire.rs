@@ -359,6 +359,47 @@ async fn a_client_that_never_reads_its_answers_is_disconnected_after_the_read_ti
 }
 
 #[tokio::test]
+async fn bodies_wait_for_memory_held_by_stalled_ones() {
+    // 100 kB of body memory beyond each body's first 64 KiB.
+    let store = canopy_store::open("memory").unwrap();
+    let canopy = canopy_core::Canopy::new(store, CoreConfig::default());
+    let server = TestServer::start_with_server_config(canopy, ServerConfig { max_body_memory: 100_000, ..ServerConfig::default() }).await;
+    let head = |len: usize| {
+        format!("POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: {TARGET}CreateOrganization\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {len}\r\n\r\n")
+    };
+    // A sends 150 kB of a 300 kB body and stalls: it holds 84 kB of the budget.
+    let mut a = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    a.write_all(head(300_000).as_bytes()).await.unwrap();
+    a.write_all(&vec![b' '; 150_000]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A small body does not wait.
+    assert_eq!(call(&server, "DescribeOrganization", "{}").await.error_type(), "AWSOrganizationsNotInUseException");
+    // A whole 150 kB body (84 kB counted) waits for A's memory...
+    let mut c = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut body = vec![b'{'];
+    body.extend(vec![b' '; 150_000]);
+    body.push(b'}');
+    c.write_all(head(body.len()).as_bytes()).await.unwrap();
+    c.write_all(&body).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), c.read(&mut buf)).await;
+    assert!(early.is_err(), "answered while the budget was held");
+    // ...and goes on once A's connection is gone.
+    drop(a);
+    let mut reply = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !reply.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = c.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed unanswered");
+            reply.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("answered once the budget was free");
+    assert!(reply.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&reply));
+}
+
+#[tokio::test]
 async fn a_declared_oversized_body_is_413_at_once_and_never_invited() {
     // A short read timeout: a body found too large is 413 however long its draining would take,
     // never the 408 of a slow body.
