@@ -378,6 +378,7 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             read_timeout: self.read_timeout,
             master_key: None,
+            ..ServerConfig::default()
         }
     }
 }
