@@ -21,9 +21,41 @@ pub struct Caller {
     /// When the temporary credentials signing the request were issued (`aws:TokenIssueTime`,
     /// Unix ms); `None` for long-term keys.
     pub token_issued_ms: Option<i64>,
+    /// An AssumeRole session's policy, tags and source identity; `None` for long-term keys.
+    pub session: Option<SessionFacts>,
     /// The client's address as the server saw it (`aws:SourceIp` for SCP conditions); `None`
     /// where there is no connection (the CLI's local commands, library use).
     pub source_ip: Option<std::net::IpAddr>,
+}
+
+/// An AssumeRole session's session policy, session tags and source identity: they restrict
+/// and describe the session's calls (the policy must allow them; the tags are
+/// `aws:PrincipalTag/*`, the source identity `aws:SourceIdentity`), and the transitive tags and
+/// the source identity carry over to a session it assumes in turn (role chaining).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SessionFacts {
+    /// The inline session policy (AssumeRole's `Policy`), as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Session tags, keys unique without regard to case, in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+    /// The keys of `tags` that pass on to a chained session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitive_tag_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+}
+
+impl SessionFacts {
+    /// The stored form (a JSON object).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
+
+    pub fn from_json(text: &str) -> Result<SessionFacts, String> {
+        serde_json::from_str(text).map_err(|e| format!("session facts: {e}"))
+    }
 }
 
 /// What kind of principal signed a request (SCP conditions such as `aws:PrincipalType` and
@@ -46,6 +78,7 @@ impl Caller {
             principal_type: PrincipalType::Root,
             user_id: account_id.clone(),
             token_issued_ms: None,
+            session: None,
             account_id,
             partition,
             region: region.into(),

@@ -19,7 +19,7 @@ pub mod output;
 pub mod partition;
 pub mod timestamp;
 
-pub use context::{Caller, PrincipalType, RequestContext};
+pub use context::{Caller, PrincipalType, RequestContext, SessionFacts};
 pub use error::ApiError;
 pub use generated::*;
 pub use json::{FieldPath, FromJson, ValidationError, ValidationErrorKind, WireEnum};

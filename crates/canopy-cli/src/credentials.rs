@@ -347,7 +347,7 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
     let record = runtime
         .block_on(canopy.create_credential(&args.partition, &args.account, args.name.as_deref(), new))
         .map_err(|e| match e {
-            IdentityError::Validation(m) | IdentityError::AccessDenied(m) => anyhow::anyhow!(m),
+            IdentityError::Validation(m) | IdentityError::AccessDenied(m) | IdentityError::MalformedPolicy(m) | IdentityError::PolicyTooLarge(m) => anyhow::anyhow!(m),
             IdentityError::Internal(_) => anyhow::anyhow!("the database refused the write (see the log)"),
         })?;
     let arn = canopy_core::identity::Principal::of(&record).arn();

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use canopy_api::{
     ApiError, Caller, ConstraintViolationExceptionReason, ErrorCode, InvalidInputExceptionReason, Operation, PolicyType, PrincipalType,
+    SessionFacts,
 };
 use canopy_policy::{
     self as engine, combine, AuthzRequest, Combined, CompiledPolicy, Decision, EvalOptions, Layer,
@@ -802,9 +803,10 @@ fn validate_and_compile(config: &CoreConfig, field: &str, t: PolicyType, id: &st
 
 /// What runs before any Organizations operation: a closing or closed member account is refused
 /// (AccessDenied), then the SCP check of a member account's call to `op` (§3.11:
-/// `organizations:<Operation>`, as AWS does). The management account, accounts outside any
-/// organization and organizations without SCPs enabled pass the SCP check; a deny answers
-/// AccessDeniedException in AWS's wording, naming the denying policy's ARN.
+/// `organizations:<Operation>`, as AWS does) and the caller's session policy, if it has one.
+/// The management account, accounts outside any organization and organizations without SCPs
+/// enabled pass the SCP check; a deny answers AccessDeniedException in AWS's wording, naming
+/// the denying policy's ARN.
 ///
 /// The membership it reads is handed to the operation (the returned guard keeps it for the
 /// operation's first `access::membership` call until the closure ends), so the check costs a
@@ -817,85 +819,202 @@ pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation
         // resource policy's grants) and can call nothing.
         crate::ops::organization::refuse_closed_caller(&m.account)?;
     }
-    if let Some(m) = member.as_ref().filter(|m| env.config.enforce_scps && !m.is_management()) {
-        check_member(tx, env, caller, m, op)?;
+    let needs_check = caller.session.as_ref().is_some_and(|s| s.policy.is_some())
+        || member.as_ref().is_some_and(|m| env.config.enforce_scps && !m.is_management());
+    if needs_check {
+        let action = format!("organizations:{}", op.name());
+        if let Some(message) = denial(tx, env, member.as_ref(), &Signer::of_caller(caller), &action, "*", RequestContext::new())? {
+            return Err(ApiError::new(ErrorCode::AccessDeniedException, message).into());
+        }
     }
     access::prefetch(caller, member);
     Ok(running)
 }
 
-fn check_member(tx: &mut dyn Tx, env: &Env, caller: &Caller, member: &access::Member, op: Operation) -> Result<(), OpError> {
-    // The principal the server resolved from the credential (the root user for dev auth's
-    // plain keys), so conditions on aws:PrincipalArn / aws:PrincipalType see who really calls.
-    let kind = match caller.principal_type {
-        PrincipalType::Root => PrincipalKind::Root,
-        PrincipalType::IamUser => PrincipalKind::IamUser,
-        PrincipalType::AssumedRole => PrincipalKind::AssumedRole,
-    };
-    let principal = Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind };
-    let action = format!("organizations:{}", op.name());
-    let facts = RequestFacts {
-        region: Some(&caller.region),
-        source_ip: caller.source_ip,
-        user_id: &caller.user_id,
-        token_issued_ms: caller.token_issued_ms,
-    };
-    match scp_denial(tx, env, member, principal, &action, "*", facts)? {
-        Some(message) => Err(ApiError::new(ErrorCode::AccessDeniedException, message).into()),
-        None => Ok(()),
-    }
-}
-
-/// The SCP check of a member principal calling another service on Canopy's port (STS):
-/// `Some(message)` in AWS's wording when the SCPs in force deny `action` on `resource`. The
-/// management account, accounts outside any organization and organizations without SCPs pass.
-pub(crate) fn scp_denial_for(
+/// The checks of a principal's request to another service on Canopy's port (STS): the SCPs in
+/// force on its account, then its session policy. `Some(message)` in AWS's wording when they
+/// deny `action` on `resource`; `extra` adds request keys (`aws:RequestTag/*`, say).
+pub(crate) fn denial_for(
     tx: &mut dyn Tx,
     env: &Env,
     principal: &crate::identity::Principal,
     action: &str,
     resource: &str,
     source_ip: Option<IpAddr>,
+    extra: RequestContext,
 ) -> Result<Option<String>, OpError> {
-    if !env.config.enforce_scps {
-        return Ok(None);
-    }
     let caller = Caller::root(principal.account_id.clone(), principal.partition.clone(), "", "");
-    let Some(member) = access::membership(tx, &caller)?.filter(|m| !m.is_management()) else { return Ok(None) };
-    let kind = if principal.is_session() {
-        PrincipalKind::AssumedRole
-    } else if principal.resource == "root" {
-        PrincipalKind::Root
-    } else {
-        PrincipalKind::IamUser
-    };
-    let subject = Principal { arn: principal.arn(), account: Some(principal.account_id.clone()), kind };
-    let facts = RequestFacts { region: None, source_ip, user_id: &principal.user_id, token_issued_ms: principal.token_issued_ms };
-    scp_denial(tx, env, &member, subject, action, resource, facts)
+    let member = access::membership(tx, &caller)?;
+    let signer = Signer::of_principal(principal, source_ip);
+    denial(tx, env, member.as_ref(), &signer, action, resource, extra)
 }
 
-/// What the server knows about a request besides who signed it: keys of the request context.
-struct RequestFacts<'a> {
-    /// The signing region (`aws:RequestedRegion`), where the action is regional.
-    region: Option<&'a str>,
-    /// The client's address (`aws:SourceIp`).
-    source_ip: Option<IpAddr>,
+/// Who signed a request, and what the server knows about it: the inputs of the request
+/// context that every check on Canopy's port evaluates.
+struct Signer<'a> {
+    principal: Principal,
     /// GetCallerIdentity's UserId (`aws:userid`).
     user_id: &'a str,
     /// When the session's credentials were issued (`aws:TokenIssueTime`); `None` for long-term keys.
     token_issued_ms: Option<i64>,
+    /// An AssumeRole session's policy, tags (`aws:PrincipalTag/*`) and source identity.
+    session: Option<&'a SessionFacts>,
+    /// Names the session policy in the compile cache (which also compares the text).
+    policy_cache_key: &'a str,
+    /// The signing region (`aws:RequestedRegion`), where the action is regional.
+    region: Option<&'a str>,
+    /// The client's address (`aws:SourceIp`).
+    source_ip: Option<IpAddr>,
+}
+
+impl<'a> Signer<'a> {
+    fn of_caller(caller: &'a Caller) -> Self {
+        // The principal the server resolved from the credential (the root user for dev auth's
+        // plain keys), so conditions on aws:PrincipalArn / aws:PrincipalType see who calls.
+        let kind = match caller.principal_type {
+            PrincipalType::Root => PrincipalKind::Root,
+            PrincipalType::IamUser => PrincipalKind::IamUser,
+            PrincipalType::AssumedRole => PrincipalKind::AssumedRole,
+        };
+        Signer {
+            principal: Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind },
+            user_id: &caller.user_id,
+            token_issued_ms: caller.token_issued_ms,
+            session: caller.session.as_ref(),
+            policy_cache_key: &caller.access_key_id,
+            region: Some(&caller.region),
+            source_ip: caller.source_ip,
+        }
+    }
+
+    fn of_principal(principal: &'a crate::identity::Principal, source_ip: Option<IpAddr>) -> Self {
+        let kind = if principal.is_session() {
+            PrincipalKind::AssumedRole
+        } else if principal.resource == "root" {
+            PrincipalKind::Root
+        } else {
+            PrincipalKind::IamUser
+        };
+        Signer {
+            principal: Principal { arn: principal.arn(), account: Some(principal.account_id.clone()), kind },
+            user_id: &principal.user_id,
+            token_issued_ms: principal.token_issued_ms,
+            session: principal.session.as_ref(),
+            policy_cache_key: &principal.user_id,
+            region: None,
+            source_ip,
+        }
+    }
+
+    /// The keys AWS puts on every request (policy-semantics §3.8) that the server knows, added
+    /// to `context`.
+    fn context(&self, env: &Env, mut context: RequestContext) -> RequestContext {
+        // The time, that the request came over plain HTTP, and the client's address.
+        let now_ms = env.clock.now_ms();
+        context.insert("aws:CurrentTime", crate::clock::iso8601(now_ms));
+        context.insert("aws:EpochTime", now_ms.div_euclid(1000).to_string());
+        context.insert("aws:SecureTransport", "false");
+        if let Some(region) = self.region.filter(|r| !r.is_empty()) {
+            context.insert("aws:RequestedRegion", region);
+        }
+        if let Some(ip) = self.source_ip {
+            context.insert("aws:SourceIp", ip.to_string());
+        }
+        // Who signed, beyond what the principal's ARN tells (the engine derives aws:PrincipalArn,
+        // aws:PrincipalType and aws:PrincipalAccount from it).
+        context.insert("aws:userid", self.user_id);
+        if self.principal.kind == PrincipalKind::IamUser {
+            if let Some(name) = self.principal.arn.rsplit('/').next() {
+                context.insert("aws:username", name);
+            }
+        }
+        // Temporary credentials: when they were issued, and that they were issued without MFA
+        // (Canopy's AssumeRole takes no MFA); long-term keys carry neither key.
+        if let Some(issued_ms) = self.token_issued_ms {
+            context.insert("aws:TokenIssueTime", crate::clock::iso8601(issued_ms));
+            context.insert("aws:MultiFactorAuthPresent", "false");
+        }
+        if let Some(session) = self.session {
+            for (key, value) in &session.tags {
+                context.insert(format!("aws:PrincipalTag/{key}"), value.as_str());
+            }
+            if let Some(source) = &session.source_identity {
+                context.insert("aws:SourceIdentity", source.as_str());
+            }
+        }
+        context
+    }
+}
+
+/// The SCPs in force on a member's account (when enforced; the management account and accounts
+/// outside any organization pass), then the signer's session policy: the message of the first
+/// that denies `action` on `resource`.
+fn denial(
+    tx: &mut dyn Tx,
+    env: &Env,
+    member: Option<&access::Member>,
+    signer: &Signer<'_>,
+    action: &str,
+    resource: &str,
+    extra: RequestContext,
+) -> Result<Option<String>, OpError> {
+    let context = signer.context(env, extra);
+    if let Some(m) = member.filter(|m| env.config.enforce_scps && !m.is_management()) {
+        if let Some(message) = scp_denial(tx, m, &signer.principal, action, resource, &context)? {
+            return Ok(Some(message));
+        }
+    }
+    match signer.session.and_then(|s| s.policy.as_deref()) {
+        Some(policy) => session_policy_denial(signer, policy, action, resource, context),
+        None => Ok(None),
+    }
+}
+
+/// A session policy limits its session to what it allows: an action it does not allow, or
+/// denies, is refused whatever the role may do (the roles CreateAccount makes may do anything).
+fn session_policy_denial(signer: &Signer<'_>, policy: &str, action: &str, resource: &str, context: RequestContext) -> Result<Option<String>, OpError> {
+    let compiled = compiled("session-policy", &format!("session-policy/{}", signer.policy_cache_key), policy)
+        .map_err(|e| OpError::Store(StoreError::Corrupt(format!("a stored session policy does not compile: {e}"))))?;
+    let account = signer.principal.account.clone().unwrap_or_default();
+    let levels = [LevelPolicies { target_id: account.clone(), target_type: TargetType::Account, policies: vec![compiled] }];
+    // One level holding the session policy, in an organization of its own whose management
+    // account is nobody: it must allow, and a deny in it wins, as for one SCP level.
+    let view = OrgView {
+        org_id: None,
+        management_account: String::new(),
+        enabled_policy_types: vec![engine::PolicyType::ServiceControlPolicy],
+        principal_path: Some(vec![PathNode::new(account, TargetType::Account)]),
+        resource_path: None,
+    };
+    let request = AuthzRequest {
+        principal: signer.principal.clone(),
+        action: action.to_string(),
+        resource: resource.to_string(),
+        resource_account: None,
+        context,
+    };
+    let opts = EvalOptions { caller_context_wins: false, ..EvalOptions::default() };
+    let d = engine::evaluate_with(Layer::Scp, &view, &levels, &request, &opts);
+    let principal_arn = &signer.principal.arn;
+    let on = if resource == "*" { String::new() } else { format!(" on resource: {resource}") };
+    Ok(match d.decision {
+        Outcome::ExplicitDeny => Some(format!("User: {principal_arn} is not authorized to perform: {action}{on} with an explicit deny in a session policy")),
+        Outcome::ImplicitDeny => Some(format!(
+            "User: {principal_arn} is not authorized to perform: {action}{on} because no session policy allows the {action} action"
+        )),
+        Outcome::Allow | Outcome::NotApplicable => None,
+    })
 }
 
 /// Evaluates the SCPs on the member account's path for one request; `Some(message)` when they
 /// deny it (explicitly, or for want of an Allow at some level).
 fn scp_denial(
     tx: &mut dyn Tx,
-    env: &Env,
     member: &access::Member,
-    principal: Principal,
+    principal: &Principal,
     action: &str,
     resource: &str,
-    facts: RequestFacts<'_>,
+    context: &RequestContext,
 ) -> Result<Option<String>, OpError> {
     let org = &member.org;
     let root = tree::root_of(tx, &org.id)?;
@@ -926,40 +1045,13 @@ fn scp_denial(
         principal_path: Some(path),
         resource_path: None,
     };
-    // The keys AWS puts on every request (policy-semantics §3.8) that the server knows: the
-    // time, that the request came over plain HTTP, and the client's address.
-    let now_ms = env.clock.now_ms();
-    let mut context = RequestContext::new();
-    context.insert("aws:CurrentTime", crate::clock::iso8601(now_ms));
-    context.insert("aws:EpochTime", now_ms.div_euclid(1000).to_string());
-    context.insert("aws:SecureTransport", "false");
-    if let Some(region) = facts.region.filter(|r| !r.is_empty()) {
-        context.insert("aws:RequestedRegion", region);
-    }
-    if let Some(ip) = facts.source_ip {
-        context.insert("aws:SourceIp", ip.to_string());
-    }
-    // Who signed, beyond what the principal's ARN tells (the engine derives aws:PrincipalArn,
-    // aws:PrincipalType and aws:PrincipalAccount from it).
-    context.insert("aws:userid", facts.user_id);
-    if principal.kind == PrincipalKind::IamUser {
-        if let Some(name) = principal.arn.rsplit('/').next() {
-            context.insert("aws:username", name);
-        }
-    }
-    // Temporary credentials: when they were issued, and that they were issued without MFA
-    // (Canopy's AssumeRole takes no MFA); long-term keys carry neither key.
-    if let Some(issued_ms) = facts.token_issued_ms {
-        context.insert("aws:TokenIssueTime", crate::clock::iso8601(issued_ms));
-        context.insert("aws:MultiFactorAuthPresent", "false");
-    }
     let principal_arn = principal.arn.clone();
     let request = AuthzRequest {
-        principal,
+        principal: principal.clone(),
         action: action.to_string(),
         resource: resource.to_string(),
         resource_account: None,
-        context,
+        context: context.clone(),
     };
     // The context comes from the server, not from a simulation: derived keys win.
     let opts = EvalOptions { caller_context_wins: false, ..EvalOptions::default() };

@@ -2,7 +2,8 @@
 //! rules (trust, session duration). Secrets arrive here already sealed by the server: core never
 //! sees a secret in clear, only stores what it is given.
 
-use canopy_api::ApiError;
+use canopy_api::{ApiError, SessionFacts};
+use canopy_policy::{ContextValue, RequestContext};
 
 use crate::store::{OpError, Tx};
 use crate::{Canopy, CredentialRecord, Env, RoleRecord};
@@ -25,6 +26,8 @@ pub struct Principal {
     pub user_id: String,
     /// When a session's temporary credentials were issued (Unix ms); `None` for long-term keys.
     pub token_issued_ms: Option<i64>,
+    /// A session's policy, tags and source identity.
+    pub session: Option<SessionFacts>,
 }
 
 impl Principal {
@@ -36,6 +39,7 @@ impl Principal {
             resource: "root".into(),
             user_id: account_id.to_owned(),
             token_issued_ms: None,
+            session: None,
         }
     }
 
@@ -46,6 +50,7 @@ impl Principal {
             resource: credential.principal.clone(),
             user_id: credential.user_id.clone(),
             token_issued_ms: credential.session_token_sha256.is_some().then_some(credential.created_ms),
+            session: credential.session.clone(),
         }
     }
 
@@ -81,6 +86,9 @@ pub struct AssumeRoleRequest {
     pub duration_secs: i64,
     /// The client's address, for SCP conditions on `aws:SourceIp`.
     pub source_ip: Option<std::net::IpAddr>,
+    /// The session policy, session tags and source identity asked for (the server checked
+    /// their wire constraints; the policy's grammar is checked here).
+    pub session: SessionFacts,
 }
 
 /// What AssumeRole issued.
@@ -100,9 +108,53 @@ pub enum IdentityError {
     /// AWS: ValidationError (400).
     #[error("{0}")]
     Validation(String),
+    /// AWS: MalformedPolicyDocument (400): a session policy that is not a valid policy.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    /// AWS: PackedPolicyTooLarge (400): the session policy is over its size limit.
+    #[error("{0}")]
+    PolicyTooLarge(String),
     /// A storage failure (already logged): an opaque internal error.
     #[error(transparent)]
     Internal(ApiError),
+}
+
+/// The longest session policy AWS takes, in characters of its plain text.
+pub const MAX_SESSION_POLICY_CHARS: usize = 2048;
+
+/// A session policy must be a valid identity policy (the grammar of a service control policy:
+/// Version, Statement with Effect, Action or NotAction, Resource or NotResource, Condition; no
+/// Principal) of at most [`MAX_SESSION_POLICY_CHARS`].
+fn check_session_policy(policy: &str) -> Result<(), IdentityError> {
+    let chars = policy.chars().count();
+    if chars > MAX_SESSION_POLICY_CHARS {
+        return Err(IdentityError::PolicyTooLarge(format!(
+            "The session policy has {chars} characters; a session policy can have at most {MAX_SESSION_POLICY_CHARS}."
+        )));
+    }
+    canopy_policy::validate(canopy_policy::PolicyType::ServiceControlPolicy, policy, &canopy_policy::ValidationOptions::default())
+        .map_err(|e| IdentityError::MalformedPolicy(e.to_string()))
+}
+
+/// The request's own keys for the SCPs that judge an AssumeRole: the session name, the tags
+/// and source identity asked for.
+fn assume_role_keys(request: &AssumeRoleRequest) -> RequestContext {
+    let mut keys = RequestContext::new();
+    keys.insert("sts:RoleSessionName", request.session_name.as_str());
+    let facts = &request.session;
+    for (key, value) in &facts.tags {
+        keys.insert(format!("aws:RequestTag/{key}"), value.as_str());
+    }
+    if !facts.tags.is_empty() {
+        keys.insert("aws:TagKeys", ContextValue::Multi(facts.tags.iter().map(|(k, _)| k.clone()).collect()));
+    }
+    if !facts.transitive_tag_keys.is_empty() {
+        keys.insert("sts:TransitiveTagKeys", ContextValue::Multi(facts.transitive_tag_keys.clone()));
+    }
+    if let Some(source) = &facts.source_identity {
+        keys.insert("sts:SourceIdentity", source.as_str());
+    }
+    keys
 }
 
 /// Makes (or replaces) the role `name` in `account_id`, trusting `trusted_account_id`.
@@ -213,6 +265,7 @@ impl Canopy {
                 session_token_sha256: None,
                 expires_ms: None,
                 created_ms: now,
+                session: None,
             };
             tx.credential_insert(&record)?;
             Ok(record)
@@ -230,6 +283,9 @@ impl Canopy {
         request: AssumeRoleRequest,
         new: NewCredential,
     ) -> Result<AssumedRole, IdentityError> {
+        if let Some(policy) = &request.session.policy {
+            check_session_policy(policy)?;
+        }
         let caller = caller.clone();
         let outcome = self
             .write(move |tx, env| {
@@ -240,10 +296,21 @@ impl Canopy {
                         request.role_arn
                     ))
                 };
-                // The SCPs in force on the caller's account apply to its principals' AssumeRole,
-                // before the role and its trust are looked at.
-                if let Some(message) = crate::authz::scp_denial_for(tx, env, &caller, "sts:AssumeRole", &request.role_arn, request.source_ip)? {
-                    return Ok(Err(IdentityError::AccessDenied(message)));
+                // The SCPs in force on the caller's account (and a calling session's policy) apply
+                // to its principals' AssumeRole, before the role and its trust are looked at;
+                // passing session tags is sts:TagSession, a source identity sts:SetSourceIdentity.
+                let mut actions = vec!["sts:AssumeRole"];
+                if !request.session.tags.is_empty() {
+                    actions.push("sts:TagSession");
+                }
+                if request.session.source_identity.is_some() {
+                    actions.push("sts:SetSourceIdentity");
+                }
+                for action in actions {
+                    let keys = assume_role_keys(&request);
+                    if let Some(message) = crate::authz::denial_for(tx, env, &caller, action, &request.role_arn, request.source_ip, keys)? {
+                        return Ok(Err(IdentityError::AccessDenied(message)));
+                    }
                 }
                 // A missing role and an untrusting one look the same to the caller, as in AWS.
                 let Some(role) = tx.role_get(&request.partition, &request.account_id, &request.role_name)? else {
@@ -281,9 +348,11 @@ impl Canopy {
                     resource: format!("assumed-role/{}/{}", role.name, request.session_name),
                     user_id: format!("{}:{}", role.role_id, request.session_name),
                     token_issued_ms: Some(now),
+                    session: (request.session != SessionFacts::default()).then(|| request.session.clone()),
                 };
                 tx.credential_delete_expired(now)?;
                 tx.credential_insert(&CredentialRecord {
+                    session: principal.session.clone(),
                     access_key_id: new.access_key_id.clone(),
                     partition: principal.partition.clone(),
                     account_id: principal.account_id.clone(),

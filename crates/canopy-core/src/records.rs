@@ -137,7 +137,11 @@ pub struct CredentialRecord {
     /// When temporary credentials stop working.
     pub expires_ms: Option<i64>,
     pub created_ms: i64,
+    /// What an AssumeRole session was given besides its identity; `None` for long-term keys.
+    pub session: Option<SessionFacts>,
 }
+
+pub use canopy_api::SessionFacts;
 
 /// An IAM role that STS AssumeRole can assume: CreateAccount makes one in every new account,
 /// trusting the management account.

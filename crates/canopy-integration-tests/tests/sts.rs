@@ -311,3 +311,119 @@ async fn scps_see_who_signed_beyond_the_arn() {
     assert!(!denied(as_root.describe_organization().send().await));
     detach(p).await;
 }
+
+#[tokio::test]
+async fn a_session_policy_limits_the_session() {
+    use aws_sdk_sts::types::Tag;
+    let org = Org::new().await;
+    let member = org.create_account("Member").await;
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    let arn = role_arn(&member, "OrganizationAccountAccessRole");
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"organizations:Describe*","Resource":"*"},
+        {"Effect":"Deny","Action":"organizations:DescribeAccount","Resource":"*"}]}"#;
+    let out = sts
+        .assume_role()
+        .role_arn(&arn)
+        .role_session_name("scoped")
+        .policy(policy)
+        .source_identity("alice")
+        .tags(Tag::builder().key("team").value("blue").build().unwrap())
+        .transitive_tag_keys("team")
+        .external_id("ext-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.source_identity(), Some("alice"));
+    let session = orgs_as_session(&org.server.endpoint, out.credentials().unwrap());
+    let session_arn = out.assumed_role_user().unwrap().arn().to_string();
+    // Allowed by the session policy.
+    assert!(session.describe_organization().send().await.is_ok());
+    // Not allowed by it: refused, whatever the role may do.
+    let e = session.list_roots().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("AccessDeniedException"));
+    assert_eq!(
+        e.message(),
+        Some(format!("User: {session_arn} is not authorized to perform: organizations:ListRoots because no session policy allows the organizations:ListRoots action").as_str())
+    );
+    // Denied by it explicitly.
+    let e = session.describe_account().account_id(&member).send().await.unwrap_err();
+    assert_eq!(
+        e.message(),
+        Some(format!("User: {session_arn} is not authorized to perform: organizations:DescribeAccount with an explicit deny in a session policy").as_str())
+    );
+    // Without a session policy the same role's session is not limited.
+    let plain = sts.assume_role().role_arn(&arn).role_session_name("plain").send().await.unwrap();
+    assert_eq!(plain.source_identity(), None);
+    let e = orgs_as_session(&org.server.endpoint, plain.credentials().unwrap()).list_roots().send().await.unwrap_err();
+    // (A member may not list roots at all; that, not a session policy, is what refuses it.)
+    assert!(!e.message().unwrap().contains("session policy"), "{e:?}");
+
+    // The session's tags and source identity are keys SCPs can test.
+    for (name, condition) in [
+        ("BlueTeam", serde_json::json!({"StringEquals": {"aws:PrincipalTag/team": "blue"}})),
+        ("Alice", serde_json::json!({"StringEquals": {"aws:SourceIdentity": "alice"}})),
+    ] {
+        let content = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Action": "organizations:DescribeOrganization", "Resource": "*", "Condition": condition}]});
+        let p = org.mgmt.create_policy().name(name).description("d")
+            .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy).content(content.to_string()).send().await.unwrap();
+        let id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+        org.mgmt.attach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
+        let e = session.describe_organization().send().await.unwrap_err();
+        assert!(e.message().unwrap().contains("explicit deny in a service control policy"), "{name}: {e:?}");
+        assert!(orgs_as_session(&org.server.endpoint, plain.credentials().unwrap()).describe_organization().send().await.is_ok(), "{name}");
+        org.mgmt.detach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn assume_role_session_parameters_are_checked() {
+    use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
+    let org = Org::new().await;
+    let member = org.create_account("Member").await;
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    let arn = role_arn(&member, "OrganizationAccountAccessRole");
+    let call = || sts.assume_role().role_arn(&arn).role_session_name("s1");
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+
+    let (code, message) = sts_err(call().policy("{nope").send().await);
+    assert_eq!(code, "MalformedPolicyDocument", "{message}");
+    let (code, _) = sts_err(call().policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#).send().await);
+    assert_eq!(code, "MalformedPolicyDocument");
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{}","Effect":"Allow","Action":"s3:*","Resource":"*"}}]}}"#,
+        "a".repeat(2048)
+    );
+    assert_eq!(sts_err(call().policy(big).send().await).0, "PackedPolicyTooLarge");
+    let many: Vec<Tag> = (0..51).map(|i| tag(&format!("k{i}"), "v")).collect();
+    let (code, message) = sts_err(call().set_tags(Some(many)).send().await);
+    assert_eq!(code, "ValidationError", "{message}");
+    let (code, message) = sts_err(call().tags(tag("Team", "a")).tags(tag("team", "b")).send().await);
+    assert_eq!((code.as_str(), message.contains("Duplicate tag keys")), ("InvalidParameterValue", true), "{message}");
+    let (code, _) = sts_err(call().tags(tag("team", "a")).transitive_tag_keys("cost").send().await);
+    assert_eq!(code, "InvalidParameterValue");
+    let (code, message) = sts_err(call().tags(tag("bad<key", "a")).send().await);
+    assert_eq!(code, "ValidationError", "{message}");
+    assert_eq!(sts_err(call().source_identity("x").send().await).0, "ValidationError");
+    let (code, message) = sts_err(call().policy_arns(PolicyDescriptorType::builder().arn("arn:aws:iam::aws:policy/ReadOnlyAccess").build()).send().await);
+    assert_eq!(code, "InvalidParameterValue");
+    assert!(message.contains("PolicyArns"), "{message}");
+    assert_eq!(sts_err(call().serial_number("arn:aws:iam::111111111111:mfa/me").token_code("123456").send().await).0, "AccessDenied");
+    assert_eq!(sts_err(call().external_id("x").send().await).0, "ValidationError");
+
+    // A member passing session tags needs sts:TagSession, which an SCP can deny.
+    let caller = org.create_account("Caller").await;
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:TagSession","Resource":"*"}]}"#;
+    let p = org.mgmt.create_policy().name("NoTags").description("d")
+        .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy).content(deny).send().await.unwrap();
+    let id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+    org.mgmt.attach_policy().policy_id(&id).target_id(&caller).send().await.unwrap();
+    let as_caller = sts_for(&org.server.endpoint, &caller, "x", None);
+    let (code, message) = sts_err(as_caller.assume_role().role_arn(&arn).role_session_name("s1").tags(tag("team", "a")).send().await);
+    assert_eq!(code, "AccessDenied");
+    assert!(message.contains("sts:TagSession") && message.contains("service control policy"), "{message}");
+    // Without tags it meets the role's trust instead.
+    let (_, message) = sts_err(as_caller.assume_role().role_arn(&arn).role_session_name("s1").send().await);
+    assert!(!message.contains("service control policy"), "{message}");
+}

@@ -245,6 +245,7 @@ fn caller_for(principal: &Principal, region: String, access_key_id: String) -> C
         principal_type,
         user_id: principal.user_id.clone(),
         token_issued_ms: principal.token_issued_ms,
+        session: principal.session.clone(),
         source_ip: None,
     }
 }

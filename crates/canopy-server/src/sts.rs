@@ -9,6 +9,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use canopy_core::identity::{is_iam_name, AssumeRoleRequest, IdentityError, NewCredential, MIN_SESSION_SECS};
+use canopy_core::SessionFacts;
 
 use crate::auth::{self, AuthAnswer, Identity};
 use crate::body::{read_bounded, BodyError};
@@ -146,6 +147,7 @@ async fn assume_role(
             v
         }
     };
+    let session = session_facts(params)?;
     let Some((partition, account_id, role_name)) = parse_role_arn(&role_arn) else {
         return Err(validation(format!("{} is invalid: expected arn:PARTITION:iam::ACCOUNT_ID:role/NAME", truncate(&role_arn))));
     };
@@ -167,10 +169,13 @@ async fn assume_role(
         session_name,
         duration_secs,
         source_ip: identity.caller.source_ip,
+        session,
     };
     let assumed = state.canopy.assume_role(&identity.principal, request, new).await.map_err(|e| match e {
         IdentityError::AccessDenied(m) => AuthAnswer { status: StatusCode::FORBIDDEN, code: "AccessDenied", message: m },
         IdentityError::Validation(m) => validation(m),
+        IdentityError::MalformedPolicy(m) => AuthAnswer { status: StatusCode::BAD_REQUEST, code: "MalformedPolicyDocument", message: m },
+        IdentityError::PolicyTooLarge(m) => AuthAnswer { status: StatusCode::BAD_REQUEST, code: "PackedPolicyTooLarge", message: m },
         IdentityError::Internal(_) => AuthAnswer {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "InternalFailure",
@@ -178,14 +183,177 @@ async fn assume_role(
         },
     })?;
     let expiration = iso8601(assumed.expires_ms);
+    let source_identity = match assumed.principal.session.as_ref().and_then(|s| s.source_identity.as_deref()) {
+        Some(s) => format!("    <SourceIdentity>{}</SourceIdentity>\n", xml_escape(s)),
+        None => String::new(),
+    };
     Ok(format!(
-        "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
+        "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n{source_identity}    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
         xml_escape(&assumed.principal.user_id),
         xml_escape(&assumed.principal.arn()),
         assumed.access_key_id,
         xml_escape(&secret),
         xml_escape(&token),
     ))
+}
+
+/// AssumeRole's session parameters, with their wire constraints (the STS model's) checked:
+/// `Policy`, `Tags.member.N.Key`/`.Value`, `TransitiveTagKeys.member.N`, `SourceIdentity`;
+/// `ExternalId` is checked and otherwise ignored (the roles Canopy makes set no condition on
+/// it). `PolicyArns` is refused: Canopy has no IAM managed policies to resolve. A `SerialNumber`
+/// is refused as AWS refuses an unknown MFA device: Canopy has none.
+fn session_facts(params: &[(String, String)]) -> Result<SessionFacts, AuthAnswer> {
+    let param = |name: &str| get(params, name);
+    let too_long = |field: &str, value: &str, bound: &str| {
+        validation(format!(
+            "1 validation error detected: Value '{}' at '{field}' failed to satisfy constraint: Member must have length {bound}",
+            truncate(value)
+        ))
+    };
+    let pattern = |field: &str, value: &str, pattern: &str| {
+        validation(format!(
+            "1 validation error detected: Value '{}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}",
+            truncate(value)
+        ))
+    };
+    let mut facts = SessionFacts::default();
+
+    if let Some(policy) = param("Policy") {
+        if policy.is_empty() {
+            return Err(too_long("policy", policy, "greater than or equal to 1"));
+        }
+        if !policy.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | ' '..='\u{ff}')) {
+            return Err(pattern("policy", policy, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"));
+        }
+        facts.policy = Some(policy.to_owned());
+    }
+    if params.iter().any(|(k, _)| k.starts_with("PolicyArns.")) {
+        return Err(AuthAnswer {
+            status: StatusCode::BAD_REQUEST,
+            code: "InvalidParameterValue",
+            message: "PolicyArns is not supported: Canopy has no IAM managed policies to use as session policies. Pass the session policy inline in Policy.".into(),
+        });
+    }
+
+    // Tags.member.N.Key / .Value, in N order; TransitiveTagKeys.member.N.
+    let indexed = |prefix: &str, suffix: &str| -> Vec<(usize, String)> {
+        let mut items: Vec<(usize, String)> = params
+            .iter()
+            .filter_map(|(k, v)| {
+                let n = k.strip_prefix(prefix)?.strip_suffix(suffix)?.parse::<usize>().ok()?;
+                Some((n, v.clone()))
+            })
+            .collect();
+        items.sort_by_key(|(n, _)| *n);
+        items
+    };
+    let is_tag_char = |c: char| c.is_alphabetic() || c.is_numeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c);
+    const TAG_PATTERN: &str = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*";
+    let keys = indexed("Tags.member.", ".Key");
+    let values = indexed("Tags.member.", ".Value");
+    if keys.len() > 50 {
+        return Err(validation(format!(
+            "1 validation error detected: Value '[...]' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50 ({} tags)",
+            keys.len()
+        )));
+    }
+    for (n, key) in &keys {
+        let field = format!("tags.{n}.member.key");
+        let len = key.chars().count();
+        if len == 0 {
+            return Err(too_long(&field, key, "greater than or equal to 1"));
+        }
+        if len > 128 {
+            return Err(too_long(&field, key, "less than or equal to 128"));
+        }
+        if !key.chars().all(is_tag_char) {
+            return Err(pattern(&field, key, TAG_PATTERN));
+        }
+        let Some((_, value)) = values.iter().find(|(m, _)| m == n) else {
+            return Err(validation(format!(
+                "1 validation error detected: Value null at 'tags.{n}.member.value' failed to satisfy constraint: Member must not be null"
+            )));
+        };
+        let field = format!("tags.{n}.member.value");
+        if value.chars().count() > 256 {
+            return Err(too_long(&field, value, "less than or equal to 256"));
+        }
+        if !value.chars().all(is_tag_char) {
+            return Err(pattern(&field, value, TAG_PATTERN));
+        }
+        if facts.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Err(AuthAnswer {
+                status: StatusCode::BAD_REQUEST,
+                code: "InvalidParameterValue",
+                message: format!("Duplicate tag keys found: {key}. Tag keys are case insensitive."),
+            });
+        }
+        facts.tags.push((key.clone(), value.clone()));
+    }
+    if let Some((n, _)) = values.iter().find(|(n, _)| !keys.iter().any(|(m, _)| m == n)) {
+        return Err(validation(format!(
+            "1 validation error detected: Value null at 'tags.{n}.member.key' failed to satisfy constraint: Member must not be null"
+        )));
+    }
+    let transitive = indexed("TransitiveTagKeys.member.", "");
+    if transitive.len() > 50 {
+        return Err(validation(
+            "1 validation error detected: Value '[...]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50".into(),
+        ));
+    }
+    for (_, key) in transitive {
+        if !facts.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+            return Err(AuthAnswer {
+                status: StatusCode::BAD_REQUEST,
+                code: "InvalidParameterValue",
+                message: format!("The transitive tag key {} is not one of the session tags.", truncate(&key)),
+            });
+        }
+        facts.transitive_tag_keys.push(key);
+    }
+
+    if let Some(source) = param("SourceIdentity") {
+        let len = source.chars().count();
+        if len < 2 {
+            return Err(too_long("sourceIdentity", source, "greater than or equal to 2"));
+        }
+        if len > 64 {
+            return Err(too_long("sourceIdentity", source, "less than or equal to 64"));
+        }
+        if !is_iam_name(source, 2, 64) {
+            return Err(pattern("sourceIdentity", source, "[\\w+=,.@-]*"));
+        }
+        facts.source_identity = Some(source.to_owned());
+    }
+
+    if let Some(external) = param("ExternalId") {
+        let len = external.chars().count();
+        if !(2..=1224).contains(&len) {
+            let bound = if len < 2 { "greater than or equal to 2" } else { "less than or equal to 1224" };
+            return Err(too_long("externalId", external, bound));
+        }
+        if !external.chars().all(|c| c.is_alphanumeric() || "_+=,.@:/-".contains(c)) {
+            return Err(pattern("externalId", external, "[\\w+=,.@:\\/-]*"));
+        }
+    }
+    if let Some(code) = param("TokenCode") {
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(pattern("tokenCode", code, "[\\d]*"));
+        }
+    }
+    if let Some(serial) = param("SerialNumber") {
+        let len = serial.chars().count();
+        if !(9..=256).contains(&len) {
+            let bound = if len < 9 { "greater than or equal to 9" } else { "less than or equal to 256" };
+            return Err(too_long("serialNumber", serial, bound));
+        }
+        return Err(AuthAnswer {
+            status: StatusCode::FORBIDDEN,
+            code: "AccessDenied",
+            message: "MultiFactorAuthentication failed: Canopy has no MFA devices, so no serial number and token code can be verified.".into(),
+        });
+    }
+    Ok(facts)
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME` → (partition, account, name).

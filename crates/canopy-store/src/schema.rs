@@ -439,7 +439,12 @@ DROP TABLE policy_attachments;
 ALTER TABLE policy_attachments_v12 RENAME TO policy_attachments;
 CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id, seq);
 "#,
+    // 13: an AssumeRole session's session policy, tags and source identity (JSON).
+    SESSION_FACTS,
 ];
+
+/// SQLite's migration 13 and PostgreSQL's 11: the same statement in both dialects.
+pub(crate) const SESSION_FACTS: &str = "ALTER TABLE credentials ADD COLUMN session TEXT;";
 
 /// SQLite's migration 11 and PostgreSQL's 10: the same statement in both dialects.
 pub(crate) const MANAGEMENT_ACCOUNTS_INVITED: &str = r#"

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, Row, Statement};
 use canopy_api::{AccountJoinedMethod, CreateAccountFailureReason, OrganizationFeatureSet, PolicyType};
 use canopy_core::{
     AccountChildRecord, AccountRecord, CreateAccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord,
-    StoreError, StoreResult, TagRecord, Tx, CredentialRecord, RoleRecord,
+    StoreError, StoreResult, TagRecord, Tx, CredentialRecord, RoleRecord, SessionFacts,
 };
 
 /// Maps a SQLite error to a backend error.
@@ -376,7 +376,7 @@ const ATTACHMENTS_BY_TARGET_SQL: &str =
 const ATTACHMENTS_BY_POLICY_SQL: &str =
     concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND seq > ?3 ORDER BY seq");
 macro_rules! credential_cols {
-    () => { "access_key_id, partition, account_id, principal, user_id, secret_sealed, session_token_sha256, expires_ms, created_ms" };
+    () => { "access_key_id, partition, account_id, principal, user_id, secret_sealed, session_token_sha256, expires_ms, created_ms, session" };
 }
 macro_rules! role_cols { () => { "partition, account_id, name, role_id, trusted_account_id, created_ms" } }
 
@@ -875,8 +875,19 @@ impl Tx for SqlTx<'_, '_> {
 
     fn credential_insert(&mut self, c: &CredentialRecord) -> StoreResult<()> {
         self.exec(
-            concat!("INSERT INTO credentials (", credential_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-            params![c.access_key_id, c.partition, c.account_id, c.principal, c.user_id, c.secret_sealed, c.session_token_sha256, c.expires_ms, c.created_ms],
+            concat!("INSERT INTO credentials (", credential_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+            params![
+                c.access_key_id,
+                c.partition,
+                c.account_id,
+                c.principal,
+                c.user_id,
+                c.secret_sealed,
+                c.session_token_sha256,
+                c.expires_ms,
+                c.created_ms,
+                c.session.as_ref().map(SessionFacts::to_json)
+            ],
         )?;
         Ok(())
     }
@@ -1286,6 +1297,7 @@ fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
         session_token_sha256: r.get(6).st()?,
         expires_ms: r.get(7).st()?,
         created_ms: r.get(8).st()?,
+        session: r.get::<_, Option<String>>(9).st()?.map(|text| SessionFacts::from_json(&text)).transpose().map_err(StoreError::Backend)?,
     })
 }
 

@@ -274,6 +274,13 @@ mod cases {
             session_token_sha256: expires_ms.map(|_| "ab".repeat(32)),
             expires_ms,
             created_ms: 1_000,
+            // Sessions carry what AssumeRole was given, round-tripped whole.
+            session: expires_ms.map(|_| canopy_core::SessionFacts {
+                policy: Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:Describe*","Resource":"*"}]}"#.into()),
+                tags: vec![("team".into(), "blue".into()), ("Cost Center".into(), "4 2".into())],
+                transitive_tag_keys: vec!["team".into()],
+                source_identity: Some("alice@example.org".into()),
+            }),
         }
     }
 

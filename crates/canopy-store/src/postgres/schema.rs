@@ -287,6 +287,8 @@ CREATE TRIGGER accounts_counted_on_move AFTER UPDATE OF org_id ON accounts
     // 10: AWS shows an organization's management account with JoinedMethod INVITED; earlier
     // versions stored CREATED for it (SQLite's migration 11, the same statement).
     crate::schema::MANAGEMENT_ACCOUNTS_INVITED,
+    // 11: an AssumeRole session's session policy, tags and source identity (JSON; SQLite's 13).
+    crate::schema::SESSION_FACTS,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; the sequence is rewound).

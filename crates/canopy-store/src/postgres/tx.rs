@@ -180,7 +180,7 @@ macro_rules! policy_cols {
 }
 macro_rules! attachment_cols { () => { "org_id, policy_id, target_id, policy_type, attached_ms, seq" } }
 macro_rules! credential_cols {
-    () => { "access_key_id, partition, account_id, principal, user_id, secret_sealed, session_token_sha256, expires_ms, created_ms" };
+    () => { "access_key_id, partition, account_id, principal, user_id, secret_sealed, session_token_sha256, expires_ms, created_ms, session" };
 }
 macro_rules! role_cols { () => { "partition, account_id, name, role_id, trusted_account_id, created_ms" } }
 
@@ -763,8 +763,19 @@ impl Tx for PgTx<'_> {
 
     fn credential_insert(&mut self, c: &CredentialRecord) -> StoreResult<()> {
         self.exec(
-            concat!("INSERT INTO credentials (", credential_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
-            &[&c.access_key_id, &c.partition, &c.account_id, &c.principal, &c.user_id, &c.secret_sealed, &c.session_token_sha256, &c.expires_ms, &c.created_ms],
+            concat!("INSERT INTO credentials (", credential_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+            &[
+                &c.access_key_id,
+                &c.partition,
+                &c.account_id,
+                &c.principal,
+                &c.user_id,
+                &c.secret_sealed,
+                &c.session_token_sha256,
+                &c.expires_ms,
+                &c.created_ms,
+                &c.session.as_ref().map(canopy_core::SessionFacts::to_json),
+            ],
         )?;
         Ok(())
     }
@@ -1193,6 +1204,7 @@ fn credential_row(r: &Row) -> StoreResult<CredentialRecord> {
         session_token_sha256: g(r, 6)?,
         expires_ms: g(r, 7)?,
         created_ms: g(r, 8)?,
+        session: g::<Option<String>>(r, 9)?.map(|text| canopy_core::SessionFacts::from_json(&text)).transpose().map_err(StoreError::Backend)?,
     })
 }
 
