@@ -387,7 +387,8 @@ impl Snapshot {
 impl Canopy {
     /// The snapshot of the caller's organization. Only its management account may read it
     /// (AccessDeniedException otherwise; AWSOrganizationsNotInUseException outside any
-    /// organization).
+    /// organization), and a session of it only when its session policy allows
+    /// `organizations:DescribePolicy`: simulate and what-if show what the policies say.
     ///
     /// `accounts`: `None` reads every account; `Some(ids)` reads only the paths of those
     /// accounts (ids that are not visible members are left out), enough to evaluate requests
@@ -397,6 +398,10 @@ impl Canopy {
         let caller = caller.clone();
         self.read(move |tx, env| {
             let member = access::management(tx, &caller)?;
+            let reads = "organizations:DescribePolicy";
+            if let Some(message) = denial(tx, env, Some(&member), &Signer::of_caller(&caller), reads, "*", RequestContext::new())? {
+                return Err(ApiError::new(ErrorCode::AccessDeniedException, message).into());
+            }
             match &accounts {
                 None => Snapshot::load(tx, env, &member.org),
                 Some(ids) => Snapshot::load_paths(tx, env, &member.org, ids),
@@ -965,25 +970,38 @@ fn denial(
         }
     }
     match signer.session.and_then(|s| s.policy.as_deref()) {
-        Some(policy) => session_policy_denial(signer, policy, action, resource, context),
+        Some(policy) => session_policy_denial(tx, member, signer, policy, action, resource, context),
         None => Ok(None),
     }
 }
 
 /// A session policy limits its session to what it allows: an action it does not allow, or
 /// denies, is refused whatever the role may do (the roles CreateAccount makes may do anything).
-fn session_policy_denial(signer: &Signer<'_>, policy: &str, action: &str, resource: &str, context: RequestContext) -> Result<Option<String>, OpError> {
+fn session_policy_denial(
+    tx: &mut dyn Tx,
+    member: Option<&access::Member>,
+    signer: &Signer<'_>,
+    policy: &str,
+    action: &str,
+    resource: &str,
+    context: RequestContext,
+) -> Result<Option<String>, OpError> {
     let compiled = compiled("session-policy", &format!("session-policy/{}", signer.policy_cache_key), policy)
         .map_err(|e| OpError::Store(StoreError::Corrupt(format!("a stored session policy does not compile: {e}"))))?;
     let account = signer.principal.account.clone().unwrap_or_default();
     let levels = [LevelPolicies { target_id: account.clone(), target_type: TargetType::Account, policies: vec![compiled] }];
-    // One level holding the session policy, in an organization of its own whose management
-    // account is nobody: it must allow, and a deny in it wins, as for one SCP level.
+    // One level holding the session policy, judged like one SCP level (it must allow, and a deny
+    // in it wins) in a view whose management account is nobody, so nothing is exempt. The
+    // account's real place in its organization gives aws:PrincipalOrgID / aws:PrincipalOrgPaths.
+    let (org_id, path) = match member {
+        Some(m) => (Some(m.org.id.clone()), principal_path(tx, m)?),
+        None => (None, vec![PathNode::new(account, TargetType::Account)]),
+    };
     let view = OrgView {
-        org_id: None,
+        org_id,
         management_account: String::new(),
         enabled_policy_types: vec![engine::PolicyType::ServiceControlPolicy],
-        principal_path: Some(vec![PathNode::new(account, TargetType::Account)]),
+        principal_path: Some(path),
         resource_path: None,
     };
     let request = AuthzRequest {
@@ -993,7 +1011,8 @@ fn session_policy_denial(signer: &Signer<'_>, policy: &str, action: &str, resour
         resource_account: None,
         context,
     };
-    let opts = EvalOptions { caller_context_wins: false, ..EvalOptions::default() };
+    // No SCP exemptions: a session policy limits every action of its session.
+    let opts = EvalOptions { caller_context_wins: false, scp_root_exempt_actions: Vec::new(), scp_exempt_services: Some(Vec::new()), ..EvalOptions::default() };
     let d = engine::evaluate_with(Layer::Scp, &view, &levels, &request, &opts);
     let principal_arn = &signer.principal.arn;
     let on = if resource == "*" { String::new() } else { format!(" on resource: {resource}") };
@@ -1004,6 +1023,19 @@ fn session_policy_denial(signer: &Signer<'_>, policy: &str, action: &str, resour
         )),
         Outcome::Allow | Outcome::NotApplicable => None,
     })
+}
+
+/// The member account's path in its organization: root, OUs, the account.
+fn principal_path(tx: &mut dyn Tx, member: &access::Member) -> Result<Vec<PathNode>, OpError> {
+    let mut ids = match member.account.parent_id.as_deref() {
+        Some(parent) => tree::chain_to(tx, parent)?,
+        None => Vec::new(),
+    };
+    ids.push(member.account.id.clone());
+    Ok(ids.into_iter().map(|id| {
+        let t = Snapshot::node_type(&id);
+        PathNode::new(id, t)
+    }).collect())
 }
 
 /// Evaluates the SCPs on the member account's path for one request; `Some(message)` when they

@@ -122,9 +122,9 @@ pub enum IdentityError {
 /// The longest session policy AWS takes, in characters of its plain text.
 pub const MAX_SESSION_POLICY_CHARS: usize = 2048;
 
-/// A session policy must be a valid identity policy (the grammar of a service control policy:
-/// Version, Statement with Effect, Action or NotAction, Resource or NotResource, Condition; no
-/// Principal) of at most [`MAX_SESSION_POLICY_CHARS`].
+/// A session policy must be a valid IAM identity policy (Version optional, Statement with
+/// Effect, Action or NotAction, Resource or NotResource, Condition; no Principal) of at most
+/// [`MAX_SESSION_POLICY_CHARS`].
 fn check_session_policy(policy: &str) -> Result<(), IdentityError> {
     let chars = policy.chars().count();
     if chars > MAX_SESSION_POLICY_CHARS {
@@ -132,8 +132,7 @@ fn check_session_policy(policy: &str) -> Result<(), IdentityError> {
             "The session policy has {chars} characters; a session policy can have at most {MAX_SESSION_POLICY_CHARS}."
         )));
     }
-    canopy_policy::validate(canopy_policy::PolicyType::ServiceControlPolicy, policy, &canopy_policy::ValidationOptions::default())
-        .map_err(|e| IdentityError::MalformedPolicy(e.to_string()))
+    canopy_policy::validate_session_policy(policy).map_err(|e| IdentityError::MalformedPolicy(e.to_string()))
 }
 
 /// The request's own keys for the SCPs that judge an AssumeRole: the session name, the tags

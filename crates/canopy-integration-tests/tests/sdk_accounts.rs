@@ -637,7 +637,7 @@ async fn a_closed_account_calls_nothing_and_a_purged_one_is_in_no_organization()
     let closed = org.create_account("Closed").await;
     org.mgmt.close_account().account_id(&closed).send().await.unwrap();
     let member = org.client(&closed);
-    let closed_message = format!("Account {closed} is closed (SUSPENDED): a closed account can't call AWS Organizations.");
+    let closed_message = format!("Account {closed} is closed or being closed: a closed account can't call AWS Organizations.");
     let e = member.describe_organization().send().await.unwrap_err();
     assert_eq!((e.code(), e.message()), (Some("AccessDeniedException"), Some(closed_message.as_str())));
     expect_err(member.leave_organization().send().await, "AccessDeniedException", None);

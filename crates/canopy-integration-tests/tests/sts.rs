@@ -359,6 +359,15 @@ async fn a_session_policy_limits_the_session() {
     // (A member may not list roots at all; that, not a session policy, is what refuses it.)
     assert!(!e.message().unwrap().contains("session policy"), "{e:?}");
 
+    // The session's organization is a key its session policy can test.
+    for (org_id, allowed) in [(org.org_id.clone(), true), ("o-aaaaaaaaaa".to_string(), false)] {
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}, "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": format!("{}/r-*", org.org_id)}}}]});
+        let out = sts.assume_role().role_arn(&arn).role_session_name("org").policy(policy.to_string()).send().await.unwrap();
+        let r = orgs_as_session(&org.server.endpoint, out.credentials().unwrap()).describe_organization().send().await;
+        assert_eq!(r.is_ok(), allowed, "{org_id}: {r:?}");
+    }
+
     // The session's tags and source identity are keys SCPs can test.
     for (name, condition) in [
         ("BlueTeam", serde_json::json!({"StringEquals": {"aws:PrincipalTag/team": "blue"}})),
@@ -391,6 +400,18 @@ async fn assume_role_session_parameters_are_checked() {
     assert_eq!(code, "MalformedPolicyDocument", "{message}");
     let (code, _) = sts_err(call().policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#).send().await);
     assert_eq!(code, "MalformedPolicyDocument");
+    // IAM's rules for an identity policy's Version: optional, or either version.
+    for ok in [
+        r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    ] {
+        assert!(call().policy(ok).send().await.is_ok(), "{ok}");
+    }
+    let (code, message) = sts_err(call().policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#).send().await);
+    assert_eq!(code, "MalformedPolicyDocument");
+    assert!(message.contains("identity policies do not support Principal"), "{message}");
+    // MFA is refused whichever of its two parameters comes.
+    assert_eq!(sts_err(call().token_code("123456").send().await).0, "AccessDenied");
     let big = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{}","Effect":"Allow","Action":"s3:*","Resource":"*"}}]}}"#,
         "a".repeat(2048)
@@ -426,4 +447,78 @@ async fn assume_role_session_parameters_are_checked() {
     // Without tags it meets the role's trust instead.
     let (_, message) = sts_err(as_caller.assume_role().role_arn(&arn).role_session_name("s1").send().await);
     assert!(!message.contains("service control policy"), "{message}");
+}
+
+#[tokio::test]
+async fn dev_auth_refuses_an_ended_session_or_one_of_another_partition() {
+    use canopy_core::{CoreConfig, ManualClock};
+    let clock = std::sync::Arc::new(ManualClock::new(1_767_225_600_000)); // 2026-01-01
+    let server = TestServer::start_with_clock(CoreConfig::default(), clock.clone(), canopy_server::ServerConfig::default()).await;
+    let org = Org::with_server(server).await;
+    let member = org.create_account("Member").await;
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    let out = sts.assume_role().role_arn(role_arn(&member, "OrganizationAccountAccessRole")).role_session_name("s1").duration_seconds(900).send().await.unwrap();
+    let c = out.credentials().unwrap();
+    let session = orgs_as_session(&org.server.endpoint, c);
+    assert!(session.describe_organization().send().await.is_ok());
+    // Signed for another partition's region: not this session, and not the default account.
+    let cn = aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::Config::builder()
+            .behavior_version(aws_sdk_organizations::config::BehaviorVersion::latest())
+            .endpoint_url(&org.server.endpoint)
+            .region(aws_sdk_organizations::config::Region::new("cn-north-1"))
+            .credentials_provider(Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), None, "test"))
+            .retry_config(aws_sdk_organizations::config::retry::RetryConfig::disabled())
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build(),
+    );
+    let e = cn.describe_organization().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("UnrecognizedClientException"), "{e:?}");
+    // Once the session has ended: ExpiredToken, not the default account.
+    clock.advance_ms(901_000);
+    let e = session.describe_organization().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("ExpiredTokenException"), "{e:?}");
+    let (code, _) = sts_err(sts_for(&org.server.endpoint, c.access_key_id(), c.secret_access_key(), Some(c.session_token())).get_caller_identity().send().await);
+    assert_eq!(code, "ExpiredToken");
+}
+
+#[tokio::test]
+async fn simulate_honours_a_session_policy() {
+    // X leaves and founds its own organization; its role still trusts the old management
+    // account, whose sessions in X are then sessions of a management account.
+    let org = Org::new().await;
+    let x = org.create_account("X").await;
+    let as_x = org.client(&x);
+    as_x.leave_organization().send().await.unwrap();
+    as_x.create_organization().send().await.unwrap();
+    let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
+    let arn = role_arn(&x, "OrganizationAccountAccessRole");
+    let session_key = |policy: &'static str| {
+        let sts = sts.clone();
+        let arn = arn.clone();
+        async move {
+            let out = sts.assume_role().role_arn(arn).role_session_name("s1").policy(policy).send().await.unwrap();
+            out.credentials().unwrap().access_key_id().to_string()
+        }
+    };
+    let simulate_as = |key: String| {
+        let addr = org.server.addr;
+        let body = serde_json::json!({"principal": format!("arn:aws:iam::{x}:root"), "action": "s3:GetObject", "detail": true}).to_string();
+        async move {
+            let request = format!(
+                "POST /canopy/v1/simulate HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                 Authorization: AWS4-HMAC-SHA256 Credential={key}/20250101/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=0000\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let (status, body) = raw_exchange(addr, &request).await;
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let denied = session_key(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#).await;
+    let (status, body) = simulate_as(denied).await;
+    assert!(status >= 400 && body.contains("AccessDeniedException") && body.contains("organizations:DescribePolicy"), "{status} {body}");
+    let allowed = session_key(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:DescribePolicy","Resource":"*"}]}"#).await;
+    let (status, body) = simulate_as(allowed).await;
+    assert_eq!(status, 200, "{body}");
 }

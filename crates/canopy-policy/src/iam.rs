@@ -14,6 +14,8 @@ fn bad(path: impl Into<String>, problem: impl Into<String>) -> R {
 struct Ctx<'a> {
     rcp: bool,
     legacy: bool,
+    /// An IAM identity policy (a session policy), not an SCP: IAM's Version rules and wording.
+    identity: bool,
     opts: &'a ValidationOptions,
 }
 
@@ -21,8 +23,23 @@ pub(crate) fn validate(t: PolicyType, doc: &Json, opts: &ValidationOptions) -> R
     let cx = Ctx {
         rcp: t == PolicyType::ResourceControlPolicy,
         legacy: t == PolicyType::ServiceControlPolicy && opts.legacy_scp_grammar,
+        identity: false,
         opts,
     };
+    validate_with(&cx, doc)
+}
+
+/// An IAM identity policy such as STS's session policy: the SCP grammar (which since September
+/// 2025 is IAM's), except that `Version` may be absent (IAM then reads the document as
+/// 2008-10-17) or either of IAM's two versions.
+pub(crate) fn validate_identity(doc: &Json) -> R {
+    let opts = ValidationOptions::default();
+    let cx = Ctx { rcp: false, legacy: false, identity: true, opts: &opts };
+    validate_with(&cx, doc)
+}
+
+fn validate_with(cx: &Ctx<'_>, doc: &Json) -> R {
+    let opts = cx.opts;
     let Some(top) = doc.as_object() else {
         return bad(
             "",
@@ -52,7 +69,8 @@ pub(crate) fn validate(t: PolicyType, doc: &Json, opts: &ValidationOptions) -> R
         }
     }
     match version {
-        None if opts.lenient_version => {}
+        None if opts.lenient_version || cx.identity => {}
+        Some(Json::String(s)) if cx.identity && s == "2008-10-17" => {}
         None => {
             return bad(
                 "Version",
@@ -76,14 +94,14 @@ pub(crate) fn validate(t: PolicyType, doc: &Json, opts: &ValidationOptions) -> R
     match statement {
         None => bad("Statement", "required element is missing"),
         Some(Json::Object(_)) => {
-            statement_check(&cx, "Statement", statement.unwrap_or(&Json::Null))
+            statement_check(cx, "Statement", statement.unwrap_or(&Json::Null))
         }
         Some(Json::Array(items)) => {
             if items.is_empty() {
                 return bad("Statement", "must contain at least one statement");
             }
             for (i, s) in items.iter().enumerate() {
-                statement_check(&cx, &format!("Statement[{i}]"), s)?;
+                statement_check(cx, &format!("Statement[{i}]"), s)?;
             }
             Ok(())
         }
@@ -182,7 +200,8 @@ fn statement_check(cx: &Ctx, p: &str, s: &Json) -> R {
     } else {
         for k in ["Principal", "NotPrincipal"] {
             if get(k).is_some() {
-                return bad(format!("{p}.{k}"), format!("SCPs do not support {k}"));
+                let kind = if cx.identity { "identity policies" } else { "SCPs" };
+                return bad(format!("{p}.{k}"), format!("{kind} do not support {k}"));
             }
         }
     }

@@ -65,6 +65,14 @@ pub fn validate(
     }
 }
 
+/// Validates an IAM identity policy used as STS's session policy (AssumeRole's `Policy`): JSON
+/// syntax, then the identity-policy grammar (see `iam::validate_identity`). The caller checks
+/// its size.
+pub fn validate_session_policy(content: &str) -> Result<(), PolicyError> {
+    let doc = Json::parse(content).map_err(|e| PolicyError::malformed("", format!("the policy is not valid JSON: {e}")))?;
+    iam::validate_identity(&doc)
+}
+
 pub(crate) fn json_display(v: &Json) -> String {
     match v {
         Json::String(s) => format!("\"{s}\""),

@@ -262,12 +262,19 @@ pub(crate) async fn dev_identity(state: &AppState, headers: &HeaderMap, query: O
     // (AKIAIOSFODNN7EXAMPLE) and would cost a store read per request.
     if key.len() == 20 && key.starts_with("ASIA") {
         if let Ok(Some(opened)) = state.keys.get(state, key).await {
+            // A session Canopy issued is that session, or nobody: signed for another
+            // partition's region, or once it has ended, it is refused as in strict auth rather
+            // than read as the default account (which would drop the session's limits).
             let now_ms = state.canopy.env().clock.now_ms();
             let record = &opened.record;
-            if record.expires_ms.is_none_or(|e| e > now_ms) && record.partition == caller.partition {
-                let principal = Principal::of(record);
-                return Ok(Identity { caller: caller_for(&principal, caller.region, caller.access_key_id), principal });
+            if record.partition != caller.partition {
+                return Err(AuthFailure::InvalidToken);
             }
+            if record.expires_ms.is_some_and(|e| e <= now_ms) {
+                return Err(AuthFailure::ExpiredToken);
+            }
+            let principal = Principal::of(record);
+            return Ok(Identity { caller: caller_for(&principal, caller.region, caller.access_key_id), principal });
         }
     }
     let principal = Principal::root(&caller.partition, &caller.account_id);

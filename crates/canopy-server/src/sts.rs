@@ -201,7 +201,7 @@ async fn assume_role(
 /// `Policy`, `Tags.member.N.Key`/`.Value`, `TransitiveTagKeys.member.N`, `SourceIdentity`;
 /// `ExternalId` is checked and otherwise ignored (the roles Canopy makes set no condition on
 /// it). `PolicyArns` is refused: Canopy has no IAM managed policies to resolve. A `SerialNumber`
-/// is refused as AWS refuses an unknown MFA device: Canopy has none.
+/// or `TokenCode` is refused as AWS refuses an unknown MFA device: Canopy has none.
 fn session_facts(params: &[(String, String)]) -> Result<SessionFacts, AuthAnswer> {
     let param = |name: &str| get(params, name);
     let too_long = |field: &str, value: &str, bound: &str| {
@@ -317,10 +317,10 @@ fn session_facts(params: &[(String, String)]) -> Result<SessionFacts, AuthAnswer
         if len < 2 {
             return Err(too_long("sourceIdentity", source, "greater than or equal to 2"));
         }
-        if len > 64 {
-            return Err(too_long("sourceIdentity", source, "less than or equal to 64"));
+        if len > 256 {
+            return Err(too_long("sourceIdentity", source, "less than or equal to 256"));
         }
-        if !is_iam_name(source, 2, 64) {
+        if !is_iam_name(source, 2, 256) {
             return Err(pattern("sourceIdentity", source, "[\\w+=,.@-]*"));
         }
         facts.source_identity = Some(source.to_owned());
@@ -347,6 +347,8 @@ fn session_facts(params: &[(String, String)]) -> Result<SessionFacts, AuthAnswer
             let bound = if len < 9 { "greater than or equal to 9" } else { "less than or equal to 256" };
             return Err(too_long("serialNumber", serial, bound));
         }
+    }
+    if param("SerialNumber").is_some() || param("TokenCode").is_some() {
         return Err(AuthAnswer {
             status: StatusCode::FORBIDDEN,
             code: "AccessDenied",
@@ -405,6 +407,9 @@ fn form_pairs(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Text for an XML element. Characters XML 1.0 does not allow at all (controls other than tab,
+/// newline and carriage return; U+FFFE, U+FFFF), which a message may echo from the request,
+/// become U+FFFD: escaped as `&#1;` they would still make the document unreadable.
 fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -414,6 +419,8 @@ fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c < ' ' || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -459,6 +466,8 @@ mod tests {
             ]
         );
         assert_eq!(xml_escape("a<b&\"c'>"), "a&lt;b&amp;&quot;c&apos;&gt;");
+        // Characters XML forbids outright become U+FFFD; tab, newline and CR stay.
+        assert_eq!(xml_escape("a\u{1}b\u{0}c\u{ffff}\t\n\r"), "a\u{fffd}b\u{fffd}c\u{fffd}\t\n\r");
         assert_eq!(iso8601(1_795_953_600_000), "2026-11-29T12:00:00Z");
     }
 }

@@ -92,6 +92,8 @@ impl Pending {
     /// Parses the credentials of `req` and checks the request time against `now_secs` (Unix
     /// seconds). No secret is needed yet.
     pub fn from_request(req: &SignedRequest<'_>, now_secs: i64) -> Result<Pending, SigV4Error> {
+        // Which header the request time came from, for the error that names it.
+        let mut time_header = "X-Amz-Date";
         let (auth, request_time, session_token) = match req.header("authorization") {
             Some(value) => {
                 let auth = parse_authorization_header(value)?;
@@ -99,7 +101,10 @@ impl Pending {
                 // the ISO 8601 basic form) is the request time the string to sign carries.
                 let time = match (req.header("x-amz-date"), req.header("date")) {
                     (Some(amz), _) => amz.trim().to_owned(),
-                    (None, Some(date)) => http_date_as_request_time(date.trim()).unwrap_or_else(|| date.trim().to_owned()),
+                    (None, Some(date)) => {
+                        time_header = "Date";
+                        http_date_as_request_time(date.trim()).unwrap_or_else(|| date.trim().to_owned())
+                    }
                     (None, None) => {
                         return Err(SigV4Error::Incomplete(
                             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
@@ -124,8 +129,9 @@ impl Pending {
             ));
         }
         let Some(time_secs) = parse_request_time(&request_time) else {
+            let form = if time_header == "Date" { "an HTTP date (IMF-fixdate) or " } else { "" };
             return Err(SigV4Error::Incomplete(format!(
-                "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\": {request_time:?}"
+                "{time_header} must be in {form}the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\": {request_time:?}"
             )));
         };
         if auth.date != request_time[..8] {
@@ -575,7 +581,7 @@ mod tests {
         // A Date in another form is named in the error, as for X-Amz-Date.
         let headers = [("Date", "yesterday"), headers[1], headers[2]];
         let req = SignedRequest { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
-        assert!(matches!(verify(&req, now, |_| Some(SECRET.into())), Err(SigV4Error::Incomplete(m)) if m.contains("\"yesterday\"")));
+        assert!(matches!(verify(&req, now, |_| Some(SECRET.into())), Err(SigV4Error::Incomplete(m)) if m.starts_with("Date must be") && m.contains("\"yesterday\"")));
     }
 
     #[test]

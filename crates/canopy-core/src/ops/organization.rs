@@ -40,7 +40,7 @@ pub fn refuse_closed_caller(account: &AccountRecord) -> Result<(), OpError> {
     if account.close_requested_ms.is_some() {
         return Err(ApiError::new(
             ErrorCode::AccessDeniedException,
-            format!("Account {} is closed (SUSPENDED): a closed account can't call AWS Organizations.", account.id),
+            format!("Account {} is closed or being closed: a closed account can't call AWS Organizations.", account.id),
         )
         .into());
     }
