@@ -48,6 +48,9 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The most a connection's read buffer holds (hyper's `max_buf_size`); also the largest request
+/// head (request line and headers) accepted.
+const MAX_CONNECTION_BUFFER: usize = 64 * 1024;
 /// Default [`ServerConfig::max_body_memory`]: 128 MiB.
 pub const DEFAULT_MAX_BODY_MEMORY: usize = 128 * 1024 * 1024;
 
@@ -169,6 +172,10 @@ pub async fn serve(
     // half_close: a client may shut its sending side once its request is out (`nc -N`, socat,
     // `printf … | …`) and still read the answer; without it hyper drops the request unanswered.
     http.timer(TokioTimer::new()).header_read_timeout(read_timeout).half_close(true);
+    // A connection's read buffer (hyper's default grows to about 400 KiB): body frames are
+    // slices of it, so a body held while it waits for the body budget (`body::BodyBudget`)
+    // keeps whole buffers alive. 64 KiB keeps that, and the largest request head, small.
+    http.max_buf_size(MAX_CONNECTION_BUFFER);
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

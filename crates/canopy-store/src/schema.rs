@@ -489,9 +489,13 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         }
     };
     let known = MIGRATIONS.len() as i64;
-    if current > known || current < 0 {
-        return Err(StoreError::Corrupt(format!(
-            "database schema version {current} is not supported by this build (it knows versions up to {known})"
+    if current < 0 {
+        return Err(StoreError::Corrupt(format!("database schema version {current} is not a version Canopy writes")));
+    }
+    if current > known {
+        // A newer Canopy wrote it: nothing is wrong with the data, this build is too old.
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {current}, written by a newer Canopy; this build knows versions up to {known}. Run the newer build (nothing was changed)"
         )));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
