@@ -359,6 +359,21 @@ async fn a_client_that_never_reads_its_answers_is_disconnected_after_the_read_ti
 }
 
 #[tokio::test]
+async fn request_heads_up_to_the_connection_buffer_are_read() {
+    let server = TestServer::start().await;
+    let with_header = |size: usize| {
+        format!(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Amz-Target: {TARGET}DescribeOrganization\r\nX-Padding: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+            "a".repeat(size)
+        )
+        .into_bytes()
+    };
+    // A 32 KiB header is read; a head over the 64 KiB connection buffer is refused by hyper (400).
+    assert_eq!(raw(&server, &with_header(32 * 1024)).await.error_type(), "AWSOrganizationsNotInUseException");
+    assert_eq!(raw(&server, &with_header(80 * 1024)).await.status, 400);
+}
+
+#[tokio::test]
 async fn bodies_wait_for_memory_held_by_stalled_ones() {
     // 100 kB of body memory beyond each body's first 64 KiB.
     let store = canopy_store::open("memory").unwrap();
