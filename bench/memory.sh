@@ -19,9 +19,14 @@ bench_tmp
 db="$BENCH_TMP/canopy-data/"
 limits=(--max-accounts 20000 --max-ous $((OUS + 100)))
 
+# Canopy's warnings and errors are kept (a failed request's cause is in them) and shown if the
+# load fails; the request lines are not written (only RSS is measured here).
+export BENCH_CANOPY_LOG_FILE="${BENCH_CANOPY_LOG_FILE:-$BENCH_TMP/canopy.log}"
+export CANOPY_LOG="${CANOPY_LOG:-warn}"
 start_canopy mem1 "$db" "${limits[@]}"
 log "canopy at $CANOPY_URL (file store $db), RSS empty: $(rss_kib "$CANOPY_PID") KiB"
-"$PY" "$BENCH_DIR/load.py" "$CANOPY_URL" --accounts "$ACCOUNTS" --ous "$OUS" --workers "$WORKERS"
+"$PY" "$BENCH_DIR/load.py" "$CANOPY_URL" --accounts "$ACCOUNTS" --ous "$OUS" --workers "$WORKERS" || {
+  echo "--- canopy's warnings and errors:" >&2; tail -n 50 "$BENCH_CANOPY_LOG_FILE" >&2; exit 1; }
 rss1="$(rss_kib "$CANOPY_PID")"; hwm1="$(awk '/^VmHWM:/ {print $2}' "/proc/$CANOPY_PID/status")"
 kill -TERM "$CANOPY_PID"; wait "$CANOPY_PID" 2>/dev/null || true
 
