@@ -104,6 +104,37 @@ print("ok")
 EOF
 ); then check "boto3 assume_role then act as the member" "ok" "$OUT"; else fail "boto3: $OUT"; fi
 
+# --- session parameters: a session policy limits the session, tags and source identity ----------
+cat >"$T/session-policy.json" <<'JSON'
+{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "organizations:Describe*", "Resource": "*"}]}
+JSON
+OUT=$(aws sts assume-role --role-arn "$ROLE" --role-session-name scoped --duration-seconds 900 \
+  --policy "file://$T/session-policy.json" --tags Key=team,Value=blue --source-identity alice \
+  --query 'join(`" "`, [Credentials.AccessKeyId, Credentials.SecretAccessKey, Credentials.SessionToken, SourceIdentity])' --output text 2>&1)
+read -r PAK PSK PTOK PSRC <<<"$OUT"
+check "assume-role with a session policy, tags and a source identity" "alice" "$PSRC"
+as_scoped() { env AWS_ACCESS_KEY_ID="$PAK" AWS_SECRET_ACCESS_KEY="$PSK" AWS_SESSION_TOKEN="$PTOK" "$@"; }
+OUT=$(as_scoped aws organizations describe-organization --query Organization.MasterAccountId --output text 2>&1)
+check "the session policy allows describe-organization" "$MGMT" "$OUT"
+check_error "the session policy allows nothing else" AccessDeniedException as_scoped aws organizations leave-organization
+OUT=$(as_scoped aws organizations leave-organization 2>&1)
+if [[ "$OUT" == *"because no session policy allows the organizations:LeaveOrganization action"* ]]; then pass "the refusal names the session policy"; else fail "session policy refusal: $OUT"; fi
+check_error "a malformed session policy" MalformedPolicyDocument aws sts assume-role --role-arn "$ROLE" --role-session-name bad --policy '{"Statement":'
+if OUT=$("$PY" - "$ROLE" 2>&1 <<'EOF'
+import sys, boto3, botocore
+role = sys.argv[1]
+sts = boto3.client("sts")
+try:
+    sts.assume_role(RoleArn=role, RoleSessionName="many", Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(51)])
+    print("51 tags accepted")
+except botocore.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "ValidationError", e.response
+r = sts.assume_role(RoleArn=role, RoleSessionName="tagged", Tags=[{"Key": "team", "Value": "blue"}], TransitiveTagKeys=["team"], SourceIdentity="bob")
+assert r["SourceIdentity"] == "bob", r
+print("ok")
+EOF
+); then check "boto3: session tags checked, source identity echoed" "ok" "$OUT"; else fail "boto3 session parameters: $OUT"; fi
+
 # --- listing and revoking keys while the server runs --------------------------------------------
 "$BIN" credentials create --account "$MGMT" --name ci --database "$T/data/" >"$T/ci-credentials" 2>/dev/null
 CI_AKID=$(sed -n 's/^aws_access_key_id = //p' "$T/ci-credentials")
