@@ -854,6 +854,15 @@ pub(crate) fn denial_for(
     denial(tx, env, member.as_ref(), &signer, action, resource, extra)
 }
 
+/// The policy engine's name for a kind of signing principal.
+fn kind_of(t: PrincipalType) -> PrincipalKind {
+    match t {
+        PrincipalType::Root => PrincipalKind::Root,
+        PrincipalType::IamUser => PrincipalKind::IamUser,
+        PrincipalType::AssumedRole => PrincipalKind::AssumedRole,
+    }
+}
+
 /// Who signed a request, and what the server knows about it: the inputs of the request
 /// context that every check on Canopy's port evaluates.
 struct Signer<'a> {
@@ -876,13 +885,8 @@ impl<'a> Signer<'a> {
     fn of_caller(caller: &'a Caller) -> Self {
         // The principal the server resolved from the credential (the root user for dev auth's
         // plain keys), so conditions on aws:PrincipalArn / aws:PrincipalType see who calls.
-        let kind = match caller.principal_type {
-            PrincipalType::Root => PrincipalKind::Root,
-            PrincipalType::IamUser => PrincipalKind::IamUser,
-            PrincipalType::AssumedRole => PrincipalKind::AssumedRole,
-        };
         Signer {
-            principal: Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind },
+            principal: Principal { arn: caller.principal_arn.clone(), account: Some(caller.account_id.clone()), kind: kind_of(caller.principal_type) },
             user_id: &caller.user_id,
             token_issued_ms: caller.token_issued_ms,
             session: caller.session.as_ref(),
@@ -893,13 +897,7 @@ impl<'a> Signer<'a> {
     }
 
     fn of_principal(principal: &'a crate::identity::Principal, source_ip: Option<IpAddr>) -> Self {
-        let kind = if principal.is_session() {
-            PrincipalKind::AssumedRole
-        } else if principal.resource == "root" {
-            PrincipalKind::Root
-        } else {
-            PrincipalKind::IamUser
-        };
+        let kind = kind_of(principal.principal_type());
         Signer {
             principal: Principal { arn: principal.arn(), account: Some(principal.account_id.clone()), kind },
             user_id: &principal.user_id,

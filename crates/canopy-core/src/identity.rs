@@ -59,6 +59,17 @@ impl Principal {
         self.resource.starts_with("assumed-role/")
     }
 
+    /// Root user, IAM user or role session (what `aws:PrincipalType` tells apart).
+    pub fn principal_type(&self) -> canopy_api::PrincipalType {
+        if self.is_session() {
+            canopy_api::PrincipalType::AssumedRole
+        } else if self.resource == "root" {
+            canopy_api::PrincipalType::Root
+        } else {
+            canopy_api::PrincipalType::IamUser
+        }
+    }
+
     /// `arn:aws:iam::123456789012:user/alice`, `arn:aws:sts::…:assumed-role/R/s`, `…:root`.
     pub fn arn(&self) -> String {
         let service = if self.is_session() { "sts" } else { "iam" };

@@ -15,7 +15,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use canopy_api::partition::partition_for_region;
-use canopy_api::{Caller, PrincipalType};
+use canopy_api::Caller;
 use canopy_core::identity::Principal;
 use canopy_core::CredentialRecord;
 use canopy_sigv4::{parse_authorization_header, parse_presigned_query, ParseError, ParsedAuth, Pending, SigV4Error, SignedRequest};
@@ -229,20 +229,13 @@ async fn strict_identity(state: &AppState, parts: &Parts, body: &[u8], service: 
 /// The caller a Canopy-issued credential stands for: its account, and the principal inside it
 /// (root, IAM user or assumed-role session), which SCP conditions may name.
 fn caller_for(principal: &Principal, region: String, access_key_id: String) -> Caller {
-    let principal_type = if principal.is_session() {
-        PrincipalType::AssumedRole
-    } else if principal.resource == "root" {
-        PrincipalType::Root
-    } else {
-        PrincipalType::IamUser
-    };
     Caller {
         account_id: principal.account_id.clone(),
         partition: principal.partition.clone(),
         region,
         access_key_id,
         principal_arn: principal.arn(),
-        principal_type,
+        principal_type: principal.principal_type(),
         user_id: principal.user_id.clone(),
         token_issued_ms: principal.token_issued_ms,
         session: principal.session.clone(),

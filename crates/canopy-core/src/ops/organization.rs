@@ -25,24 +25,18 @@ pub fn own_account(tx: &mut dyn Tx, env: &Env, caller: &Caller) -> Result<Accoun
 /// closed when the organization it was in is deleted. Without this, DeleteOrganization brought
 /// closed accounts back as founders or members of new organizations.
 pub fn refuse_closed(account: &AccountRecord) -> Result<(), OpError> {
-    if account.close_requested_ms.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::AccessDeniedException,
-            format!("Account {} is closed (SUSPENDED): a closed account can't create or join an organization.", account.id),
-        )
-        .into());
-    }
-    Ok(())
+    refuse_if_closed(account, "create or join an organization")
 }
 
 /// A member account that is closing or closed calls nothing: AWS suspends it.
 pub fn refuse_closed_caller(account: &AccountRecord) -> Result<(), OpError> {
+    refuse_if_closed(account, "call AWS Organizations")
+}
+
+fn refuse_if_closed(account: &AccountRecord, what: &str) -> Result<(), OpError> {
     if account.close_requested_ms.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::AccessDeniedException,
-            format!("Account {} is closed or being closed: a closed account can't call AWS Organizations.", account.id),
-        )
-        .into());
+        let message = format!("Account {} is closed or being closed: a closed account can't {what}.", account.id);
+        return Err(ApiError::new(ErrorCode::AccessDeniedException, message).into());
     }
     Ok(())
 }
