@@ -21,8 +21,9 @@ pub const KEY_FILE_NAME: &str = "canopy-master.key";
 
 #[derive(Args, Clone, Debug, Default)]
 pub struct KeyArgs {
-    /// The master key sealing issued secrets: 64 hex digits. Required with PostgreSQL (give
-    /// every replica the same), unless --master-key-file is given.
+    /// The master key sealing issued secrets: 64 hex digits. Required with PostgreSQL in strict
+    /// auth and for `canopy credentials` (give every replica the same), unless --master-key-file
+    /// is given.
     #[arg(long, env = "CANOPY_MASTER_KEY", value_name = "HEX", hide_env_values = true)]
     master_key: Option<String>,
 
