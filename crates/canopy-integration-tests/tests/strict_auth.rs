@@ -360,16 +360,22 @@ async fn presigned_urls_verify_until_they_expire() {
     assert!(r.body.contains("<Code>SignatureDoesNotMatch</Code>") && r.body.contains("Signature expired: "), "{}", r.body);
 }
 
+/// The caller's organization and one created member account (creation finishes at once by
+/// default); answers the member's id.
+async fn organization_with_a_member(mgmt: &aws_sdk_organizations::Client) -> String {
+    mgmt.create_organization().send().await.unwrap();
+    let car = mgmt.create_account().account_name("member").email("member@example.org").send().await.unwrap();
+    let car_id = car.create_account_status().unwrap().id().unwrap().to_owned();
+    let status = mgmt.describe_create_account_status().create_account_request_id(car_id).send().await.unwrap();
+    status.create_account_status().unwrap().account_id().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn assumed_role_sessions_work_in_strict_auth_and_expire() {
     let s = strict().await;
     let (akid, secret) = s.issue(MGMT, None).await;
     let mgmt = s.orgs(&akid, &secret, None);
-    mgmt.create_organization().send().await.unwrap();
-    let car = mgmt.create_account().account_name("member").email("member@example.org").send().await.unwrap();
-    let car_id = car.create_account_status().unwrap().id().unwrap().to_owned();
-    let status = mgmt.describe_create_account_status().create_account_request_id(car_id).send().await.unwrap();
-    let member = status.create_account_status().unwrap().account_id().unwrap().to_owned();
+    let member = organization_with_a_member(&mgmt).await;
 
     let sts = s.sts(&akid, &secret, None);
     let out = sts
@@ -470,11 +476,7 @@ async fn scps_see_an_iam_users_name_and_id() {
     let s = strict().await;
     let (akid, secret) = s.issue(MGMT, None).await;
     let mgmt = s.orgs(&akid, &secret, None);
-    mgmt.create_organization().send().await.unwrap();
-    let car = mgmt.create_account().account_name("member").email("member@example.org").send().await.unwrap();
-    let car_id = car.create_account_status().unwrap().id().unwrap().to_owned();
-    let status = mgmt.describe_create_account_status().create_account_request_id(car_id).send().await.unwrap();
-    let member = status.create_account_status().unwrap().account_id().unwrap().to_owned();
+    let member = organization_with_a_member(&mgmt).await;
     let (alice_key, alice_secret) = s.issue(&member, Some("alice")).await;
     let alice_id = s.sts(&alice_key, &alice_secret, None).get_caller_identity().send().await.unwrap().user_id().unwrap().to_owned();
     let alice = s.orgs(&alice_key, &alice_secret, None);

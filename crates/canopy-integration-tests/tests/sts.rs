@@ -242,9 +242,7 @@ async fn scps_of_the_callers_account_apply_to_assume_role() {
     assert!(!message.contains("service control policy"), "{message}");
     // The caller's address is aws:SourceIp: a deny for calls from outside loopback spares it.
     let outside = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
-    let office = org.mgmt.create_policy().name("OfficeOnly").description("d").r#type(PolicyType::ServiceControlPolicy).content(outside).send().await.unwrap();
-    let office_id = office.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
-    org.mgmt.attach_policy().policy_id(&office_id).target_id(&other).send().await.unwrap();
+    org.attach_scp("OfficeOnly", outside, &other).await;
     let (_, message) = sts_err(sts.assume_role().role_arn(&arn).role_session_name("s1").send().await);
     assert!(!message.contains("service control policy"), "{message}");
     // SCPs never restrict the management account, even attached at the root.
@@ -255,7 +253,6 @@ async fn scps_of_the_callers_account_apply_to_assume_role() {
 
 #[tokio::test]
 async fn scps_see_who_signed_beyond_the_arn() {
-    use aws_sdk_organizations::types::PolicyType;
     let org = Org::new().await;
     let member = org.create_account("Member").await;
     let sts = sts_for(&org.server.endpoint, MGMT, "x", None);
@@ -265,21 +262,14 @@ async fn scps_see_who_signed_beyond_the_arn() {
     assert!(role_id.starts_with("AROA") && role_id.ends_with(":sess"), "{role_id}");
     let as_root = org.client(&member);
     let attach = |name: &'static str, condition: serde_json::Value| {
-        let mgmt = org.mgmt.clone();
-        let member = member.clone();
-        async move {
-            let content = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
-                "Action": "organizations:DescribeOrganization", "Resource": "*", "Condition": condition}]});
-            let p = mgmt.create_policy().name(name).description("d").r#type(PolicyType::ServiceControlPolicy).content(content.to_string()).send().await.unwrap();
-            let id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
-            mgmt.attach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
-            id
-        }
+        let content = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Action": "organizations:DescribeOrganization", "Resource": "*", "Condition": condition}]});
+        let (org, member) = (&org, member.clone());
+        async move { org.attach_scp(name, &content.to_string(), &member).await }
     };
     let detach = |id: String| {
-        let mgmt = org.mgmt.clone();
-        let member = member.clone();
-        async move { mgmt.detach_policy().policy_id(&id).target_id(&member).send().await.unwrap() }
+        let (org, member) = (&org, member.clone());
+        async move { org.detach(&id, &member).await }
     };
     let denied = |r: Result<_, aws_sdk_organizations::error::SdkError<_>>| match r {
         Ok(_) => false,
@@ -375,14 +365,11 @@ async fn a_session_policy_limits_the_session() {
     ] {
         let content = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
             "Action": "organizations:DescribeOrganization", "Resource": "*", "Condition": condition}]});
-        let p = org.mgmt.create_policy().name(name).description("d")
-            .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy).content(content.to_string()).send().await.unwrap();
-        let id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
-        org.mgmt.attach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
+        let id = org.attach_scp(name, &content.to_string(), &member).await;
         let e = session.describe_organization().send().await.unwrap_err();
         assert!(e.message().unwrap().contains("explicit deny in a service control policy"), "{name}: {e:?}");
         assert!(orgs_as_session(&org.server.endpoint, plain.credentials().unwrap()).describe_organization().send().await.is_ok(), "{name}");
-        org.mgmt.detach_policy().policy_id(&id).target_id(&member).send().await.unwrap();
+        org.detach(&id, &member).await;
     }
 }
 
@@ -436,10 +423,7 @@ async fn assume_role_session_parameters_are_checked() {
     // A member passing session tags needs sts:TagSession, which an SCP can deny.
     let caller = org.create_account("Caller").await;
     let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:TagSession","Resource":"*"}]}"#;
-    let p = org.mgmt.create_policy().name("NoTags").description("d")
-        .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy).content(deny).send().await.unwrap();
-    let id = p.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
-    org.mgmt.attach_policy().policy_id(&id).target_id(&caller).send().await.unwrap();
+    org.attach_scp("NoTags", deny, &caller).await;
     let as_caller = sts_for(&org.server.endpoint, &caller, "x", None);
     let (code, message) = sts_err(as_caller.assume_role().role_arn(&arn).role_session_name("s1").tags(tag("team", "a")).send().await);
     assert_eq!(code, "AccessDenied");

@@ -94,6 +94,27 @@ impl Org {
         out.organizational_unit().and_then(|o| o.id()).expect("ou id").to_string()
     }
 
+    /// Creates a service control policy with `content` and attaches it to `target`; returns its id.
+    pub async fn attach_scp(&self, name: &str, content: &str, target: &str) -> String {
+        let out = self
+            .mgmt
+            .create_policy()
+            .name(name)
+            .description("d")
+            .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+            .content(content)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreatePolicy {name}: {e:?}"));
+        let id = out.policy().and_then(|p| p.policy_summary()).and_then(|s| s.id()).expect("policy id").to_string();
+        self.mgmt.attach_policy().policy_id(&id).target_id(target).send().await.unwrap_or_else(|e| panic!("AttachPolicy {name}: {e:?}"));
+        id
+    }
+
+    pub async fn detach(&self, policy_id: &str, target: &str) {
+        self.mgmt.detach_policy().policy_id(policy_id).target_id(target).send().await.unwrap_or_else(|e| panic!("DetachPolicy: {e:?}"));
+    }
+
     pub fn account_arn(&self, account_id: &str) -> String {
         format!("arn:aws:organizations::{MGMT}:account/{}/{account_id}", self.org_id)
     }
