@@ -399,7 +399,7 @@ impl Canopy {
         self.read(move |tx, env| {
             let member = access::management(tx, &caller)?;
             let reads = "organizations:DescribePolicy";
-            if let Some(message) = denial(tx, env, Some(&member), &Signer::of_caller(&caller), reads, "*", RequestContext::new())? {
+            if let Some(message) = denial(tx, env, Some(&member), &Signer::of_caller(&caller), &[reads], "*", RequestContext::new())? {
                 return Err(ApiError::new(ErrorCode::AccessDeniedException, message).into());
             }
             match &accounts {
@@ -824,11 +824,10 @@ pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation
         // resource policy's grants) and can call nothing.
         crate::ops::organization::refuse_closed_caller(&m.account)?;
     }
-    let needs_check = caller.session.as_ref().is_some_and(|s| s.policy.is_some())
-        || member.as_ref().is_some_and(|m| env.config.enforce_scps && !m.is_management());
-    if needs_check {
+    // Checked first so that a management caller without a session policy formats nothing.
+    if checks_apply(env, member.as_ref(), caller.session.as_ref()) {
         let action = format!("organizations:{}", op.name());
-        if let Some(message) = denial(tx, env, member.as_ref(), &Signer::of_caller(caller), &action, "*", RequestContext::new())? {
+        if let Some(message) = denial(tx, env, member.as_ref(), &Signer::of_caller(caller), &[&action], "*", RequestContext::new())? {
             return Err(ApiError::new(ErrorCode::AccessDeniedException, message).into());
         }
     }
@@ -837,13 +836,14 @@ pub(crate) fn enforce(tx: &mut dyn Tx, env: &Env, caller: &Caller, op: Operation
 }
 
 /// The checks of a principal's request to another service on Canopy's port (STS): the SCPs in
-/// force on its account, then its session policy. `Some(message)` in AWS's wording when they
-/// deny `action` on `resource`; `extra` adds request keys (`aws:RequestTag/*`, say).
+/// force on its account, then its session policy, for each of `actions` in turn. `Some(message)`
+/// in AWS's wording for the first they deny on `resource`; `extra` adds request keys
+/// (`aws:RequestTag/*`, say).
 pub(crate) fn denial_for(
     tx: &mut dyn Tx,
     env: &Env,
     principal: &crate::identity::Principal,
-    action: &str,
+    actions: &[&str],
     resource: &str,
     source_ip: Option<IpAddr>,
     extra: RequestContext,
@@ -851,7 +851,7 @@ pub(crate) fn denial_for(
     let caller = Caller::root(principal.account_id.clone(), principal.partition.clone(), "", "");
     let member = access::membership(tx, &caller)?;
     let signer = Signer::of_principal(principal, source_ip);
-    denial(tx, env, member.as_ref(), &signer, action, resource, extra)
+    denial(tx, env, member.as_ref(), &signer, actions, resource, extra)
 }
 
 /// The policy engine's name for a kind of signing principal.
@@ -949,78 +949,113 @@ impl<'a> Signer<'a> {
     }
 }
 
-/// The SCPs in force on a member's account (when enforced; the management account and accounts
-/// outside any organization pass), then the signer's session policy: the message of the first
-/// that denies `action` on `resource`.
+/// The member whose account's SCPs judge the request: a member of an organization, not its
+/// management account, while SCPs are enforced.
+fn scp_subject<'m>(env: &Env, member: Option<&'m access::Member>) -> Option<&'m access::Member> {
+    member.filter(|m| env.config.enforce_scps && !m.is_management())
+}
+
+/// Whether any check applies to a request: its account's SCPs, or its session's policy.
+fn checks_apply(env: &Env, member: Option<&access::Member>, session: Option<&SessionFacts>) -> bool {
+    scp_subject(env, member).is_some() || session.is_some_and(|s| s.policy.is_some())
+}
+
+/// The SCPs in force on a member's account (see [`scp_subject`]), then the signer's session
+/// policy, for each of `actions` in turn: the message of the first denial on `resource`. The
+/// policies and the request context are read once for all the actions.
 fn denial(
     tx: &mut dyn Tx,
     env: &Env,
     member: Option<&access::Member>,
     signer: &Signer<'_>,
-    action: &str,
+    actions: &[&str],
     resource: &str,
     extra: RequestContext,
 ) -> Result<Option<String>, OpError> {
+    if !checks_apply(env, member, signer.session) {
+        return Ok(None);
+    }
+    let path = match member {
+        Some(m) => Some(principal_path(tx, m)?),
+        None => None,
+    };
+    let scps = match (scp_subject(env, member), &path) {
+        (Some(m), Some(path)) => scp_levels(tx, m, path)?,
+        _ => None,
+    };
+    let session = match signer.session.and_then(|s| s.policy.as_deref()) {
+        Some(policy) => Some(session_policy_levels(member, signer, policy, path)?),
+        None => None,
+    };
     let context = signer.context(env, extra);
-    if let Some(m) = member.filter(|m| env.config.enforce_scps && !m.is_management()) {
-        if let Some(message) = scp_denial(tx, m, &signer.principal, action, resource, &context)? {
-            return Ok(Some(message));
+    for action in actions {
+        let request = AuthzRequest {
+            principal: signer.principal.clone(),
+            action: action.to_string(),
+            resource: resource.to_string(),
+            resource_account: None,
+            context: context.clone(),
+        };
+        if let Some((view, levels)) = &scps {
+            if let Some(message) = scp_verdict(view, levels, &request) {
+                return Ok(Some(message));
+            }
+        }
+        if let Some((view, levels)) = &session {
+            if let Some(message) = session_policy_verdict(view, levels, &request) {
+                return Ok(Some(message));
+            }
         }
     }
-    match signer.session.and_then(|s| s.policy.as_deref()) {
-        Some(policy) => session_policy_denial(tx, member, signer, policy, action, resource, context),
-        None => Ok(None),
+    Ok(None)
+}
+
+/// `… on resource: arn …` where the action is on one, as AWS words its denials.
+fn on_resource(resource: &str) -> String {
+    if resource == "*" {
+        String::new()
+    } else {
+        format!(" on resource: {resource}")
     }
 }
 
 /// A session policy limits its session to what it allows: an action it does not allow, or
 /// denies, is refused whatever the role may do (the roles CreateAccount makes may do anything).
-fn session_policy_denial(
-    tx: &mut dyn Tx,
+/// It is judged as one SCP level (it must allow, and a deny in it wins) in a view whose
+/// management account is nobody, so nothing is exempt; the account's real place in its
+/// organization (`path`) gives aws:PrincipalOrgID / aws:PrincipalOrgPaths.
+fn session_policy_levels(
     member: Option<&access::Member>,
     signer: &Signer<'_>,
     policy: &str,
-    action: &str,
-    resource: &str,
-    context: RequestContext,
-) -> Result<Option<String>, OpError> {
+    path: Option<Vec<PathNode>>,
+) -> Result<(OrgView, Vec<LevelPolicies>), OpError> {
     let compiled = compiled("session-policy", &format!("session-policy/{}", signer.policy_cache_key), policy)
         .map_err(|e| OpError::Store(StoreError::Corrupt(format!("a stored session policy does not compile: {e}"))))?;
     let account = signer.principal.account.clone().unwrap_or_default();
-    let levels = [LevelPolicies { target_id: account.clone(), target_type: TargetType::Account, policies: vec![compiled] }];
-    // One level holding the session policy, judged like one SCP level (it must allow, and a deny
-    // in it wins) in a view whose management account is nobody, so nothing is exempt. The
-    // account's real place in its organization gives aws:PrincipalOrgID / aws:PrincipalOrgPaths.
-    let (org_id, path) = match member {
-        Some(m) => (Some(m.org.id.clone()), principal_path(tx, m)?),
-        None => (None, vec![PathNode::new(account, TargetType::Account)]),
-    };
+    let levels = vec![LevelPolicies { target_id: account.clone(), target_type: TargetType::Account, policies: vec![compiled] }];
     let view = OrgView {
-        org_id,
+        org_id: member.map(|m| m.org.id.clone()),
         management_account: String::new(),
         enabled_policy_types: vec![engine::PolicyType::ServiceControlPolicy],
-        principal_path: Some(path),
+        principal_path: Some(path.unwrap_or_else(|| vec![PathNode::new(account, TargetType::Account)])),
         resource_path: None,
     };
-    let request = AuthzRequest {
-        principal: signer.principal.clone(),
-        action: action.to_string(),
-        resource: resource.to_string(),
-        resource_account: None,
-        context,
-    };
+    Ok((view, levels))
+}
+
+fn session_policy_verdict(view: &OrgView, levels: &[LevelPolicies], request: &AuthzRequest) -> Option<String> {
     // No SCP exemptions: a session policy limits every action of its session.
     let opts = EvalOptions { caller_context_wins: false, scp_root_exempt_actions: Vec::new(), scp_exempt_services: Some(Vec::new()), ..EvalOptions::default() };
-    let d = engine::evaluate_with(Layer::Scp, &view, &levels, &request, &opts);
-    let principal_arn = &signer.principal.arn;
-    let on = if resource == "*" { String::new() } else { format!(" on resource: {resource}") };
-    Ok(match d.decision {
+    let d = engine::evaluate_with(Layer::Scp, view, levels, request, &opts);
+    let (principal_arn, action, on) = (&request.principal.arn, &request.action, on_resource(&request.resource));
+    match d.decision {
         Outcome::ExplicitDeny => Some(format!("User: {principal_arn} is not authorized to perform: {action}{on} with an explicit deny in a session policy")),
         Outcome::ImplicitDeny => Some(format!(
             "User: {principal_arn} is not authorized to perform: {action}{on} because no session policy allows the {action} action"
         )),
         Outcome::Allow | Outcome::NotApplicable => None,
-    })
+    }
 }
 
 /// The member account's path in its organization: root, OUs, the account.
@@ -1036,27 +1071,17 @@ fn principal_path(tx: &mut dyn Tx, member: &access::Member) -> Result<Vec<PathNo
     }).collect())
 }
 
-/// Evaluates the SCPs on the member account's path for one request; `Some(message)` when they
-/// deny it (explicitly, or for want of an Allow at some level).
-fn scp_denial(
-    tx: &mut dyn Tx,
-    member: &access::Member,
-    principal: &Principal,
-    action: &str,
-    resource: &str,
-    context: &RequestContext,
-) -> Result<Option<String>, OpError> {
+/// The SCPs on the member account's path (`path`, root first), with the view they are judged
+/// in; `None` when none apply (SCPs not enabled in the root, or an account not yet placed).
+fn scp_levels(tx: &mut dyn Tx, member: &access::Member, path: &[PathNode]) -> Result<Option<(OrgView, Vec<LevelPolicies>)>, OpError> {
     let org = &member.org;
     let root = tree::root_of(tx, &org.id)?;
-    if !root.enabled_policy_types.contains(&PolicyType::ServiceControlPolicy) {
+    if !root.enabled_policy_types.contains(&PolicyType::ServiceControlPolicy) || member.account.parent_id.is_none() {
         return Ok(None);
     }
-    let Some(parent) = member.account.parent_id.as_deref() else { return Ok(None) };
-    let mut ids = tree::chain_to(tx, parent)?;
-    ids.push(member.account.id.clone());
-    let mut levels = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let rows = tx.attachment_list_by_target(&org.id, id, Some(PolicyType::ServiceControlPolicy), None, 1000)?;
+    let mut levels = Vec::with_capacity(path.len());
+    for node in path {
+        let rows = tx.attachment_list_by_target(&org.id, &node.id, Some(PolicyType::ServiceControlPolicy), None, 1000)?;
         let mut policies = Vec::with_capacity(rows.len());
         for a in rows {
             match crate::ops::policy::find_policy(tx, org, &a.policy_id) {
@@ -1065,38 +1090,33 @@ fn scp_denial(
                 Err(e) => return Err(e),
             }
         }
-        levels.push(LevelPolicies { target_id: id.clone(), target_type: Snapshot::node_type(id), policies });
+        levels.push(LevelPolicies { target_id: node.id.clone(), target_type: node.target_type, policies });
     }
-    let path: Vec<PathNode> = levels.iter().map(|l| PathNode::new(l.target_id.clone(), l.target_type)).collect();
     let view = OrgView {
         org_id: Some(org.id.clone()),
         management_account: org.management_account_id.clone(),
         enabled_policy_types: vec![engine::PolicyType::ServiceControlPolicy],
-        principal_path: Some(path),
+        principal_path: Some(path.to_vec()),
         resource_path: None,
     };
-    let principal_arn = principal.arn.clone();
-    let request = AuthzRequest {
-        principal: principal.clone(),
-        action: action.to_string(),
-        resource: resource.to_string(),
-        resource_account: None,
-        context: context.clone(),
-    };
+    Ok(Some((view, levels)))
+}
+
+/// The SCPs' verdict on one request: `Some(message)` when they deny it (explicitly, or for want
+/// of an Allow at some level).
+fn scp_verdict(view: &OrgView, levels: &[LevelPolicies], request: &AuthzRequest) -> Option<String> {
     // The context comes from the server, not from a simulation: derived keys win.
     let opts = EvalOptions { caller_context_wins: false, ..EvalOptions::default() };
-    let d = engine::evaluate_with(Layer::Scp, &view, &levels, &request, &opts);
-    // AWS names the resource when the action is on one ("… on resource: arn …").
-    let on = if resource == "*" { String::new() } else { format!(" on resource: {resource}") };
-    let message = match d.decision {
+    let d = engine::evaluate_with(Layer::Scp, view, levels, request, &opts);
+    let (principal_arn, action, on) = (&request.principal.arn, &request.action, on_resource(&request.resource));
+    match d.decision {
         Outcome::ExplicitDeny => {
             let arn = d.deciding.as_ref().and_then(|x| x.statement.as_ref()).and_then(|s| s.policy_arn.clone()).unwrap_or_default();
-            format!("User: {principal_arn} is not authorized to perform: {action}{on} with an explicit deny in a service control policy: {arn}")
+            Some(format!("User: {principal_arn} is not authorized to perform: {action}{on} with an explicit deny in a service control policy: {arn}"))
         }
-        Outcome::ImplicitDeny => format!(
+        Outcome::ImplicitDeny => Some(format!(
             "User: {principal_arn} is not authorized to perform: {action}{on} because no service control policy allows the {action} action"
-        ),
-        Outcome::Allow | Outcome::NotApplicable => return Ok(None),
-    };
-    Ok(Some(message))
+        )),
+        Outcome::Allow | Outcome::NotApplicable => None,
+    }
 }

@@ -316,11 +316,9 @@ impl Canopy {
                 if request.session.source_identity.is_some() {
                     actions.push("sts:SetSourceIdentity");
                 }
-                for action in actions {
-                    let keys = assume_role_keys(&request);
-                    if let Some(message) = crate::authz::denial_for(tx, env, &caller, action, &request.role_arn, request.source_ip, keys)? {
-                        return Ok(Err(IdentityError::AccessDenied(message)));
-                    }
+                let keys = assume_role_keys(&request);
+                if let Some(message) = crate::authz::denial_for(tx, env, &caller, &actions, &request.role_arn, request.source_ip, keys)? {
+                    return Ok(Err(IdentityError::AccessDenied(message)));
                 }
                 // A missing role and an untrusting one look the same to the caller, as in AWS.
                 let Some(role) = tx.role_get(&request.partition, &request.account_id, &request.role_name)? else {
