@@ -19,6 +19,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::serve::LogFormat;
 
+mod request_line;
+
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 /// A buffer this full is written at once rather than at the next tick.
 const FLUSH_AT: usize = 64 * 1024;
@@ -152,7 +154,7 @@ pub fn init(format: LogFormat) -> anyhow::Result<LogGuard> {
         .context("cannot start the log flusher thread")?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(SharedStderr(shared.clone()));
     match format {
-        LogFormat::Text => builder.with_ansi(false).init(),
+        LogFormat::Text => builder.with_ansi(false).event_format(request_line::TextFormat::new()).init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
     Ok(LogGuard { shared, flushed })

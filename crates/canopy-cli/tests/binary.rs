@@ -361,3 +361,69 @@ fn help_documents_every_flag_and_env_var() {
     assert!(out.status.success());
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("canopy "));
 }
+
+/// One log line per request, as an operator's log tooling reads it: the text format (written
+/// on its own short path, `logging/request_line.rs`) and JSON.
+#[test]
+fn one_log_line_per_request_in_text_and_json() {
+    for format in ["text", "json"] {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory", "--log-format", format])
+            .env_remove("CANOPY_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn canopy");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.strip_prefix("canopy listening on http://").and_then(|r| r.split_whitespace().next()).unwrap();
+        let (status, _) = aws_call(addr, "DescribeOrganization", "{}").unwrap();
+        assert_eq!(status, 400);
+        assert_eq!(http_get(addr, "/canopy/v1/health").unwrap().0, 200);
+        sigterm(&child);
+        wait_with_timeout(&mut child, Duration::from_secs(10)).expect("exited within 10 s");
+        let mut log = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+        if format == "text" {
+            let lines: Vec<&str> = log.lines().filter(|l| l.contains(" canopy::request: ")).collect();
+            assert_eq!(lines.len(), 2, "{log}");
+            let (time, rest) = lines[0].split_at(27);
+            let t = time.as_bytes();
+            assert!(
+                time.len() == 27
+                    && t.iter().enumerate().all(|(i, c)| match i {
+                        4 | 7 => *c == b'-',
+                        10 => *c == b'T',
+                        13 | 16 => *c == b':',
+                        19 => *c == b'.',
+                        26 => *c == b'Z',
+                        _ => c.is_ascii_digit(),
+                    }),
+                "{time}"
+            );
+            let rest = rest.strip_prefix("  INFO canopy::request: method=POST path=/ operation=DescribeOrganization ").unwrap_or_else(|| panic!("{rest}"));
+            let rest = rest.strip_prefix("account=111111111111 status=400 error=AWSOrganizationsNotInUseException latency_us=").unwrap_or_else(|| panic!("{rest}"));
+            let (latency, id) = rest.split_once(" request_id=").unwrap();
+            assert!(latency.parse::<u64>().is_ok() && id.len() == 36, "{rest}");
+            let health = lines[1].split_once(" INFO canopy::request: ").map_or("", |(_, fields)| fields);
+            assert!(health.starts_with("method=GET path=/canopy/v1/health operation=- account=- status=200 error=- latency_us="), "{}", lines[1]);
+            assert_eq!(health.rsplit_once(" request_id=").map(|(_, id)| id.len()), Some(36), "{}", lines[1]);
+        } else {
+            let requests: Vec<serde_json::Value> = log
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+                .filter(|v| v["target"] == "canopy::request")
+                .collect();
+            assert_eq!(requests.len(), 2, "{log}");
+            let first = &requests[0];
+            assert_eq!(first["level"], "INFO");
+            assert_eq!(first["operation"], "DescribeOrganization");
+            assert_eq!(first["account"], "111111111111");
+            assert_eq!(first["status"], 400);
+            assert_eq!(first["error"], "AWSOrganizationsNotInUseException");
+            assert!(first["latency_us"].is_u64() && first["request_id"].as_str().unwrap().len() == 36, "{first}");
+            assert_eq!(requests[1]["path"], "/canopy/v1/health");
+        }
+    }
+}
