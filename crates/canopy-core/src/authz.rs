@@ -41,10 +41,19 @@ fn cache() -> &'static Mutex<Cache> {
 
 /// The compiled form of a policy document; compiled once per (ARN, content) per process.
 fn compiled(id: &str, arn: &str, content: &str) -> Result<Arc<CompiledPolicy>, engine::PolicyError> {
+    cached(arn, content, || CompiledPolicy::compile(id, content))
+}
+
+/// `compile`'s policy from the cache under `arn` when its text is `content`, else compiled now.
+fn cached(
+    arn: &str,
+    content: &str,
+    compile: impl FnOnce() -> Result<CompiledPolicy, engine::PolicyError>,
+) -> Result<Arc<CompiledPolicy>, engine::PolicyError> {
     if let Some(c) = cache().lock().ok().and_then(|m| m.get(arn).filter(|(text, _)| text == content).map(|(_, c)| c.clone())) {
         return Ok(c);
     }
-    let c = Arc::new(CompiledPolicy::compile(id, content)?.with_arn(arn));
+    let c = Arc::new(compile()?.with_arn(arn));
     if let Ok(mut m) = cache().lock() {
         // Policies of deleted organizations are dropped wholesale; recompiling the live ones
         // is cheap next to an unbounded cache.
@@ -1030,7 +1039,8 @@ fn session_policy_levels(
     policy: &str,
     path: Option<Vec<PathNode>>,
 ) -> Result<(OrgView, Vec<LevelPolicies>), OpError> {
-    let compiled = compiled("session-policy", &format!("session-policy/{}", signer.policy_cache_key), policy)
+    let key = format!("session-policy/{}", signer.policy_cache_key);
+    let compiled = cached(&key, policy, || CompiledPolicy::compile_session("session-policy", policy))
         .map_err(|e| OpError::Store(StoreError::Corrupt(format!("a stored session policy does not compile: {e}"))))?;
     let account = signer.principal.account.clone().unwrap_or_default();
     let levels = vec![LevelPolicies { target_id: account.clone(), target_type: TargetType::Account, policies: vec![compiled] }];

@@ -358,6 +358,27 @@ async fn a_session_policy_limits_the_session() {
         assert_eq!(r.is_ok(), allowed, "{org_id}: {r:?}");
     }
 
+    // Policy variables are substituted under Version 2012-10-17 only; a session policy without
+    // Version is read as IAM reads it, as 2008-10-17, where `${...}` is literal text.
+    for (version, allowed) in [(Some("2012-10-17"), true), (None, false), (Some("2008-10-17"), false)] {
+        let mut policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "organizations:DescribeOrganization",
+            "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "${aws:PrincipalTag/team}"}}}]});
+        if let Some(v) = version {
+            policy["Version"] = v.into();
+        }
+        let out = sts
+            .assume_role()
+            .role_arn(&arn)
+            .role_session_name("vars")
+            .policy(policy.to_string())
+            .tags(Tag::builder().key("team").value("blue").build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let r = orgs_as_session(&org.server.endpoint, out.credentials().unwrap()).describe_organization().send().await;
+        assert_eq!(r.is_ok(), allowed, "{version:?}: {r:?}");
+    }
+
     // The session's tags and source identity are keys SCPs can test.
     for (name, condition) in [
         ("BlueTeam", serde_json::json!({"StringEquals": {"aws:PrincipalTag/team": "blue"}})),

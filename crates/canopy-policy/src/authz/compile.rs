@@ -489,15 +489,30 @@ impl CompiledPolicy {
         Self::from_json(id, &doc)
     }
 
+    /// Compile a session policy (IAM's identity-policy grammar, [`crate::validate_session_policy`]).
+    /// Unlike an Organizations policy, one without `Version` is read as IAM reads it: as
+    /// 2008-10-17, where `${...}` is literal text.
+    pub fn compile_session(id: impl Into<String>, content: &str) -> Result<CompiledPolicy, PolicyError> {
+        let doc = Json::parse(content)
+            .map_err(|e| malformed("", format!("the policy is not valid JSON: {e}")))?;
+        Self::from_json_reading(id, &doc, false)
+    }
+
     /// Compile an already parsed document.
     pub fn from_json(id: impl Into<String>, doc: &Json) -> Result<CompiledPolicy, PolicyError> {
+        // A missing Version is treated as 2012-10-17 (validation decides whether it may be
+        // missing: the lenient-Version option).
+        Self::from_json_reading(id, doc, true)
+    }
+
+    /// Variables are substituted only under 2012-10-17; `versionless_vars` says whether a
+    /// document without `Version` counts as 2012-10-17.
+    fn from_json_reading(id: impl Into<String>, doc: &Json, versionless_vars: bool) -> Result<CompiledPolicy, PolicyError> {
         let top = doc
             .as_object()
             .ok_or_else(|| malformed("", "the policy must be a JSON object"))?;
-        // Variables are substituted only under 2012-10-17; a missing Version is treated as
-        // 2012-10-17 (validation decides whether it may be missing).
         let vars = match doc.get("Version") {
-            None => true,
+            None => versionless_vars,
             Some(v) => v.as_str() == Some("2012-10-17"),
         };
         let st = top
