@@ -719,7 +719,7 @@ fn node(cx: &Ctx, p: &str, v: &Json, s: &S) -> R {
     }
     // Case-insensitive duplicates among name keys.
     for (i, (a, _)) in names.iter().enumerate() {
-        if names[..i].iter().any(|(b, _)| b.eq_ignore_ascii_case(a)) {
+        if names[..i].iter().any(|(b, _)| same_ignoring_case(b, a)) {
             return bad(
                 format!("{p}.{a}"),
                 "duplicate key (keys are case-insensitive)",
@@ -906,6 +906,13 @@ fn quoted(opts: &[&str]) -> String {
         .join(", ")
 }
 
+/// Name keys and `tag_key` compare without letter case, Unicode's as well as ASCII's: the
+/// inheritance merge folds keys the same way (`merge.rs`), so two keys this calls different are
+/// never merged as one.
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
 /// Tag policy rule: `tag_key` must equal the policy key apart from case.
 fn tag_rules(body: &Json, root: &str) -> R {
     for (k, tag) in body.as_object().unwrap_or(&[]) {
@@ -917,7 +924,7 @@ fn tag_rules(body: &Json, root: &str) -> R {
             .and_then(|o| o.iter().find(|(n, _)| n.eq_ignore_ascii_case("tag_key")));
         if let Some((tkname, tkv)) = tk {
             if let Some(Json::String(s)) = tkv.get(ASSIGN) {
-                if !s.eq_ignore_ascii_case(k) {
+                if !same_ignoring_case(s, k) {
                     return bad(
                         format!("{root}.{k}.{tkname}.{ASSIGN}"),
                         format!("\"{s}\" must equal the policy key \"{k}\" apart from letter case"),

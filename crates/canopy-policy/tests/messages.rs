@@ -214,3 +214,15 @@ fn rcp_actions_need_a_service_prefix_without_wildcards() {
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":["s3:*","sqs:Send*"],"Resource":"*"}]}"#;
     validate(PolicyType::ResourceControlPolicy, doc, &ValidationOptions::default()).unwrap();
 }
+
+/// Keys compare without letter case beyond ASCII too, as the inheritance merge folds them.
+#[test]
+fn key_case_is_folded_beyond_ascii() {
+    let ok = |content: &str| validate(PolicyType::TagPolicy, content, &ValidationOptions::default()).is_ok();
+    assert!(ok(r#"{"tags":{"é":{"tag_key":{"@@assign":"É"}}}}"#));
+    assert!(ok(r#"{"tags":{"ΣΟΦΊΑ":{"tag_key":{"@@assign":"σοφία"}}}}"#));
+    let e = msg(PolicyType::TagPolicy, r#"{"tags":{"é":{"tag_key":{"@@assign":"e"}}}}"#);
+    assert!(e.ends_with(r#""e" must equal the policy key "é" apart from letter case"#), "{e}");
+    let e = msg(PolicyType::TagPolicy, r#"{"tags":{"é":{"tag_value":{"@@assign":["a"]}},"É":{"tag_value":{"@@assign":["b"]}}}}"#);
+    assert!(e.contains("duplicate key (keys are case-insensitive)"), "{e}");
+}
