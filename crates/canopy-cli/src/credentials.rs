@@ -48,15 +48,17 @@ pub struct LoadedKey {
 }
 
 impl LoadedKey {
-    /// A key made just now opens no secret sealed before it. When the database already holds
-    /// `sealed` issued keys, the file was missing or its path mistyped (a backup restored
-    /// without it, say): the new file is removed and the start refused, instead of every issued
-    /// key failing later, one request at a time.
-    pub fn refuse_if_new_over_sealed(&self, sealed: u64) -> anyhow::Result<()> {
-        let Some(path) = &self.created else { return Ok(()) };
-        if sealed == 0 {
-            return Ok(());
-        }
+    /// Refuses a key that opens none of the secrets already sealed on the database.
+    ///
+    /// A key made just now (`created`) that opens them is the one they were sealed with: another
+    /// process (`canopy credentials create`, a second server) read the new file and issued keys
+    /// between its creation and this check. One that opens none means the file was missing or its
+    /// path mistyped (a backup restored without it, say): the new file is removed and the start
+    /// refused, instead of every issued key failing later, one request at a time.
+    pub async fn check_opens_sealed(&self, canopy: &Canopy) -> anyhow::Result<()> {
+        let Some(unopened) = first_unopened(canopy, &self.key).await? else { return Ok(()) };
+        let Some(path) = &self.created else { return Err(does_not_open(&unopened)) };
+        let sealed = canopy.long_term_credential_count().await.map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
         let _ = std::fs::remove_file(path);
         bail!(
             "the database holds {sealed} issued key(s), sealed with a master key, but there was no master key file at {} \
@@ -67,26 +69,24 @@ impl LoadedKey {
     }
 }
 
-/// Refuses a master key that does not open the database's issued secrets: a replica given
-/// another key than the others, or a key file from another data directory, would otherwise
-/// start and then answer every issued key with an authentication error, and `credentials
-/// create` would seal new keys under it. One stored secret is tried.
-pub async fn check_key_opens(canopy: &Canopy, key: &MasterKey) -> anyhow::Result<()> {
+/// The access key id of an issued secret `key` does not open; one stored secret is tried.
+async fn first_unopened(canopy: &Canopy, key: &MasterKey) -> anyhow::Result<Option<String>> {
     for partition in canopy_api::partition::PARTITIONS {
         let keys = canopy.long_term_credentials(partition, None).await.map_err(|e| anyhow::anyhow!("reading credentials: {e}"))?;
         if let Some(issued) = keys.first() {
-            if key.open(&issued.access_key_id, &issued.secret_sealed).is_none() {
-                bail!(
-                    "the master key given does not open the keys issued on this database ({} does not open): every \
-                     server and `canopy credentials` on one database needs the key they were sealed with \
-                     (--master-key / --master-key-file, or the data directory's canopy-master.key)",
-                    issued.access_key_id
-                );
-            }
-            return Ok(());
+            let opens = key.open(&issued.access_key_id, &issued.secret_sealed).is_some();
+            return Ok((!opens).then(|| issued.access_key_id.clone()));
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+fn does_not_open(access_key_id: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the master key given does not open the keys issued on this database ({access_key_id} does not open): every \
+         server and `canopy credentials` on one database needs the key they were sealed with \
+         (--master-key / --master-key-file, or the data directory's canopy-master.key)"
+    )
 }
 
 /// The master key for `database` (see the module docs), and whether its file was created just
@@ -336,11 +336,7 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
 fn create(args: CreateArgs) -> anyhow::Result<()> {
     let (canopy, runtime) = open_for_command(&args.db.database, true)?;
     let loaded = master_key(&args.key, args.db.database.trim(), true)?.context("no master key for this database")?;
-    let sealed = runtime.block_on(canopy.long_term_credential_count()).map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
-    loaded.refuse_if_new_over_sealed(sealed)?;
-    if sealed > 0 {
-        runtime.block_on(check_key_opens(&canopy, &loaded.key))?;
-    }
+    runtime.block_on(loaded.check_opens_sealed(&canopy))?;
     let key = loaded.key;
     let access_key_id = RandomIds.access_key_id("AKIA");
     let secret = new_secret_access_key();
@@ -378,21 +374,50 @@ mod tests {
         assert!(b.created.is_none(), "read, not made");
         let sealed = a.key.seal("AKIAX", "secret");
         assert_eq!(b.key.open("AKIAX", &sealed).as_deref(), Some("secret"));
-        b.refuse_if_new_over_sealed(3).expect("a key read from its file is the one that sealed");
+    }
+
+    /// Issues one key sealed with `key` on the database at `db`.
+    fn issue(canopy: &Canopy, runtime: &tokio::runtime::Runtime, key: &MasterKey, account: &str) {
+        let access_key_id = RandomIds.access_key_id("AKIA");
+        let new = NewCredential { secret_sealed: key.seal(&access_key_id, "secret"), access_key_id, session_token_sha256: None };
+        runtime.block_on(canopy.create_credential("aws", account, None, new)).unwrap();
     }
 
     #[test]
-    fn a_new_key_over_sealed_credentials_is_refused_and_its_file_removed() {
+    fn a_new_key_that_sealed_what_is_stored_is_kept() {
+        // Another process read the file this one just made and issued keys with it before the
+        // check: the new key opens them, so nothing is refused or removed.
         let dir = tempfile::tempdir().unwrap();
         let db = format!("{}/", dir.path().join("data").display());
         let fresh = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
-        fresh.refuse_if_new_over_sealed(0).expect("nothing sealed yet: the new key is the first");
-        let path = fresh.created.clone().unwrap();
+        let (canopy, runtime) = open_for_command(&db, true).unwrap();
+        runtime.block_on(fresh.check_opens_sealed(&canopy)).expect("nothing sealed yet: the new key is the first");
+        issue(&canopy, &runtime, &fresh.key, "111111111111");
+        runtime.block_on(fresh.check_opens_sealed(&canopy)).expect("sealed with this very key");
+        assert!(fresh.created.as_ref().unwrap().exists());
+    }
+
+    #[test]
+    fn a_new_key_over_credentials_it_does_not_open_is_refused_and_its_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("{}/", dir.path().join("data").display());
+        let first = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
+        let (canopy, runtime) = open_for_command(&db, true).unwrap();
+        issue(&canopy, &runtime, &first.key, "111111111111");
+        issue(&canopy, &runtime, &first.key, "222222222222");
+        let path = first.created.clone().unwrap();
         std::fs::remove_file(&path).unwrap();
         let again = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
-        let e = again.refuse_if_new_over_sealed(2).unwrap_err();
+        let e = runtime.block_on(again.check_opens_sealed(&canopy)).unwrap_err();
         assert!(e.to_string().contains("2 issued key(s)") && e.to_string().contains("--master-key"), "{e}");
         assert!(!path.exists(), "the refused key's file is removed");
+        // A key read from a file (or given) that opens nothing is refused too, its file kept.
+        std::fs::write(&path, format!("{}\n", "22".repeat(32))).unwrap();
+        let read = master_key(&KeyArgs::default(), &db, true).unwrap().unwrap();
+        assert!(read.created.is_none());
+        let e = runtime.block_on(read.check_opens_sealed(&canopy)).unwrap_err();
+        assert!(e.to_string().contains("does not open the keys issued on this database"), "{e}");
+        assert!(path.exists());
     }
 
     #[test]

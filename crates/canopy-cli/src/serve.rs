@@ -467,11 +467,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let kind = store.kind();
     let canopy = Canopy::new(store, core_config);
     if let Some(loaded) = &loaded_key {
-        let sealed = canopy.long_term_credential_count().await.map_err(|e| anyhow::anyhow!("counting credentials: {e}"))?;
-        loaded.refuse_if_new_over_sealed(sealed)?;
-        if sealed > 0 {
-            crate::credentials::check_key_opens(&canopy, &loaded.key).await?;
-        }
+        loaded.check_opens_sealed(&canopy).await?;
     }
     server_config.master_key = loaded_key.map(|k| k.key);
     let addr = listener.local_addr().context("reading the listening address")?;

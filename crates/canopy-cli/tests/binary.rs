@@ -427,3 +427,61 @@ fn one_log_line_per_request_in_text_and_json() {
         }
     }
 }
+
+/// Processes that open one new database at once all succeed and share one master key: two
+/// `credentials create` on a fresh directory used to fail one in two ("database is locked",
+/// the switch to WAL mode), and a server starting beside them could take the keys they issued
+/// with its new key file for keys sealed before it, remove the file and refuse to start.
+#[test]
+fn processes_starting_together_on_a_new_database_share_it() {
+    for round in 0..6 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("{}/", dir.path().join("data").display());
+        let mut server = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--auth", "strict"])
+            .env_remove("CANOPY_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let creates: Vec<Child> = (0..3)
+            .map(|i| {
+                Command::new(BIN)
+                    .args(["credentials", "create", "--account", &format!("10000000000{i}"), "--database", &db])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in creates {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("canopy listening on"), "round {round}: the server started: {line:?}");
+        sigterm(&server);
+        wait_with_timeout(&mut server, Duration::from_secs(10)).expect("exited within 10 s");
+        // Every key issued opens with the one key file left: a restart verifies them.
+        let out = Command::new(BIN).args(["credentials", "list", "--database", &db]).output().unwrap();
+        assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).matches("AKIA").count(), 3, "round {round}");
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--auth", "strict"])
+            .env_remove("CANOPY_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut again = out;
+        let mut line = String::new();
+        BufReader::new(again.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("canopy listening on"), "round {round}: the restart verified the keys: {line:?}");
+        let _ = again.kill();
+        let _ = again.wait();
+    }
+}

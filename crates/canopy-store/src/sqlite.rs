@@ -256,7 +256,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(format!("cannot open database {}: {e}", path.display())))?;
         configure_common(&conn)?;
         schema::refuse_foreign(&conn)?;
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(be)?;
+        let mode = switch_to_wal(&conn)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Backend(format!("cannot switch {} to WAL mode (got {mode})", path.display())));
         }
@@ -391,6 +391,26 @@ fn configure_common(conn: &Connection) -> StoreResult<()> {
     conn.pragma_update(None, "mmap_size", MMAP_BYTES).map_err(be)?;
     // The schema has no foreign keys: cascades are explicit (org_delete).
     Ok(())
+}
+
+/// Switches a new database to WAL mode, or confirms an existing one is in it. Making the switch
+/// takes the file's exclusive lock, and SQLite answers SQLITE_BUSY at once, without its busy
+/// handler, while another process opening the same new database holds a lock (two `canopy
+/// credentials create` on a fresh directory: one failed "database is locked" in about half the
+/// runs). Retried like the busy handler's wait: every 10 ms for up to 10 s.
+fn switch_to_wal(conn: &Connection) -> StoreResult<String> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                    && started.elapsed() < BUSY_LONG_STEP * BUSY_LONG_STEPS as u32 =>
+            {
+                std::thread::sleep(BUSY_LONG_STEP);
+            }
+            other => return other.map_err(be),
+        }
+    }
 }
 
 /// The database's WAL file, opened to sync it (SQLite creates it too; an empty one is valid).
