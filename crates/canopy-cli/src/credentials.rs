@@ -48,7 +48,10 @@ pub struct LoadedKey {
 }
 
 impl LoadedKey {
-    /// Refuses a key that opens none of the secrets already sealed on the database.
+    /// Refuses a key that opens none of the secrets already sealed on the database: a replica
+    /// given another key than the others, or a key file from another data directory, would
+    /// otherwise start and then answer every issued key with an authentication error, and
+    /// `credentials create` would seal new keys under it.
     ///
     /// A key made just now (`created`) that opens them is the one they were sealed with: another
     /// process (`canopy credentials create`, a second server) read the new file and issued keys
@@ -376,7 +379,7 @@ mod tests {
         assert_eq!(b.key.open("AKIAX", &sealed).as_deref(), Some("secret"));
     }
 
-    /// Issues one key sealed with `key` on the database at `db`.
+    /// Issues one long-term key for `account`, sealed with `key`.
     fn issue(canopy: &Canopy, runtime: &tokio::runtime::Runtime, key: &MasterKey, account: &str) {
         let access_key_id = RandomIds.access_key_id("AKIA");
         let new = NewCredential { secret_sealed: key.seal(&access_key_id, "secret"), access_key_id, session_token_sha256: None };

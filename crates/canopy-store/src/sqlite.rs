@@ -393,11 +393,11 @@ fn configure_common(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-/// Switches a new database to WAL mode, or confirms an existing one is in it. Making the switch
-/// takes the file's exclusive lock, and SQLite answers SQLITE_BUSY at once, without its busy
-/// handler, while another process opening the same new database holds a lock (two `canopy
-/// credentials create` on a fresh directory: one failed "database is locked" in about half the
-/// runs). Retried like the busy handler's wait: every 10 ms for up to 10 s.
+/// Switches a new database to WAL mode, or confirms an existing one is in it. The switch needs
+/// the file to itself, and while another process opening the same new database holds a lock
+/// it can fail at once with "database is locked", the busy handler's wait notwithstanding (two
+/// `canopy credentials create` on a fresh directory: one failed in about half the runs; none in
+/// 30 with this retry). Retried like the busy handler's wait: every 10 ms for up to 10 s.
 fn switch_to_wal(conn: &Connection) -> StoreResult<String> {
     let started = std::time::Instant::now();
     loop {
