@@ -2040,6 +2040,35 @@ async fn pg_lost_sessions_are_replaced() {
     assert_eq!(read(&s, |tx| Ok(tx.account_get("aws", "000000000131")?)).await.unwrap().map(|a| a.id), Some("000000000131".to_string()));
 }
 
+/// A session the server ends in the middle of a write (an administrator's
+/// `pg_terminate_backend`, a shutdown) committed nothing: the write is re-run on a new
+/// connection and succeeds, instead of answering a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_session_ended_inside_a_write_is_rerun() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let Some(scratch) = with_pg_scratch() else { return };
+    let scratch = Arc::new(scratch);
+    let s = canopy_store::open(scratch.url()).unwrap();
+    for round in 0..5u32 {
+        let runs = Arc::new(AtomicU32::new(0));
+        let (killer, counter) = (scratch.clone(), runs.clone());
+        write(&s, move |tx| {
+            tx.account_insert(&standalone("aws", &format!("{:012}", 2 * round)))?;
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                killer.terminate_sessions().expect("terminate");
+            }
+            Ok(tx.account_insert(&standalone("aws", &format!("{:012}", 2 * round + 1)))?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("round {round}: the write is re-run, not failed: {e:?}"));
+        assert!(runs.load(Ordering::SeqCst) >= 2, "round {round}: the closure ran again");
+        for id in [2 * round, 2 * round + 1] {
+            let got = read(&s, move |tx| Ok(tx.account_get("aws", &format!("{id:012}"))?)).await.unwrap();
+            assert!(got.is_some(), "round {round}: account {id} committed once");
+        }
+    }
+}
+
 /// Writes queue behind the organization their worker's last write named; a closure that names
 /// a new organization on every run (CreateOrganization draws a fresh id each time) must still
 /// succeed, not be re-queued until it gives up.

@@ -106,8 +106,20 @@ pub(crate) fn pg_err(e: postgres::Error) -> StoreError {
     StoreError::Backend(describe(&e))
 }
 
+/// An error after which the transaction is re-run: a serialization failure, a deadlock, or the
+/// server out of shared memory for SERIALIZABLE's predicate locks (53200: another long-open
+/// serializable transaction anywhere on the server holds them; it passes, and a 500 for every
+/// write meanwhile was the answer before).
 pub(crate) fn is_conflict(e: &postgres::Error) -> bool {
-    matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
+    matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::OUT_OF_MEMORY)
+}
+
+/// The server ended the session: an administrator (`pg_terminate_backend`, 57P01), a shutdown
+/// (57P02, 57P03), or the connection closed. The error arrives before the client marks the
+/// connection closed, so `is_closed` alone missed it.
+pub(crate) fn ends_session(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || matches!(e.code(), Some(c) if *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN || *c == SqlState::CANNOT_CONNECT_NOW)
 }
 
 /// Parses a `postgres://` URL and adds Canopy's client-side bounds.
@@ -446,6 +458,7 @@ fn attempt_once(
     let mut tx = PgTx::new(client, stmts, writable, locked_org.map(str::to_string));
     let result = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
     let (failed, conflict, duplicate, wrong_lock, org) = (tx.failed, tx.conflict, tx.duplicate && writable, tx.wrong_lock, tx.org.take());
+    let session_ended = tx.session_ended;
     drop(tx);
     noted.clone_from(&org);
     let result = match result {
@@ -464,7 +477,7 @@ fn attempt_once(
         rollback(slot);
         return Attempt::Retry(org);
     }
-    if failed && slot.as_ref().is_some_and(|c| c.client.is_closed()) {
+    if failed && (session_ended || slot.as_ref().is_some_and(|c| c.client.is_closed())) {
         // The connection died before COMMIT was sent (the server restarted, or an administrator
         // ended the session): nothing was committed, so the closure is re-run on a new one.
         *slot = None;

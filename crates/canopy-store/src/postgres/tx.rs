@@ -14,7 +14,7 @@ use canopy_core::{
     StoreError, StoreResult, TagRecord, Tx, CredentialRecord, RoleRecord,
 };
 
-use super::{describe, is_conflict};
+use super::{describe, ends_session, is_conflict};
 
 pub(crate) const READ_ONLY_WRITE: &str = "write in a read transaction";
 
@@ -28,6 +28,9 @@ pub(crate) struct PgTx<'c> {
     pub(crate) failed: bool,
     /// That failure was a serialization failure or a deadlock: the closure may be re-run.
     pub(crate) conflict: bool,
+    /// A statement failed because the server ended the session (an administrator, a shutdown):
+    /// nothing of the transaction was committed.
+    pub(crate) session_ended: bool,
     /// That failure was a unique violation: under SERIALIZABLE it can come from a concurrent
     /// insert of the same key that this transaction checked for and could not see yet.
     pub(crate) duplicate: bool,
@@ -47,7 +50,7 @@ impl<'c> PgTx<'c> {
         writable: bool,
         locked_org: Option<String>,
     ) -> Self {
-        PgTx { client, stmts, writable, failed: false, conflict: false, duplicate: false, org: None, locked_org, wrong_lock: false }
+        PgTx { client, stmts, writable, failed: false, conflict: false, session_ended: false, duplicate: false, org: None, locked_org, wrong_lock: false }
     }
 
     /// Records the first organization the closure names. A write running under another
@@ -79,6 +82,9 @@ impl<'c> PgTx<'c> {
         self.failed = true;
         if is_conflict(&e) {
             self.conflict = true;
+        }
+        if ends_session(&e) {
+            self.session_ended = true;
         }
         if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
             self.duplicate = true;
