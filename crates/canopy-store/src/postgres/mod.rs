@@ -7,7 +7,8 @@
 //! taken after those reads would not protect them. SERIALIZABLE makes every write transaction
 //! behave as if the writes ran one at a time, across all replicas, whatever they read first,
 //! which is exactly the store.rs contract. A transaction that PostgreSQL aborts with a
-//! serialization failure (40001) or a deadlock (40P01) is rolled back and its closure re-run
+//! serialization failure (40001), a deadlock (40P01) or predicate-lock memory exhausted (53200)
+//! is rolled back and its closure re-run
 //! (store.rs allows it), up to [`MAX_ATTEMPTS`] times or [`RETRY_BUDGET`]; after that the
 //! request is answered `ConcurrentModificationException` (a 4xx the client may retry), never a
 //! 500. To keep conflicts rare, writes to one organization queue behind an advisory lock (see
@@ -17,7 +18,8 @@
 //! Durability: each write is one transaction committed with `synchronous_commit = on`.
 //!
 //! Failures: a lost connection is an opaque `StoreError::Backend` (the server answers 500
-//! ServiceException, which SDKs retry) and the worker reconnects on its next job. Nothing waits
+//! ServiceException, which SDKs retry) and the worker reconnects on its next job; a write whose
+//! connection was lost or whose session the server ended before COMMIT is re-run instead. Nothing waits
 //! without bound: connect timeout, TCP keepalives, `statement_timeout`, `lock_timeout`,
 //! `idle_in_transaction_session_timeout`, and a bound on each request's wait for its worker.
 
