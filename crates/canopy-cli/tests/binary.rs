@@ -362,25 +362,36 @@ fn help_documents_every_flag_and_env_var() {
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("canopy "));
 }
 
+/// `canopy serve --listen 127.0.0.1:0 ARGS` with its stdout and stderr piped.
+fn spawn_serve(args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("CANOPY_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn canopy")
+}
+
+/// The address from the server's listening line, or `None` when it printed none (it stopped).
+fn listening_addr(child: &mut Child) -> Option<String> {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take()?).read_line(&mut line).ok()?;
+    line.strip_prefix("canopy listening on http://").and_then(|r| r.split_whitespace().next()).map(str::to_owned)
+}
+
 /// One log line per request, as an operator's log tooling reads it: the text format (written
 /// on its own short path, `logging/request_line.rs`) and JSON.
 #[test]
 fn one_log_line_per_request_in_text_and_json() {
     for format in ["text", "json"] {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory", "--log-format", format])
-            .env_remove("CANOPY_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn canopy");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.strip_prefix("canopy listening on http://").and_then(|r| r.split_whitespace().next()).unwrap();
-        let (status, _) = aws_call(addr, "DescribeOrganization", "{}").unwrap();
+        let mut child = spawn_serve(&["--database", "memory", "--log-format", format]);
+        let addr = listening_addr(&mut child).expect("listening");
+        let (status, _) = aws_call(&addr, "DescribeOrganization", "{}").unwrap();
         assert_eq!(status, 400);
-        assert_eq!(http_get(addr, "/canopy/v1/health").unwrap().0, 200);
+        assert_eq!(http_get(&addr, "/canopy/v1/health").unwrap().0, 200);
         sigterm(&child);
         wait_with_timeout(&mut child, Duration::from_secs(10)).expect("exited within 10 s");
         let mut log = String::new();
@@ -437,14 +448,7 @@ fn processes_starting_together_on_a_new_database_share_it() {
     for round in 0..6 {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("{}/", dir.path().join("data").display());
-        let mut server = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--auth", "strict"])
-            .env_remove("CANOPY_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut server = spawn_serve(&["--database", &db, "--auth", "strict"]);
         let creates: Vec<Child> = (0..3)
             .map(|i| {
                 Command::new(BIN)
@@ -460,27 +464,15 @@ fn processes_starting_together_on_a_new_database_share_it() {
             let out = c.wait_with_output().unwrap();
             assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
         }
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert!(line.starts_with("canopy listening on"), "round {round}: the server started: {line:?}");
+        assert!(listening_addr(&mut server).is_some(), "round {round}: the server started");
         sigterm(&server);
         wait_with_timeout(&mut server, Duration::from_secs(10)).expect("exited within 10 s");
         // Every key issued opens with the one key file left: a restart verifies them.
         let out = Command::new(BIN).args(["credentials", "list", "--database", &db]).output().unwrap();
         assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(String::from_utf8_lossy(&out.stdout).matches("AKIA").count(), 3, "round {round}");
-        let out = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--auth", "strict"])
-            .env_remove("CANOPY_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut again = out;
-        let mut line = String::new();
-        BufReader::new(again.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert!(line.starts_with("canopy listening on"), "round {round}: the restart verified the keys: {line:?}");
+        let mut again = spawn_serve(&["--database", &db, "--auth", "strict"]);
+        assert!(listening_addr(&mut again).is_some(), "round {round}: the restart verified the keys");
         let _ = again.kill();
         let _ = again.wait();
     }
