@@ -306,26 +306,9 @@ fn outcome<T: Debug, E: ProvideErrorMetadata + Debug>(result: Result<T, SdkError
 /// The first day of next month, midnight UTC (a valid transfer start).
 fn next_month_start() -> DateTime {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let days = now.div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, _) = canopy_calendar::civil_from_days(now.div_euclid(86_400));
     let (y, m) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
-    // Days from civil (same algorithm, inverted).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let start_days = era * 146_097 + doe - 719_468;
-    DateTime::from_secs(start_days * 86_400)
+    DateTime::from_secs(canopy_calendar::days_from_civil(y, m, 1) * 86_400)
 }
 
 async fn call(fx: &Fixture, op: &str, who: Who) -> String {
