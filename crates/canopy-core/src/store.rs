@@ -83,8 +83,9 @@ pub trait Tx {
 
     // --- organizational units ---
     fn ou_get(&mut self, ou_id: &str) -> StoreResult<Option<OuRecord>>;
-    /// Assigns `seq`; returns the stored record.
-    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<OuRecord>;
+    /// Assigns `seq`; returns the stored record, or `None`, storing nothing, when the id is
+    /// taken or the parent already has an OU of that exact name.
+    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<Option<OuRecord>>;
     /// Updates name and parent.
     fn ou_update(&mut self, ou: &OuRecord) -> StoreResult<()>;
     fn ou_delete(&mut self, ou_id: &str) -> StoreResult<()>;

@@ -441,7 +441,19 @@ CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id,
 "#,
     // 13: an AssumeRole session's session policy, tags and source identity (JSON).
     SESSION_FACTS,
+    // 14: OU names unique under their parent in the index itself (see OU_NAMES_UNIQUE).
+    OU_NAMES_UNIQUE,
 ];
+
+/// SQLite's migration 14 and PostgreSQL's 12: the by-parent-and-name index becomes UNIQUE, so
+/// CreateOrganizationalUnit's insert itself refuses a taken name (or id), and the operation no
+/// longer searches for either first: 10,700 of the writer's 85,000 instructions per OU
+/// (callgrind). The two searches ran inside the same write transaction as the insert, so no
+/// stored data can hold a duplicate the index would refuse.
+pub(crate) const OU_NAMES_UNIQUE: &str = r#"
+DROP INDEX ous_parent_name;
+CREATE UNIQUE INDEX ous_parent_name ON ous (parent_id, name);
+"#;
 
 /// SQLite's migration 13 and PostgreSQL's 11: the same statement in both dialects.
 pub(crate) const SESSION_FACTS: &str = "ALTER TABLE credentials ADD COLUMN session TEXT;";

@@ -486,18 +486,21 @@ impl Tx for SqlTx<'_, '_> {
         self.one(concat!("SELECT ", ou_cols!(), " FROM ous WHERE id = ?1"), [ou_id], ou_row)
     }
 
-    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<OuRecord> {
+    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<Option<OuRecord>> {
         self.writable()?;
         let seq = self.next_seq()?;
-        self.exec(
-            concat!("INSERT INTO ous (", ou_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        let inserted = self.exec(
+            concat!("INSERT INTO ous (", ou_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"),
             params![ou.id, ou.org_id, ou.parent_id, ou.name, ou.created_ms, seq],
         )?;
+        if inserted == 0 {
+            return Ok(None);
+        }
         self.exec(
             "INSERT INTO org_ou_counts (org_id, ous) VALUES (?1, 1) ON CONFLICT (org_id) DO UPDATE SET ous = org_ou_counts.ous + 1",
             [&ou.org_id],
         )?;
-        Ok(OuRecord { seq, ..ou.clone() })
+        Ok(Some(OuRecord { seq, ..ou.clone() }))
     }
 
     fn ou_update(&mut self, ou: &OuRecord) -> StoreResult<()> {

@@ -432,11 +432,23 @@ mod cases {
     }
 
     pub async fn ou_round_trip(s: Arc<dyn Store>) {
-        let stored = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Dev"))?)).await.unwrap();
+        let stored = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Dev"))?.expect("stored"))).await.unwrap();
         assert!(stored.seq > 0, "seq is assigned");
         assert_eq!(stored, OuRecord { seq: stored.seq, ..ou("ou-1", "o-1", "r-1", "Dev") });
         assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-1")?)).await.unwrap(), Some(stored.clone()));
         assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-2")?)).await.unwrap(), None);
+
+        // A taken id, or a taken name under the same parent, stores nothing; the same name
+        // under another parent, or differing in case, is a new OU.
+        let taken_id = OuRecord { name: "Other".into(), ..ou("ou-1", "o-1", "r-1", "") };
+        assert_eq!(write(&s, move |tx| Ok(tx.ou_insert(&taken_id)?)).await.unwrap(), None);
+        assert_eq!(write(&s, |tx| Ok(tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev"))?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_get("ou-2")?)).await.unwrap(), None);
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 1);
+        assert!(write(&s, |tx| Ok(tx.ou_insert(&ou("ou-3", "o-1", "r-1", "dev"))?)).await.unwrap().is_some());
+        assert!(write(&s, |tx| Ok(tx.ou_insert(&ou("ou-4", "o-1", "ou-3", "Dev"))?)).await.unwrap().is_some());
+        assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 3);
+        write(&s, |tx| Ok(tx.ou_delete("ou-4").and_then(|_| tx.ou_delete("ou-3"))?)).await.unwrap();
 
         // Update changes name and parent only.
         let moved = OuRecord { name: "Prod".into(), parent_id: "ou-0".into(), ..stored.clone() };
@@ -457,10 +469,10 @@ mod cases {
         let inserted = write(&s, move |tx| {
             let mut out = vec![];
             for (i, n) in names.iter().enumerate() {
-                out.push(tx.ou_insert(&ou(&format!("ou-{}", 9 - i), "o-1", "r-1", n))?);
-                tx.ou_insert(&ou(&format!("ou-x{i}"), "o-1", "ou-9", n))?;
+                out.push(tx.ou_insert(&ou(&format!("ou-{}", 9 - i), "o-1", "r-1", n))?.expect("stored"));
+                tx.ou_insert(&ou(&format!("ou-x{i}"), "o-1", "ou-9", n))?.expect("stored");
             }
-            tx.ou_insert(&ou("ou-other", "o-2", "r-2", "a"))?;
+            tx.ou_insert(&ou("ou-other", "o-2", "r-2", "a"))?.expect("stored");
             Ok(out)
         })
         .await
@@ -501,9 +513,9 @@ mod cases {
 
     pub async fn ou_find_by_name_is_exact(s: Arc<dyn Store>) {
         write(&s, |tx| {
-            tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Dev"))?;
-            tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev Team"))?;
-            tx.ou_insert(&ou("ou-3", "o-1", "ou-1", "Prod"))?;
+            tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Dev"))?.expect("stored");
+            tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev Team"))?.expect("stored");
+            tx.ou_insert(&ou("ou-3", "o-1", "ou-1", "Prod"))?.expect("stored");
             Ok(())
         })
         .await
@@ -903,7 +915,7 @@ mod cases {
         write(s, move |tx| {
             tx.org_insert(&org(o))?;
             tx.root_insert(&root(&format!("r-{o}"), o))?;
-            tx.ou_insert(&ou(&format!("ou-{o}"), o, &format!("r-{o}"), "Dev"))?;
+            tx.ou_insert(&ou(&format!("ou-{o}"), o, &format!("r-{o}"), "Dev"))?.expect("stored");
             tx.car_insert(&car(&format!("car-{o}"), o))?;
             tx.account_insert(&member(&format!("{o}-acct"), o, &format!("ou-{o}"), &format!("{o}@x.com")))?;
             tx.tags_put(o, &format!("ou-{o}"), &tags(&[("k", "v")]))?;
@@ -974,7 +986,7 @@ mod cases {
             let fail = i % 4;
             futs.push(s.write(Box::new(move |tx| {
                 tx.org_insert(&org(&format!("o-{i}")))?;
-                tx.ou_insert(&ou(&format!("ou-{i}"), &format!("o-{i}"), "r", "n"))?;
+                tx.ou_insert(&ou(&format!("ou-{i}"), &format!("o-{i}"), "r", &format!("n{i}")))?.expect("stored");
                 tx.tags_put(&format!("o-{i}"), "r", &tags(&[("k", "v")]))?;
                 match fail {
                     1 => Err(OpError::Api(ApiError::internal())),
@@ -1225,7 +1237,7 @@ mod cases {
         write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000001"))?)).await.unwrap();
         let r = write(&s, |tx| Ok(tx.account_insert(&standalone("aws", "000000000001"))?)).await;
         assert!(matches!(r, Err(OpError::Store(StoreError::Backend(_)))), "{r:?}");
-        let r = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o", "r", "a")).and_then(|_| tx.ou_insert(&ou("ou-1", "o", "r", "b")))?)).await;
+        let r = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o", "r", "a")).and_then(|_| tx.ou_insert(&ou("ou-1", "o", "r", "b")))?.expect("stored"))).await;
         assert!(matches!(r, Err(OpError::Store(_))));
     }
 
@@ -2431,9 +2443,9 @@ async fn upgrade_from_version_8_keeps_every_row() {
     let attached = read(&s, |tx| Ok(tx.attachment_list_by_target("o-1", "ou-1", None, None, 10)?)).await.unwrap();
     assert_eq!(attached, vec![PolicyAttachmentRecord { seq: 5, ..attachment("o-1", "p-FullAWSAccess", "ou-1", "SERVICE_CONTROL_POLICY") }]);
     // The counter carried over: the next insert follows what was there.
-    let next = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev"))?)).await.unwrap();
+    let next = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev"))?.expect("stored"))).await.unwrap();
     assert_eq!(next.seq, 41);
     assert_eq!(read(&s, |tx| Ok(tx.ou_count("o-1")?)).await.unwrap(), 2);
     // The primary keys still refuse duplicates.
-    assert!(write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Again"))?)).await.is_err());
+    assert!(write(&s, |tx| Ok(tx.ou_insert(&ou("ou-1", "o-1", "r-1", "Again"))?.expect("stored"))).await.is_err());
 }

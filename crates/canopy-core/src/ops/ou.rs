@@ -56,27 +56,27 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
         )
         .into());
     }
-    if tx.ou_find_by_name(parent.id(), &input.name)?.is_some() {
-        return Err(duplicate_ou().into());
-    }
     let root = match &parent {
         tree::Node::Root(root) => root.clone(),
         tree::Node::Ou(_) => tree::root_of(tx, &org.id)?,
     };
-    let id = loop {
-        let id = env.ids.ou_id(&root.id);
-        if tx.ou_get(&id)?.is_none() {
-            break id;
+    // The insert refuses a taken name or id; only then is it worth finding out which.
+    let ou = loop {
+        let record = OuRecord {
+            id: env.ids.ou_id(&root.id),
+            org_id: org.id.clone(),
+            parent_id: parent.id().to_string(),
+            name: input.name.clone(),
+            created_ms: env.clock.now_ms(),
+            seq: 0,
+        };
+        if let Some(ou) = tx.ou_insert(&record)? {
+            break ou;
+        }
+        if tx.ou_find_by_name(parent.id(), &input.name)?.is_some() {
+            return Err(duplicate_ou().into());
         }
     };
-    let ou = tx.ou_insert(&OuRecord {
-        id,
-        org_id: org.id.clone(),
-        parent_id: parent.id().to_string(),
-        name: input.name.clone(),
-        created_ms: env.clock.now_ms(),
-        seq: 0,
-    })?;
     super::tags::apply(tx, env, &org.id, &ou.id, &tags)?;
     super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &ou.id)?;
     let path = format!("{}{}/", tree::path_from(&org.id, &chain), ou.id);

@@ -289,6 +289,8 @@ CREATE TRIGGER accounts_counted_on_move AFTER UPDATE OF org_id ON accounts
     crate::schema::MANAGEMENT_ACCOUNTS_INVITED,
     // 11: an AssumeRole session's session policy, tags and source identity (JSON; SQLite's 13).
     crate::schema::SESSION_FACTS,
+    // 12: OU names unique under their parent in the index itself (SQLite's 14).
+    crate::schema::OU_NAMES_UNIQUE,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; the sequence is rewound).

@@ -362,17 +362,21 @@ impl Tx for PgTx<'_> {
         self.one(concat!("SELECT ", ou_cols!(), " FROM ous WHERE id = $1"), &[&ou_id], ou_row)
     }
 
-    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<OuRecord> {
+    fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<Option<OuRecord>> {
         self.note_org(&ou.org_id)?;
-        let seq = self.insert_seq(
-            "INSERT INTO ous (id, org_id, parent_id, name, created_ms, seq) VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) RETURNING seq",
+        self.writable()?;
+        let rows = self.rows(
+            "INSERT INTO ous (id, org_id, parent_id, name, created_ms, seq) VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) \
+             ON CONFLICT DO NOTHING RETURNING seq",
             &[&ou.id, &ou.org_id, &ou.parent_id, &ou.name, &ou.created_ms],
         )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let seq: i64 = row.try_get(0).map_err(col)?;
         self.exec(
             "INSERT INTO org_ou_counts (org_id, ous) VALUES ($1, 1) ON CONFLICT (org_id) DO UPDATE SET ous = org_ou_counts.ous + 1",
             &[&ou.org_id],
         )?;
-        Ok(OuRecord { seq, ..ou.clone() })
+        Ok(Some(OuRecord { seq, ..ou.clone() }))
     }
 
     fn ou_update(&mut self, ou: &OuRecord) -> StoreResult<()> {
