@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -54,9 +54,15 @@ const BUSY_LONG_STEPS: i32 = 990;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// A WAL this long (in frames: 16 MiB of 4 KiB pages) is started over (see [`checkpoint_loop`]).
 const WAL_RESTART_FRAMES: i64 = 4_096;
-/// A WAL this long is started over by a RESTART checkpoint, which waits for readers: the
-/// writer's own restart ([`WalRestart`]) kept failing because readers were in the WAL.
+/// A WAL this long, which readers have kept from starting over, gets a RESTART checkpoint from
+/// the writer instead of a PASSIVE one: it waits (briefly) for the readers to leave the WAL.
 const WAL_FORCE_RESTART_FRAMES: i64 = 4 * WAL_RESTART_FRAMES;
+/// After an attempt to start the WAL over that a reader defeated, the next waits this long,
+/// doubling up to [`RESTART_RETRY_MAX`]: a reader that holds one snapshot for seconds (a
+/// `sqlite3` shell on the file, say) would otherwise have the writer finish a checkpoint after
+/// every batch, and the RESTART hold it back again and again.
+const RESTART_RETRY_FIRST: Duration = Duration::from_millis(50);
+const RESTART_RETRY_MAX: Duration = Duration::from_secs(2);
 /// The checkpoint thread's PASSIVE passes before it hands the rest to the writer stop once
 /// this few frames are left to copy, or after [`CATCH_UP_PASSES`].
 const CATCH_UP_FRAMES: i64 = 64;
@@ -218,15 +224,39 @@ struct FileDuties {
 /// and the RESTART's sync of the database file flushed every page the earlier PASSIVE passes
 /// had copied. The writer's own part takes 0.7 ms (median; 1.0 ms at the 90th percentile).
 #[derive(Clone, Default)]
-struct WalRestart(Arc<std::sync::atomic::AtomicBool>);
+struct WalRestart(Arc<WalRestartState>);
+
+#[derive(Default)]
+struct WalRestartState {
+    /// 0: nothing asked; [`FINISH_PASSIVE`] or [`FINISH_RESTART`]: what the writer runs.
+    requested: std::sync::atomic::AtomicU8,
+    /// How many times the writer's commits have started the WAL over.
+    restarts: std::sync::atomic::AtomicU64,
+}
+
+/// The writer's checkpoint modes (see [`finish_checkpoint`]).
+const FINISH_PASSIVE: u8 = 1;
+const FINISH_RESTART: u8 = 2;
 
 impl WalRestart {
-    fn request(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
+    fn request(&self, mode: u8) {
+        self.0.requested.store(mode, std::sync::atomic::Ordering::Release);
     }
 
-    fn take(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Relaxed) && self.0.swap(false, std::sync::atomic::Ordering::Acquire)
+    /// The mode asked for, if any (and clears it).
+    fn take(&self) -> Option<u8> {
+        if self.0.requested.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return None;
+        }
+        Some(self.0.requested.swap(0, std::sync::atomic::Ordering::Acquire)).filter(|&m| m != 0)
+    }
+
+    fn note_restarted(&self) {
+        self.0.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn restarts(&self) -> u64 {
+        self.0.restarts.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -301,6 +331,9 @@ impl SqliteStore {
         conn.pragma_update(None, "mmap_size", 0).map_err(be)?;
         // Checkpoints run on their own thread (see `checkpoint_loop`), not inside a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(be)?;
+        // The writer's commit is what starts the WAL over, and SQLite trims the file then, to
+        // this connection's limit (a reader that held the WAL for long leaves it large).
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT).map_err(be)?;
         conn.wal_hook(Some(note_wal_frames));
         schema::migrate(&mut conn)?;
 
@@ -580,16 +613,20 @@ fn run_reads(stmts: &Statements, jobs: &mut Vec<ReadJob>) {
 /// [`WAL_RESTART_FRAMES`], this thread copies what the writer appended during its pass (a
 /// shorter pass, then a shorter one), syncs the database file with no lock held, and asks the
 /// writer to copy the last few frames between two batches ([`WalRestart`]); the writer's next
-/// commit then starts the WAL over, unless a reader is still in it. If readers keep that from
-/// happening until the WAL reaches [`WAL_FORCE_RESTART_FRAMES`], a RESTART checkpoint holds the
-/// writer back and waits for them. `journal_size_limit` trims the file after a restart.
+/// commit then starts the WAL over, unless a reader is still in it. An attempt a reader
+/// defeated is retried after 50 ms, then 100 ms, up to every 2 s ([`RestartRetry`]); past
+/// [`WAL_FORCE_RESTART_FRAMES`] the writer's checkpoint is a RESTART, which waits up to about
+/// 5 ms for readers. A reader outside the store that holds one snapshot for long (a `sqlite3`
+/// shell on the file) makes the WAL grow until it lets go: a RESTART from this thread used to
+/// hold the writer back for the whole busy timeout then, and failed batches with "database is
+/// locked". The writer's `journal_size_limit` trims the file when it starts the WAL over.
 /// Ends with a full checkpoint when the store closes.
 fn checkpoint_loop(conn: Connection, db_file: std::fs::File, calls: mpsc::Receiver<CheckpointCall>, restart: WalRestart) {
     if let Err(e) = conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT) {
         tracing::warn!(error = %e, "cannot set journal_size_limit");
     }
-    // Answers the frames in the WAL and how many of them are in the database file, or None
-    // when the checkpoint failed.
+    // Answers the frames in the WAL and how many of them are in the database file (both -1
+    // when a lock was not to be had), or None when the checkpoint failed.
     let checkpoint = |mode: &str| -> Option<(i64, i64)> {
         let r = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
@@ -602,17 +639,26 @@ fn checkpoint_loop(conn: Connection, db_file: std::fs::File, calls: mpsc::Receiv
             }
         }
     };
+    let mut retry = RestartRetry::default();
     // Until the store closes (Stop, or the writer and readers gone).
     'calls: while let Err(mpsc::RecvTimeoutError::Timeout) | Ok(CheckpointCall::WalFull) = calls.recv_timeout(CHECKPOINT_EVERY) {
-        let Some((mut frames, mut copied)) = checkpoint("PASSIVE").filter(|&(f, _)| f >= WAL_RESTART_FRAMES) else {
-            continue;
-        };
-        if frames >= WAL_FORCE_RESTART_FRAMES {
-            let started = std::time::Instant::now();
-            checkpoint("RESTART");
-            tracing::debug!(frames, took_us = started.elapsed().as_micros() as u64, "WAL restarted by a RESTART checkpoint");
+        if !retry.due() {
             continue;
         }
+        let Some((mut frames, mut copied)) = checkpoint("PASSIVE").filter(|&(f, _)| f >= WAL_RESTART_FRAMES) else {
+            retry.succeeded();
+            continue;
+        };
+        match retry.attempted_at.take() {
+            // Not started over since the last attempt: a reader kept it from happening.
+            Some(at) if at == restart.restarts() => {
+                retry.failed(frames);
+                continue;
+            }
+            Some(_) => retry.succeeded(),
+            None => {}
+        }
+        retry.attempted_at = Some(restart.restarts());
         for _ in 0..CATCH_UP_PASSES {
             if frames - copied <= CATCH_UP_FRAMES {
                 break;
@@ -623,7 +669,7 @@ fn checkpoint_loop(conn: Connection, db_file: std::fs::File, calls: mpsc::Receiv
         // A PASSIVE pass that ends short of the WAL's end leaves the database file unsynced,
         // and the checkpoint that completes it would sync every page copied since.
         match db_file.sync_data() {
-            Ok(()) => restart.request(),
+            Ok(()) => restart.request(if frames >= WAL_FORCE_RESTART_FRAMES { FINISH_RESTART } else { FINISH_PASSIVE }),
             Err(e) => tracing::warn!(error = %e, "cannot sync the database file"),
         }
         // A `WalFull` sent meanwhile is about the WAL just dealt with; a pass for it would
@@ -639,17 +685,79 @@ fn checkpoint_loop(conn: Connection, db_file: std::fs::File, calls: mpsc::Receiv
     checkpoint("TRUNCATE");
 }
 
+/// When the checkpoint thread next tries to start a long WAL over (see [`checkpoint_loop`]).
+struct RestartRetry {
+    /// The writer's count of WAL restarts when the last attempt began, until one succeeds.
+    attempted_at: Option<u64>,
+    not_before: Option<Instant>,
+    wait: Duration,
+    warned: bool,
+}
+
+impl Default for RestartRetry {
+    fn default() -> Self {
+        RestartRetry { attempted_at: None, not_before: None, wait: RESTART_RETRY_FIRST, warned: false }
+    }
+}
+
+impl RestartRetry {
+    fn due(&self) -> bool {
+        self.not_before.is_none_or(|t| Instant::now() >= t)
+    }
+
+    fn failed(&mut self, frames: i64) {
+        self.not_before = Some(Instant::now() + self.wait);
+        self.wait = (self.wait * 2).min(RESTART_RETRY_MAX);
+        if self.wait == RESTART_RETRY_MAX && !self.warned {
+            self.warned = true;
+            tracing::warn!(
+                wal_mib = frames * 4096 >> 20,
+                "a reader has kept the write-ahead log from starting over for seconds; it grows until that reader's transaction ends"
+            );
+        }
+    }
+
+    fn succeeded(&mut self) {
+        if self.warned {
+            tracing::info!("the write-ahead log starts over again");
+        }
+        *self = RestartRetry::default();
+    }
+}
+
+/// The writer's busy handler during its RESTART checkpoint: 100 µs steps for up to about 5 ms
+/// of waiting for readers to leave the WAL, which holds every write back.
+fn restart_busy_wait(attempt: i32) -> bool {
+    if attempt < 50 {
+        std::thread::sleep(BUSY_SHORT_STEP);
+        true
+    } else {
+        false
+    }
+}
+
 /// The writer's part of starting a long WAL over (see [`WalRestart`]): with no transaction of
-/// its own open and nothing being appended, a PASSIVE checkpoint copies the frames the
-/// checkpoint thread left, syncs the WAL and the database file, and so lets the next commit
-/// start the WAL over. It never waits: it gives up if the checkpoint thread holds the
-/// checkpoint lock, and copies no frame a reader still needs.
-fn finish_checkpoint(stmts: &Statements) {
+/// its own open and nothing being appended, a checkpoint copies the frames the checkpoint
+/// thread left, syncs the WAL and the database file, and so lets the next commit start the WAL
+/// over. PASSIVE never waits: it gives up if the checkpoint thread holds the checkpoint lock,
+/// and copies no frame a reader still needs. RESTART, for a WAL readers have kept long, also
+/// waits up to about 5 ms for them to leave it.
+fn finish_checkpoint(stmts: &Statements, mode: u8) {
     let started = std::time::Instant::now();
-    let r = stmts.conn().query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)));
+    let conn = stmts.conn();
+    let sql = if mode == FINISH_RESTART { "PRAGMA wal_checkpoint(RESTART)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
+    if mode == FINISH_RESTART {
+        let _ = conn.busy_handler(Some(restart_busy_wait));
+    }
+    let r = conn.query_row(sql, [], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)));
+    if mode == FINISH_RESTART {
+        if let Err(e) = conn.busy_handler(Some(busy_wait)) {
+            tracing::error!(error = %e, "cannot restore the writer's busy handler");
+        }
+    }
     match r {
-        Ok((frames, copied)) => {
-            tracing::debug!(frames, copied, took_us = started.elapsed().as_micros() as u64, "writer finished a checkpoint");
+        Ok((busy, frames, copied)) => {
+            tracing::debug!(sql, busy, frames, copied, took_us = started.elapsed().as_micros() as u64, "writer finished a checkpoint");
         }
         Err(e) => tracing::warn!(error = %e, "the writer's checkpoint failed"),
     }
@@ -726,14 +834,18 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, durable: Option<F
         if let Some(msg) = durable.as_ref().and_then(|d| d.failure.get()) {
             writes.into_iter().for_each(|job| job.refuse(msg));
         } else if !writes.is_empty() {
+            let frames_before = WAL_FRAMES.get();
             if let Some(committed) = write_batch(&stmts, writes) {
                 match &durable {
                     Some(duties) => {
+                        if WAL_FRAMES.get() < frames_before {
+                            duties.restart.note_restarted();
+                        }
                         if let Err(mpsc::SendError(committed)) = duties.sync.send(committed) {
                             committed.into_iter().for_each(|p| p.fail("the store is shutting down"));
                         }
-                        if duties.restart.take() {
-                            finish_checkpoint(&stmts);
+                        if let Some(mode) = duties.restart.take() {
+                            finish_checkpoint(&stmts, mode);
                         } else if WAL_FRAMES.get() >= WAL_RESTART_FRAMES {
                             // Full or closed: a call is already waiting, or the store is closing.
                             let _ = duties.checkpointer.try_send(CheckpointCall::WalFull);

@@ -2244,6 +2244,66 @@ async fn wal_stays_bounded_under_sustained_writes_and_reads() {
     assert!(largest < 96 << 20, "the WAL grew to {} MiB", largest >> 20);
 }
 
+/// A reader outside the store (a `sqlite3` shell, say) holding one snapshot keeps the WAL from
+/// starting over. Writes must go on meanwhile, without the failed batches a RESTART that held
+/// the writer back for its whole busy timeout gave; once the reader leaves, the WAL starts over
+/// and is trimmed back to `journal_size_limit`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_holding_the_wal_slows_no_write_and_the_wal_shrinks_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = canopy_store::open(&format!("{}/", dir.path().display())).unwrap();
+    let db = dir.path().join(canopy_store::DB_FILE_NAME);
+    let wal = dir.path().join(format!("{}-wal", canopy_store::DB_FILE_NAME));
+    write(&s, |tx| Ok(tx.tags_put("o-1", "r-1", &tags(&[("k", "v")]))?)).await.unwrap();
+    let outside = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    outside.execute_batch("BEGIN").unwrap();
+    let _: i64 = outside.query_row("SELECT COUNT(*) FROM tags", [], |r| r.get(0)).unwrap();
+
+    // About 100 MiB of pages while the snapshot is held.
+    let value = "v".repeat(16 * 1024);
+    let burst = |round: u32, per_task: u32| {
+        let mut handles = vec![];
+        for task in 0..8u32 {
+            let s = s.clone();
+            let value = value.clone();
+            handles.push(tokio::spawn(async move {
+                let mut slowest = std::time::Duration::ZERO;
+                for i in 0..per_task {
+                    let v = format!("{i}{value}");
+                    let started = std::time::Instant::now();
+                    write(&s, move |tx| Ok(tx.tags_put("o-1", &format!("ou-{round}-{task}-{i}"), &tags(&[("k", &v)]))?))
+                        .await
+                        .unwrap();
+                    slowest = slowest.max(started.elapsed());
+                }
+                slowest
+            }));
+        }
+        handles
+    };
+    let mut slowest = std::time::Duration::ZERO;
+    for h in burst(1, 800) {
+        slowest = slowest.max(h.await.unwrap());
+    }
+    let held = std::fs::metadata(&wal).unwrap().len();
+    assert!(held > 64 << 20, "the held WAL grew ({} MiB)", held >> 20);
+    assert!(slowest < std::time::Duration::from_secs(2), "a write took {slowest:?} while the WAL was held");
+
+    outside.execute_batch("COMMIT").unwrap();
+    drop(outside);
+    // The checkpointer retries at most every 2 s: keep writing until the WAL has started over.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut round = 2;
+    while std::fs::metadata(&wal).unwrap().len() > 64 << 20 {
+        assert!(std::time::Instant::now() < deadline, "the WAL did not start over after the reader left");
+        for h in burst(round, 20) {
+            h.await.unwrap();
+        }
+        round += 1;
+    }
+    assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-1", "ou-1-7-799")?)).await.unwrap()[0].value, format!("799{value}"));
+}
+
 #[tokio::test]
 async fn open_spec_forms() {
     let dir = tempfile::tempdir().unwrap();
