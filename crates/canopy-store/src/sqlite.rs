@@ -711,7 +711,7 @@ impl RestartRetry {
         if self.wait == RESTART_RETRY_MAX && !self.warned {
             self.warned = true;
             tracing::warn!(
-                wal_mib = frames * 4096 >> 20,
+                wal_mib = (frames * 4096) >> 20,
                 "a reader has kept the write-ahead log from starting over for seconds; it grows until that reader's transaction ends"
             );
         }
