@@ -57,10 +57,10 @@ const WAL_RESTART_FRAMES: i64 = 4_096;
 /// A WAL this long, which readers have kept from starting over, gets a RESTART checkpoint from
 /// the writer instead of a PASSIVE one: it waits (briefly) for the readers to leave the WAL.
 const WAL_FORCE_RESTART_FRAMES: i64 = 4 * WAL_RESTART_FRAMES;
-/// After an attempt to start the WAL over that a reader defeated, the next waits this long,
-/// doubling up to [`RESTART_RETRY_MAX`]: a reader that holds one snapshot for seconds (a
-/// `sqlite3` shell on the file, say) would otherwise have the writer finish a checkpoint after
-/// every batch, and the RESTART hold it back again and again.
+/// After a RESTART that waited for readers in vain, the next waits this long, doubling up to
+/// [`RESTART_RETRY_MAX`]: a reader that holds one snapshot for seconds (a `sqlite3` shell on
+/// the file, say) would otherwise have the writer's RESTART hold every write back again and
+/// again.
 const RESTART_RETRY_FIRST: Duration = Duration::from_millis(50);
 const RESTART_RETRY_MAX: Duration = Duration::from_secs(2);
 /// The checkpoint thread's PASSIVE passes before it hands the rest to the writer stop once
@@ -613,10 +613,10 @@ fn run_reads(stmts: &Statements, jobs: &mut Vec<ReadJob>) {
 /// [`WAL_RESTART_FRAMES`], this thread copies what the writer appended during its pass (a
 /// shorter pass, then a shorter one), syncs the database file with no lock held, and asks the
 /// writer to copy the last few frames between two batches ([`WalRestart`]); the writer's next
-/// commit then starts the WAL over, unless a reader is still in it. An attempt a reader
-/// defeated is retried after 50 ms, then 100 ms, up to every 2 s ([`RestartRetry`]); past
-/// [`WAL_FORCE_RESTART_FRAMES`] the writer's checkpoint is a RESTART, which waits up to about
-/// 5 ms for readers. A reader outside the store that holds one snapshot for long (a `sqlite3`
+/// commit then starts the WAL over, unless a reader is still in it; then the next round tries
+/// again. Past [`WAL_FORCE_RESTART_FRAMES`] the writer's checkpoint is a RESTART, which waits
+/// up to about 5 ms for readers; one that waited in vain is retried after 50 ms, then 100 ms,
+/// up to every 2 s ([`RestartRetry`]). A reader outside the store that holds one snapshot for long (a `sqlite3`
 /// shell on the file) makes the WAL grow until it lets go: a RESTART from this thread used to
 /// hold the writer back for the whole busy timeout then, and failed batches with "database is
 /// locked". The writer's `journal_size_limit` trims the file when it starts the WAL over.
@@ -649,16 +649,20 @@ fn checkpoint_loop(conn: Connection, db_file: std::fs::File, calls: mpsc::Receiv
             retry.succeeded();
             continue;
         };
-        match retry.attempted_at.take() {
-            // Not started over since the last attempt: a reader kept it from happening.
-            Some(at) if at == restart.restarts() => {
+        let mode = if frames >= WAL_FORCE_RESTART_FRAMES { FINISH_RESTART } else { FINISH_PASSIVE };
+        match retry.attempted.take() {
+            // Not started over since the last attempt: a reader kept it from happening. A
+            // PASSIVE one is tried again at once (the store's own readers leave within
+            // milliseconds); one that waited for readers in vain backs off.
+            Some((at, FINISH_RESTART)) if at == restart.restarts() => {
                 retry.failed(frames);
                 continue;
             }
+            Some((at, _)) if at == restart.restarts() => {}
             Some(_) => retry.succeeded(),
             None => {}
         }
-        retry.attempted_at = Some(restart.restarts());
+        retry.attempted = Some((restart.restarts(), mode));
         for _ in 0..CATCH_UP_PASSES {
             if frames - copied <= CATCH_UP_FRAMES {
                 break;
@@ -669,7 +673,7 @@ fn checkpoint_loop(conn: Connection, db_file: std::fs::File, calls: mpsc::Receiv
         // A PASSIVE pass that ends short of the WAL's end leaves the database file unsynced,
         // and the checkpoint that completes it would sync every page copied since.
         match db_file.sync_data() {
-            Ok(()) => restart.request(if frames >= WAL_FORCE_RESTART_FRAMES { FINISH_RESTART } else { FINISH_PASSIVE }),
+            Ok(()) => restart.request(mode),
             Err(e) => tracing::warn!(error = %e, "cannot sync the database file"),
         }
         // A `WalFull` sent meanwhile is about the WAL just dealt with; a pass for it would
@@ -687,8 +691,8 @@ fn checkpoint_loop(conn: Connection, db_file: std::fs::File, calls: mpsc::Receiv
 
 /// When the checkpoint thread next tries to start a long WAL over (see [`checkpoint_loop`]).
 struct RestartRetry {
-    /// The writer's count of WAL restarts when the last attempt began, until one succeeds.
-    attempted_at: Option<u64>,
+    /// The writer's count of WAL restarts when the last attempt began, and its mode.
+    attempted: Option<(u64, u8)>,
     not_before: Option<Instant>,
     wait: Duration,
     warned: bool,
@@ -696,7 +700,7 @@ struct RestartRetry {
 
 impl Default for RestartRetry {
     fn default() -> Self {
-        RestartRetry { attempted_at: None, not_before: None, wait: RESTART_RETRY_FIRST, warned: false }
+        RestartRetry { attempted: None, not_before: None, wait: RESTART_RETRY_FIRST, warned: false }
     }
 }
 
