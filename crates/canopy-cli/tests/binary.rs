@@ -22,15 +22,8 @@ impl Drop for Server {
 /// Spawns `canopy serve` on an ephemeral port with a memory store; returns once the listening
 /// line has been read.
 fn spawn(extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", "memory"])
-        .args(extra)
-        .env_remove("CANOPY_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn canopy");
+    // stderr discarded: a long-lived server's request log would fill an unread pipe.
+    let mut child = serve_command(&["--database", "memory"]).args(extra).stderr(Stdio::null()).spawn().expect("spawn canopy");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read listening line");
     let addr = line
@@ -362,17 +355,21 @@ fn help_documents_every_flag_and_env_var() {
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("canopy "));
 }
 
-/// `canopy serve --listen 127.0.0.1:0 ARGS` with its stdout and stderr piped.
-fn spawn_serve(args: &[&str]) -> Child {
-    Command::new(BIN)
+/// `canopy serve --listen 127.0.0.1:0 ARGS` at the default log level, its stdout piped.
+fn serve_command(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .env_remove("CANOPY_LOG")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn canopy")
+        .stdout(Stdio::piped());
+    command
+}
+
+/// `canopy serve --listen 127.0.0.1:0 ARGS` with its stdout and stderr piped.
+fn spawn_serve(args: &[&str]) -> Child {
+    serve_command(args).stderr(Stdio::piped()).spawn().expect("spawn canopy")
 }
 
 /// The address from the server's listening line, or `None` when it printed none (it stopped).

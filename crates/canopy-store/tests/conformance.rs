@@ -2180,6 +2180,16 @@ fn spawn_tag_writers(s: &Arc<dyn Store>, round: u32, tasks: u32, per_task: u32) 
         .collect()
 }
 
+/// The WAL file's largest size, sampled every 20 ms until every task has finished.
+async fn largest_wal_while_running<T>(wal: &std::path::Path, tasks: &[tokio::task::JoinHandle<T>]) -> u64 {
+    let mut largest = 0u64;
+    while tasks.iter().any(|h| !h.is_finished()) {
+        largest = largest.max(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    largest
+}
+
 fn big_tag_value() -> String {
     "v".repeat(16 * 1024)
 }
@@ -2196,11 +2206,7 @@ async fn wal_stays_bounded_under_sustained_writes() {
     let s = canopy_store::open(&format!("{}/", dir.path().display())).unwrap();
     let wal = dir.path().join(format!("{}-wal", canopy_store::DB_FILE_NAME));
     let handles = spawn_tag_writers(&s, 0, 16, 800);
-    let mut largest = 0u64;
-    while handles.iter().any(|h| !h.is_finished()) {
-        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let largest = largest_wal_while_running(&wal, &handles).await;
     for h in handles {
         h.await.unwrap();
     }
@@ -2231,11 +2237,7 @@ async fn wal_stays_bounded_under_sustained_writes_and_reads() {
             reads
         }));
     }
-    let mut largest = 0u64;
-    while handles.iter().any(|h| !h.is_finished()) {
-        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let largest = largest_wal_while_running(&wal, &handles).await;
     writing.store(false, std::sync::atomic::Ordering::Relaxed);
     for h in handles {
         h.await.unwrap();

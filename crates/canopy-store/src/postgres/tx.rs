@@ -141,9 +141,14 @@ impl<'c> PgTx<'c> {
 
     /// An INSERT … RETURNING seq: the store-assigned insertion order.
     fn insert_seq(&mut self, sql: &'static str, p: &[P<'_>]) -> StoreResult<i64> {
+        self.insert_seq_if_new(sql, p)?.ok_or_else(|| StoreError::Backend("INSERT … RETURNING gave no row".into()))
+    }
+
+    /// An INSERT … ON CONFLICT DO NOTHING RETURNING seq: `None` when it stored nothing.
+    fn insert_seq_if_new(&mut self, sql: &'static str, p: &[P<'_>]) -> StoreResult<Option<i64>> {
         self.writable()?;
         let rows = self.rows(sql, p)?;
-        rows.first().ok_or_else(|| StoreError::Backend("INSERT … RETURNING gave no row".into()))?.try_get(0).map_err(col)
+        rows.first().map(|row| row.try_get(0).map_err(col)).transpose()
     }
 }
 
@@ -364,14 +369,14 @@ impl Tx for PgTx<'_> {
 
     fn ou_insert(&mut self, ou: &OuRecord) -> StoreResult<Option<OuRecord>> {
         self.note_org(&ou.org_id)?;
-        self.writable()?;
-        let rows = self.rows(
+        let Some(seq) = self.insert_seq_if_new(
             "INSERT INTO ous (id, org_id, parent_id, name, created_ms, seq) VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) \
              ON CONFLICT DO NOTHING RETURNING seq",
             &[&ou.id, &ou.org_id, &ou.parent_id, &ou.name, &ou.created_ms],
-        )?;
-        let Some(row) = rows.first() else { return Ok(None) };
-        let seq: i64 = row.try_get(0).map_err(col)?;
+        )?
+        else {
+            return Ok(None);
+        };
         self.exec(
             "INSERT INTO org_ou_counts (org_id, ous) VALUES ($1, 1) ON CONFLICT (org_id) DO UPDATE SET ous = org_ou_counts.ous + 1",
             &[&ou.org_id],
