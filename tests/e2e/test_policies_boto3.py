@@ -333,7 +333,7 @@ def test_attachment_errors():
     expect_error("ConstraintViolationException", org.detach_policy, PolicyId=scp, TargetId=acct, reason="MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
     expect_error("ConstraintViolationException", org.detach_policy, PolicyId="p-FullAWSAccess", TargetId=S["root_acct"], reason="MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
     org.attach_policy(PolicyId="p-FullAWSAccess", TargetId=acct)
-    eq(direct(acct, "SERVICE_CONTROL_POLICY"), [scp, "p-FullAWSAccess"], "FullAWSAccess back, listed last")
+    eq(direct(acct, "SERVICE_CONTROL_POLICY"), ["p-FullAWSAccess", scp], "FullAWSAccess back, listed first (the default policy always is)")
 
 
 def test_attachment_quota_per_target():

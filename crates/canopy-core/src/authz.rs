@@ -23,7 +23,7 @@ use canopy_policy::{
 use crate::ops::policy::{all_accounts, managed_default, AnyPolicy};
 use crate::records::OrganizationRecord;
 use crate::store::{OpError, StoreError, Tx};
-use crate::{access, tree, views, Canopy, CoreConfig, Env};
+use crate::{access, attachments, tree, views, Canopy, CoreConfig, Env};
 
 // ---------------------------------------------------------------------------------------------
 // Compiled policies, shared
@@ -207,12 +207,21 @@ impl Snapshot {
                 all.extend(page.into_iter().map(AnyPolicy::Customer));
             }
             for p in all {
-                let mut after = None;
-                loop {
-                    let page = tx.attachment_list_by_policy(&org.id, p.id(), after, 500)?;
-                    let Some(last) = page.last() else { break };
-                    after = Some(last.seq);
-                    rows.extend(page.into_iter().map(|a| (a.seq, slot(layer), a.target_id, a.policy_id)));
+                if attachments::default_type(p.id()).is_some() {
+                    // Attached (at position 0) to every node it was not detached from.
+                    if root.enabled_policy_types.contains(&t) {
+                        let detached = attachments::detached_from(tx, &org.id, p.id())?;
+                        let nodes = std::iter::once(&root.id).chain(parent.keys());
+                        rows.extend(nodes.filter(|n| !detached.contains(*n)).map(|n| (0, slot(layer), n.clone(), p.id().to_string())));
+                    }
+                } else {
+                    let mut after = None;
+                    loop {
+                        let page = tx.attachment_list_by_policy(&org.id, p.id(), after, 500)?;
+                        let Some(last) = page.last() else { break };
+                        after = Some(last.seq);
+                        rows.extend(page.into_iter().map(|a| (a.seq, slot(layer), a.target_id, a.policy_id)));
+                    }
                 }
                 policies.insert(p.id().to_string(), PolicyEntry { layer, compiled: compile_stored(org, &p)? });
             }
@@ -259,7 +268,7 @@ impl Snapshot {
         let nodes: Vec<String> = std::iter::once(root.id.clone()).chain(parent.keys().cloned()).collect();
         for node in nodes {
             // Every attachment of the node, all types, in attachment order (at most a few dozen).
-            let rows = tx.attachment_list_by_target(&org.id, &node, None, None, 10_000)?;
+            let rows = attachments::list_by_target(tx, &org.id, &root.enabled_policy_types, &node, None, None, 10_000)?;
             for a in rows {
                 let Some(layer) = layer_of(a.policy_type) else { continue };
                 if !policies.contains_key(&a.policy_id) {
@@ -1091,7 +1100,7 @@ fn scp_levels(tx: &mut dyn Tx, member: &access::Member, path: &[PathNode]) -> Re
     }
     let mut levels = Vec::with_capacity(path.len());
     for node in path {
-        let rows = tx.attachment_list_by_target(&org.id, &node.id, Some(PolicyType::ServiceControlPolicy), None, 1000)?;
+        let rows = attachments::list_by_target(tx, &org.id, &root.enabled_policy_types, &node.id, Some(PolicyType::ServiceControlPolicy), None, 1000)?;
         let mut policies = Vec::with_capacity(rows.len());
         for a in rows {
             match crate::ops::policy::find_policy(tx, org, &a.policy_id) {

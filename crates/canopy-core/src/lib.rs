@@ -4,6 +4,7 @@
 //! which database is in use.
 
 mod access;
+mod attachments;
 pub mod arn;
 pub mod authz;
 pub mod clock;

@@ -322,10 +322,10 @@ async fn attach_and_detach_rules() {
         Some("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"),
     );
     expect_err(org.mgmt.detach_policy().policy_id(&deny_b).target_id(&ou).send().await, "PolicyNotAttachedException", None);
-    // Detach + re-attach moves to the end.
+    // Detach + re-attach moves a customer policy to the end; the default policy is listed first.
     attach(&org.mgmt, &deny_b, &ou).await;
     attach(&org.mgmt, "p-FullAWSAccess", &ou).await;
-    assert_eq!(policies_for(&org.mgmt, &ou, PolicyType::ServiceControlPolicy).await, [deny_a.as_str(), deny_b.as_str(), "p-FullAWSAccess"]);
+    assert_eq!(policies_for(&org.mgmt, &ou, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess", deny_a.as_str(), deny_b.as_str()]);
     assert_eq!(targets_of(&org.mgmt, &deny_a).await, vec![ou.clone()]);
 
     // Unknown policy / target.
@@ -356,6 +356,85 @@ async fn attach_and_detach_rules() {
     org.mgmt.delete_organizational_unit().organizational_unit_id(&ou).send().await.unwrap();
     assert!(targets_of(&org.mgmt, &deny_b).await.is_empty());
     org.mgmt.delete_policy().policy_id(&deny_b).send().await.unwrap();
+}
+
+/// The default policy is attached to every target without a row of its own (the store records
+/// where it was detached): its listings, its detachment and re-attachment, and what forgets a
+/// detachment (disabling the type, leaving the organization).
+#[tokio::test]
+async fn the_default_policy_follows_every_target_until_detached() {
+    let org = Org::new().await;
+    let ou = org.create_ou(&org.root_id, "Parent").await;
+    let child = org.create_ou(&ou, "Child").await;
+    let first = org.create_account("First").await;
+    let second = org.create_account("Second").await;
+    let everyone = vec![org.root_id.clone(), MGMT.to_string(), ou.clone(), child.clone(), first.clone(), second.clone()];
+    // Creation order, whatever the page size.
+    for page in [1, 2, 20] {
+        assert_eq!(targets_of_paged(&org.mgmt, "p-FullAWSAccess", page).await, everyone, "page of {page}");
+    }
+    let listed = org.mgmt.list_targets_for_policy().policy_id("p-FullAWSAccess").max_results(20).send().await.unwrap();
+    let types: Vec<_> = listed.targets().iter().map(|t| t.r#type().unwrap().clone()).collect();
+    assert_eq!(
+        types,
+        [TargetType::Root, TargetType::Account, TargetType::OrganizationalUnit, TargetType::OrganizationalUnit, TargetType::Account, TargetType::Account]
+    );
+    expect_err(org.mgmt.attach_policy().policy_id("p-FullAWSAccess").target_id(&child).send().await, "DuplicatePolicyAttachmentException", None);
+
+    // Detached from the parent OU and the first account, each keeping another SCP.
+    let deny = create_policy(&org.mgmt, PolicyType::ServiceControlPolicy, "Deny", SCP).await;
+    for target in [&ou, &first] {
+        attach(&org.mgmt, &deny, target).await;
+        org.mgmt.detach_policy().policy_id("p-FullAWSAccess").target_id(target).send().await.unwrap();
+        assert_eq!(policies_for(&org.mgmt, target, PolicyType::ServiceControlPolicy).await, [deny.as_str()]);
+        expect_err(org.mgmt.detach_policy().policy_id("p-FullAWSAccess").target_id(target).send().await, "PolicyNotAttachedException", None);
+        // The last SCP stays.
+        expect_err(org.mgmt.detach_policy().policy_id(&deny).target_id(target).send().await, "ConstraintViolationException", Some("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"));
+    }
+    let remaining = vec![org.root_id.clone(), MGMT.to_string(), child.clone(), second.clone()];
+    for page in [1, 3, 20] {
+        assert_eq!(targets_of_paged(&org.mgmt, "p-FullAWSAccess", page).await, remaining, "page of {page}");
+    }
+    assert_eq!(policies_for(&org.mgmt, &child, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess"]);
+    // New targets get it, wherever they are created.
+    let grandchild = org.create_ou(&ou, "Grandchild").await;
+    assert_eq!(policies_for(&org.mgmt, &grandchild, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess"]);
+    // Re-attached to the account: listed first again, the other SCP can now go.
+    attach(&org.mgmt, "p-FullAWSAccess", &first).await;
+    assert_eq!(policies_for(&org.mgmt, &first, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess", deny.as_str()]);
+    org.mgmt.detach_policy().policy_id(&deny).target_id(&first).send().await.unwrap();
+
+    // Leaving the organization forgets a detachment: the account comes back with the default.
+    attach(&org.mgmt, &deny, &second).await;
+    org.mgmt.detach_policy().policy_id("p-FullAWSAccess").target_id(&second).send().await.unwrap();
+    org.mgmt.remove_account_from_organization().account_id(&second).send().await.unwrap();
+    assert!(!targets_of(&org.mgmt, "p-FullAWSAccess").await.contains(&second));
+    let invited = org.mgmt.invite_account_to_organization().target(
+        aws_sdk_organizations::types::HandshakeParty::builder()
+            .id(&second)
+            .r#type(aws_sdk_organizations::types::HandshakePartyType::Account)
+            .build()
+            .unwrap(),
+    );
+    let handshake = invited.send().await.unwrap().handshake().unwrap().id().unwrap().to_string();
+    org.client(&second).accept_handshake().handshake_id(&handshake).send().await.unwrap();
+    assert_eq!(policies_for(&org.mgmt, &second, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess"]);
+
+    // Disabling the type forgets every detachment: re-enabled, the default is everywhere again.
+    org.mgmt.disable_policy_type().root_id(&org.root_id).policy_type(PolicyType::ServiceControlPolicy).send().await.unwrap();
+    assert!(targets_of(&org.mgmt, "p-FullAWSAccess").await.is_empty());
+    assert!(policies_for(&org.mgmt, &ou, PolicyType::ServiceControlPolicy).await.is_empty());
+    enable(&org, PolicyType::ServiceControlPolicy).await;
+    for target in [&ou, &child, &grandchild, &first, &second] {
+        assert_eq!(policies_for(&org.mgmt, target, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess"], "{target}");
+    }
+    assert_eq!(targets_of(&org.mgmt, "p-FullAWSAccess").await.len(), 7);
+    // An OU deleted with the default detached goes from every listing.
+    attach(&org.mgmt, &deny, &grandchild).await;
+    org.mgmt.detach_policy().policy_id("p-FullAWSAccess").target_id(&grandchild).send().await.unwrap();
+    org.mgmt.delete_organizational_unit().organizational_unit_id(&grandchild).send().await.unwrap();
+    assert_eq!(targets_of(&org.mgmt, "p-FullAWSAccess").await.len(), 6);
+    assert!(targets_of(&org.mgmt, &deny).await.is_empty());
 }
 
 #[tokio::test]

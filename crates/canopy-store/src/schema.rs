@@ -443,6 +443,8 @@ CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id,
     SESSION_FACTS,
     // 14: OU names unique under their parent in the index itself (see OU_NAMES_UNIQUE).
     OU_NAMES_UNIQUE,
+    // 15: the default policies' attachments implicit (see DEFAULT_ATTACHMENTS_IMPLICIT).
+    DEFAULT_ATTACHMENTS_IMPLICIT,
 ];
 
 /// SQLite's migration 14 and PostgreSQL's 12: the by-parent-and-name index becomes UNIQUE, so
@@ -453,6 +455,31 @@ CREATE INDEX policy_attachments_policy ON policy_attachments (org_id, policy_id,
 pub(crate) const OU_NAMES_UNIQUE: &str = r#"
 DROP INDEX ous_parent_name;
 CREATE UNIQUE INDEX ous_parent_name ON ous (parent_id, name);
+"#;
+
+/// SQLite's migration 15 and PostgreSQL's 13: the AWS-managed default policies
+/// (`p-FullAWSAccess`, `p-RCPFullAWSAccess`) are attached to every target of an organization
+/// whose root enables their type, except where a stored row says they were detached (canopy-core's
+/// `attachments` module): a new OU or account writes no attachment row and index entry, 12-13 %
+/// of CreateOrganizationalUnit's rate. The rows that attached them go; each target of such an
+/// organization that had none gets a row recording the detachment.
+pub(crate) const DEFAULT_ATTACHMENTS_IMPLICIT: &str = r#"
+CREATE TEMP TABLE default_detachments AS
+    SELECT r.org_id AS org_id, d.policy_id AS policy_id, t.target_id AS target_id, d.policy_type AS policy_type
+    FROM roots r
+    JOIN (SELECT 'p-FullAWSAccess' AS policy_id, 'SERVICE_CONTROL_POLICY' AS policy_type
+          UNION ALL SELECT 'p-RCPFullAWSAccess', 'RESOURCE_CONTROL_POLICY') d
+      ON ',' || r.enabled_policy_types || ',' LIKE '%,' || d.policy_type || ',%'
+    JOIN (SELECT org_id, id AS target_id FROM roots
+          UNION ALL SELECT org_id, id FROM ous
+          UNION ALL SELECT org_id, id FROM accounts WHERE org_id IS NOT NULL) t
+      ON t.org_id = r.org_id
+    WHERE NOT EXISTS (SELECT 1 FROM policy_attachments a
+                      WHERE a.org_id = r.org_id AND a.policy_id = d.policy_id AND a.target_id = t.target_id);
+DELETE FROM policy_attachments WHERE policy_id IN ('p-FullAWSAccess', 'p-RCPFullAWSAccess');
+INSERT INTO policy_attachments (org_id, policy_id, target_id, policy_type, attached_ms, seq)
+    SELECT org_id, policy_id, target_id, policy_type, 0, 0 FROM default_detachments;
+DROP TABLE default_detachments;
 "#;
 
 /// SQLite's migration 13 and PostgreSQL's 11: the same statement in both dialects.
@@ -556,7 +583,8 @@ mod tests {
                ('o-1', 'p-2', 'ou-1-a', 'TAG_POLICY', 12, 3);",
         )
         .unwrap();
-        migrate(&mut conn).unwrap();
+        // Migration 12 alone (15 makes the default policy's rows detachments).
+        conn.execute_batch(MIGRATIONS[11]).unwrap();
         let rows: Vec<(String, String, String, String, i64, i64)> = conn
             .prepare("SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments ORDER BY seq")
             .unwrap()
@@ -580,6 +608,52 @@ mod tests {
             [],
         );
         assert_eq!(again.unwrap(), 0);
+    }
+
+    #[test]
+    fn default_policy_attachments_become_detachments_where_missing() {
+        let mut conn = database_at(14);
+        // o-1 enables SCPs (FullAWSAccess stored on the root, one OU and one account; missing on
+        // the other OU, where another SCP replaced it) and RCPs (RCPFullAWSAccess everywhere);
+        // o-2 enables no type.
+        conn.execute_batch(
+            "INSERT INTO organizations VALUES ('o-1', 'aws', '111111111111', 'ALL', 0), ('o-2', 'aws', '333333333333', 'ALL', 0);
+             INSERT INTO roots VALUES ('r-1', 'o-1', 'Root', 'SERVICE_CONTROL_POLICY,RESOURCE_CONTROL_POLICY', 1),
+                                      ('r-2', 'o-2', 'Root', '', 2);
+             INSERT INTO ous VALUES ('ou-1-a', 'o-1', 'r-1', 'A', 0, 3), ('ou-1-b', 'o-1', 'r-1', 'B', 0, 4),
+                                    ('ou-2-a', 'o-2', 'r-2', 'A', 0, 5);
+             INSERT INTO accounts (partition, id, name, email, email_lower, org_id, parent_id, joined_method, joined_ms, created_ms, seq) VALUES
+               ('aws', '111111111111', 'm', 'm@x', 'm@x', 'o-1', 'r-1', 'INVITED', 0, 0, 6),
+               ('aws', '222222222222', 'alone', 'a@x', 'a@x', NULL, NULL, NULL, NULL, 0, 7);
+             INSERT INTO policy_attachments VALUES
+               ('o-1', 'p-FullAWSAccess', 'r-1', 'SERVICE_CONTROL_POLICY', 10, 8),
+               ('o-1', 'p-FullAWSAccess', 'ou-1-a', 'SERVICE_CONTROL_POLICY', 10, 9),
+               ('o-1', 'p-FullAWSAccess', '111111111111', 'SERVICE_CONTROL_POLICY', 10, 10),
+               ('o-1', 'p-deny1234', 'ou-1-b', 'SERVICE_CONTROL_POLICY', 11, 11),
+               ('o-1', 'p-RCPFullAWSAccess', 'r-1', 'RESOURCE_CONTROL_POLICY', 12, 12),
+               ('o-1', 'p-RCPFullAWSAccess', 'ou-1-a', 'RESOURCE_CONTROL_POLICY', 12, 13),
+               ('o-1', 'p-RCPFullAWSAccess', 'ou-1-b', 'RESOURCE_CONTROL_POLICY', 12, 14),
+               ('o-1', 'p-RCPFullAWSAccess', '111111111111', 'RESOURCE_CONTROL_POLICY', 12, 15);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String, String, String, i64, i64)> = conn
+            .prepare("SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments ORDER BY seq, target_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let row = |p: &str, t: &str, ty: &str, ms: i64, seq: i64| ("o-1".to_string(), p.to_string(), t.to_string(), ty.to_string(), ms, seq);
+        assert_eq!(
+            rows,
+            vec![
+                row("p-FullAWSAccess", "ou-1-b", "SERVICE_CONTROL_POLICY", 0, 0),
+                row("p-deny1234", "ou-1-b", "SERVICE_CONTROL_POLICY", 11, 11),
+            ]
+        );
+        let temp: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_temp_master", [], |r| r.get(0)).unwrap();
+        assert_eq!(temp, 0, "the migration's temporary table is dropped");
     }
 
     #[test]

@@ -2462,7 +2462,7 @@ async fn upgrade_from_version_8_keeps_every_row() {
              INSERT INTO accounts VALUES ('aws', '000000000200', 'acct-000000000200', 'b@x.com', 'b@x.com', 'o-1', 'r-1',
                                           'CREATED', 1700000001000, 1700000000500, NULL, 4);
              INSERT INTO tags VALUES ('o-1', '000000000100', 'env', 'prod'), ('o-1', '000000000100', 'team', 'core');
-             INSERT INTO policy_attachments VALUES ('o-1', 'p-FullAWSAccess', 'ou-1', 'SERVICE_CONTROL_POLICY', 1700000000001, 5);",
+             INSERT INTO policy_attachments VALUES ('o-1', 'p-examplep1', 'ou-1', 'SERVICE_CONTROL_POLICY', 1700000000001, 5);",
         )
         .unwrap();
     }
@@ -2486,7 +2486,10 @@ async fn upgrade_from_version_8_keeps_every_row() {
     assert_eq!(by_email.map(|a| a.id), Some("000000000100".to_string()));
     assert_eq!(read(&s, |tx| Ok(tx.tags_get("o-1", "000000000100")?)).await.unwrap(), tags(&[("env", "prod"), ("team", "core")]));
     let attached = read(&s, |tx| Ok(tx.attachment_list_by_target("o-1", "ou-1", None, None, 10)?)).await.unwrap();
-    assert_eq!(attached, vec![PolicyAttachmentRecord { seq: 5, ..attachment("o-1", "p-FullAWSAccess", "ou-1", "SERVICE_CONTROL_POLICY") }]);
+    let kept = PolicyAttachmentRecord { seq: 5, ..attachment("o-1", "p-examplep1", "ou-1", "SERVICE_CONTROL_POLICY") };
+    // With FullAWSAccess stored nowhere, migration 15 recorded it as detached from every target.
+    let detached = PolicyAttachmentRecord { attached_ms: 0, seq: 0, ..attachment("o-1", "p-FullAWSAccess", "ou-1", "SERVICE_CONTROL_POLICY") };
+    assert_eq!(attached, vec![detached, kept]);
     // The counter carried over: the next insert follows what was there.
     let next = write(&s, |tx| Ok(tx.ou_insert(&ou("ou-2", "o-1", "r-1", "Dev"))?.expect("stored"))).await.unwrap();
     assert_eq!(next.seq, 41);

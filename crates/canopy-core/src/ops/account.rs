@@ -169,7 +169,6 @@ pub(crate) fn start_creation(
             seq: 0,
         })?;
         super::tags::apply(tx, env, &org.id, &account_id, &tags)?;
-        super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account_id)?;
         // The role STS AssumeRole takes into the new account, trusting the management account.
         crate::identity::put_access_role(tx, env, &org.partition, &account_id, new.role_name, &org.management_account_id)?;
         car.account_id = Some(account_id);

@@ -66,7 +66,7 @@ pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType]
         let (policies, updated) = match reads.attached.get(node) {
             Some(hit) => hit.clone(),
             None => {
-                let read = attached(tx, org, node, t)?;
+                let read = attached(tx, org, enabled, node, t)?;
                 if *node != account.id {
                     reads.attached.insert(node.clone(), read.clone());
                 }
@@ -86,10 +86,10 @@ pub fn compute(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType]
 
 /// The policies of type `t` attached to `node` in attachment order, as (id, content), and the
 /// latest attachment or update among them.
-fn attached(tx: &mut dyn Tx, org: &OrganizationRecord, node: &str, t: PolicyType) -> Result<(Vec<(String, String)>, i64), OpError> {
+fn attached(tx: &mut dyn Tx, org: &OrganizationRecord, enabled: &[PolicyType], node: &str, t: PolicyType) -> Result<(Vec<(String, String)>, i64), OpError> {
     let mut policies = Vec::new();
     let mut updated = 0;
-    for a in tx.attachment_list_by_target(&org.id, node, Some(t), None, MAX_PER_NODE)? {
+    for a in crate::attachments::list_by_target(tx, &org.id, enabled, node, Some(t), None, MAX_PER_NODE)? {
         let Some(p) = tx.policy_get(&org.id, &a.policy_id)? else {
             tracing::warn!(policy = %a.policy_id, "attachment of a missing policy");
             continue;

@@ -688,7 +688,6 @@ fn accept_invite(tx: &mut dyn Tx, env: &Env, caller: &Caller, h: &mut HandshakeR
     account.joined_method = Some(AccountJoinedMethod::Invited);
     account.joined_ms = Some(now);
     tx.account_update(&account)?;
-    super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account.id)?;
     let tags = tx.tags_get(&org.id, &h.id)?;
     super::tags::apply(tx, env, &org.id, &account.id, &tags)?;
     tx.tags_delete_all(&org.id, &h.id)?;

@@ -113,8 +113,6 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     account.joined_ms = Some(now);
     tx.account_update(&account)?;
     // CreateOrganization(ALL) enables SCPs: FullAWSAccess goes on the root and the management account.
-    super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &root.id)?;
-    super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &account.id)?;
     Ok(CreateOrganizationResponse { organization: Some(views::organization(&org, &account)) })
 }
 

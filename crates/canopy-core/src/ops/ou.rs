@@ -78,7 +78,6 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
         }
     };
     super::tags::apply(tx, env, &org.id, &ou.id, &tags)?;
-    super::policy::attach_defaults(tx, env, &org.id, &root.enabled_policy_types, &ou.id)?;
     let path = format!("{}{}/", tree::path_from(&org.id, &chain), ou.id);
     Ok(CreateOrganizationalUnitResponse { organizational_unit: Some(views::ou(org, &ou, Some(path))) })
 }

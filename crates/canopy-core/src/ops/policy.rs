@@ -1,9 +1,9 @@
 //! Policies: Create/Describe/Update/DeletePolicy, ListPolicies, ListPoliciesForTarget,
-//! ListTargetsForPolicy, Attach/DetachPolicy, Enable/DisablePolicyType, and the default
-//! attachment hook the create operations call (api-facts §2.4, §3, §7.6; policy-semantics §2).
+//! ListTargetsForPolicy, Attach/DetachPolicy, Enable/DisablePolicyType (api-facts §2.4, §3,
+//! §7.6; policy-semantics §2).
 //!
 //! AWS-managed policies (`p-FullAWSAccess`, `p-RCPFullAWSAccess`) are synthesized, never stored;
-//! their attachments are stored like any other.
+//! so are their attachments, the defaults of every target (see `crate::attachments`).
 
 use canopy_api::{
     ApiError, AttachPolicyRequest, Caller, ConstraintViolationExceptionReason, CreatePolicyRequest,
@@ -19,7 +19,7 @@ use canopy_policy as engine;
 
 use crate::records::{AccountRecord, OrganizationRecord, OuRecord, PolicyAttachmentRecord, PolicyRecord, RootRecord};
 use crate::store::{OpError, StoreError, Tx};
-use crate::{access, arn, paging, tree, views, Env};
+use crate::{access, arn, attachments, paging, tree, views, Env};
 
 // ---------------------------------------------------------------------------------------------
 // AWS-managed policies
@@ -255,46 +255,6 @@ fn check_name_free(tx: &mut dyn Tx, org: &OrganizationRecord, t: PolicyType, nam
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Default attachments (called by the create operations)
-
-/// Attaches the AWS-managed default policy of each enabled authorization type to a new target
-/// (the root and management account at CreateOrganization, a new OU, a new or joining account).
-pub fn attach_defaults(tx: &mut dyn Tx, env: &Env, org_id: &str, enabled: &[PolicyType], target_id: &str) -> Result<(), OpError> {
-    for t in enabled {
-        if let Some(m) = managed_default(*t) {
-            tx.attachment_insert_absent(&PolicyAttachmentRecord {
-                org_id: org_id.to_string(),
-                policy_id: m.id.to_string(),
-                target_id: target_id.to_string(),
-                policy_type: *t,
-                attached_ms: env.clock.now_ms(),
-                seq: 0,
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// Every OU of the organization (walks the tree from the root, parents before children).
-fn all_ous(tx: &mut dyn Tx, root_id: &str) -> Result<Vec<String>, OpError> {
-    let mut out = Vec::new();
-    let mut queue = vec![root_id.to_string()];
-    while let Some(parent) = queue.pop() {
-        let mut after = None;
-        loop {
-            let page = tx.ou_list_by_parent(&parent, after, 500)?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.seq);
-            for ou in page {
-                queue.push(ou.id.clone());
-                out.push(ou.id);
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Every account row of the organization (in `seq` order).
 pub(crate) fn all_accounts(tx: &mut dyn Tx, org_id: &str) -> Result<Vec<AccountRecord>, OpError> {
     let mut accounts = Vec::new();
@@ -402,6 +362,7 @@ pub fn delete(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DeletePolicyR
     }
     let policy = tx.policy_get(&org.id, &input.policy_id)?.ok_or_else(policy_not_found)?;
     grant.check(Operation::DeletePolicy, &[&AnyPolicy::Customer(policy.clone()).arn(org)], Some(policy.policy_type))?;
+    // A customer policy: its stored rows are its attachments (see `attachments`).
     if tx.attachment_count_by_policy(&org.id, &policy.id)? > 0 {
         // Attachments to accounts purged after their closure are no longer listed
         // (ListTargetsForPolicy) nor detachable: they don't keep the policy in use, and go with it.
@@ -466,7 +427,8 @@ pub fn list_for_target(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &List
     // The organization is part of the scope: an account keeps its id in every organization.
     let scope = format!("ListPoliciesForTarget/{}/{}/{}", org.id, target.id(), input.filter.as_str());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
-    let rows = tx.attachment_list_by_target(&org.id, target.id(), Some(input.filter), page.after_seq, page.limit + 1)?;
+    let root = tree::root_of(tx, &org.id)?;
+    let rows = attachments::list_by_target(tx, &org.id, &root.enabled_policy_types, target.id(), Some(input.filter), page.after_seq, page.limit + 1)?;
     let (rows, next_token) = paging::finish(&scope, rows, page.limit, |a| a.seq);
     let mut policies = Vec::with_capacity(rows.len());
     for a in rows {
@@ -486,13 +448,14 @@ pub fn list_targets(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListTar
     grant.check(Operation::ListTargetsForPolicy, &[&policy.arn(org)], Some(policy.policy_type()))?;
     let scope = format!("ListTargetsForPolicy/{}/{}", org.id, policy.id());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
+    let root = tree::root_of(tx, &org.id)?;
     // Accounts still being created (or purged after closure) are not shown.
     let rows = paging::collect(
         &page,
         |after, n| {
             let mut targets = Vec::with_capacity(n);
-            for a in tx.attachment_list_by_policy(&org.id, policy.id(), after, n)? {
-                targets.push((a.seq, lookup_target(tx, env, org, &a.target_id)?));
+            for (position, a) in attachments::list_by_policy(tx, &root, policy.id(), after, n)? {
+                targets.push((position, lookup_target(tx, env, org, &a.target_id)?));
             }
             Ok::<_, OpError>(targets)
         },
@@ -518,7 +481,7 @@ pub fn attach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AttachPolicyR
     if !root.enabled_policy_types.contains(&t) {
         return Err(type_not_enabled(t).into());
     }
-    if tx.attachment_get(&org.id, policy.id(), target.id())?.is_some() {
+    if attachments::is_attached(tx, &org.id, &root.enabled_policy_types, policy.id(), target.id())? {
         return Err(ApiError::new(
             ErrorCode::DuplicatePolicyAttachmentException,
             format!("The policy {} is already attached to {}.", policy.id(), target.id()),
@@ -526,21 +489,24 @@ pub fn attach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AttachPolicyR
         .into());
     }
     let max = limits(env, t)?.max_attachments_per_target as u64;
-    if tx.attachment_count_by_target(&org.id, target.id(), t)? >= max {
+    if attachments::count_by_target(tx, &org.id, &root.enabled_policy_types, target.id(), t)? >= max {
         return Err(ApiError::constraint(
             ConstraintViolationExceptionReason::MaxPolicyTypeAttachmentLimitExceeded,
             format!("You attempted to exceed the number of policies of type {} that you can attach to {} ({max}).", t.as_str(), target.id()),
         )
         .into());
     }
-    tx.attachment_insert(&PolicyAttachmentRecord {
-        org_id: org.id.clone(),
-        policy_id: policy.id().to_string(),
-        target_id: target.id().to_string(),
-        policy_type: t,
-        attached_ms: env.clock.now_ms(),
-        seq: 0,
-    })?;
+    attachments::attach(
+        tx,
+        &PolicyAttachmentRecord {
+            org_id: org.id.clone(),
+            policy_id: policy.id().to_string(),
+            target_id: target.id().to_string(),
+            policy_type: t,
+            attached_ms: env.clock.now_ms(),
+            seq: 0,
+        },
+    )?;
     Ok(())
 }
 
@@ -551,7 +517,8 @@ pub fn detach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DetachPolicyR
     let target = find_target(tx, env, org, &input.target_id)?;
     let t = policy.policy_type();
     grant.check(Operation::DetachPolicy, &[&policy.arn(org), &target_arn(org, &target)], Some(t))?;
-    if tx.attachment_get(&org.id, policy.id(), target.id())?.is_none() {
+    let root = tree::root_of(tx, &org.id)?;
+    if !attachments::is_attached(tx, &org.id, &root.enabled_policy_types, policy.id(), target.id())? {
         return Err(ApiError::new(
             ErrorCode::PolicyNotAttachedException,
             format!("The policy {} isn't attached to {}.", policy.id(), target.id()),
@@ -566,7 +533,7 @@ pub fn detach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DetachPolicyR
         .into());
     }
     let min = limits(env, t)?.min_attachments_per_target as u64;
-    if min > 0 && tx.attachment_count_by_target(&org.id, target.id(), t)? <= min {
+    if min > 0 && attachments::count_by_target(tx, &org.id, &root.enabled_policy_types, target.id(), t)? <= min {
         return Err(ApiError::constraint(
             ConstraintViolationExceptionReason::MinPolicyTypeAttachmentLimitExceeded,
             format!(
@@ -577,7 +544,17 @@ pub fn detach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DetachPolicyR
         )
         .into());
     }
-    tx.attachment_delete(&org.id, policy.id(), target.id())?;
+    attachments::detach(
+        tx,
+        &PolicyAttachmentRecord {
+            org_id: org.id.clone(),
+            policy_id: policy.id().to_string(),
+            target_id: target.id().to_string(),
+            policy_type: t,
+            attached_ms: env.clock.now_ms(),
+            seq: 0,
+        },
+    )?;
     Ok(())
 }
 
@@ -615,18 +592,9 @@ pub fn enable_type(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &EnablePo
             }
         }
     }
+    // The type's default policy is now attached to every target (see `attachments`).
     root.enabled_policy_types.push(t);
     tx.root_update(&root)?;
-    if managed_default(t).is_some() {
-        let types = [t];
-        attach_defaults(tx, env, &org.id, &types, &root.id)?;
-        for ou in all_ous(tx, &root.id)? {
-            attach_defaults(tx, env, &org.id, &types, &ou)?;
-        }
-        for account in all_accounts(tx, &org.id)? {
-            attach_defaults(tx, env, &org.id, &types, &account.id)?;
-        }
-    }
     Ok(EnablePolicyTypeResponse { root: Some(views::root(org, &root)) })
 }
 
@@ -639,7 +607,8 @@ pub fn disable_type(tx: &mut dyn Tx, caller: &Caller, input: &DisablePolicyTypeR
     if !root.enabled_policy_types.contains(&t) {
         return Err(type_not_enabled(t).into());
     }
-    // Every policy of the type is detached everywhere; the policies themselves stay.
+    // Every policy of the type is detached everywhere (the default's detachments are forgotten
+    // with the rest); the policies themselves stay.
     tx.attachment_delete_by_type(&org.id, t)?;
     root.enabled_policy_types.retain(|x| *x != t);
     tx.root_update(&root)?;

@@ -291,6 +291,8 @@ CREATE TRIGGER accounts_counted_on_move AFTER UPDATE OF org_id ON accounts
     crate::schema::SESSION_FACTS,
     // 12: OU names unique under their parent in the index itself (SQLite's 14).
     crate::schema::OU_NAMES_UNIQUE,
+    // 13: the default policies' attachments implicit (SQLite's 15).
+    crate::schema::DEFAULT_ATTACHMENTS_IMPLICIT,
 ];
 
 /// Data tables emptied by `reset` (everything but `schema_version`; the sequence is rewound).
