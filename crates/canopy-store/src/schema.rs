@@ -575,7 +575,7 @@ mod tests {
 
     #[test]
     fn attachments_keep_their_rows_when_keyed_by_target() {
-        let mut conn = database_at(11);
+        let conn = database_at(11);
         conn.execute_batch(
             "INSERT INTO policy_attachments VALUES
                ('o-1', 'p-FullAWSAccess', 'r-1', 'SERVICE_CONTROL_POLICY', 10, 1),
