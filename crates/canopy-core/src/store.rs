@@ -149,10 +149,6 @@ pub trait Tx {
     /// Assigns `seq` (the attachment order); returns the stored record. Attaching the same
     /// (org, policy, target) twice is a store error: core checks first.
     fn attachment_insert(&mut self, attachment: &PolicyAttachmentRecord) -> StoreResult<PolicyAttachmentRecord>;
-    /// Inserts the attachment unless (org, policy, target) is already attached, in one statement
-    /// (the default attachments of new targets: a check first was a further index lookup);
-    /// answers whether it inserted.
-    fn attachment_insert_absent(&mut self, attachment: &PolicyAttachmentRecord) -> StoreResult<bool>;
     fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>>;
     fn attachment_delete(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<()>;
     /// Direct attachments of a target, of one type (or every type with `None`), in attachment order.

@@ -788,20 +788,6 @@ impl Tx for SqlTx<'_, '_> {
         Ok(PolicyAttachmentRecord { seq, ..a.clone() })
     }
 
-    fn attachment_insert_absent(&mut self, a: &PolicyAttachmentRecord) -> StoreResult<bool> {
-        self.writable()?;
-        let seq = self.next_seq()?;
-        let inserted = self.exec(
-            concat!(
-                "INSERT INTO policy_attachments (",
-                attachment_cols!(),
-                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (org_id, policy_id, target_id) DO NOTHING"
-            ),
-            params![a.org_id, a.policy_id, a.target_id, a.policy_type.as_str(), a.attached_ms, seq],
-        )?;
-        Ok(inserted == 1)
-    }
-
     fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>> {
         self.one(
             concat!("SELECT ", attachment_cols!(), " FROM policy_attachments WHERE org_id = ?1 AND policy_id = ?2 AND target_id = ?3"),

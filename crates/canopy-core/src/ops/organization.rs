@@ -99,6 +99,8 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
         created_ms: now,
     };
     tx.org_insert(&org)?;
+    // CreateOrganization(ALL) enables SCPs: FullAWSAccess is then on the root and the management
+    // account (implicitly, as on every target: see `attachments`).
     let mut enabled = Vec::new();
     if feature_set == OrganizationFeatureSet::All && env.config.enable_scp_on_create {
         enabled.push(PolicyType::ServiceControlPolicy);
@@ -112,7 +114,6 @@ pub fn create(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &CreateOrganiz
     account.joined_method = Some(canopy_api::AccountJoinedMethod::Invited);
     account.joined_ms = Some(now);
     tx.account_update(&account)?;
-    // CreateOrganization(ALL) enables SCPs: FullAWSAccess goes on the root and the management account.
     Ok(CreateOrganizationResponse { organization: Some(views::organization(&org, &account)) })
 }
 

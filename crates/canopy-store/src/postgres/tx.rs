@@ -677,19 +677,6 @@ impl Tx for PgTx<'_> {
         Ok(PolicyAttachmentRecord { seq, ..a.clone() })
     }
 
-    fn attachment_insert_absent(&mut self, a: &PolicyAttachmentRecord) -> StoreResult<bool> {
-        self.note_org(&a.org_id)?;
-        let inserted = self.exec(
-            concat!(
-                "INSERT INTO policy_attachments (",
-                attachment_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, nextval('canopy_seq')) ON CONFLICT (org_id, policy_id, target_id) DO NOTHING"
-            ),
-            &[&a.org_id, &a.policy_id, &a.target_id, &a.policy_type.as_str(), &a.attached_ms],
-        )?;
-        Ok(inserted == 1)
-    }
-
     fn attachment_get(&mut self, org_id: &str, policy_id: &str, target_id: &str) -> StoreResult<Option<PolicyAttachmentRecord>> {
         self.note_org(org_id)?;
         self.one(
