@@ -236,10 +236,19 @@ pub fn optional<T>(
     }
 }
 
+/// A string member. U+0000 is refused in every one: PostgreSQL's TEXT cannot hold it (the
+/// store answered 500), no member of the API has a use for it, and both stores must answer alike.
 pub fn string<'a>(value: &'a Value, path: &FieldPath) -> Result<&'a str, ValidationError> {
-    value
-        .as_str()
-        .ok_or_else(|| wrong_type(value, "a string", path))
+    let s = value.as_str().ok_or_else(|| wrong_type(value, "a string", path))?;
+    if s.contains('\0') {
+        return Err(ValidationError::constraint(
+            InvalidInputExceptionReason::InvalidPattern,
+            "containing U+0000",
+            path,
+            "Member must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(s)
 }
 
 /// The model's `min`/`max` on a string, counted in characters (Unicode scalar values).
@@ -449,6 +458,18 @@ mod tests {
         assert_eq!(e.code, ErrorCode::SerializationException);
         assert!(e.message.contains("Start of list"), "{}", e.message);
         assert_eq!(e.reason, None);
+    }
+
+    #[test]
+    fn nul_characters_are_refused_with_the_member_named() {
+        let mut path = FieldPath::new();
+        path.push_member("Tags");
+        path.push_index(0);
+        path.push_member("Value");
+        let e = string(&Value::String("a\u{0}b".into()), &path).unwrap_err();
+        assert_eq!(e.kind, ValidationErrorKind::InvalidInput(InvalidInputExceptionReason::InvalidPattern));
+        assert!(e.message.contains("at 'Tags[0].Value'") && e.message.contains("U+0000"), "{}", e.message);
+        assert_eq!(string(&Value::String("a\u{1}b ü".into()), &path).unwrap(), "a\u{1}b ü");
     }
 
     #[test]

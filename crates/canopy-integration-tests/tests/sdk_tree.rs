@@ -335,6 +335,33 @@ async fn list_parents() {
     assert_eq!(f.code, "InvalidInputException", "{f:?}");
 }
 
+/// U+0000 is refused in every string member, on every store (PostgreSQL cannot store it).
+#[tokio::test]
+async fn nul_characters_are_refused_and_name_the_member() {
+    let org = Org::new().await;
+    expect_err(
+        org.mgmt.create_organizational_unit().parent_id(&org.root_id).name("a\u{0}b").send().await,
+        "InvalidInputException",
+        Some("INVALID_PATTERN"),
+    );
+    let ou = org.create_ou(&org.root_id, "Plain").await;
+    let raw = raw_call(&org.server, MGMT, "UpdateOrganizationalUnit", &format!(r#"{{"OrganizationalUnitId":"{ou}","Name":"x\u0000"}}"#)).await;
+    assert_eq!(raw.status, 400);
+    assert_eq!(raw.body["__type"], "InvalidInputException");
+    assert_eq!(raw.body["Reason"], "INVALID_PATTERN");
+    assert!(raw.body["Message"].as_str().unwrap().contains("'Name'"), "{}", raw.body);
+    let raw = raw_call(&org.server, MGMT, "TagResource", &format!(r#"{{"ResourceId":"{ou}","Tags":[{{"Key":"k","Value":"\u0000"}}]}}"#)).await;
+    assert_eq!(raw.body["Reason"], "INVALID_PATTERN");
+    assert!(raw.body["Message"].as_str().unwrap().contains("'Tags[0].Value'"), "{}", raw.body);
+    // Nothing was stored, and other control characters are still names.
+    let d = org.mgmt.describe_organizational_unit().organizational_unit_id(&ou).send().await.unwrap();
+    assert_eq!(d.organizational_unit().and_then(|o| o.name()), Some("Plain"));
+    assert!(org.mgmt.list_tags_for_resource().resource_id(&ou).send().await.unwrap().tags().is_empty());
+    let tabbed = org.create_ou(&org.root_id, "tab\there").await;
+    let d = org.mgmt.describe_organizational_unit().organizational_unit_id(&tabbed).send().await.unwrap();
+    assert_eq!(d.organizational_unit().and_then(|o| o.name()), Some("tab\there"));
+}
+
 #[tokio::test]
 async fn names_that_look_like_script_are_refused() {
     let org = Org::new().await;
