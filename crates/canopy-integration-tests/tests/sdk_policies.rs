@@ -429,6 +429,21 @@ async fn the_default_policy_follows_every_target_until_detached() {
         assert_eq!(policies_for(&org.mgmt, target, PolicyType::ServiceControlPolicy).await, ["p-FullAWSAccess"], "{target}");
     }
     assert_eq!(targets_of(&org.mgmt, "p-FullAWSAccess").await.len(), 7);
+    // A token from before migration 15 (the lists' old scope) is refused, not read in the new
+    // order, where it would skip targets.
+    for (op, body) in [
+        ("ListTargetsForPolicy", format!("ListTargetsForPolicy/{}/p-FullAWSAccess", org.org_id)),
+        ("ListPoliciesForTarget", format!("ListPoliciesForTarget/{}/{}/SERVICE_CONTROL_POLICY", org.org_id, ou)),
+    ] {
+        let token = canopy_core::paging::encode(&body, 0);
+        let request = match op {
+            "ListTargetsForPolicy" => format!(r#"{{"PolicyId":"p-FullAWSAccess","NextToken":"{token}"}}"#),
+            _ => format!(r#"{{"TargetId":"{ou}","Filter":"SERVICE_CONTROL_POLICY","NextToken":"{token}"}}"#),
+        };
+        let raw = raw_call(&org.server, MGMT, op, &request).await;
+        assert_eq!((raw.status, raw.body["Reason"].as_str()), (400, Some("INVALID_NEXT_TOKEN")), "{op}: {}", raw.body);
+    }
+
     // An OU deleted with the default detached goes from every listing.
     attach(&org.mgmt, &deny, &grandchild).await;
     org.mgmt.detach_policy().policy_id("p-FullAWSAccess").target_id(&grandchild).send().await.unwrap();

@@ -425,7 +425,9 @@ pub fn list_for_target(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &List
     let target = find_target(tx, env, org, &input.target_id)?;
     grant.check(Operation::ListPoliciesForTarget, &[&target_arn(org, &target)], Some(input.filter))?;
     // The organization is part of the scope: an account keeps its id in every organization.
-    let scope = format!("ListPoliciesForTarget/{}/{}/{}", org.id, target.id(), input.filter.as_str());
+    // `v2`: the default policy's position changed with migration 15 (now always first), so a
+    // token issued before it is refused rather than skipping the default.
+    let scope = format!("ListPoliciesForTarget/v2/{}/{}/{}", org.id, target.id(), input.filter.as_str());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let root = tree::root_of(tx, &org.id)?;
     let rows = attachments::list_by_target(tx, &org.id, &root.enabled_policy_types, target.id(), Some(input.filter), page.after_seq, page.limit + 1)?;
@@ -446,7 +448,9 @@ pub fn list_targets(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListTar
     let org = &grant.member.org;
     let policy = find_policy(tx, org, &input.policy_id)?;
     grant.check(Operation::ListTargetsForPolicy, &[&policy.arn(org)], Some(policy.policy_type()))?;
-    let scope = format!("ListTargetsForPolicy/{}/{}", org.id, policy.id());
+    // `v2`: a default policy's targets are ordered by their creation since migration 15, so a
+    // token issued before it is refused rather than skipping targets.
+    let scope = format!("ListTargetsForPolicy/v2/{}/{}", org.id, policy.id());
     let page = paging::start(&scope, input.next_token.as_deref(), input.max_results)?;
     let root = tree::root_of(tx, &org.id)?;
     // Accounts still being created (or purged after closure) are not shown.
