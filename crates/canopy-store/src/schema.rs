@@ -573,6 +573,16 @@ mod tests {
         conn
     }
 
+    /// Every stored attachment row, by seq then target: (org, policy, target, type, ms, seq).
+    fn attachment_rows(conn: &Connection) -> Vec<(String, String, String, String, i64, i64)> {
+        conn.prepare("SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments ORDER BY seq, target_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     #[test]
     fn attachments_keep_their_rows_when_keyed_by_target() {
         let conn = database_at(11);
@@ -585,13 +595,7 @@ mod tests {
         .unwrap();
         // Migration 12 alone (15 makes the default policy's rows detachments).
         conn.execute_batch(MIGRATIONS[11]).unwrap();
-        let rows: Vec<(String, String, String, String, i64, i64)> = conn
-            .prepare("SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments ORDER BY seq")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let rows = attachment_rows(&conn);
         let row = |p: &str, t: &str, ty: &str, ms: i64, seq: i64| ("o-1".to_string(), p.to_string(), t.to_string(), ty.to_string(), ms, seq);
         assert_eq!(
             rows,
@@ -637,13 +641,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        let rows: Vec<(String, String, String, String, i64, i64)> = conn
-            .prepare("SELECT org_id, policy_id, target_id, policy_type, attached_ms, seq FROM policy_attachments ORDER BY seq, target_id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let rows = attachment_rows(&conn);
         let row = |p: &str, t: &str, ty: &str, ms: i64, seq: i64| ("o-1".to_string(), p.to_string(), t.to_string(), ty.to_string(), ms, seq);
         assert_eq!(
             rows,

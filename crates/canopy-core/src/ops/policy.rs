@@ -474,6 +474,18 @@ pub fn list_targets(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &ListTar
 // ---------------------------------------------------------------------------------------------
 // Attach / detach
 
+/// The attachment of `policy` to `target` as of now (the time of an attach or a detach).
+fn attachment_now(env: &Env, org: &OrganizationRecord, policy: &AnyPolicy, target: &Target) -> PolicyAttachmentRecord {
+    PolicyAttachmentRecord {
+        org_id: org.id.clone(),
+        policy_id: policy.id().to_string(),
+        target_id: target.id().to_string(),
+        policy_type: policy.policy_type(),
+        attached_ms: env.clock.now_ms(),
+        seq: 0,
+    }
+}
+
 pub fn attach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AttachPolicyRequest) -> Result<(), OpError> {
     let grant = access::policy_writer(tx, caller)?;
     let org = &grant.member.org;
@@ -500,17 +512,7 @@ pub fn attach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &AttachPolicyR
         )
         .into());
     }
-    attachments::attach(
-        tx,
-        &PolicyAttachmentRecord {
-            org_id: org.id.clone(),
-            policy_id: policy.id().to_string(),
-            target_id: target.id().to_string(),
-            policy_type: t,
-            attached_ms: env.clock.now_ms(),
-            seq: 0,
-        },
-    )?;
+    attachments::attach(tx, &attachment_now(env, org, &policy, &target))?;
     Ok(())
 }
 
@@ -548,17 +550,7 @@ pub fn detach(tx: &mut dyn Tx, env: &Env, caller: &Caller, input: &DetachPolicyR
         )
         .into());
     }
-    attachments::detach(
-        tx,
-        &PolicyAttachmentRecord {
-            org_id: org.id.clone(),
-            policy_id: policy.id().to_string(),
-            target_id: target.id().to_string(),
-            policy_type: t,
-            attached_ms: env.clock.now_ms(),
-            seq: 0,
-        },
-    )?;
+    attachments::detach(tx, &attachment_now(env, org, &policy, &target))?;
     Ok(())
 }
 
