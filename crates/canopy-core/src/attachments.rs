@@ -164,23 +164,9 @@ pub(crate) fn list_by_policy(
     if is_after(0) {
         targets.push((0, root.id.clone()));
     }
-    // OUs have no index by organization (every CreateOrganizationalUnit would write to it):
-    // the tree walk reads them all, at most the OU quota.
-    let mut parents = vec![root.id.clone()];
-    while let Some(parent) = parents.pop() {
-        let mut page_after = None;
-        loop {
-            let page = tx.ou_list_by_parent(&parent, page_after, 500)?;
-            let Some(last) = page.last() else { break };
-            page_after = Some(last.seq);
-            for ou in page {
-                parents.push(ou.id.clone());
-                if is_after(ou.seq) {
-                    targets.push((ou.seq, ou.id));
-                }
-            }
-        }
-    }
+    targets.extend(
+        crate::tree::all_ous(tx, &root.id)?.into_iter().filter(|ou| is_after(ou.seq)).map(|ou| (ou.seq, ou.id)),
+    );
     // Accounts come in seq order: past the first `limit` that are not detached, none is needed.
     for account in tx.account_list(org_id, after, limit + detached.len())? {
         targets.push((account.seq, account.id));

@@ -172,20 +172,7 @@ impl Snapshot {
         for t in &root.enabled_policy_types {
             enabled.push(crate::ops::policy::engine_type(*t)?);
         }
-        let mut parent = HashMap::new();
-        let mut queue = vec![root.id.clone()];
-        while let Some(p) = queue.pop() {
-            let mut after = None;
-            loop {
-                let page = tx.ou_list_by_parent(&p, after, 500)?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.seq);
-                for ou in page {
-                    queue.push(ou.id.clone());
-                    parent.insert(ou.id, ou.parent_id);
-                }
-            }
-        }
+        let mut parent: HashMap<String, String> = tree::all_ous(tx, &root.id)?.into_iter().map(|ou| (ou.id, ou.parent_id)).collect();
         let now = env.clock.now_ms();
         let mut accounts = Vec::new();
         for a in all_accounts(tx, &org.id)? {

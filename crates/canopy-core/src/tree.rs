@@ -65,6 +65,24 @@ pub fn path_from(org_id: &str, chain: &[String]) -> String {
     path
 }
 
+/// Every OU under `root_id`, parents before children. OUs have no index by organization (every
+/// CreateOrganizationalUnit would write to it): the walk reads them by parent, at most the OU quota.
+pub fn all_ous(tx: &mut dyn Tx, root_id: &str) -> Result<Vec<OuRecord>, OpError> {
+    let mut out = Vec::new();
+    let mut parents = vec![root_id.to_string()];
+    while let Some(parent) = parents.pop() {
+        let mut after = None;
+        loop {
+            let page = tx.ou_list_by_parent(&parent, after, 500)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.seq);
+            parents.extend(page.iter().map(|ou| ou.id.clone()));
+            out.extend(page);
+        }
+    }
+    Ok(out)
+}
+
 /// The root of an organization (there is exactly one).
 pub fn root_of(tx: &mut dyn Tx, org_id: &str) -> Result<RootRecord, OpError> {
     tx.root_list(org_id)?
